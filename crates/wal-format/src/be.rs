@@ -1,0 +1,81 @@
+//! Big-endian u32 fields, read and written without panicking.
+
+/// Size of every integer field on disk.
+pub(crate) const U32_BYTES: usize = 4;
+
+/// The u32 stored big-endian at `at`, or `None` if fewer than four bytes remain.
+#[inline]
+pub(crate) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let end = at.checked_add(U32_BYTES)?;
+    let field: [u8; U32_BYTES] = bytes.get(at..end)?.try_into().ok()?;
+    Some(u32::from_be_bytes(field))
+}
+
+/// Writes `value` big-endian at `at`; `false` if fewer than four bytes remain.
+#[inline]
+pub(crate) fn write_u32(bytes: &mut [u8], at: usize, value: u32) -> bool {
+    let Some(end) = at.checked_add(U32_BYTES) else {
+        return false;
+    };
+    match bytes.get_mut(at..end) {
+        Some(field) => {
+            field.copy_from_slice(&value.to_be_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Position of the first non-zero byte, if any. Reads whole chunks first so that the
+/// common case (a long zero tail) runs at memory speed.
+pub(crate) fn first_nonzero(bytes: &[u8]) -> Option<usize> {
+    const CHUNK: usize = 256;
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    let mut base = 0usize;
+    for chunk in chunks.by_ref() {
+        if chunk.iter().fold(0u8, |acc, &b| acc | b) != 0 {
+            return chunk.iter().position(|&b| b != 0).map(|i| base + i);
+        }
+        base += CHUNK;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b != 0)
+        .map(|i| base + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes_at_the_edges() {
+        let mut buf = [0u8; 6];
+        assert!(write_u32(&mut buf, 2, 0x0102_0304));
+        assert_eq!(buf, [0, 0, 1, 2, 3, 4]);
+        assert_eq!(read_u32(&buf, 2), Some(0x0102_0304));
+        assert_eq!(read_u32(&buf, 3), None);
+        assert_eq!(read_u32(&buf, usize::MAX), None);
+        assert!(!write_u32(&mut buf, 3, 1));
+        assert!(!write_u32(&mut buf, usize::MAX - 1, 1));
+    }
+
+    #[test]
+    fn finds_the_first_nonzero_byte_anywhere() {
+        for len in [0usize, 1, 255, 256, 257, 1000] {
+            let zeros = vec![0u8; len];
+            assert_eq!(first_nonzero(&zeros), None);
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if at < len {
+                    let mut v = zeros.clone();
+                    v[at] = 0x80;
+                    if at + 1 < len {
+                        v[len - 1] = 1;
+                    }
+                    assert_eq!(first_nonzero(&v), Some(at), "len {len} at {at}");
+                }
+            }
+        }
+    }
+}
