@@ -50,8 +50,8 @@ impl Record<'_> {
     /// The payload size as stored in the record's size field.
     #[inline]
     pub fn size(&self) -> u32 {
-        // A payload is at most `MAX_PAYLOAD_BYTES` long, which is below u32::MAX: the
-        // decoder never hands out a longer one.
+        // A decoded payload lies inside a segment of at most `MAX_SEGMENT_BYTES`
+        // (u32::MAX) bytes, so its length always fits.
         u32::try_from(self.payload.len()).unwrap_or(u32::MAX)
     }
 }

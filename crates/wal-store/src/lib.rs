@@ -1,14 +1,54 @@
 //! The write path of the walrs write-ahead log: mmap'd, preallocated segment files,
 //! rotation, durable appends with group commit, concurrent readers, truncate and trim.
 //!
-//! This crate is a skeleton for now: the store is built in its own issue. Its segments
-//! are encoded by [`wal_format`], re-exported here so that a store user needs one
-//! dependency.
+//! ```
+//! use wal_store::{Wal, WalOptions, SyncPolicy};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let options = WalOptions { sync_policy: SyncPolicy::GroupCommit, ..WalOptions::default() };
+//! let wal = Wal::open(dir.path(), options.clone())?;
+//! let first = wal.append(b"hello")?; // durable when it returns
+//! wal.append_batch(&[&b"one"[..], b"two"])?;
+//! assert_eq!(wal.read(first.offset)?.payload, b"hello");
+//! wal.truncate_after(first.offset + 1)?; // drops "two"
+//! let payloads: Vec<Vec<u8>> = wal.iter().map(|e| e.map(|e| e.payload)).collect::<Result<_, _>>()?;
+//! assert_eq!(payloads, [b"hello".to_vec(), b"one".to_vec()]);
+//! wal.close()?;
+//!
+//! // A clean log reopens where it left off.
+//! let wal = Wal::open(dir.path(), options)?;
+//! assert_eq!(wal.next_offset()?, 2);
+//! # Ok(())
+//! # }
 //! ```
-//! use wal_store::format::Codec;
-//! assert_eq!(Codec::LATEST.data_extension(), "txnx");
-//! ```
+//!
+//! Opening a directory after a crash is the recovery crate's job: [`Wal::open`] refuses
+//! any log that is not clean, and never appends after bytes it has not checked.
 #![deny(missing_docs)]
 
+mod error;
+pub mod fs;
+mod lock;
+mod mmap;
+pub mod naming;
+mod open;
+mod options;
+mod read;
+mod segment;
+mod stats;
+mod sync;
+mod wal;
+
+pub use error::{Result, StoreError};
+pub use lock::DirLock;
+pub use open::list_segments;
+pub use options::{
+    DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
+};
+pub use read::{Iter, RevIter};
+pub use segment::Entry;
+pub use stats::Stats;
+pub use wal::{Appended, AppendedBatch, Wal};
+/// The on-disk codecs, re-exported so that a store user needs one dependency.
 pub use wal_format as format;

@@ -1,0 +1,104 @@
+//! Crash-safe file operations: every file appears under its final name only once it is
+//! complete and synced, and every change to a directory is fsynced before anything relies
+//! on it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+use crate::naming::temp_path;
+
+/// Fsyncs a directory, making the creation, renaming or removal of its entries durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .io_context("fsync directory", dir)
+}
+
+/// Reserves `len` bytes of real blocks for `file` from `from` on, so that writing through
+/// a mapping can never fault for lack of space (a sparse mapped file takes SIGBUS when the
+/// disk is full). Falls back to writing zeros where the file system cannot preallocate.
+fn preallocate(file: &File, from: u64, len: u64, path: &Path) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), from, len) {
+        Ok(()) => Ok(()),
+        Err(errno) if errno == rustix::io::Errno::OPNOTSUPP => write_zeros(file, from, len, path),
+        Err(errno) => Err(io::Error::from(errno)).io_context("fallocate", path),
+    }
+}
+
+fn write_zeros(file: &File, from: u64, len: u64, path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: usize = 1 << 20;
+    let zeros = vec![0u8; CHUNK];
+    let mut at = from;
+    let end = from.saturating_add(len);
+    while at < end {
+        let n = usize::try_from(end - at).unwrap_or(CHUNK).min(CHUNK);
+        file.write_all_at(zeros.get(..n).unwrap_or(&zeros), at)
+            .io_context("write zeros", path)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Creates `path` as a zero-filled, preallocated file of `len` bytes: written as
+/// `path.tmp`, fsynced, renamed, and the directory fsynced. Returns the file opened for
+/// reading and writing.
+pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
+    let temp = temp_path(path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temp)
+        .io_context("create", &temp)?;
+    preallocate(&file, 0, len, &temp)?;
+    file.sync_all().io_context("fsync", &temp)?;
+    fs::rename(&temp, path).io_context("rename", path)?;
+    sync_dir(dir)?;
+    Ok(file)
+}
+
+/// Grows `file` to `len` bytes of preallocated zeros and fsyncs it. A mapped file is only
+/// ever grown, never shrunk.
+pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
+    let current = file.metadata().io_context("stat", path)?.len();
+    if len > current {
+        preallocate(file, current, len - current, path)?;
+        file.sync_all().io_context("fsync", path)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` as the whole content of `path`: to `path.tmp` first, fsynced, renamed
+/// into place, and the directory fsynced. After a crash either the old file or the new
+/// one is there, complete.
+pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = temp_path(path);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temp)
+        .io_context("create", &temp)?;
+    file.write_all(bytes).io_context("write", &temp)?;
+    file.sync_all().io_context("fsync", &temp)?;
+    drop(file);
+    fs::rename(&temp, path).io_context("rename", path)?;
+    sync_dir(dir)
+}
+
+/// Removes a file; one that is already gone is not an error. The caller fsyncs the
+/// directory before relying on the removal.
+pub fn remove_if_present(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).io_context("remove", path),
+    }
+}

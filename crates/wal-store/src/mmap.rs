@@ -1,0 +1,131 @@
+//! The memory mappings of segment data files: the only module of the workspace with
+//! `unsafe` code.
+//!
+//! # The contract
+//!
+//! A [`SegmentMap`] maps a whole data file. The bytes of a mapping are shared between the
+//! one writer (the holder of the log's tail) and any number of readers on other threads,
+//! and Rust's rules say a byte may not be written while a reference to it exists. The
+//! store keeps that true with three rules, which every caller in this crate follows:
+//!
+//! 1. **Readers look only at published bytes.** [`SegmentMap::published`] gives a slice
+//!    of `0..len` where `len` is a segment's published length, loaded with `Acquire`
+//!    after the writer stored it with `Release` once the bytes were complete.
+//! 2. **The writer writes only past the published length** ([`SegmentMap::write_at`]),
+//!    so its `&mut` never overlaps a reader's `&`.
+//! 3. **Published bytes change only under the exclusive segment-list lock**
+//!    ([`SegmentMap::zero`], used by truncation and recovery): readers hold the shared
+//!    side of that lock for as long as they hold a slice, and copy payloads out before
+//!    releasing it.
+//!
+//! The file behind a mapping is never shrunk while mapped (a mapped page past the end of
+//! a file raises SIGBUS): truncation zeroes bytes instead, and segments are removed by
+//! unlinking, which leaves existing mappings valid. Files are preallocated before they are
+//! mapped, so a write through a mapping never needs a block the disk does not have. No
+//! other process writes the files: the directory's `flock` keeps out a second writer, and
+//! read-only tools read files, they do not map them writable.
+
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+
+use memmap2::{MmapOptions, MmapRaw};
+
+/// A mapping of one segment data file.
+#[derive(Debug)]
+pub(crate) struct SegmentMap {
+    raw: MmapRaw,
+    writable: bool,
+}
+
+impl SegmentMap {
+    /// Maps `file` (opened read-write) for reading and writing.
+    pub(crate) fn read_write(file: &File) -> io::Result<SegmentMap> {
+        let raw = MmapOptions::new().map_raw(file)?;
+        Ok(SegmentMap {
+            raw,
+            writable: true,
+        })
+    }
+
+    /// Maps `file` for reading only.
+    pub(crate) fn read_only(file: &File) -> io::Result<SegmentMap> {
+        let raw = MmapOptions::new().map_raw_read_only(file)?;
+        Ok(SegmentMap {
+            raw,
+            writable: false,
+        })
+    }
+
+    /// Length of the mapping (the file's length when it was mapped).
+    pub(crate) fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether the mapping may be written.
+    pub(crate) fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The first `len` bytes (clamped to the mapping), which the caller has established
+    /// are published (rule 1 of the module's contract).
+    pub(crate) fn published(&self, len: usize) -> &[u8] {
+        let len = len.min(self.raw.len());
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the pointer comes from a live mapping of at least `len` bytes (clamped
+        // above), which stays mapped as long as `self` lives, and the returned slice
+        // borrows `self`. Under the module's contract no byte of `0..len` is written
+        // while the slice exists: the writer writes only past the published length
+        // (rule 2) and published bytes change only under the exclusive segment-list
+        // lock, which excludes every holder of such a slice (rule 3).
+        unsafe { std::slice::from_raw_parts(self.raw.as_ptr(), len) }
+    }
+
+    /// Runs `write` on the bytes from `at` to the end of the mapping, which lie past the
+    /// published length (rule 2). Returns `None` if the mapping is read-only or `at` is
+    /// past its end.
+    pub(crate) fn write_at<R>(&self, at: usize, write: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        let len = self.raw.len().checked_sub(at)?;
+        if !self.writable {
+            return None;
+        }
+        // SAFETY: the mapping is writable and `at..at + len` lies inside it (checked
+        // above), and it stays mapped while `self` lives. The slice lives only for the
+        // call of `write`. Under the module's contract nobody else references these bytes
+        // meanwhile: readers only look below the published length, which is at most
+        // `at`, and the caller is the one writer (it holds the log's tail lock or the
+        // exclusive segment-list lock).
+        let bytes = unsafe { std::slice::from_raw_parts_mut(self.raw.as_mut_ptr().add(at), len) };
+        Some(write(bytes))
+    }
+
+    /// Fills `range` with zeros; the caller holds the exclusive segment-list lock, or the
+    /// bytes are unpublished (rule 3). Returns `false` if the mapping is read-only or the
+    /// range is not inside it.
+    pub(crate) fn zero(&self, range: Range<usize>) -> bool {
+        if range.start > range.end {
+            return false;
+        }
+        let start = range.start;
+        self.write_at(start, |bytes| match bytes.get_mut(..range.end - start) {
+            Some(part) => {
+                part.fill(0);
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(false)
+    }
+
+    /// Writes the pages of `range` to the file and waits for them (msync), which on Linux
+    /// also makes them durable like an fdatasync of that range.
+    pub(crate) fn flush(&self, range: Range<usize>) -> io::Result<()> {
+        let end = range.end.min(self.raw.len());
+        if range.start >= end {
+            return Ok(());
+        }
+        self.raw.flush_range(range.start, end - range.start)
+    }
+}

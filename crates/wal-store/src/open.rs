@@ -1,0 +1,195 @@
+//! Opening an existing directory strictly: the segments must form one clean, contiguous
+//! log, or nothing is opened. Deciding what to keep of a damaged log is the recovery
+//! crate's job; the store never appends after bytes it has not checked.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
+
+use crate::error::{IoContext, Result, StoreError};
+use crate::fs;
+use crate::mmap::SegmentMap;
+use crate::naming::{self, FileName};
+use crate::segment::Segment;
+
+/// The log found in a directory.
+pub(crate) struct Loaded {
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) next_offset: u64,
+    /// Crc of the last entry, when the last segment with entries has crcs.
+    pub(crate) last_crc: Option<u32>,
+}
+
+/// The data files of `dir`, sorted by base offset. Two codecs for one base is an error.
+pub fn list_segments(dir: &Path) -> Result<Vec<(u64, Codec)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).io_context("list directory", dir)? {
+        let entry = entry.io_context("list directory", dir)?;
+        let name = entry.file_name();
+        if let FileName::Data { base, codec } = naming::parse_file_name(&name.to_string_lossy()) {
+            found.push((base, codec));
+        }
+    }
+    found.sort_unstable();
+    for pair in found.windows(2) {
+        if let [(a, codec_a), (b, codec_b)] = pair
+            && a == b
+        {
+            return Err(StoreError::Layout {
+                segment: *a,
+                detail: format!("both a {codec_a} and a {codec_b} data file for one base offset"),
+            });
+        }
+    }
+    Ok(found)
+}
+
+fn layout(segment: u64, detail: String) -> StoreError {
+    StoreError::Layout { segment, detail }
+}
+
+fn map_read_only(path: &Path) -> Result<(File, SegmentMap)> {
+    let file = File::open(path).io_context("open", path)?;
+    let map = SegmentMap::read_only(&file).io_context("mmap", path)?;
+    Ok((file, map))
+}
+
+/// A sealed segment: trusted through its index (crc, order) plus a check of its first
+/// and last records; every read checks its record's crc again.
+fn load_sealed(
+    dir: &Path,
+    base: u64,
+    codec: Codec,
+    prev_crc: Option<u32>,
+) -> Result<(Segment, Option<u32>)> {
+    let index_path = naming::index_path(dir, base, codec);
+    let index_bytes = match std::fs::read(&index_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(layout(base, "sealed segment has no index file".to_owned()));
+        }
+        Err(e) => return Err(e).io_context("read", &index_path),
+    };
+    let view = IndexView::parse(codec, &index_bytes)
+        .map_err(|e| layout(base, format!("index file is corrupt: {e}")))?;
+    let (Some(first_at), Some(last_at)) = (view.get(0), view.last()) else {
+        return Err(layout(base, "empty segment before the last one".to_owned()));
+    };
+    let data_path = naming::data_path(dir, base, codec);
+    let (_file, map) = map_read_only(&data_path)?;
+    let data = map.published(map.len());
+    let needs_recovery = |problem| StoreError::NeedsRecovery {
+        segment: base,
+        problem,
+    };
+    let first = match codec.decode_record(data, first_at).map_err(needs_recovery)? {
+        Decoded::Record { record, .. } => record,
+        _ => return Err(layout(base, "index lists an entry the data file lacks".to_owned())),
+    };
+    if let (Some(expected), Some(actual)) = (prev_crc, first.prev_crc)
+        && expected != actual
+    {
+        return Err(needs_recovery(wal_format::FormatError::ChainBreak {
+            file_offset: FileOffset(0),
+            expected,
+            actual,
+        }));
+    }
+    let (last, end) = match codec.decode_record(data, last_at).map_err(needs_recovery)? {
+        Decoded::Record { record, next } => (record, next),
+        _ => return Err(layout(base, "index lists an entry the data file lacks".to_owned())),
+    };
+    if let Decoded::Record { .. } = codec.decode_record(data, end).map_err(needs_recovery)? {
+        return Err(layout(
+            base,
+            "data file holds more entries than its index (stale index)".to_owned(),
+        ));
+    }
+    let offsets = view.iter().map(|o| o.0).collect();
+    let segment = Segment::open(dir, base, codec, offsets, end.0, false)?;
+    Ok((segment, last.crc))
+}
+
+/// The last segment: scanned record by record, since it has no index to trust.
+fn load_active(
+    dir: &Path,
+    base: u64,
+    codec: Codec,
+    prev_crc: Option<u32>,
+) -> Result<(Segment, Option<u32>)> {
+    let data_path = naming::data_path(dir, base, codec);
+    let (file, map) = map_read_only(&data_path)?;
+    let data = map.published(map.len());
+    let mut scanner = Scanner::new(codec, data);
+    if let Some(seed) = prev_crc {
+        scanner = scanner.with_seed(seed);
+    }
+    let mut offsets = Vec::new();
+    for record in scanner.by_ref() {
+        offsets.push(record.file_offset.0);
+    }
+    if let Some(ScanEnd::Problem(problem)) = scanner.end() {
+        return Err(StoreError::NeedsRecovery {
+            segment: base,
+            problem: problem.clone(),
+        });
+    }
+    let last_crc = scanner.last_crc();
+    let data_len = scanner.valid_len().0;
+    // Whatever a crashed process left in the page cache becomes durable now, so that
+    // everything this open accepted is durable.
+    file.sync_all().io_context("fsync", &data_path)?;
+    let index_path = naming::index_path(dir, base, codec);
+    if fs::remove_if_present(&index_path)? {
+        // The last segment is active: an index file for it is stale by definition
+        // (a crash came after sealing it, before its successor was created).
+        fs::sync_dir(dir)?;
+    }
+    let segment = Segment::open(dir, base, codec, offsets, data_len, true)?;
+    Ok((segment, last_crc))
+}
+
+/// Loads the log in `dir`, or `None` if the directory holds no segment.
+pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
+    let listed = list_segments(dir)?;
+    let Some(&(last_base, _)) = listed.last() else {
+        return Ok(None);
+    };
+    let mut segments = Vec::with_capacity(listed.len());
+    let mut expected_base: Option<u64> = None;
+    let mut last_crc: Option<u32> = None;
+    for &(base, codec) in &listed {
+        if let Some(expected) = expected_base
+            && expected != base
+        {
+            let what = if base > expected { "gap" } else { "overlap" };
+            return Err(layout(
+                base,
+                format!("{what}: the previous segment ends before offset {expected}"),
+            ));
+        }
+        // The chain is checked across a boundary only between two codecs with crcs.
+        let prev_crc = if codec.has_crc() { last_crc } else { None };
+        let (segment, crc) = if base == last_base {
+            load_active(dir, base, codec, prev_crc)?
+        } else {
+            load_sealed(dir, base, codec, prev_crc)?
+        };
+        let entries = segment.entries()?;
+        expected_base = Some(base.checked_add(entries).ok_or_else(|| {
+            layout(base, "entry offsets overflow a u64".to_owned())
+        })?);
+        if entries > 0 || base == last_base {
+            last_crc = if codec.has_crc() { crc.or(last_crc) } else { None };
+        }
+        segments.push(segment);
+    }
+    let next_offset = expected_base.unwrap_or(last_base);
+    Ok(Some(Loaded {
+        segments,
+        next_offset,
+        last_crc,
+    }))
+}

@@ -1,0 +1,111 @@
+//! What a caller can configure.
+
+use std::time::Duration;
+
+use wal_format::Codec;
+
+use crate::error::{Result, StoreError};
+
+/// Default size of a segment's data file: 64 MiB.
+pub const DEFAULT_SEGMENT_BYTES: u32 = 64 * 1024 * 1024;
+/// Smallest segment size accepted (tests use tiny segments to rotate often).
+pub const MIN_SEGMENT_BYTES: u32 = 64;
+
+/// When appended entries become durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Every append is made durable before it returns, on its own: the appender syncs
+    /// while it still holds the write position. Lowest latency for one writer.
+    Always,
+    /// Every append is made durable before it returns, and concurrent appenders share
+    /// syncs: the first one to wait leads a sync for everybody appended so far, the
+    /// others wait for it. Best throughput with many writers.
+    GroupCommit,
+    /// A background thread syncs at this interval; appends return at once.
+    Interval(Duration),
+    /// Nothing is synced until [`Wal::sync`](crate::Wal::sync) is called.
+    Manual,
+}
+
+/// Which entries readers see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadVisibility {
+    /// Only entries that are durable (the default): a reader never acts on an entry a
+    /// crash could take back.
+    Synced,
+    /// Every appended entry, durable or not.
+    Appended,
+}
+
+/// Configuration of a [`Wal`](crate::Wal).
+#[derive(Debug, Clone)]
+pub struct WalOptions {
+    /// Size of each segment's data file, preallocated at creation.
+    pub segment_bytes: u32,
+    /// Largest payload accepted. An entry larger than a segment gets a segment of its own.
+    pub max_entry_bytes: usize,
+    /// Codec of new segments.
+    pub codec: Codec,
+    /// When appends become durable.
+    pub sync_policy: SyncPolicy,
+    /// Which entries readers see.
+    pub read_visibility: ReadVisibility,
+    /// Offset of the first entry of a new log (a replica that starts after a snapshot
+    /// starts at the snapshot's offset + 1). Used only when the directory holds no log.
+    pub first_offset: u64,
+    /// Crc that seeds the chain of a new log (the crc of entry `first_offset - 1` when
+    /// starting mid-stream; 0 otherwise). Used when the log holds no entry yet: a log
+    /// with no entry has nowhere to keep its seed, so pass it again when reopening one.
+    pub seed_crc: u32,
+}
+
+impl Default for WalOptions {
+    fn default() -> Self {
+        WalOptions {
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            max_entry_bytes: DEFAULT_SEGMENT_BYTES as usize,
+            codec: Codec::LATEST,
+            sync_policy: SyncPolicy::GroupCommit,
+            read_visibility: ReadVisibility::Synced,
+            first_offset: 0,
+            seed_crc: 0,
+        }
+    }
+}
+
+impl WalOptions {
+    /// Checks that the options can work together.
+    pub fn validate(&self) -> Result<()> {
+        if self.segment_bytes < MIN_SEGMENT_BYTES {
+            return Err(StoreError::InvalidOption {
+                name: "segment_bytes",
+                value: self.segment_bytes.to_string(),
+                reason: "smaller than the minimum of 64 bytes",
+            });
+        }
+        if self.max_entry_bytes == 0 || self.max_entry_bytes > self.codec.max_payload_bytes() {
+            return Err(StoreError::InvalidOption {
+                name: "max_entry_bytes",
+                value: self.max_entry_bytes.to_string(),
+                reason: "must be between 1 and the codec's largest payload (4 GiB minus a header)",
+            });
+        }
+        if let SyncPolicy::Interval(interval) = self.sync_policy
+            && interval.is_zero()
+        {
+            return Err(StoreError::InvalidOption {
+                name: "sync_policy",
+                value: format!("{:?}", self.sync_policy),
+                reason: "the interval must be longer than zero",
+            });
+        }
+        if self.first_offset == u64::MAX {
+            return Err(StoreError::InvalidOption {
+                name: "first_offset",
+                value: self.first_offset.to_string(),
+                reason: "leaves no room for an entry",
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,305 @@
+//! One segment: a data file mapped in memory, and the file offsets of its entries.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index};
+
+use crate::error::{IoContext, Result, StoreError};
+use crate::fs;
+use crate::mmap::SegmentMap;
+use crate::naming;
+
+/// An entry read from the log, owned by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The entry's offset in the log.
+    pub offset: u64,
+    /// The payload as appended.
+    pub payload: Vec<u8>,
+    /// The crc that seeded this entry's crc: the crc of the entry before (v2; `None` for
+    /// v1, which has no crc).
+    pub prev_crc: Option<u32>,
+    /// The entry's chained crc (v2; `None` for v1).
+    pub crc: Option<u32>,
+}
+
+/// A segment of the log. Its identity (base offset, codec, files) never changes; what it
+/// holds grows at the end while it is the active segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) base: u64,
+    pub(crate) codec: Codec,
+    pub(crate) data_path: PathBuf,
+    pub(crate) index_path: PathBuf,
+    file: File,
+    map: SegmentMap,
+    /// File offset of every entry, in order.
+    offsets: RwLock<Vec<u32>>,
+    /// Bytes written: the file offset where the next record goes.
+    data_len: AtomicU32,
+    /// Bytes readers may look at (see the contract in `mmap.rs`).
+    published_len: AtomicU32,
+    /// Bytes known durable.
+    synced_len: AtomicU32,
+}
+
+fn lock_poisoned<T>(_: T) -> StoreError {
+    // A panic on another thread while it held a segment's offsets cannot leave them
+    // half-updated (a push or a truncate is one call), but refuse to guess.
+    StoreError::Poisoned {
+        cause: "a thread panicked while holding a segment's index".to_owned(),
+    }
+}
+
+impl Segment {
+    /// Creates a new, empty, preallocated segment file and maps it for writing.
+    pub(crate) fn create(dir: &Path, base: u64, codec: Codec, len: u32) -> Result<Segment> {
+        let data_path = naming::data_path(dir, base, codec);
+        let file = fs::create_preallocated(dir, &data_path, u64::from(len))?;
+        let map = SegmentMap::read_write(&file).io_context("mmap", &data_path)?;
+        log::info!(target: "wal_store::segment", "created segment {base} ({codec}, {len} bytes)");
+        Ok(Segment {
+            base,
+            codec,
+            index_path: naming::index_path(dir, base, codec),
+            data_path,
+            file,
+            map,
+            offsets: RwLock::new(Vec::new()),
+            data_len: AtomicU32::new(0),
+            published_len: AtomicU32::new(0),
+            synced_len: AtomicU32::new(0),
+        })
+    }
+
+    /// Maps an existing data file whose records (at `offsets`, ending at `data_len`) have
+    /// been checked. `writable` maps it for appending (the active segment).
+    pub(crate) fn open(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        offsets: Vec<u32>,
+        data_len: u32,
+        writable: bool,
+    ) -> Result<Segment> {
+        let data_path = naming::data_path(dir, base, codec);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(&data_path)
+            .io_context("open", &data_path)?;
+        let map = if writable {
+            SegmentMap::read_write(&file)
+        } else {
+            SegmentMap::read_only(&file)
+        }
+        .io_context("mmap", &data_path)?;
+        Ok(Segment {
+            base,
+            codec,
+            index_path: naming::index_path(dir, base, codec),
+            data_path,
+            file,
+            map,
+            offsets: RwLock::new(offsets),
+            data_len: AtomicU32::new(data_len),
+            published_len: AtomicU32::new(data_len),
+            synced_len: AtomicU32::new(data_len),
+        })
+    }
+
+    /// The same segment mapped the other way (read-only once sealed, read-write when a
+    /// truncation makes a sealed segment active again), with its state carried over.
+    pub(crate) fn remap(&self, dir: &Path, writable: bool) -> Result<Segment> {
+        let offsets = self.offsets_read()?.clone();
+        Segment::open(
+            dir,
+            self.base,
+            self.codec,
+            offsets,
+            self.data_len(),
+            writable,
+        )
+    }
+
+    pub(crate) fn offsets_read(&self) -> Result<RwLockReadGuard<'_, Vec<u32>>> {
+        self.offsets.read().map_err(lock_poisoned)
+    }
+
+    fn offsets_write(&self) -> Result<RwLockWriteGuard<'_, Vec<u32>>> {
+        self.offsets.write().map_err(lock_poisoned)
+    }
+
+    /// Size of the mapped file.
+    pub(crate) fn capacity(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Number of entries.
+    pub(crate) fn entries(&self) -> Result<u64> {
+        Ok(self.offsets_read()?.len() as u64)
+    }
+
+    pub(crate) fn data_len(&self) -> u32 {
+        self.data_len.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn synced_len(&self) -> u32 {
+        self.synced_len.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_writable(&self) -> bool {
+        self.map.is_writable()
+    }
+
+    /// Encodes a record at the end of the data. Only the holder of the log's tail calls
+    /// this, and only on the active segment. The record is not yet visible to readers.
+    pub(crate) fn append(&self, prev_crc: u32, payload: &[u8]) -> Result<Encoded> {
+        let at = self.data_len();
+        let encoded = self
+            .map
+            .write_at(at as usize, |buf| self.codec.encode_record(buf, prev_crc, payload))
+            .ok_or(FormatError::BufferTooSmall {
+                needed: self.codec.header_bytes() + payload.len(),
+                available: 0,
+            })??;
+        let end = u32::try_from(at as usize + encoded.len).map_err(|_| {
+            StoreError::Format(FormatError::PayloadTooLarge {
+                size: payload.len(),
+                max: self.codec.max_payload_bytes(),
+            })
+        })?;
+        self.offsets_write()?.push(at);
+        self.data_len.store(end, Ordering::Release);
+        Ok(encoded)
+    }
+
+    /// Makes `published_len` at least `len`: readers may now look at those bytes.
+    pub(crate) fn publish(&self, len: u32) {
+        self.published_len.fetch_max(len, Ordering::AcqRel);
+    }
+
+    /// Msyncs what was written up to `end` and is not yet synced.
+    pub(crate) fn flush_to(&self, end: u32) -> Result<()> {
+        let from = self.synced_len();
+        if end > from {
+            self.map
+                .flush(from as usize..end as usize)
+                .io_context("msync", &self.data_path)?;
+            self.synced_len.fetch_max(end, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Grows the data file to `len` bytes (preallocated). The caller remaps the segment
+    /// afterwards to see the new bytes.
+    pub(crate) fn grow(&self, len: u32) -> Result<()> {
+        fs::grow(&self.file, &self.data_path, u64::from(len))
+    }
+
+    /// Fsyncs the data file itself (its metadata too), as sealing requires.
+    pub(crate) fn fsync_file(&self) -> Result<()> {
+        self.file.sync_all().io_context("fsync", &self.data_path)
+    }
+
+    /// Writes the index file (atomically, synced) from the in-memory offsets.
+    pub(crate) fn write_index(&self, dir: &Path) -> Result<()> {
+        let offsets: Vec<FileOffset> = self.offsets_read()?.iter().copied().map(FileOffset).collect();
+        let mut bytes = vec![0u8; index::index_bytes(self.codec, offsets.len())];
+        index::encode(self.codec, &offsets, &mut bytes)?;
+        fs::write_atomically(dir, &self.index_path, &bytes)
+    }
+
+    /// The entry at position `position` of this segment, copied out. The caller holds
+    /// the shared segment-list lock and has checked that the entry is visible.
+    pub(crate) fn read(&self, position: u64) -> Result<Entry> {
+        let published = self.published_len.load(Ordering::Acquire);
+        self.read_within(position, published)
+    }
+
+    /// The entry at `position`, read from everything written, published or not. Only the
+    /// holder of the tail may call this (no writer can be writing these bytes).
+    pub(crate) fn entry_unpublished(&self, position: u64) -> Result<Entry> {
+        self.read_within(position, self.data_len())
+    }
+
+    fn read_within(&self, position: u64, len: u32) -> Result<Entry> {
+        let offset = self.base.saturating_add(position);
+        let at = usize::try_from(position)
+            .ok()
+            .and_then(|p| self.offsets_read().ok()?.get(p).copied());
+        let Some(at) = at else {
+            return Err(StoreError::OffsetOutOfRange {
+                offset,
+                first: self.base,
+                next: self.base.saturating_add(self.entries()?),
+                reason: "not in this segment",
+            });
+        };
+        self.read_at(offset, FileOffset(at), len)
+            .map(|(entry, _)| entry)
+    }
+
+    /// The record at file offset `at`, looking no further than `len` bytes, with the file
+    /// offset of the next record.
+    pub(crate) fn read_at(&self, offset: u64, at: FileOffset, len: u32) -> Result<(Entry, FileOffset)> {
+        let bytes = self.map.published(len as usize);
+        let corrupt = |problem| StoreError::Corrupt {
+            segment: self.base,
+            offset,
+            problem,
+        };
+        match self.codec.decode_record(bytes, at).map_err(corrupt)? {
+            Decoded::Record { record, next } => Ok((to_entry(offset, &record), next)),
+            Decoded::EndMarker | Decoded::EndOfInput => Err(corrupt(FormatError::OutOfBounds {
+                file_offset: at,
+                needed: self.codec.header_bytes() as u64 + 1,
+                available: (bytes.len() as u64).saturating_sub(at.as_u64()),
+            })),
+        }
+    }
+
+    /// Bytes readers may look at.
+    pub(crate) fn published_len(&self) -> u32 {
+        self.published_len.load(Ordering::Acquire)
+    }
+
+    /// Drops every entry from `position` on: zeroes their bytes in the file and msyncs
+    /// the zeros, so that no dropped record can come back after a crash. The caller holds
+    /// the exclusive segment-list lock (readers may have published these bytes).
+    pub(crate) fn cut(&self, position: u64) -> Result<()> {
+        let mut offsets = self.offsets_write()?;
+        let keep = usize::try_from(position).unwrap_or(usize::MAX);
+        let Some(&cut_at) = offsets.get(keep) else {
+            return Ok(());
+        };
+        let end = self.data_len();
+        if !self.map.zero(cut_at as usize..end as usize) {
+            return Err(StoreError::Io {
+                op: "zero",
+                path: self.data_path.clone(),
+                source: std::io::Error::other("segment is not mapped for writing"),
+            });
+        }
+        self.map
+            .flush(cut_at as usize..end as usize)
+            .io_context("msync", &self.data_path)?;
+        offsets.truncate(keep);
+        self.data_len.store(cut_at, Ordering::Release);
+        self.published_len.fetch_min(cut_at, Ordering::AcqRel);
+        self.synced_len.fetch_min(cut_at, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+fn to_entry(offset: u64, record: &Record<'_>) -> Entry {
+    Entry {
+        offset,
+        payload: record.payload.to_vec(),
+        prev_crc: record.prev_crc,
+        crc: record.crc,
+    }
+}

@@ -1,0 +1,63 @@
+//! Cheap counters an application can export to its own metrics system.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A snapshot of the store's counters since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Entries appended.
+    pub entries_appended: u64,
+    /// Payload bytes appended.
+    pub payload_bytes_appended: u64,
+    /// Syncs that reached the disk (msync or fsync rounds).
+    pub syncs: u64,
+    /// Duration of the latest sync, in microseconds.
+    pub last_sync_micros: u64,
+    /// Duration of the slowest sync, in microseconds.
+    pub max_sync_micros: u64,
+    /// Segments in the log now.
+    pub segments: u64,
+    /// Segments sealed and replaced by a new one since opening.
+    pub rotations: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    entries: AtomicU64,
+    bytes: AtomicU64,
+    syncs: AtomicU64,
+    last_sync_micros: AtomicU64,
+    max_sync_micros: AtomicU64,
+    rotations: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn appended(&self, entries: u64, bytes: u64) {
+        self.entries.fetch_add(entries, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn synced(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.last_sync_micros.store(micros, Ordering::Relaxed);
+        self.max_sync_micros.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    pub(crate) fn rotated(&self) {
+        self.rotations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, segments: u64) -> Stats {
+        Stats {
+            entries_appended: self.entries.load(Ordering::Relaxed),
+            payload_bytes_appended: self.bytes.load(Ordering::Relaxed),
+            syncs: self.syncs.load(Ordering::Relaxed),
+            last_sync_micros: self.last_sync_micros.load(Ordering::Relaxed),
+            max_sync_micros: self.max_sync_micros.load(Ordering::Relaxed),
+            segments,
+            rotations: self.rotations.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,768 @@
+//! The write-ahead log: appends, syncs, reads, truncation, trimming.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::{IoContext, Result, StoreError};
+use crate::fs;
+use crate::lock::DirLock;
+use crate::open;
+use crate::options::{ReadVisibility, SyncPolicy, WalOptions};
+use crate::read::{Iter, RevIter};
+use crate::segment::{Entry, Segment};
+use crate::stats::{Counters, Stats};
+use crate::sync::SyncCoordinator;
+
+/// What one append wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The entry's offset.
+    pub offset: u64,
+    /// The entry's chained crc (`None` in a v1 segment, which has no crc).
+    pub crc: Option<u32>,
+}
+
+/// What one batch append wrote: entries `first_offset..=last_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendedBatch {
+    /// Offset of the batch's first entry.
+    pub first_offset: u64,
+    /// Offset of the batch's last entry.
+    pub last_offset: u64,
+    /// Crc of the last entry (`None` in a v1 segment).
+    pub last_crc: Option<u32>,
+}
+
+/// A write-ahead log in one directory. Every method takes `&self`: share it between
+/// threads with an `Arc`. One `Wal` per directory: a second one, in this process or
+/// another, gets [`StoreError::Locked`].
+///
+/// Dropping a `Wal` does not sync it: what was not made durable (by the sync policy or
+/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) to
+/// sync and learn about any failure.
+#[derive(Debug)]
+pub struct Wal {
+    inner: Arc<Inner>,
+    syncer: Option<IntervalSyncer>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    dir: PathBuf,
+    options: WalOptions,
+    _lock: DirLock,
+    /// Every segment, oldest first; the last one is the active segment. Readers hold the
+    /// shared side while they copy an entry out; whatever changes published bytes or
+    /// removes a segment holds the exclusive side.
+    segments: RwLock<Vec<Arc<Segment>>>,
+    /// The write position. Appenders hold it while they encode.
+    tail: Mutex<Tail>,
+    sync: SyncCoordinator,
+    /// Entries below this offset are visible to readers.
+    readable_end: AtomicU64,
+    /// Offset of the first entry the log holds (changed under the exclusive list lock).
+    first_offset: AtomicU64,
+    /// Bumped under the exclusive list lock whenever segments are replaced or cut, so
+    /// that iterators know their cached position may be stale.
+    epoch: AtomicU64,
+    counters: Counters,
+}
+
+#[derive(Debug)]
+struct Tail {
+    active: Arc<Segment>,
+    next_offset: u64,
+    /// Crc of the last entry: the seed of the next v2 record (`None` after a v1 record).
+    last_crc: Option<u32>,
+}
+
+fn poisoned_lock<T>(_: T) -> StoreError {
+    StoreError::Poisoned {
+        cause: "a thread panicked while holding the log's lock".to_owned(),
+    }
+}
+
+impl Wal {
+    /// Opens the log in `dir`, creating the directory and an empty log (starting at
+    /// `options.first_offset`, seeded with `options.seed_crc`) if it holds none.
+    ///
+    /// An existing log must be clean: any damaged record, gap, missing index or other
+    /// problem is refused with [`StoreError::NeedsRecovery`] or [`StoreError::Layout`] and
+    /// nothing is changed. After a crash, open through the recovery crate, which decides
+    /// what to keep.
+    pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<Wal> {
+        options.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).io_context("create directory", &dir)?;
+        let lock = DirLock::acquire(&dir)?;
+        let (segments, next_offset, last_crc) = match open::load(&dir)? {
+            Some(loaded) => {
+                let empty = loaded.segments.iter().all(|s| s.entries().unwrap_or(0) == 0);
+                let seed = if empty { Some(options.seed_crc) } else { None };
+                (loaded.segments, loaded.next_offset, loaded.last_crc.or(seed))
+            }
+            None => {
+                let segment = Segment::create(
+                    &dir,
+                    options.first_offset,
+                    options.codec,
+                    options.segment_bytes,
+                )?;
+                (vec![segment], options.first_offset, Some(options.seed_crc))
+            }
+        };
+        let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
+        let (Some(first), Some(active)) = (segments.first(), segments.last()) else {
+            return Err(StoreError::Layout {
+                segment: options.first_offset,
+                detail: "no segment after opening".to_owned(),
+            });
+        };
+        let first_offset = first.base;
+        let active = Arc::clone(active);
+        log::info!(
+            target: "wal_store::open",
+            "opened {} with {} segments, entries {first_offset}..{next_offset}",
+            dir.display(),
+            segments.len()
+        );
+        let inner = Arc::new(Inner {
+            tail: Mutex::new(Tail {
+                active,
+                next_offset,
+                last_crc,
+            }),
+            segments: RwLock::new(segments),
+            sync: SyncCoordinator::new(next_offset),
+            readable_end: AtomicU64::new(next_offset),
+            first_offset: AtomicU64::new(first_offset),
+            epoch: AtomicU64::new(0),
+            counters: Counters::default(),
+            dir,
+            options,
+            _lock: lock,
+        });
+        let syncer = match inner.options.sync_policy {
+            SyncPolicy::Interval(interval) => Some(IntervalSyncer::start(&inner, interval)?),
+            _ => None,
+        };
+        Ok(Wal { inner, syncer })
+    }
+
+    /// The directory of the log.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The options the log was opened with.
+    pub fn options(&self) -> &WalOptions {
+        &self.inner.options
+    }
+
+    /// Appends one entry and returns its offset and crc. Durable before it returns under
+    /// [`SyncPolicy::Always`] and [`SyncPolicy::GroupCommit`].
+    pub fn append(&self, payload: &[u8]) -> Result<Appended> {
+        self.inner.check_payload(payload)?;
+        let mut tail = self.inner.lock_tail()?;
+        let appended = self.inner.append_locked(&mut tail, payload)?;
+        self.inner.after_append(tail, appended.offset)?;
+        Ok(appended)
+    }
+
+    /// Appends entries back to back, under one lock and at most one sync. Every payload
+    /// is checked first, so a bad one appends nothing; an I/O error in the middle (a full
+    /// disk at a rotation, say) may leave a prefix of the batch appended but not durable.
+    pub fn append_batch<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<AppendedBatch> {
+        if payloads.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        for payload in payloads {
+            self.inner.check_payload(payload.as_ref())?;
+        }
+        let mut tail = self.inner.lock_tail()?;
+        let first_offset = tail.next_offset;
+        let mut last = None;
+        for payload in payloads {
+            last = Some(self.inner.append_locked(&mut tail, payload.as_ref())?);
+        }
+        let Some(last) = last else {
+            return Err(StoreError::EmptyBatch);
+        };
+        self.inner.after_append(tail, last.offset)?;
+        Ok(AppendedBatch {
+            first_offset,
+            last_offset: last.offset,
+            last_crc: last.crc,
+        })
+    }
+
+    /// Makes every entry appended so far durable. Concurrent callers share one sync.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.sync_all()
+    }
+
+    /// The highest offset known durable, or `None` if no entry of the log is.
+    pub fn last_synced_offset(&self) -> Option<u64> {
+        let synced_end = self.inner.sync.lock().synced_end;
+        let first = self.inner.first_offset.load(Ordering::Acquire);
+        (synced_end > first).then(|| synced_end - 1)
+    }
+
+    /// Offset of the first entry the log holds (or would hold, when empty).
+    pub fn first_offset(&self) -> u64 {
+        self.inner.first_offset.load(Ordering::Acquire)
+    }
+
+    /// Offset the next append will get.
+    pub fn next_offset(&self) -> Result<u64> {
+        Ok(self.inner.lock_tail()?.next_offset)
+    }
+
+    /// Offset of the last entry appended, or `None` if the log is empty.
+    pub fn last_offset(&self) -> Result<Option<u64>> {
+        let next = self.next_offset()?;
+        Ok((next > self.first_offset()).then(|| next - 1))
+    }
+
+    /// Crc of the last entry appended: the seed of the next one (`None` after a v1 entry,
+    /// or for an empty v1 log).
+    pub fn last_crc(&self) -> Result<Option<u32>> {
+        Ok(self.inner.lock_tail()?.last_crc)
+    }
+
+    /// The entry at `offset`, if readers can see it (see [`ReadVisibility`]).
+    pub fn read(&self, offset: u64) -> Result<Entry> {
+        let segments = self.inner.segments_read()?;
+        let (segment, position) = self.inner.locate(&segments, offset)?;
+        segment.read(position)
+    }
+
+    /// The entries from `offset` on, oldest first, as far as readers can see when each
+    /// one is reached.
+    pub fn iter_from(&self, offset: u64) -> Result<Iter<'_>> {
+        let first = self.first_offset();
+        let end = self.inner.readable_end.load(Ordering::Acquire);
+        if offset < first || offset > end {
+            return Err(StoreError::OffsetOutOfRange {
+                offset,
+                first,
+                next: end,
+                reason: "an iterator starts between the first entry and the end",
+            });
+        }
+        Ok(Iter::new(&self.inner, offset))
+    }
+
+    /// Every entry, oldest first.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter::new(&self.inner, self.first_offset())
+    }
+
+    /// Every visible entry, newest first.
+    pub fn iter_rev(&self) -> RevIter<'_> {
+        let end = self.inner.readable_end.load(Ordering::Acquire);
+        RevIter::new(&self.inner, end)
+    }
+
+    /// Drops every entry after `offset` (raft-style), so that the next append gets
+    /// `offset + 1` and chains from `offset`'s crc. The dropped bytes are zeroed and the
+    /// zeros made durable before this returns, so no dropped record can come back after a
+    /// crash. `offset` may be one before the first entry (dropping everything), and the
+    /// last entry (changing nothing).
+    pub fn truncate_after(&self, offset: u64) -> Result<()> {
+        self.inner.truncate_after(offset)
+    }
+
+    /// Removes the sealed segments whose entries all lie before `offset` and returns how
+    /// many were removed. The active segment always stays, and so does the segment just
+    /// before an empty active segment (its last record carries the chain's seed). Offsets
+    /// never change: they come from the segments' names.
+    pub fn trim_before(&self, offset: u64) -> Result<usize> {
+        self.inner.trim_before(offset)
+    }
+
+    /// Removes every entry. Offsets are never reused: the next append gets the offset it
+    /// would have got, and chains from the last crc.
+    pub fn clear(&self) -> Result<()> {
+        self.inner.clear()
+    }
+
+    /// Counters since opening.
+    pub fn stats(&self) -> Stats {
+        let segments = self.inner.segments_read().map(|s| s.len()).unwrap_or(0);
+        self.inner.counters.snapshot(segments as u64)
+    }
+
+    /// Syncs everything and closes the log, reporting any failure (including an earlier
+    /// failed sync).
+    pub fn close(mut self) -> Result<()> {
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop();
+        }
+        if let Some(cause) = self.inner.sync.poisoned() {
+            return Err(StoreError::Poisoned { cause });
+        }
+        self.inner.sync_all()
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop();
+        }
+    }
+}
+
+impl Inner {
+    fn lock_tail(&self) -> Result<MutexGuard<'_, Tail>> {
+        self.tail.lock().map_err(poisoned_lock)
+    }
+
+    pub(crate) fn segments_read(&self) -> Result<RwLockReadGuard<'_, Vec<Arc<Segment>>>> {
+        self.segments.read().map_err(poisoned_lock)
+    }
+
+    fn segments_write(&self) -> Result<RwLockWriteGuard<'_, Vec<Arc<Segment>>>> {
+        self.segments.write().map_err(poisoned_lock)
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn first_offset(&self) -> u64 {
+        self.first_offset.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn readable_end(&self) -> u64 {
+        self.readable_end.load(Ordering::Acquire)
+    }
+
+    /// The segment holding `offset` and the entry's position in it, if readers may see
+    /// it. The caller holds the shared list lock.
+    pub(crate) fn locate<'s>(
+        &self,
+        segments: &'s [Arc<Segment>],
+        offset: u64,
+    ) -> Result<(&'s Arc<Segment>, u64)> {
+        let first = self.first_offset();
+        let end = self.readable_end();
+        let out_of_range = |reason| StoreError::OffsetOutOfRange {
+            offset,
+            first,
+            next: end,
+            reason,
+        };
+        if offset < first {
+            return Err(out_of_range("before the first entry (trimmed or never written)"));
+        }
+        if offset >= end {
+            return Err(out_of_range("not written yet, or not yet visible to readers"));
+        }
+        let index = segments.partition_point(|s| s.base <= offset);
+        let segment = index
+            .checked_sub(1)
+            .and_then(|i| segments.get(i))
+            .ok_or_else(|| out_of_range("no segment holds it"))?;
+        Ok((segment, offset - segment.base))
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<()> {
+        if payload.is_empty() {
+            return Err(StoreError::EmptyPayload);
+        }
+        if payload.len() > self.options.max_entry_bytes {
+            return Err(StoreError::EntryTooLarge {
+                size: payload.len(),
+                max: self.options.max_entry_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn append_locked(&self, tail: &mut Tail, payload: &[u8]) -> Result<Appended> {
+        if let Some(cause) = self.sync.poisoned_fast() {
+            return Err(StoreError::Poisoned { cause });
+        }
+        let offset = tail.next_offset;
+        let next_offset = offset.checked_add(1).ok_or(StoreError::OffsetOutOfRange {
+            offset,
+            first: self.first_offset(),
+            next: offset,
+            reason: "the log has reached the largest offset",
+        })?;
+        let needed = record_bytes(tail.active.codec, payload.len())?;
+        if tail.active.data_len() as usize + needed > tail.active.capacity() {
+            if tail.active.entries()? == 0 {
+                self.grow_active(tail, needed)?;
+            } else {
+                let needed_new = record_bytes(self.options.codec, payload.len())?;
+                self.rotate(tail, needed_new)?;
+            }
+        }
+        let encoded = tail.active.append(tail.last_crc.unwrap_or(0), payload)?;
+        tail.next_offset = next_offset;
+        tail.last_crc = encoded.crc;
+        self.counters.appended(1, payload.len() as u64);
+        if self.options.read_visibility == ReadVisibility::Appended {
+            tail.active.publish(tail.active.data_len());
+            self.readable_end.store(next_offset, Ordering::Release);
+        }
+        Ok(Appended {
+            offset,
+            crc: encoded.crc,
+        })
+    }
+
+    /// Applies the sync policy after appending up to `last_offset`.
+    fn after_append(&self, tail: MutexGuard<'_, Tail>, last_offset: u64) -> Result<()> {
+        match self.options.sync_policy {
+            SyncPolicy::Always => self.sync_holding_tail(&tail),
+            SyncPolicy::GroupCommit => {
+                drop(tail);
+                self.sync_until(last_offset.saturating_add(1))
+            }
+            SyncPolicy::Interval(_) | SyncPolicy::Manual => Ok(()),
+        }
+    }
+
+    /// Syncs the active segment while holding the tail: nothing can be appended
+    /// meanwhile, so the whole log is durable when it returns.
+    fn sync_holding_tail(&self, tail: &Tail) -> Result<()> {
+        let len = tail.active.data_len();
+        let started = Instant::now();
+        if let Err(e) = tail.active.flush_to(len) {
+            self.sync.poison(e.to_string());
+            return Err(e);
+        }
+        self.counters.synced(started.elapsed());
+        self.publish_synced(&tail.active, len, tail.next_offset);
+        self.sync.advance(tail.next_offset);
+        Ok(())
+    }
+
+    fn sync_all(&self) -> Result<()> {
+        let end = self.lock_tail()?.next_offset;
+        self.sync_until(end)
+    }
+
+    fn sync_until(&self, end: u64) -> Result<()> {
+        if self.sync.wait_durable(end, || self.lead_sync())? {
+            Ok(())
+        } else {
+            Err(StoreError::OffsetOutOfRange {
+                offset: end.saturating_sub(1),
+                first: self.first_offset(),
+                next: self.readable_end(),
+                reason: "a truncation removed the entry before it became durable",
+            })
+        }
+    }
+
+    /// The leader's sync: msync the active segment up to the end seen now, without
+    /// holding the tail, so that appends go on meanwhile. (Sealed segments were made
+    /// durable when they were sealed.)
+    fn lead_sync(&self) -> Result<u64> {
+        let (active, len, end) = {
+            let tail = self.lock_tail()?;
+            (Arc::clone(&tail.active), tail.active.data_len(), tail.next_offset)
+        };
+        let started = Instant::now();
+        active.flush_to(len)?;
+        self.counters.synced(started.elapsed());
+        self.publish_synced(&active, len, end);
+        Ok(end)
+    }
+
+    fn publish_synced(&self, segment: &Segment, len: u32, end: u64) {
+        if self.options.read_visibility == ReadVisibility::Synced {
+            segment.publish(len);
+            self.readable_end.fetch_max(end, Ordering::AcqRel);
+        }
+    }
+
+    /// Grows the (empty) active segment so that a record of `needed` bytes fits.
+    fn grow_active(&self, tail: &mut Tail, needed: usize) -> Result<()> {
+        let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
+            StoreError::EntryTooLarge {
+                size: needed,
+                max: self.options.max_entry_bytes,
+            }
+        })?;
+        tail.active.grow(len)?;
+        let grown = Arc::new(tail.active.remap(&self.dir, true)?);
+        let mut segments = self.segments_write()?;
+        if let Some(last) = segments.last_mut() {
+            *last = Arc::clone(&grown);
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(segments);
+        log::info!(target: "wal_store::segment", "grew segment {} to {len} bytes for a large entry", grown.base);
+        tail.active = grown;
+        Ok(())
+    }
+
+    /// Seals the active segment and starts a new one of at least `needed` bytes.
+    ///
+    /// Order, for crash safety: the old data is made durable, then its index is written
+    /// (temp file, fsync, rename, directory fsync), then the new data file is created the
+    /// same way; only then does the log report the old segment's entries durable and
+    /// start appending to the new one.
+    fn rotate(&self, tail: &mut Tail, needed: usize) -> Result<()> {
+        let old = Arc::clone(&tail.active);
+        let started = Instant::now();
+        if let Err(e) = old.flush_to(old.data_len()).and_then(|()| old.fsync_file()) {
+            self.sync.poison(e.to_string());
+            return Err(e);
+        }
+        old.write_index(&self.dir)?;
+        let sealed = Arc::new(old.remap(&self.dir, false)?);
+        let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
+            StoreError::EntryTooLarge {
+                size: needed,
+                max: self.options.max_entry_bytes,
+            }
+        })?;
+        let new = Arc::new(Segment::create(
+            &self.dir,
+            tail.next_offset,
+            self.options.codec,
+            len,
+        )?);
+        let mut segments = self.segments_write()?;
+        if let Some(last) = segments.last_mut() {
+            *last = Arc::clone(&sealed);
+        }
+        segments.push(Arc::clone(&new));
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(segments);
+        self.counters.rotated();
+        self.counters.synced(started.elapsed());
+        sealed.publish(sealed.data_len());
+        self.readable_end.fetch_max(tail.next_offset, Ordering::AcqRel);
+        self.sync.advance(tail.next_offset);
+        log::info!(
+            target: "wal_store::segment",
+            "sealed segment {} ({} entries), next segment {}",
+            sealed.base,
+            tail.next_offset - sealed.base,
+            new.base
+        );
+        tail.active = new;
+        Ok(())
+    }
+
+    fn truncate_after(&self, offset: u64) -> Result<()> {
+        let _leadership = self.sync.lead()?;
+        let mut tail = self.lock_tail()?;
+        let first = self.first_offset();
+        let next = tail.next_offset;
+        let out_of_range = |reason| StoreError::OffsetOutOfRange {
+            offset,
+            first,
+            next,
+            reason,
+        };
+        let cut = offset
+            .checked_add(1)
+            .ok_or_else(|| out_of_range("after the last entry"))?;
+        if cut == next {
+            return Ok(());
+        }
+        if cut > next {
+            return Err(out_of_range("after the last entry"));
+        }
+        if cut < first {
+            return Err(out_of_range("before the entry preceding the first one"));
+        }
+        let mut segments = self.segments_write()?;
+        // The segment to keep holds `offset`, or is the first one when everything goes.
+        let keep_index = segments
+            .partition_point(|s| s.base <= offset.max(first))
+            .saturating_sub(1);
+        let Some(keep) = segments.get(keep_index).cloned() else {
+            return Err(out_of_range("no segment holds it"));
+        };
+        // The crc to continue from: that of `offset`, or when everything goes, the seed
+        // the first entry was chained from (v2; none for v1).
+        let new_last_crc = if offset >= first {
+            keep.entry_unpublished(offset - keep.base)?.crc
+        } else {
+            keep.entry_unpublished(0)?.prev_crc
+        };
+
+        let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
+        for segment in dropped.iter().rev() {
+            fs::remove_if_present(&segment.index_path)?;
+            fs::remove_if_present(&segment.data_path)?;
+        }
+        let keep = if keep.is_writable() {
+            keep
+        } else {
+            // A sealed segment becomes the active one again: its index file goes (the
+            // active segment's index is rebuilt by scanning), and it is mapped writable.
+            fs::remove_if_present(&keep.index_path)?;
+            Arc::new(keep.remap(&self.dir, true)?)
+        };
+        fs::sync_dir(&self.dir)?;
+        if let Err(e) = keep.cut(cut - keep.base) {
+            self.sync.poison(e.to_string());
+            return Err(e);
+        }
+        if let Some(last) = segments.last_mut() {
+            *last = Arc::clone(&keep);
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        self.sync.lower(cut);
+        drop(segments);
+        log::info!(
+            target: "wal_store::truncate",
+            "truncated after {offset}: dropped {} entries and {} segments",
+            next - cut,
+            dropped.len()
+        );
+        tail.active = keep;
+        tail.next_offset = cut;
+        tail.last_crc = new_last_crc;
+        Ok(())
+    }
+
+    fn trim_before(&self, offset: u64) -> Result<usize> {
+        let tail = self.lock_tail()?;
+        if offset > tail.next_offset {
+            return Err(StoreError::OffsetOutOfRange {
+                offset,
+                first: self.first_offset(),
+                next: tail.next_offset,
+                reason: "trimming past the end of the log",
+            });
+        }
+        let active_empty = tail.active.entries()? == 0;
+        let mut segments = self.segments_write()?;
+        let mut removable = segments
+            .iter()
+            .skip(1)
+            .take_while(|next| next.base <= offset)
+            .count();
+        if active_empty && removable + 1 == segments.len() {
+            removable = removable.saturating_sub(1);
+        }
+        let removed: Vec<Arc<Segment>> = segments.drain(..removable).collect();
+        if let Some(first) = segments.first() {
+            self.first_offset.store(first.base, Ordering::Release);
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(segments);
+        drop(tail);
+        self.remove_segment_files(&removed)?;
+        if !removed.is_empty() {
+            log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
+        }
+        Ok(removed.len())
+    }
+
+    /// Unlinks segments' files, oldest first (index before data, so that a crash leaves
+    /// at worst a data file without an index, which recovery rebuilds), then fsyncs the
+    /// directory. Mappings of the files stay valid for readers that still hold them.
+    fn remove_segment_files(&self, removed: &[Arc<Segment>]) -> Result<()> {
+        for segment in removed {
+            fs::remove_if_present(&segment.index_path)?;
+            fs::remove_if_present(&segment.data_path)?;
+        }
+        if !removed.is_empty() {
+            fs::sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        let _leadership = self.sync.lead()?;
+        let mut tail = self.lock_tail()?;
+        let next = tail.next_offset;
+        let fresh = if tail.active.entries()? == 0 {
+            Arc::clone(&tail.active)
+        } else {
+            Arc::new(Segment::create(
+                &self.dir,
+                next,
+                self.options.codec,
+                self.options.segment_bytes,
+            )?)
+        };
+        let mut segments = self.segments_write()?;
+        let removed: Vec<Arc<Segment>> = segments
+            .drain(..)
+            .filter(|s| !Arc::ptr_eq(s, &fresh))
+            .collect();
+        segments.push(Arc::clone(&fresh));
+        self.first_offset.store(next, Ordering::Release);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(segments);
+        tail.active = fresh;
+        drop(tail);
+        self.remove_segment_files(&removed)?;
+        log::info!(target: "wal_store::trim", "cleared the log: next offset {next}");
+        Ok(())
+    }
+}
+
+/// Bytes a record of `payload_len` takes in `codec`.
+fn record_bytes(codec: wal_format::Codec, payload_len: usize) -> Result<usize> {
+    codec
+        .record_bytes(payload_len)
+        .ok_or(StoreError::EntryTooLarge {
+            size: payload_len,
+            max: codec.max_payload_bytes(),
+        })
+}
+
+/// The background thread of [`SyncPolicy::Interval`].
+#[derive(Debug)]
+struct IntervalSyncer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    handle: JoinHandle<()>,
+}
+
+impl IntervalSyncer {
+    fn start(inner: &Arc<Inner>, interval: Duration) -> Result<IntervalSyncer> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let weak: Weak<Inner> = Arc::downgrade(inner);
+        let thread_stop = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("wal-sync".to_owned())
+            .spawn(move || {
+                let (flag, wake) = &*thread_stop;
+                let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    let (guard, _) = wake
+                        .wait_timeout(stopped, interval)
+                        .unwrap_or_else(|p| p.into_inner());
+                    stopped = guard;
+                    if *stopped {
+                        return;
+                    }
+                    let Some(inner) = weak.upgrade() else { return };
+                    // A failure poisons the log, which reports it to every later caller.
+                    if inner.sync_all().is_err() {
+                        return;
+                    }
+                }
+            })
+            .io_context("spawn sync thread", &inner.dir)?;
+        Ok(IntervalSyncer { stop, handle })
+    }
+
+    fn stop(self) {
+        let (flag, wake) = &*self.stop;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        // The thread only syncs and returns; a panic in it has already been reported by
+        // the panic hook, and the log's own state stays consistent.
+        let _ = self.handle.join();
+    }
+}
