@@ -285,7 +285,9 @@ impl Wal {
     }
 
     /// Removes every entry. Offsets are never reused: the next append gets the offset it
-    /// would have got, and chains from the last crc.
+    /// would have got, and chains from the last crc. (A log with no entry has nowhere to
+    /// keep its seed: if it is reopened before the next append, the seed comes from
+    /// [`WalOptions::seed_crc`] again.)
     pub fn clear(&self) -> Result<()> {
         self.inner.clear()
     }
