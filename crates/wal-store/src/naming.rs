@@ -132,8 +132,21 @@ mod tests {
     #[test]
     fn strange_names_are_unknown() {
         for name in [
-            "", ".", "txnx", ".txnx", "1.", "-1.txnx", "+1.txnx", "01.txnx", "1.txnx.bak",
-            "18446744073709551616.txnx", "1.TXNX", "1 .txnx", "cursor", "x.tmp", "1.idxx.x",
+            "",
+            ".",
+            "txnx",
+            ".txnx",
+            "1.",
+            "-1.txnx",
+            "+1.txnx",
+            "01.txnx",
+            "1.txnx.bak",
+            "18446744073709551616.txnx",
+            "1.TXNX",
+            "1 .txnx",
+            "cursor",
+            "x.tmp",
+            "1.idxx.x",
         ] {
             assert_eq!(parse_file_name(name), FileName::Unknown, "{name:?}");
         }

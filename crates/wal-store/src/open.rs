@@ -84,9 +84,17 @@ fn load_sealed(
         segment: base,
         problem,
     };
-    let first = match codec.decode_record(data, first_at).map_err(needs_recovery)? {
+    let first = match codec
+        .decode_record(data, first_at)
+        .map_err(needs_recovery)?
+    {
         Decoded::Record { record, .. } => record,
-        _ => return Err(layout(base, "index lists an entry the data file lacks".to_owned())),
+        _ => {
+            return Err(layout(
+                base,
+                "index lists an entry the data file lacks".to_owned(),
+            ));
+        }
     };
     if let (Some(expected), Some(actual)) = (prev_crc, first.prev_crc)
         && expected != actual
@@ -99,7 +107,12 @@ fn load_sealed(
     }
     let (last, end) = match codec.decode_record(data, last_at).map_err(needs_recovery)? {
         Decoded::Record { record, next } => (record, next),
-        _ => return Err(layout(base, "index lists an entry the data file lacks".to_owned())),
+        _ => {
+            return Err(layout(
+                base,
+                "index lists an entry the data file lacks".to_owned(),
+            ));
+        }
     };
     if let Decoded::Record { .. } = codec.decode_record(data, end).map_err(needs_recovery)? {
         return Err(layout(
@@ -178,11 +191,16 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
             load_sealed(dir, base, codec, prev_crc)?
         };
         let entries = segment.entries()?;
-        expected_base = Some(base.checked_add(entries).ok_or_else(|| {
-            layout(base, "entry offsets overflow a u64".to_owned())
-        })?);
+        expected_base = Some(
+            base.checked_add(entries)
+                .ok_or_else(|| layout(base, "entry offsets overflow a u64".to_owned()))?,
+        );
         if entries > 0 || base == last_base {
-            last_crc = if codec.has_crc() { crc.or(last_crc) } else { None };
+            last_crc = if codec.has_crc() {
+                crc.or(last_crc)
+            } else {
+                None
+            };
         }
         segments.push(segment);
     }

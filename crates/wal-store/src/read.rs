@@ -52,10 +52,11 @@ impl<'a> Iter<'a> {
                 && self.next >= p.segment.base
                 && self.next - p.segment.base < p.segment.entries().unwrap_or(0)
         }) {
-            let (entry, at) =
-                position
-                    .segment
-                    .read_at(self.next, position.at, position.segment.published_len())?;
+            let (entry, at) = position.segment.read_at(
+                self.next,
+                position.at,
+                position.segment.published_len(),
+            )?;
             let segment = Arc::clone(&position.segment);
             self.position = Some(Position { epoch, segment, at });
             return Ok(Some(entry));

@@ -161,7 +161,9 @@ impl Segment {
         let at = self.data_len();
         let encoded = self
             .map
-            .write_at(at as usize, |buf| self.codec.encode_record(buf, prev_crc, payload))
+            .write_at(at as usize, |buf| {
+                self.codec.encode_record(buf, prev_crc, payload)
+            })
             .ok_or(FormatError::BufferTooSmall {
                 needed: self.codec.header_bytes() + payload.len(),
                 available: 0,
@@ -207,7 +209,12 @@ impl Segment {
 
     /// Writes the index file (atomically, synced) from the in-memory offsets.
     pub(crate) fn write_index(&self, dir: &Path) -> Result<()> {
-        let offsets: Vec<FileOffset> = self.offsets_read()?.iter().copied().map(FileOffset).collect();
+        let offsets: Vec<FileOffset> = self
+            .offsets_read()?
+            .iter()
+            .copied()
+            .map(FileOffset)
+            .collect();
         let mut bytes = vec![0u8; index::index_bytes(self.codec, offsets.len())];
         index::encode(self.codec, &offsets, &mut bytes)?;
         fs::write_atomically(dir, &self.index_path, &bytes)
@@ -245,7 +252,12 @@ impl Segment {
 
     /// The record at file offset `at`, looking no further than `len` bytes, with the file
     /// offset of the next record.
-    pub(crate) fn read_at(&self, offset: u64, at: FileOffset, len: u32) -> Result<(Entry, FileOffset)> {
+    pub(crate) fn read_at(
+        &self,
+        offset: u64,
+        at: FileOffset,
+        len: u32,
+    ) -> Result<(Entry, FileOffset)> {
         let bytes = self.map.published(len as usize);
         let corrupt = |problem| StoreError::Corrupt {
             segment: self.base,

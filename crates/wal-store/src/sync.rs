@@ -56,7 +56,9 @@ impl SyncCoordinator {
     /// The state, even if a thread panicked while holding it: every update of it is a
     /// single assignment, so it is never half-done.
     pub(crate) fn lock(&self) -> MutexGuard<'_, SyncState> {
-        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub(crate) fn check_poisoned(state: &SyncState) -> Result<()> {
@@ -130,7 +132,11 @@ impl SyncCoordinator {
     /// end of the log it made durable; the followers wake when that is published. If the
     /// log no longer reaches `end` (a truncation removed the entry before it became
     /// durable), the result is `Ok(false)`.
-    pub(crate) fn wait_durable(&self, end: u64, run_sync: impl Fn() -> Result<u64>) -> Result<bool> {
+    pub(crate) fn wait_durable(
+        &self,
+        end: u64,
+        run_sync: impl Fn() -> Result<u64>,
+    ) -> Result<bool> {
         let mut state = self.lock();
         loop {
             Self::check_poisoned(&state)?;

@@ -100,9 +100,16 @@ impl Wal {
         let lock = DirLock::acquire(&dir)?;
         let (segments, next_offset, last_crc) = match open::load(&dir)? {
             Some(loaded) => {
-                let empty = loaded.segments.iter().all(|s| s.entries().unwrap_or(0) == 0);
+                let empty = loaded
+                    .segments
+                    .iter()
+                    .all(|s| s.entries().unwrap_or(0) == 0);
                 let seed = if empty { Some(options.seed_crc) } else { None };
-                (loaded.segments, loaded.next_offset, loaded.last_crc.or(seed))
+                (
+                    loaded.segments,
+                    loaded.next_offset,
+                    loaded.last_crc.or(seed),
+                )
             }
             None => {
                 let segment = Segment::create(
@@ -360,10 +367,14 @@ impl Inner {
             reason,
         };
         if offset < first {
-            return Err(out_of_range("before the first entry (trimmed or never written)"));
+            return Err(out_of_range(
+                "before the first entry (trimmed or never written)",
+            ));
         }
         if offset >= end {
-            return Err(out_of_range("not written yet, or not yet visible to readers"));
+            return Err(out_of_range(
+                "not written yet, or not yet visible to readers",
+            ));
         }
         let index = segments.partition_point(|s| s.base <= offset);
         let segment = index
@@ -471,7 +482,11 @@ impl Inner {
     fn lead_sync(&self) -> Result<u64> {
         let (active, len, end) = {
             let tail = self.lock_tail()?;
-            (Arc::clone(&tail.active), tail.active.data_len(), tail.next_offset)
+            (
+                Arc::clone(&tail.active),
+                tail.active.data_len(),
+                tail.next_offset,
+            )
         };
         let started = Instant::now();
         active.flush_to(len)?;
@@ -545,7 +560,8 @@ impl Inner {
         self.counters.rotated();
         self.counters.synced(started.elapsed());
         sealed.publish(sealed.data_len());
-        self.readable_end.fetch_max(tail.next_offset, Ordering::AcqRel);
+        self.readable_end
+            .fetch_max(tail.next_offset, Ordering::AcqRel);
         self.sync.advance(tail.next_offset);
         log::info!(
             target: "wal_store::segment",
