@@ -17,7 +17,7 @@ pub enum ScanEnd {
     /// The input ended at a record boundary (or with fewer than a size field's worth of
     /// zero bytes after the last record).
     EndOfInput {
-        /// The input's length: where the next record would be written.
+        /// Just past the last record: where the next record would be written.
         file_offset: FileOffset,
     },
     /// Something that is neither a valid record nor a clean end, at the file offset the
