@@ -1,14 +1,287 @@
-//! Crash recovery for the walrs write-ahead log: what to trust after a crash, recovery
-//! modes, quarantine, index rebuild, the cursor sidecar, replay and migration.
+//! Crash recovery for the walrs write-ahead log: what to trust after a crash.
 //!
-//! This crate is a skeleton for now: recovery is built in its own issue, on top of
-//! [`wal_store`], re-exported here.
+//! [`open`] is the one way to open a directory that may have been through a crash: it
+//! scans every segment and checks every record and the chain across segments, classifies
+//! every problem ([`ProblemKind`]), applies a [`RecoveryMode`] (copying whatever it cuts
+//! into the directory's quarantine folder first), rebuilds indexes, and returns a
+//! [`Wal`] ready for appends with a [`RecoveryReport`] and the replay of the entries after
+//! the consumer's cursor.
 //!
 //! ```
-//! use wal_recovery::store::format::Codec;
-//! assert_eq!(Codec::from_data_extension("txn"), Some(Codec::V1));
+//! use wal_recovery::{RecoveryOptions, set_cursor};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default())?;
+//! for payload in [&b"a"[..], b"b", b"c"] {
+//!     recovered.wal.append(payload)?;
+//! }
+//! set_cursor(&recovered.wal, 0)?; // the consumer has finalized entry 0
+//! drop(recovered); // a crash, as far as unsynced data goes
+//!
+//! let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default())?;
+//! assert!(recovered.report.is_clean());
+//! let replayed: Vec<Vec<u8>> = recovered
+//!     .replay()?
+//!     .map(|e| e.map(|e| e.payload))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(replayed, [b"b".to_vec(), b"c".to_vec()]);
+//! # Ok(())
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use wal_store as store;
+mod analyze;
+pub mod cursor;
+mod error;
+mod inventory;
+mod mode;
+mod problem;
+mod quarantine;
+mod repair;
+mod report;
+
+use std::path::Path;
+
+use wal_store::{DirLock, Iter, Wal, WalOptions};
+
+pub use cursor::CursorState;
+pub use error::{RecoveryError, Result};
+pub use mode::RecoveryMode;
+pub use problem::{Problem, ProblemKind};
+pub use quarantine::QUARANTINE_DIR_NAME;
+pub use report::{Action, Cut, RecoveryReport, SegmentReport};
+
+use analyze::Analysis;
+
+/// How to recover.
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryOptions {
+    /// What to do with damage.
+    pub mode: RecoveryMode,
+    /// The highest offset the caller knows committed (a raft commit index): damage at or
+    /// before it is committed corruption.
+    pub commit_offset: Option<u64>,
+    /// How to open the log afterwards (and to create it, if the directory holds none).
+    pub wal: WalOptions,
+}
+
+/// A recovered log, ready for appends.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The log.
+    pub wal: Wal,
+    /// What recovery found and did.
+    pub report: RecoveryReport,
+}
+
+impl Recovered {
+    /// The entries after the cursor, oldest first, to the recovered end.
+    pub fn replay(&self) -> Result<Iter<'_>> {
+        Ok(self.wal.iter_from(self.report.replay_from)?)
+    }
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Whether no problem was found (files recovery does not know, and a cursor outside
+    /// the log, are reported but do not count).
+    pub ok: bool,
+    /// First entry offset, if the directory holds a log.
+    pub first_offset: Option<u64>,
+    /// Last offset of the valid prefix, if it holds any entry.
+    pub last_valid_offset: Option<u64>,
+    /// Entries below this offset are treated as committed.
+    pub committed_end: u64,
+    /// Every segment as scanned.
+    pub segments: Vec<SegmentReport>,
+    /// Every problem, in offset order.
+    pub problems: Vec<Problem>,
+    /// The cursor as found.
+    pub cursor: CursorState,
+}
+
+fn segment_reports(analysis: &Analysis) -> Vec<SegmentReport> {
+    analysis
+        .segments
+        .iter()
+        .map(|s| SegmentReport {
+            base: s.base,
+            codec: s.codec,
+            entries: s.entries(),
+            data_bytes: u64::from(s.valid_len),
+            problems: analysis
+                .problems
+                .iter()
+                .filter(|p| p.segment == Some(s.base))
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
+
+/// Checks a directory and reports every problem. Reads only: it changes nothing on disk,
+/// takes no lock and creates no file.
+pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verification> {
+    let analysis = analyze::analyze(dir.as_ref(), commit_offset)?;
+    let ok = analysis.problems.iter().all(|p| {
+        matches!(
+            p.kind,
+            ProblemKind::UnknownFile | ProblemKind::CursorOutOfRange
+        )
+    });
+    let first_offset = analysis.first_offset();
+    let last_valid_offset = match (first_offset, analysis.valid_end()) {
+        (Some(first), Some(end)) if end > first => Some(end - 1),
+        _ => None,
+    };
+    Ok(Verification {
+        ok,
+        first_offset,
+        last_valid_offset,
+        committed_end: analysis.committed_end,
+        segments: segment_reports(&analysis),
+        cursor: analysis.cursor.clone(),
+        problems: analysis.problems,
+    })
+}
+
+/// Where replay starts for a cursor, in a log holding `first..next`.
+fn replay_from(cursor: &CursorState, first: u64, next: u64) -> u64 {
+    match cursor.offset() {
+        Some(c) => c.saturating_add(1).clamp(first, next),
+        None => first,
+    }
+}
+
+fn report(
+    analysis: Analysis,
+    applied: repair::Applied,
+    mode: RecoveryMode,
+    commit_offset: Option<u64>,
+    first_offset: u64,
+    next_offset: u64,
+    last_crc: Option<u32>,
+) -> RecoveryReport {
+    RecoveryReport {
+        mode,
+        commit_offset,
+        committed_end: analysis.committed_end,
+        segments: segment_reports(&analysis),
+        actions: applied.actions,
+        cut: applied.cut,
+        first_offset,
+        last_offset: (next_offset > first_offset).then(|| next_offset - 1),
+        last_crc,
+        replay_from: replay_from(&analysis.cursor, first_offset, next_offset),
+        cursor: analysis.cursor,
+        problems: analysis.problems,
+    }
+}
+
+/// Opens `dir` after a crash or a clean close: recovers it with `options.mode`, then
+/// opens the log for appending. If the mode refuses (committed corruption, or any problem
+/// under `AbsoluteConsistency`), nothing on disk has changed. An empty or missing
+/// directory gets a new log.
+pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(|source| RecoveryError::Io {
+        op: "create directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let lock = DirLock::acquire(dir)?;
+    let analysis = analyze::analyze(dir, options.commit_offset)?;
+    let applied = repair::apply(&analysis, options.mode)?;
+    let wal = Wal::open_locked(dir, options.wal, lock)?;
+    let next = wal.next_offset()?;
+    let report = report(
+        analysis,
+        applied,
+        options.mode,
+        options.commit_offset,
+        wal.first_offset(),
+        next,
+        wal.last_crc()?,
+    );
+    report.log();
+    Ok(Recovered { wal, report })
+}
+
+/// Applies `mode` to `dir` without opening the log for appends, and reports. If the mode
+/// refuses, nothing on disk has changed.
+pub fn repair(
+    dir: impl AsRef<Path>,
+    mode: RecoveryMode,
+    commit_offset: Option<u64>,
+) -> Result<RecoveryReport> {
+    let dir = dir.as_ref();
+    let _lock = DirLock::acquire(dir)?;
+    let analysis = analyze::analyze(dir, commit_offset)?;
+    let applied = repair::apply(&analysis, mode)?;
+    let after = analyze::analyze(dir, None)?;
+    let first = after.first_offset().unwrap_or(0);
+    let next = after.valid_end().unwrap_or(first);
+    let last_crc = after.segments.iter().rev().find_map(|s| s.last_crc);
+    let report = report(
+        analysis,
+        applied,
+        mode,
+        commit_offset,
+        first,
+        next,
+        last_crc,
+    );
+    report.log();
+    Ok(report)
+}
+
+/// Rebuilds the index of every sealed segment whose index is missing, corrupt or stale,
+/// from its data, and returns what was done. Refuses (changing nothing) if a sealed
+/// segment's data is damaged: that is for [`repair`] to decide.
+pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
+    let dir = dir.as_ref();
+    let _lock = DirLock::acquire(dir)?;
+    let analysis = analyze::analyze(dir, None)?;
+    let sealed = analysis.segments.len().saturating_sub(1);
+    if let Some(problem) = analysis.problems.iter().find(|p| {
+        p.kind.is_data()
+            && analysis
+                .segments
+                .iter()
+                .take(sealed)
+                .any(|s| Some(s.base) == p.segment)
+    }) {
+        return Err(RecoveryError::CommittedCorruption {
+            problem: Box::new(problem.clone()),
+            problems: analysis.problems.clone(),
+        });
+    }
+    let mut actions = Vec::new();
+    for segment in analysis.segments.iter().take(sealed) {
+        if !segment.index_matches() && !segment.offsets.is_empty() {
+            repair::write_index(segment, &segment.offsets)?;
+            actions.push(Action::IndexRebuilt {
+                segment: segment.base,
+                entries: segment.entries(),
+            });
+        }
+    }
+    Ok(actions)
+}
+
+/// Persists the consumer's cursor (the last offset it has finalized) for `wal`'s
+/// directory. To drop the segments wholly before it, call
+/// `wal.trim_before(offset + 1)` afterwards.
+pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
+    let last = wal.last_offset()?;
+    if last.is_none_or(|last| offset > last) || offset.saturating_add(1) < wal.first_offset() {
+        return Err(RecoveryError::InvalidArgument(format!(
+            "cursor {offset} is outside the log (first {}, last {last:?})",
+            wal.first_offset()
+        )));
+    }
+    cursor::write_cursor(wal.dir(), offset)
+}

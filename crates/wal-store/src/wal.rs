@@ -95,9 +95,24 @@ impl Wal {
     /// what to keep.
     pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<Wal> {
         options.validate()?;
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).io_context("create directory", dir)?;
+        let lock = DirLock::acquire(dir)?;
+        Wal::open_locked(dir, options, lock)
+    }
+
+    /// Like [`open`](Wal::open), with the directory's lock already held (the recovery
+    /// crate takes it before repairing, so that no other writer can slip in between).
+    pub fn open_locked(dir: impl AsRef<Path>, options: WalOptions, lock: DirLock) -> Result<Wal> {
+        options.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).io_context("create directory", &dir)?;
-        let lock = DirLock::acquire(&dir)?;
+        if lock.path().parent() != Some(dir.as_path()) {
+            return Err(StoreError::InvalidOption {
+                name: "lock",
+                value: lock.path().display().to_string(),
+                reason: "the lock held is not this directory's",
+            });
+        }
         let (segments, next_offset, last_crc) = match open::load(&dir)? {
             Some(loaded) => {
                 let empty = loaded
