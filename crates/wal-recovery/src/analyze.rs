@@ -1,0 +1,546 @@
+//! Reading a WAL directory and classifying everything wrong with it. Reads only.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
+use wal_store::naming;
+
+use crate::cursor::{self, CursorState};
+use crate::error::{IoContext, Result};
+use crate::inventory;
+use crate::problem::{Problem, ProblemKind};
+
+/// What a sealed or last segment's index file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IndexState {
+    /// A valid index (its own checks pass), with its offsets.
+    Valid(Vec<u32>),
+    /// No index file.
+    Missing,
+    /// An index file that fails its own checks.
+    Corrupt(String),
+}
+
+/// One segment as found on disk.
+#[derive(Debug)]
+pub(crate) struct SegmentScan {
+    pub(crate) base: u64,
+    pub(crate) codec: Codec,
+    pub(crate) data_path: PathBuf,
+    pub(crate) index_path: PathBuf,
+    /// File offsets of the records of the valid prefix.
+    pub(crate) offsets: Vec<u32>,
+    /// End of the valid prefix.
+    pub(crate) valid_len: u32,
+    /// End of the last non-zero byte of the data file.
+    pub(crate) written_len: u64,
+    /// Previous crc stored by the first record (v2).
+    pub(crate) first_prev_crc: Option<u32>,
+    /// Crc of the last record of the valid prefix (v2).
+    pub(crate) last_crc: Option<u32>,
+    /// How the scan of the data ended.
+    pub(crate) end: ScanEnd,
+    /// A valid record found after the problem, if any (v2 only: v1 has no crc to trust).
+    pub(crate) resync: Option<u32>,
+    /// Valid records found after the problem (by resynchronising on crcs, v2 only).
+    pub(crate) records_after_problem: u64,
+    pub(crate) index: IndexState,
+}
+
+impl SegmentScan {
+    /// The file offset and entry count of the end of the valid prefix.
+    pub(crate) fn entries(&self) -> u64 {
+        self.offsets.len() as u64
+    }
+
+    pub(crate) fn problem(&self) -> Option<&FormatError> {
+        self.end.problem()
+    }
+
+    /// Entries of the segment as far as anything proves: its valid records, or more if
+    /// its valid index lists more.
+    pub(crate) fn proven_entries(&self) -> u64 {
+        match &self.index {
+            IndexState::Valid(offsets) => self.entries().max(offsets.len() as u64),
+            _ => self.entries(),
+        }
+    }
+
+    /// Entries the segment reached as far as anything shows: its valid records, its
+    /// valid index, and, after damage, the damaged record and the valid records found
+    /// after it.
+    pub(crate) fn reached_entries(&self) -> u64 {
+        let after_damage = if self.resync.is_some() {
+            self.entries() + 1 + self.records_after_problem
+        } else {
+            self.entries()
+        };
+        self.proven_entries().max(after_damage)
+    }
+
+    /// Whether the valid index agrees with the valid records.
+    pub(crate) fn index_matches(&self) -> bool {
+        matches!(&self.index, IndexState::Valid(offsets) if *offsets == self.offsets)
+    }
+}
+
+/// Everything found in a directory.
+#[derive(Debug)]
+pub(crate) struct Analysis {
+    pub(crate) dir: PathBuf,
+    pub(crate) segments: Vec<SegmentScan>,
+    pub(crate) problems: Vec<Problem>,
+    /// Entries below this offset are committed (the commit point, exclusive).
+    pub(crate) committed_end: u64,
+    pub(crate) cursor: CursorState,
+    pub(crate) temp_files: Vec<PathBuf>,
+    /// Data files shadowed by a later codec's file for the same base.
+    pub(crate) duplicates: Vec<PathBuf>,
+}
+
+impl Analysis {
+    /// The first entry offset of the log, if it has segments.
+    pub(crate) fn first_offset(&self) -> Option<u64> {
+        self.segments.first().map(|s| s.base)
+    }
+
+    /// One past the last entry of the valid prefix of the whole log: where the first data
+    /// problem is, or the end of the last segment.
+    pub(crate) fn valid_end(&self) -> Option<u64> {
+        let first_data_problem = self
+            .problems
+            .iter()
+            .filter(|p| p.kind.is_data())
+            .filter_map(|p| p.offset)
+            .min();
+        let end = self.segments.last().map(|s| s.base + s.entries());
+        match (first_data_problem, end) {
+            (Some(p), Some(e)) => Some(p.min(e)),
+            (p, e) => p.or(e),
+        }
+    }
+}
+
+/// Position of the last non-zero byte, plus one (0 for all zeros).
+fn written_len(data: &[u8]) -> u64 {
+    const CHUNK: usize = 4096;
+    let mut end = data.len();
+    for chunk in data.rchunks(CHUNK) {
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            return (end - chunk.len() + i + 1) as u64;
+        }
+        end -= chunk.len();
+    }
+    0
+}
+
+/// The first position after `from` where a whole v2 record with a matching crc starts.
+fn find_next_record(codec: Codec, data: &[u8], from: usize, until: u64) -> Option<u32> {
+    if !codec.has_crc() {
+        return None;
+    }
+    let until = usize::try_from(until).unwrap_or(usize::MAX).min(data.len());
+    (from..until).find_map(|at| {
+        let at = u32::try_from(at).ok()?;
+        match codec.decode_record(data, FileOffset(at)) {
+            Ok(Decoded::Record { .. }) => Some(at),
+            _ => None,
+        }
+    })
+}
+
+fn read_index(path: &Path, codec: Codec) -> Result<IndexState> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(match IndexView::parse(codec, &bytes) {
+            Ok(view) => IndexState::Valid(view.iter().map(|o| o.0).collect()),
+            Err(e) => IndexState::Corrupt(e.to_string()),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(IndexState::Missing),
+        Err(e) => Err(e).io_context("read index", path),
+    }
+}
+
+pub(crate) fn scan_segment(dir: &Path, base: u64, codec: Codec) -> Result<SegmentScan> {
+    let data_path = naming::data_path(dir, base, codec);
+    let index_path = naming::index_path(dir, base, codec);
+    let data = std::fs::read(&data_path).io_context("read", &data_path)?;
+    let mut scanner = Scanner::new(codec, &data);
+    let mut offsets = Vec::new();
+    let mut first_prev_crc = None;
+    for record in scanner.by_ref() {
+        if offsets.is_empty() {
+            first_prev_crc = record.prev_crc;
+        }
+        offsets.push(record.file_offset.0);
+    }
+    let end = scanner.end().cloned().unwrap_or(ScanEnd::EndOfInput {
+        file_offset: scanner.valid_len(),
+    });
+    let written = written_len(&data);
+    let resync = match &end {
+        ScanEnd::Problem(_) => {
+            find_next_record(codec, &data, scanner.valid_len().as_usize() + 1, written)
+        }
+        _ => None,
+    };
+    let records_after_problem =
+        resync.map_or(0, |at| count_records_from(codec, &data, at, written));
+    Ok(SegmentScan {
+        base,
+        codec,
+        data_path,
+        index: read_index(&index_path, codec)?,
+        index_path,
+        valid_len: scanner.valid_len().0,
+        last_crc: scanner.last_crc(),
+        offsets,
+        written_len: written,
+        first_prev_crc,
+        end,
+        resync,
+        records_after_problem,
+    })
+}
+
+/// Valid records from `at` on, resynchronising after each damaged stretch.
+fn count_records_from(codec: Codec, data: &[u8], at: u32, until: u64) -> u64 {
+    let mut count = 0u64;
+    let mut next = Some(at);
+    while let Some(at) = next {
+        match codec.decode_record(data, FileOffset(at)) {
+            Ok(Decoded::Record { next: after, .. }) => {
+                count += 1;
+                next = Some(after.0);
+            }
+            _ => {
+                next = find_next_record(codec, data, at as usize + 1, until);
+            }
+        }
+        if next.is_some_and(|n| u64::from(n) >= until) {
+            break;
+        }
+    }
+    count
+}
+
+fn data_kind(problem: &FormatError) -> ProblemKind {
+    match problem {
+        FormatError::ChecksumMismatch { .. } => ProblemKind::CrcMismatch,
+        FormatError::ChainBreak { .. } => ProblemKind::ChainBreak,
+        FormatError::NonZeroAfterEnd { .. } => ProblemKind::GarbageAfterEnd,
+        _ => ProblemKind::OutOfBounds,
+    }
+}
+
+/// Reads `dir` and classifies every problem. `commit_offset` is the highest offset the
+/// caller knows committed (a raft commit index), if any.
+pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis> {
+    let inventory = inventory::take(dir)?;
+    let cursor = cursor::read_cursor(dir)?;
+    let count = inventory.segments.len();
+    let mut segments = Vec::with_capacity(count);
+    for (&base, &codec) in &inventory.segments {
+        segments.push(scan_segment(dir, base, codec)?);
+    }
+
+    // The commit point: what the caller says, what the consumer finalized, and what the
+    // segments themselves prove (a segment exists only once the one before it was sealed
+    // and synced; a valid index proves how far its segment reached).
+    let mut committed_end = 0u64;
+    if let Some(commit) = commit_offset {
+        committed_end = committed_end.max(commit.saturating_add(1));
+    }
+    if let Some(cursor) = cursor.offset() {
+        committed_end = committed_end.max(cursor.saturating_add(1));
+    }
+    if let Some(last) = segments.last() {
+        if count > 1 {
+            committed_end = committed_end.max(last.base);
+        }
+        if let IndexState::Valid(index) = &last.index
+            && index.starts_with(&last.offsets)
+        {
+            committed_end = committed_end.max(last.base + index.len() as u64);
+        }
+    }
+
+    let mut problems = Vec::new();
+    let problem =
+        |kind, segment: &SegmentScan, offset: Option<u64>, file_offset, committed, detail| {
+            Problem {
+                kind,
+                segment: Some(segment.base),
+                offset,
+                file_offset,
+                committed,
+                path: Some(segment.data_path.clone()),
+                detail,
+            }
+        };
+    for (i, segment) in segments.iter().enumerate() {
+        let is_last = i + 1 == count;
+        let later_data = segments.iter().skip(i + 1).any(|s| !s.offsets.is_empty());
+        let at = segment.base + segment.entries();
+
+        // Where this segment should start, from the one before it.
+        if let Some(prev) = i.checked_sub(1).and_then(|j| segments.get(j))
+            && prev.problem().is_none()
+        {
+            let expected = prev.base + prev.proven_entries();
+            if segment.base > expected {
+                problems.push(problem(
+                    ProblemKind::SegmentGap,
+                    segment,
+                    Some(expected),
+                    None,
+                    expected < committed_end,
+                    format!("entries {expected}..{} are in no segment", segment.base),
+                ));
+            } else if segment.base < expected {
+                problems.push(problem(
+                    ProblemKind::SegmentOverlap,
+                    segment,
+                    Some(segment.base),
+                    None,
+                    segment.base < committed_end,
+                    format!("the segment before holds entries up to {}", expected - 1),
+                ));
+            } else if let (Some(expected_crc), Some(actual)) =
+                (prev.last_crc, segment.first_prev_crc)
+                && segment.codec.has_crc()
+                && expected_crc != actual
+            {
+                problems.push(problem(
+                    ProblemKind::ChainBreak,
+                    segment,
+                    Some(segment.base),
+                    Some(0),
+                    segment.base < committed_end,
+                    format!(
+                        "first record chains from {actual:#010x}, the segment before ends with {expected_crc:#010x}"
+                    ),
+                ));
+            }
+        }
+
+        if let Some(format_problem) = segment.problem() {
+            let index_beyond =
+                matches!(&segment.index, IndexState::Valid(ix) if ix.len() > segment.offsets.len());
+            let nothing_after = !later_data && !index_beyond && segment.resync.is_none();
+            let kind = if is_last && nothing_after {
+                ProblemKind::TornTail
+            } else {
+                data_kind(format_problem)
+            };
+            let mut detail = format_problem.to_string();
+            if let Some(resync) = segment.resync {
+                detail.push_str(&format!("; a valid record follows at file offset {resync}"));
+            }
+            problems.push(problem(
+                kind,
+                segment,
+                Some(at),
+                Some(segment.valid_len),
+                at < committed_end,
+                detail,
+            ));
+        } else if let IndexState::Valid(index) = &segment.index
+            && index.len() > segment.offsets.len()
+            && index.starts_with(&segment.offsets)
+        {
+            problems.push(problem(
+                ProblemKind::MissingEntries,
+                segment,
+                Some(at),
+                Some(segment.valid_len),
+                true,
+                format!(
+                    "the index lists {} entries, the data ends cleanly after {}",
+                    index.len(),
+                    segment.offsets.len()
+                ),
+            ));
+        }
+
+        if !is_last {
+            let index_problem = match &segment.index {
+                IndexState::Missing => {
+                    Some((ProblemKind::IndexMissing, "no index file".to_owned()))
+                }
+                IndexState::Corrupt(why) => Some((ProblemKind::IndexCorrupt, why.clone())),
+                IndexState::Valid(index)
+                    if !index.starts_with(&segment.offsets)
+                        || (segment.problem().is_none() && index.len() < segment.offsets.len()) =>
+                {
+                    Some((
+                        ProblemKind::IndexStale,
+                        format!(
+                            "the index lists {} entries that disagree with the {} records of the data",
+                            index.len(),
+                            segment.offsets.len()
+                        ),
+                    ))
+                }
+                IndexState::Valid(_) => None,
+            };
+            if let Some((kind, detail)) = index_problem {
+                problems.push(Problem {
+                    path: Some(segment.index_path.clone()),
+                    ..problem(kind, segment, None, None, false, detail)
+                });
+            }
+            if segment.offsets.is_empty() && segment.problem().is_none() && later_data {
+                problems.push(problem(
+                    ProblemKind::EmptySegment,
+                    segment,
+                    Some(segment.base),
+                    None,
+                    false,
+                    "a segment with no entries between segments that have some".to_owned(),
+                ));
+            }
+        }
+    }
+
+    let mut analysis = Analysis {
+        dir: dir.to_path_buf(),
+        segments,
+        problems,
+        committed_end,
+        cursor,
+        temp_files: inventory.temp_files,
+        duplicates: inventory
+            .duplicates
+            .iter()
+            .map(|(_, _, p)| p.clone())
+            .collect(),
+    };
+
+    // Entries the caller says are committed but that the log does not hold: a log cut
+    // cleanly or zeroed at its end is invisible to checksums, only an independent record
+    // of how far it reached reveals it.
+    if let (Some(commit), Some(valid_end)) = (commit_offset, analysis.valid_end())
+        && commit >= valid_end
+        && !analysis
+            .problems
+            .iter()
+            .any(|p| p.kind.is_data() && p.committed)
+    {
+        let last = analysis.segments.last().map(|s| s.base);
+        analysis.problems.push(Problem {
+            kind: ProblemKind::MissingEntries,
+            segment: last,
+            offset: Some(valid_end),
+            file_offset: None,
+            committed: true,
+            path: None,
+            detail: format!("commit offset {commit}, but the valid log ends before {valid_end}"),
+        });
+    }
+
+    for (base, codec, path) in &inventory.duplicates {
+        analysis.problems.push(Problem {
+            kind: ProblemKind::DuplicateCodec,
+            segment: Some(*base),
+            offset: None,
+            file_offset: None,
+            committed: false,
+            path: Some(path.clone()),
+            detail: format!("a {codec} data file beside the segment's newer codec"),
+        });
+    }
+    for path in &analysis.temp_files {
+        analysis.problems.push(file_problem(
+            ProblemKind::TempFile,
+            path,
+            "an interrupted write left it",
+        ));
+    }
+    for path in &inventory.unknown_files {
+        analysis.problems.push(file_problem(
+            ProblemKind::UnknownFile,
+            path,
+            "not a file of this log; left alone",
+        ));
+    }
+    for (_, path) in &inventory.orphan_indexes {
+        analysis.problems.push(file_problem(
+            ProblemKind::UnknownFile,
+            path,
+            "an index file without its data file; left alone",
+        ));
+    }
+    if let CursorState::Corrupt(why) = &analysis.cursor {
+        analysis.problems.push(Problem {
+            kind: ProblemKind::CursorCorrupt,
+            segment: None,
+            offset: None,
+            file_offset: None,
+            committed: false,
+            path: Some(cursor::cursor_path(dir)),
+            detail: why.clone(),
+        });
+    }
+    if let (Some(cursor), Some(first), Some(valid_end)) = (
+        analysis.cursor.offset(),
+        analysis.first_offset(),
+        analysis.valid_end(),
+    ) {
+        let detail = if cursor.saturating_add(1) < first {
+            Some(format!(
+                "cursor {cursor} is before the first entry {first}: replay starts at {first}"
+            ))
+        } else if cursor >= valid_end {
+            Some(format!("cursor {cursor} is past the last entry: clamped"))
+        } else {
+            None
+        };
+        if let Some(detail) = detail {
+            analysis.problems.push(Problem {
+                kind: ProblemKind::CursorOutOfRange,
+                segment: None,
+                offset: Some(cursor),
+                file_offset: None,
+                committed: false,
+                path: Some(cursor::cursor_path(dir)),
+                detail,
+            });
+        }
+    }
+    analysis
+        .problems
+        .sort_by_key(|p| (p.offset.unwrap_or(u64::MAX), p.kind.name()));
+    Ok(analysis)
+}
+
+fn file_problem(kind: ProblemKind, path: &Path, detail: &str) -> Problem {
+    Problem {
+        kind,
+        segment: None,
+        offset: None,
+        file_offset: None,
+        committed: false,
+        path: Some(path.to_path_buf()),
+        detail: detail.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_len_finds_the_last_non_zero_byte() {
+        assert_eq!(written_len(&[]), 0);
+        assert_eq!(written_len(&[0; 10_000]), 0);
+        let mut v = vec![0u8; 10_000];
+        v[0] = 1;
+        assert_eq!(written_len(&v), 1);
+        v[9_999] = 1;
+        assert_eq!(written_len(&v), 10_000);
+        v[9_999] = 0;
+        v[4_096] = 7;
+        assert_eq!(written_len(&v), 4_097);
+    }
+}

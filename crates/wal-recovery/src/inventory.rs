@@ -1,0 +1,69 @@
+//! What files a WAL directory holds, by name.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wal_format::Codec;
+use wal_store::naming::{self, FileName};
+
+use crate::cursor::CURSOR_FILE_NAME;
+use crate::error::{IoContext, Result};
+use crate::quarantine::QUARANTINE_DIR_NAME;
+
+/// The files of a WAL directory, sorted into what recovery knows.
+#[derive(Debug, Default)]
+pub(crate) struct Inventory {
+    /// Segments by base offset, with the codec whose data file is used (the latest codec
+    /// when there are two).
+    pub(crate) segments: BTreeMap<u64, Codec>,
+    /// Data files shadowed by a later codec's data file for the same base.
+    pub(crate) duplicates: Vec<(u64, Codec, PathBuf)>,
+    /// Index files with no data file of their codec.
+    pub(crate) orphan_indexes: Vec<(u64, PathBuf)>,
+    /// Leftover `*.tmp` files of segments.
+    pub(crate) temp_files: Vec<PathBuf>,
+    /// Anything else (never deleted).
+    pub(crate) unknown_files: Vec<PathBuf>,
+}
+
+pub(crate) fn take(dir: &Path) -> Result<Inventory> {
+    let mut inventory = Inventory::default();
+    let mut data: BTreeMap<u64, Vec<Codec>> = BTreeMap::new();
+    let mut indexes: Vec<(u64, Codec, PathBuf)> = Vec::new();
+    let mut names: Vec<(String, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).io_context("list directory", dir)? {
+        let entry = entry.io_context("list directory", dir)?;
+        names.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    names.sort();
+    for (name, path) in names {
+        match naming::parse_file_name(&name) {
+            FileName::Data { base, codec } => data.entry(base).or_default().push(codec),
+            FileName::Index { base, codec } => indexes.push((base, codec, path)),
+            FileName::Temp => inventory.temp_files.push(path),
+            FileName::Lock => {}
+            FileName::Unknown if name == CURSOR_FILE_NAME || name == QUARANTINE_DIR_NAME => {}
+            FileName::Unknown => inventory.unknown_files.push(path),
+        }
+    }
+    for (base, mut codecs) in data {
+        codecs.sort_unstable();
+        if let Some(&latest) = codecs.last() {
+            inventory.segments.insert(base, latest);
+            for &older in codecs.iter().filter(|&&c| c != latest) {
+                inventory
+                    .duplicates
+                    .push((base, older, naming::data_path(dir, base, older)));
+            }
+        }
+    }
+    inventory.orphan_indexes = indexes
+        .into_iter()
+        .filter(|(base, codec, _)| inventory.segments.get(base) != Some(codec))
+        .map(|(base, _, path)| (base, path))
+        .collect();
+    Ok(inventory)
+}

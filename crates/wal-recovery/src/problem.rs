@@ -1,0 +1,140 @@
+//! What recovery can find wrong in a WAL directory.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The kinds of problem, each with a stable snake-case name (used by the command line's
+/// JSON output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// The last record of the log is incomplete or fails its checks, and nothing valid
+    /// follows it: what a crash in the middle of a write leaves.
+    TornTail,
+    /// A record's crc does not match its payload, with valid data after it.
+    CrcMismatch,
+    /// A record is self-consistent but does not chain from the record before it.
+    ChainBreak,
+    /// A record runs past the end of its file, with valid data after it.
+    OutOfBounds,
+    /// The data ends (a size of 0) but non-zero bytes follow: a lost or zeroed page in the
+    /// middle looks like this.
+    GarbageAfterEnd,
+    /// Entries that an independent record (a sealed segment's index, or the caller's
+    /// commit offset) says were written are not in the data.
+    MissingEntries,
+    /// A sealed segment has no index file.
+    IndexMissing,
+    /// A sealed segment's index file fails its own checks (length, crc, order).
+    IndexCorrupt,
+    /// A sealed segment's index disagrees with its data.
+    IndexStale,
+    /// Entries are missing between two segments.
+    SegmentGap,
+    /// Two segments claim the same entries.
+    SegmentOverlap,
+    /// A segment with no entries between segments that have some.
+    EmptySegment,
+    /// Both a v1 and a v2 data file for one base offset.
+    DuplicateCodec,
+    /// A leftover temporary file from an interrupted write.
+    TempFile,
+    /// A file recovery does not know (reported, never deleted).
+    UnknownFile,
+    /// The cursor file exists but cannot be read.
+    CursorCorrupt,
+    /// The cursor points outside the log.
+    CursorOutOfRange,
+}
+
+impl ProblemKind {
+    /// The stable snake-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ProblemKind::TornTail => "torn_tail",
+            ProblemKind::CrcMismatch => "crc_mismatch",
+            ProblemKind::ChainBreak => "chain_break",
+            ProblemKind::OutOfBounds => "out_of_bounds",
+            ProblemKind::GarbageAfterEnd => "garbage_after_end",
+            ProblemKind::MissingEntries => "missing_entries",
+            ProblemKind::IndexMissing => "index_missing",
+            ProblemKind::IndexCorrupt => "index_corrupt",
+            ProblemKind::IndexStale => "index_stale",
+            ProblemKind::SegmentGap => "segment_gap",
+            ProblemKind::SegmentOverlap => "segment_overlap",
+            ProblemKind::EmptySegment => "empty_segment",
+            ProblemKind::DuplicateCodec => "duplicate_codec",
+            ProblemKind::TempFile => "temp_file",
+            ProblemKind::UnknownFile => "unknown_file",
+            ProblemKind::CursorCorrupt => "cursor_corrupt",
+            ProblemKind::CursorOutOfRange => "cursor_out_of_range",
+        }
+    }
+
+    /// Whether the problem is about entries (their bytes or their place in the log), as
+    /// opposed to an index that can be rebuilt or a file that can be removed or left.
+    pub const fn is_data(self) -> bool {
+        matches!(
+            self,
+            ProblemKind::TornTail
+                | ProblemKind::CrcMismatch
+                | ProblemKind::ChainBreak
+                | ProblemKind::OutOfBounds
+                | ProblemKind::GarbageAfterEnd
+                | ProblemKind::MissingEntries
+                | ProblemKind::SegmentGap
+                | ProblemKind::SegmentOverlap
+        )
+    }
+
+    /// Whether the problem is only worth a report: nothing about the log's entries or
+    /// indexes is wrong.
+    pub const fn is_informational(self) -> bool {
+        matches!(self, ProblemKind::TempFile | ProblemKind::UnknownFile)
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One problem, where it is, and whether it lies at or before the commit point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What kind of problem.
+    pub kind: ProblemKind,
+    /// Base offset of the segment it is in, if any.
+    pub segment: Option<u64>,
+    /// The first entry offset it affects, if it affects entries.
+    pub offset: Option<u64>,
+    /// Where in the segment's data file, if it is about data bytes.
+    pub file_offset: Option<u32>,
+    /// Whether it affects entries at or before the commit point (committed corruption),
+    /// rather than an uncommitted tail.
+    pub committed: bool,
+    /// The file concerned, if any.
+    pub path: Option<PathBuf>,
+    /// What was seen, in words (expected and actual values).
+    pub detail: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(segment) = self.segment {
+            write!(f, " in segment {segment}")?;
+        }
+        if let Some(offset) = self.offset {
+            write!(f, " at entry {offset}")?;
+        }
+        if let Some(file_offset) = self.file_offset {
+            write!(f, " (file offset {file_offset})")?;
+        }
+        if self.committed {
+            f.write_str(" [committed]")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}

@@ -1,0 +1,258 @@
+//! Deciding what a mode does with the problems found, and doing it.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+
+use wal_format::{FileOffset, index};
+use wal_store::fs as store_fs;
+
+use crate::analyze::{Analysis, IndexState, SegmentScan};
+use crate::error::{IoContext, RecoveryError, Result};
+use crate::mode::RecoveryMode;
+use crate::problem::{Problem, ProblemKind};
+use crate::quarantine::Quarantine;
+use crate::report::{Action, Cut};
+
+/// Where the log is cut: segment `segment` keeps its first `keep` records (ending at
+/// `file_offset`); every later segment goes.
+#[derive(Debug, Clone, Copy)]
+struct CutPoint {
+    segment: usize,
+    keep: u64,
+    file_offset: u32,
+    committed: bool,
+}
+
+/// What a mode will do.
+#[derive(Debug, Default)]
+struct Plan {
+    cut: Option<CutPoint>,
+}
+
+fn segment_index_of(analysis: &Analysis, base: Option<u64>) -> Option<usize> {
+    let base = base?;
+    analysis.segments.iter().position(|s| s.base == base)
+}
+
+/// The cut that removes `problem` and everything after it.
+fn cut_for(analysis: &Analysis, problem: &Problem) -> Option<CutPoint> {
+    let i = segment_index_of(analysis, problem.segment)?;
+    let segment = analysis.segments.get(i)?;
+    match problem.kind {
+        // Everything from the segment's first entry on is suspect: keep the segment
+        // before whole, drop this one's entries (its file stays, emptied, if it is the
+        // first one, so that the log keeps its base offset).
+        ProblemKind::SegmentGap | ProblemKind::SegmentOverlap if i > 0 => {
+            let prev = analysis.segments.get(i - 1)?;
+            Some(CutPoint {
+                segment: i - 1,
+                keep: prev.entries(),
+                file_offset: prev.valid_len,
+                committed: problem.committed,
+            })
+        }
+        ProblemKind::ChainBreak if problem.file_offset == Some(0) => Some(CutPoint {
+            segment: i,
+            keep: 0,
+            file_offset: 0,
+            committed: problem.committed,
+        }),
+        _ => Some(CutPoint {
+            segment: i,
+            keep: segment.entries(),
+            file_offset: segment.valid_len,
+            committed: problem.committed,
+        }),
+    }
+}
+
+fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
+    let data_problems = analysis.problems.iter().filter(|p| p.kind.is_data());
+    match mode {
+        RecoveryMode::AbsoluteConsistency => {
+            let refused: Vec<Problem> = analysis
+                .problems
+                .iter()
+                .filter(|p| !p.kind.is_informational() && p.kind != ProblemKind::CursorOutOfRange)
+                .cloned()
+                .collect();
+            if refused.is_empty() {
+                Ok(Plan::default())
+            } else {
+                Err(RecoveryError::Inconsistent { problems: refused })
+            }
+        }
+        RecoveryMode::TolerateCorruptTail => {
+            let mut data_problems = data_problems.peekable();
+            if let Some(committed) = analysis
+                .problems
+                .iter()
+                .find(|p| p.kind.is_data() && p.committed)
+            {
+                return Err(RecoveryError::CommittedCorruption {
+                    problem: Box::new(committed.clone()),
+                    problems: analysis.problems.clone(),
+                });
+            }
+            let first = data_problems.peek().copied();
+            Ok(Plan {
+                cut: first.and_then(|p| cut_for(analysis, p)),
+            })
+        }
+        RecoveryMode::PointInTime => {
+            let first = data_problems.min_by_key(|p| p.offset.unwrap_or(u64::MAX));
+            Ok(Plan {
+                cut: first.and_then(|p| cut_for(analysis, p)),
+            })
+        }
+    }
+}
+
+pub(crate) fn write_index(segment: &SegmentScan, offsets: &[u32]) -> Result<()> {
+    let offsets: Vec<FileOffset> = offsets.iter().copied().map(FileOffset).collect();
+    let mut bytes = vec![0u8; index::index_bytes(segment.codec, offsets.len())];
+    index::encode(segment.codec, &offsets, &mut bytes)
+        .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
+    let dir = segment
+        .index_path
+        .parent()
+        .ok_or_else(|| RecoveryError::InvalidArgument("index path has no directory".to_owned()))?;
+    store_fs::write_atomically(dir, &segment.index_path, &bytes)?;
+    Ok(())
+}
+
+/// The outcome of applying a mode.
+pub(crate) struct Applied {
+    pub(crate) actions: Vec<Action>,
+    pub(crate) cut: Option<Cut>,
+}
+
+/// Applies `mode` to the analysed directory. The caller holds the directory's lock.
+/// Order, so that a crash at any step leaves a directory the next recovery handles the
+/// same way: copies into quarantine first (synced), then later segments moved out, then
+/// the tail zeroed and synced, then indexes rebuilt, then leftovers removed.
+pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> {
+    let plan = decide(analysis, mode)?;
+    let mut actions = Vec::new();
+    if mode == RecoveryMode::AbsoluteConsistency {
+        return Ok(Applied { actions, cut: None });
+    }
+    let mut quarantine = Quarantine::new(&analysis.dir);
+    let mut cut = None;
+    let last_kept = plan
+        .cut
+        .map_or(analysis.segments.len().saturating_sub(1), |c| c.segment);
+
+    if let Some(point) = plan.cut
+        && let Some(segment) = analysis.segments.get(point.segment)
+    {
+        let from = segment.base + point.keep;
+        let end = analysis
+            .segments
+            .iter()
+            .map(|s| s.base + s.reached_entries())
+            .max()
+            .unwrap_or(from)
+            .max(from);
+        // Later segments leave whole, newest first.
+        for later in analysis.segments.iter().skip(point.segment + 1).rev() {
+            for path in [&later.index_path, &later.data_path] {
+                if path.exists() {
+                    let to = quarantine.keep_file(path, "after the recovery cut")?;
+                    actions.push(Action::FileQuarantined {
+                        from: path.clone(),
+                        to,
+                    });
+                }
+            }
+        }
+        // The cut segment's tail: copy, then zero in place.
+        let start = u64::from(point.file_offset);
+        if segment.written_len > start {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&segment.data_path)
+                .io_context("open", &segment.data_path)?;
+            let len = usize::try_from(segment.written_len - start)
+                .map_err(|_| RecoveryError::InvalidArgument("cut larger than memory".to_owned()))?;
+            let mut bytes = vec![0u8; len];
+            file.read_exact_at(&mut bytes, start)
+                .io_context("read", &segment.data_path)?;
+            let to = quarantine.keep_bytes(&segment.data_path, start, &bytes, "cut by recovery")?;
+            bytes.fill(0);
+            file.write_all_at(&bytes, start)
+                .io_context("zero", &segment.data_path)?;
+            file.sync_all().io_context("fsync", &segment.data_path)?;
+            actions.push(Action::TailCut {
+                segment: segment.base,
+                file_offset: point.file_offset,
+                bytes: len as u64,
+                quarantined_to: to,
+            });
+        }
+        cut = Some(Cut {
+            offsets: from..end,
+            committed: point.committed,
+            quarantine: quarantine.path().to_path_buf(),
+        });
+    }
+
+    // Files shadowed by a newer codec's data file, and empty segments in the middle.
+    for path in &analysis.duplicates {
+        if path.exists() {
+            let to = quarantine.keep_file(path, "shadowed by a newer codec's data file")?;
+            actions.push(Action::FileQuarantined {
+                from: path.clone(),
+                to,
+            });
+        }
+    }
+    for (i, segment) in analysis.segments.iter().enumerate().take(last_kept) {
+        let empty = analysis
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::EmptySegment && p.segment == Some(segment.base));
+        if empty {
+            for path in [&segment.index_path, &segment.data_path] {
+                if path.exists() {
+                    let to = quarantine.keep_file(path, "empty segment between non-empty ones")?;
+                    actions.push(Action::FileQuarantined {
+                        from: path.clone(),
+                        to,
+                    });
+                }
+            }
+            continue;
+        }
+        // Sealed segments that stay need an index that agrees with their data.
+        if i < last_kept && !segment.index_matches() {
+            write_index(segment, &segment.offsets)?;
+            actions.push(Action::IndexRebuilt {
+                segment: segment.base,
+                entries: segment.entries(),
+            });
+        }
+    }
+    // The last segment kept is the active one: no index file.
+    if let Some(segment) = analysis.segments.get(last_kept)
+        && segment.index != IndexState::Missing
+        && segment.index_path.exists()
+    {
+        store_fs::remove_if_present(&segment.index_path)?;
+        store_fs::sync_dir(&analysis.dir)?;
+        actions.push(Action::ActiveIndexRemoved {
+            segment: segment.base,
+        });
+    }
+    for path in &analysis.temp_files {
+        if store_fs::remove_if_present(path)? {
+            actions.push(Action::TempFileRemoved { path: path.clone() });
+        }
+    }
+    if !analysis.temp_files.is_empty() {
+        store_fs::sync_dir(&analysis.dir)?;
+    }
+    quarantine.finish()?;
+    Ok(Applied { actions, cut })
+}

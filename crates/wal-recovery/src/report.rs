@@ -1,0 +1,149 @@
+//! What recovery found and did: nothing is repaired silently.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use wal_format::Codec;
+
+use crate::cursor::CursorState;
+use crate::mode::RecoveryMode;
+use crate::problem::Problem;
+
+/// Something recovery changed on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A segment's index was written anew from its data (temp file, fsync, rename,
+    /// directory fsync).
+    IndexRebuilt {
+        /// Base offset of the segment.
+        segment: u64,
+        /// Entries in the new index.
+        entries: u64,
+    },
+    /// The index file of the (new) last segment was removed: the active segment's index
+    /// is always rebuilt by scanning.
+    ActiveIndexRemoved {
+        /// Base offset of the segment.
+        segment: u64,
+    },
+    /// Bytes at the end of a segment's data were copied to quarantine, then zeroed.
+    TailCut {
+        /// Base offset of the segment.
+        segment: u64,
+        /// Where the cut starts in the data file.
+        file_offset: u32,
+        /// Bytes cut (up to the last non-zero byte).
+        bytes: u64,
+        /// The copy in quarantine.
+        quarantined_to: PathBuf,
+    },
+    /// A whole file was moved into quarantine (a segment after the cut, an empty segment,
+    /// a shadowed data file).
+    FileQuarantined {
+        /// Where it was.
+        from: PathBuf,
+        /// Where it is now.
+        to: PathBuf,
+    },
+    /// A leftover temporary file was removed.
+    TempFileRemoved {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// One segment after recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentReport {
+    /// Base offset.
+    pub base: u64,
+    /// Codec.
+    pub codec: Codec,
+    /// Entries found valid when scanning.
+    pub entries: u64,
+    /// Bytes of valid records.
+    pub data_bytes: u64,
+    /// Problems found in this segment.
+    pub problems: Vec<Problem>,
+}
+
+/// The entries a recovery cut off the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The offsets that went: from the first cut entry to the end the log reached (as far
+    /// as any record or index showed).
+    pub offsets: Range<u64>,
+    /// Whether any of them was committed (only `PointInTime` cuts committed entries).
+    pub committed: bool,
+    /// Where the cut bytes and files were copied.
+    pub quarantine: PathBuf,
+}
+
+/// What recovery found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The mode applied.
+    pub mode: RecoveryMode,
+    /// The commit offset the caller gave.
+    pub commit_offset: Option<u64>,
+    /// Entries below this offset were treated as committed.
+    pub committed_end: u64,
+    /// Every segment as scanned (before any cut).
+    pub segments: Vec<SegmentReport>,
+    /// Every problem found, in offset order.
+    pub problems: Vec<Problem>,
+    /// Everything done on disk, in order.
+    pub actions: Vec<Action>,
+    /// The entries cut, if any.
+    pub cut: Option<Cut>,
+    /// First entry offset after recovery (where the log starts, even if empty).
+    pub first_offset: u64,
+    /// Last entry offset after recovery, if the log holds any.
+    pub last_offset: Option<u64>,
+    /// Crc of the last entry (v2).
+    pub last_crc: Option<u32>,
+    /// The cursor as found.
+    pub cursor: CursorState,
+    /// Where replay starts.
+    pub replay_from: u64,
+}
+
+impl RecoveryReport {
+    /// Whether the directory was already clean: no problem (leftover temporary or unknown
+    /// files aside) and nothing done.
+    pub fn is_clean(&self) -> bool {
+        self.actions.is_empty() && self.problems.iter().all(|p| p.kind.is_informational())
+    }
+
+    /// Writes the report to the `log` facade: problems as warnings (errors when
+    /// committed), actions as warnings, the summary as info.
+    pub fn log(&self) {
+        for problem in &self.problems {
+            if problem.committed {
+                log::error!(target: "wal_recovery::report", "{problem}");
+            } else {
+                log::warn!(target: "wal_recovery::report", "{problem}");
+            }
+        }
+        for action in &self.actions {
+            log::warn!(target: "wal_recovery::report", "{action:?}");
+        }
+        if let Some(cut) = &self.cut {
+            log::warn!(
+                target: "wal_recovery::report",
+                "cut entries {}..{} (copied to {})",
+                cut.offsets.start,
+                cut.offsets.end,
+                cut.quarantine.display()
+            );
+        }
+        log::info!(
+            target: "wal_recovery::report",
+            "recovered ({}): first {}, last {:?}, replay from {}",
+            self.mode.name(),
+            self.first_offset,
+            self.last_offset,
+            self.replay_from
+        );
+    }
+}
