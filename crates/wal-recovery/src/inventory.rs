@@ -8,6 +8,7 @@ use wal_store::naming::{self, FileName};
 
 use crate::cursor::CURSOR_FILE_NAME;
 use crate::error::{IoContext, Result};
+use crate::migrate::{MIGRATING_SUFFIX, MIGRATION_JOURNAL_NAME};
 use crate::quarantine::QUARANTINE_DIR_NAME;
 
 /// The files of a WAL directory, sorted into what recovery knows.
@@ -40,6 +41,17 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
     }
     names.sort();
     for (name, path) in names {
+        // An interrupted migration's journal and files: whoever holds the lock rolls the
+        // migration forward before taking the inventory, so a reader only reports them.
+        if name == MIGRATION_JOURNAL_NAME
+            || name.ends_with(MIGRATING_SUFFIX)
+            || name
+                .strip_suffix(naming::TEMP_SUFFIX)
+                .is_some_and(|n| n.ends_with(MIGRATING_SUFFIX))
+        {
+            inventory.temp_files.push(path);
+            continue;
+        }
         match naming::parse_file_name(&name) {
             FileName::Data { base, codec } => data.entry(base).or_default().push(codec),
             FileName::Index { base, codec } => indexes.push((base, codec, path)),

@@ -36,6 +36,7 @@ mod analyze;
 pub mod cursor;
 mod error;
 mod inventory;
+mod migrate;
 mod mode;
 mod problem;
 mod quarantine;
@@ -48,6 +49,7 @@ use wal_store::{DirLock, Iter, Wal, WalOptions};
 
 pub use cursor::CursorState;
 pub use error::{RecoveryError, Result};
+pub use migrate::{MIGRATION_JOURNAL_NAME, Migration, migrate};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
 pub use quarantine::QUARANTINE_DIR_NAME;
@@ -193,6 +195,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         source,
     })?;
     let lock = DirLock::acquire(dir)?;
+    migrate::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, options.commit_offset)?;
     let applied = repair::apply(&analysis, options.mode)?;
     let wal = Wal::open_locked(dir, options.wal, lock)?;
@@ -219,6 +222,7 @@ pub fn repair(
 ) -> Result<RecoveryReport> {
     let dir = dir.as_ref();
     let _lock = DirLock::acquire(dir)?;
+    migrate::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, commit_offset)?;
     let applied = repair::apply(&analysis, mode)?;
     let after = analyze::analyze(dir, None)?;

@@ -64,6 +64,27 @@ pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
     Ok(file)
 }
 
+/// Creates `path` holding `bytes` followed by zeros up to `len` bytes (preallocated, not
+/// sparse): written as `path.tmp`, fsynced, renamed, and the directory fsynced. After a
+/// crash either no file or the whole file is there under `path`.
+pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let temp = temp_path(path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temp)
+        .io_context("create", &temp)?;
+    preallocate(&file, 0, len.max(bytes.len() as u64), &temp)?;
+    file.write_all_at(bytes, 0).io_context("write", &temp)?;
+    file.sync_all().io_context("fsync", &temp)?;
+    drop(file);
+    fs::rename(&temp, path).io_context("rename", path)?;
+    sync_dir(dir)
+}
+
 /// Grows `file` to `len` bytes of preallocated zeros and fsyncs it. A mapped file is only
 /// ever grown, never shrunk.
 pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
