@@ -49,7 +49,8 @@ pub enum FormatError {
     OutOfBounds {
         /// Where the record starts.
         file_offset: FileOffset,
-        /// Bytes the record needs (header, plus payload when the size field was readable).
+        /// Bytes the record needs: the whole header plus payload when the size field was
+        /// readable, only the 4-byte size field when even that was cut.
         needed: u64,
         /// Bytes left in the input from `file_offset`.
         available: u64,

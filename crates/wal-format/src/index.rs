@@ -12,9 +12,12 @@ use crate::crc;
 use crate::error::FormatError;
 use crate::record::FileOffset;
 
-/// Bytes an index of `entries` offsets takes for `codec`.
+/// Bytes an index of `entries` offsets takes for `codec` (saturating at `usize::MAX` for
+/// a count no buffer could hold, so that a caller's value can never overflow it).
 pub const fn index_bytes(codec: Codec, entries: usize) -> usize {
-    codec.index_header_bytes() + entries * U32_BYTES
+    entries
+        .saturating_mul(U32_BYTES)
+        .saturating_add(codec.index_header_bytes())
 }
 
 /// Encodes an index of `offsets` into the start of `out` and returns the bytes written.
@@ -212,6 +215,13 @@ mod tests {
             IndexView::parse(Codec::V1, &v1),
             Err(FormatError::IndexOrder { position: 0, .. })
         ));
+    }
+
+    #[test]
+    fn index_bytes_saturates_instead_of_overflowing() {
+        assert_eq!(index_bytes(Codec::V2, usize::MAX / 4), usize::MAX);
+        assert_eq!(index_bytes(Codec::V1, usize::MAX), usize::MAX);
+        assert_eq!(index_bytes(Codec::V2, 2), 12);
     }
 
     #[test]

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets and runs each one for a fixed time, one after another.
+#
+#   fuzz/run-all.sh [SECONDS_PER_TARGET]     (default 20)
+#
+# Prints libFuzzer's closing lines for each target and exits non-zero if any target
+# crashed; the full output of each run is kept in fuzz/target/run-all-logs/.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Not called SECONDS: bash's SECONDS counts the seconds since the shell started.
+seconds_per_target="${1:-20}"
+if ! [[ "$seconds_per_target" =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: $0 [SECONDS_PER_TARGET]  (a positive whole number, default 20)" >&2
+    exit 2
+fi
+targets=(scan_v1 scan_v2 index_v1 index_v2)
+log_dir=target/run-all-logs
+
+# cargo-fuzz needs a nightly toolchain (sanitizers); the repository root pins a stable one,
+# which `+nightly` overrides.
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "no nightly toolchain: install one with 'rustup toolchain install nightly'" >&2
+    exit 1
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+
+cargo +nightly fuzz build
+mkdir -p "$log_dir"
+
+failed=()
+for target in "${targets[@]}"; do
+    mkdir -p "corpus/$target"
+    log="$log_dir/$target.log"
+    printf '\n=== %s (%ss)\n' "$target" "$seconds_per_target"
+    status=0
+    cargo +nightly fuzz run "$target" "corpus/$target" -- \
+        -max_total_time="$seconds_per_target" -print_final_stats=1 >"$log" 2>&1 || status=$?
+    # libFuzzer's summary: "Done N runs in S second(s)" and the stat:: lines.
+    grep -E '^(Done [0-9]+ runs|stat::)' "$log" || true
+    if [[ "$status" -ne 0 ]]; then
+        failed+=("$target")
+        echo "--- $target failed (exit $status), full output in fuzz/$log:"
+        # The failed assertion, and cargo-fuzz's account of the input (path, bytes, how
+        # to reproduce and minimise it).
+        grep -m 1 -A 4 'panicked at' "$log" || true
+        sed -n '/^Failing input:/,/^Minimize test case with:/p' "$log"
+    fi
+done
+
+if [[ "${#failed[@]}" -ne 0 ]]; then
+    printf '\nfuzz targets with findings: %s (inputs in fuzz/artifacts/)\n' "${failed[*]}" >&2
+    exit 1
+fi
+printf '\nall %d fuzz targets ran %ss each without a finding\n' "${#targets[@]}" "$seconds_per_target"
