@@ -34,6 +34,7 @@
 
 mod analyze;
 pub mod cursor;
+mod divergence;
 mod error;
 mod inventory;
 mod migrate;
@@ -48,6 +49,7 @@ use std::path::Path;
 use wal_store::{DirLock, Iter, Wal, WalOptions};
 
 pub use cursor::CursorState;
+pub use divergence::{Divergence, compare};
 pub use error::{RecoveryError, Result};
 pub use migrate::{MIGRATION_JOURNAL_NAME, Migration, migrate};
 pub use mode::RecoveryMode;
