@@ -8,7 +8,7 @@ use wal_store::naming::{self, FileName};
 
 use crate::cursor::CURSOR_FILE_NAME;
 use crate::error::{IoContext, Result};
-use crate::migrate::{MIGRATING_SUFFIX, MIGRATION_JOURNAL_NAME};
+use crate::journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
 use crate::quarantine::QUARANTINE_DIR_NAME;
 
 /// The files of a WAL directory, sorted into what recovery knows.
@@ -41,13 +41,13 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
     }
     names.sort();
     for (name, path) in names {
-        // An interrupted migration's journal and files: whoever holds the lock rolls the
-        // migration forward before taking the inventory, so a reader only reports them.
-        if name == MIGRATION_JOURNAL_NAME
-            || name.ends_with(MIGRATING_SUFFIX)
+        // An interrupted journaled change (its journal and pending files): whoever holds the lock rolls the
+        // change forward before taking the inventory, so a reader only reports them.
+        if name == JOURNAL_FILE_NAME
+            || name.ends_with(PENDING_SUFFIX)
             || name
                 .strip_suffix(naming::TEMP_SUFFIX)
-                .is_some_and(|n| n.ends_with(MIGRATING_SUFFIX))
+                .is_some_and(|n| n.ends_with(PENDING_SUFFIX))
         {
             inventory.temp_files.push(path);
             continue;

@@ -37,6 +37,7 @@ pub mod cursor;
 mod divergence;
 mod error;
 mod inventory;
+mod journal;
 mod migrate;
 mod mode;
 mod problem;
@@ -51,7 +52,8 @@ use wal_store::{DirLock, Iter, Wal, WalOptions};
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{RecoveryError, Result};
-pub use migrate::{MIGRATION_JOURNAL_NAME, Migration, migrate};
+pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
+pub use migrate::{Migration, migrate};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
 pub use quarantine::QUARANTINE_DIR_NAME;
@@ -197,7 +199,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         source,
     })?;
     let lock = DirLock::acquire(dir)?;
-    migrate::roll_forward(dir)?;
+    journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, options.commit_offset)?;
     let applied = repair::apply(&analysis, options.mode)?;
     let wal = Wal::open_locked(dir, options.wal, lock)?;
@@ -224,7 +226,7 @@ pub fn repair(
 ) -> Result<RecoveryReport> {
     let dir = dir.as_ref();
     let _lock = DirLock::acquire(dir)?;
-    migrate::roll_forward(dir)?;
+    journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, commit_offset)?;
     let applied = repair::apply(&analysis, mode)?;
     let after = analyze::analyze(dir, None)?;

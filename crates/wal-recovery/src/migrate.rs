@@ -4,31 +4,17 @@
 //! every later segment: a v2 segment written after a v1 one was chained from a seed that
 //! no longer matches. So migration rewrites every segment from the first v1 one to the
 //! end, and must never leave a directory where part of the log carries the new chain and
-//! part the old one. It proceeds like a small transaction:
-//!
-//! 1. every new file is written as `<name>.migrating` and fsynced;
-//! 2. the journal `MIGRATION`, listing the segments being replaced, is written atomically:
-//!    this is the commit point;
-//! 3. each `.migrating` file is renamed into place, and the replaced v1 files removed;
-//! 4. the journal is removed.
-//!
-//! A crash before step 2 leaves the old log whole (the `.migrating` files are leftovers,
-//! removed by the next recovery); a crash after it is rolled forward by the next recovery
-//! (or the next `migrate`) before anything else looks at the segments.
+//! part the old one: the new files are installed through the redo journal
+//! ([`crate::journal`]), all or nothing.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wal_format::{Codec, FileOffset, MAX_SEGMENT_BYTES, Scanner, index};
 use wal_store::{DirLock, fs as store_fs, naming};
 
 use crate::analyze;
 use crate::error::{IoContext, RecoveryError, Result};
-
-/// Name of the migration journal in a WAL directory.
-pub const MIGRATION_JOURNAL_NAME: &str = "MIGRATION";
-/// Suffix of a file written by a migration, not yet renamed into place.
-pub const MIGRATING_SUFFIX: &str = ".migrating";
+use crate::journal::{self, Journal, pending_path};
 
 /// What a migration did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,58 +23,8 @@ pub struct Migration {
     pub converted: Vec<u64>,
     /// Base offsets of the v2 segments rewritten to continue the new chain.
     pub rechained: Vec<u64>,
-    /// Whether an interrupted migration was completed first.
+    /// Whether an interrupted journaled change was completed first.
     pub rolled_forward: bool,
-}
-
-fn migrating_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(MIGRATING_SUFFIX);
-    PathBuf::from(name)
-}
-
-fn journal_path(dir: &Path) -> PathBuf {
-    dir.join(MIGRATION_JOURNAL_NAME)
-}
-
-/// Completes an interrupted migration whose journal was written. The caller holds the
-/// directory's lock. Returns whether there was one.
-pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
-    let journal = journal_path(dir);
-    let text = match std::fs::read_to_string(&journal) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e).io_context("read", journal),
-    };
-    for line in text.lines() {
-        let Ok(base) = line.trim().parse::<u64>() else {
-            continue;
-        };
-        install(dir, base)?;
-    }
-    store_fs::sync_dir(dir)?;
-    store_fs::remove_if_present(&journal)?;
-    store_fs::sync_dir(dir)?;
-    log::warn!(target: "wal_recovery::migrate", "completed an interrupted migration");
-    Ok(true)
-}
-
-/// Renames the new v2 files of `base` into place and removes its v1 files.
-fn install(dir: &Path, base: u64) -> Result<()> {
-    for path in [
-        naming::index_path(dir, base, Codec::V2),
-        naming::data_path(dir, base, Codec::V2),
-    ] {
-        let pending = migrating_path(&path);
-        match std::fs::rename(&pending, &path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).io_context("rename", pending),
-        }
-    }
-    store_fs::remove_if_present(&naming::index_path(dir, base, Codec::V1))?;
-    store_fs::remove_if_present(&naming::data_path(dir, base, Codec::V1))?;
-    Ok(())
 }
 
 /// Converts the v1 segments of `dir` to `to` (only v2 is supported), rechaining every
@@ -104,7 +40,7 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
     }
     let _lock = DirLock::acquire(dir)?;
     let mut migration = Migration {
-        rolled_forward: roll_forward(dir)?,
+        rolled_forward: journal::roll_forward(dir)?,
         ..Migration::default()
     };
     let analysis = analyze::analyze(dir, None)?;
@@ -128,7 +64,7 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
         .and_then(|i| analysis.segments.get(i))
         .and_then(|s| s.last_crc)
         .unwrap_or(0);
-    let mut planned = Vec::new();
+    let mut journal = Journal::default();
     for (i, segment) in analysis.segments.iter().enumerate().skip(first_v1) {
         let data = std::fs::read(&segment.data_path).io_context("read", &segment.data_path)?;
         let mut out = Vec::new();
@@ -167,15 +103,20 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
             )));
         }
         let data_path = naming::data_path(dir, segment.base, Codec::V2);
-        store_fs::create_with_content(dir, &migrating_path(&data_path), &out, new_len)?;
+        store_fs::create_with_content(dir, &pending_path(&data_path), &out, new_len)?;
+        journal.install(&data_path)?;
         if i < last {
             let mut bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
             index::encode(Codec::V2, &offsets, &mut bytes)
                 .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
             let index_path = naming::index_path(dir, segment.base, Codec::V2);
-            store_fs::write_atomically(dir, &migrating_path(&index_path), &bytes)?;
+            store_fs::write_atomically(dir, &pending_path(&index_path), &bytes)?;
+            journal.install(&index_path)?;
         }
-        planned.push(segment.base);
+        if segment.codec != Codec::V2 {
+            journal.remove(&naming::index_path(dir, segment.base, segment.codec))?;
+            journal.remove(&segment.data_path)?;
+        }
         if segment.codec == Codec::V1 {
             migration.converted.push(segment.base);
         } else {
@@ -184,9 +125,7 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
     }
     // The commit point: from here on the migration is completed, now or by the next
     // recovery.
-    let journal: String = planned.iter().map(|b| format!("{b}\n")).collect();
-    store_fs::write_atomically(dir, &journal_path(dir), journal.as_bytes())?;
-    roll_forward(dir)?;
+    journal.commit(dir)?;
     log::info!(
         target: "wal_recovery::migrate",
         "migrated {} v1 segments to v2 and rechained {} v2 segments",

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 
 use wal_format::Codec;
-use wal_recovery::{MIGRATION_JOURNAL_NAME, RecoveryOptions, migrate};
+use wal_recovery::{JOURNAL_FILE_NAME, RecoveryOptions, migrate};
 use wal_store::{Wal, WalOptions};
 
 fn payload(offset: u64) -> Vec<u8> {
@@ -119,7 +119,7 @@ fn migration_to_v1_is_refused() {
 }
 
 /// Runs a migration, then rewinds the directory to what a crash at `step` would leave.
-/// Steps: the `.migrating` files written (no journal): the old log must come back whole;
+/// Steps: the `.pending` files written (no journal): the old log must come back whole;
 /// the journal written: recovery must complete the migration; part of the renames done:
 /// likewise.
 fn crash_then_recover(keep_journal: bool, renames_done: usize) {
@@ -133,7 +133,7 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
     }
     migrate(staged.path(), Codec::V2).unwrap();
     let after = files(staged.path());
-    // Stage every new or changed file as `.migrating` in the crashed directory.
+    // Stage every new or changed file as `.pending` in the crashed directory.
     let mut changed: Vec<&String> = after
         .iter()
         .filter(|(name, bytes)| before.get(*name) != Some(*bytes) && name.as_str() != "LOCK")
@@ -141,18 +141,22 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
         .collect();
     changed.sort();
     for name in &changed {
-        fs::write(dir.path().join(format!("{name}.migrating")), &after[*name]).unwrap();
+        fs::write(dir.path().join(format!("{name}.pending")), &after[*name]).unwrap();
     }
     if keep_journal {
-        let bases: std::collections::BTreeSet<u64> = changed
-            .iter()
-            .map(|n| n.split('.').next().unwrap().parse().unwrap())
-            .collect();
-        let journal: String = bases.iter().map(|b| format!("{b}\n")).collect();
-        fs::write(dir.path().join(MIGRATION_JOURNAL_NAME), journal).unwrap();
+        // The journal as a migration commits it: install every new file, remove the v1
+        // files it replaces.
+        let mut journal: String = changed.iter().map(|n| format!("install {n}\n")).collect();
+        for name in before
+            .keys()
+            .filter(|n| n.ends_with(".txn") || n.ends_with(".idx"))
+        {
+            journal.push_str(&format!("remove {name}\n"));
+        }
+        fs::write(dir.path().join(JOURNAL_FILE_NAME), journal).unwrap();
         for name in changed.iter().take(renames_done) {
             fs::rename(
-                dir.path().join(format!("{name}.migrating")),
+                dir.path().join(format!("{name}.pending")),
                 dir.path().join(name),
             )
             .unwrap();
@@ -160,7 +164,7 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
     }
     if keep_journal {
         assert_whole_v2_log(dir.path());
-        assert!(!dir.path().join(MIGRATION_JOURNAL_NAME).exists());
+        assert!(!dir.path().join(JOURNAL_FILE_NAME).exists());
     } else {
         // The old log, untouched; the staged files were leftovers and are gone.
         let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
@@ -175,7 +179,7 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
                 assert_eq!(now.get(name), Some(bytes), "{name} changed");
             }
         }
-        assert!(now.keys().all(|n| !n.ends_with(".migrating")));
+        assert!(now.keys().all(|n| !n.ends_with(".pending")));
     }
 }
 
