@@ -1,6 +1,7 @@
 //! Reading a WAL directory and classifying everything wrong with it. Reads only.
 
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
@@ -97,6 +98,8 @@ pub(crate) struct Analysis {
     pub(crate) temp_files: Vec<PathBuf>,
     /// Data files shadowed by a later codec's file for the same base.
     pub(crate) duplicates: Vec<PathBuf>,
+    /// Gaps between segments that a `SkipCorrupted` recovery recorded as holes.
+    pub(crate) holes: Vec<Range<u64>>,
 }
 
 impl Analysis {
@@ -238,6 +241,18 @@ fn data_kind(problem: &FormatError) -> ProblemKind {
 pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis> {
     let inventory = inventory::take(dir)?;
     let cursor = cursor::read_cursor(dir)?;
+    let (recorded_holes, holes_problem) = match wal_store::holes::read_holes(dir) {
+        Ok(holes) => (holes, None),
+        Err(e) => (
+            Vec::new(),
+            Some(file_problem(
+                ProblemKind::UnknownFile,
+                &wal_store::holes::holes_path(dir),
+                &format!("{e}: its holes are treated as gaps"),
+            )),
+        ),
+    };
+    let mut known_holes = Vec::new();
     let count = inventory.segments.len();
     let mut segments = Vec::with_capacity(count);
     for (&base, &codec) in &inventory.segments {
@@ -288,7 +303,10 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
             && prev.problem().is_none()
         {
             let expected = prev.base + prev.proven_entries();
-            if segment.base > expected {
+            if segment.base > expected && recorded_holes.contains(&(expected..segment.base)) {
+                // A hole recovery left on purpose: no gap, and no chain across it.
+                known_holes.push(expected..segment.base);
+            } else if segment.base > expected {
                 problems.push(problem(
                     ProblemKind::SegmentGap,
                     segment,
@@ -415,7 +433,9 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
             .iter()
             .map(|(_, _, p)| p.clone())
             .collect(),
+        holes: known_holes,
     };
+    analysis.problems.extend(holes_problem);
 
     // Entries the caller says are committed but that the log does not hold: a log cut
     // cleanly or zeroed at its end is invisible to checksums, only an independent record

@@ -57,7 +57,10 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
             FileName::Index { base, codec } => indexes.push((base, codec, path)),
             FileName::Temp => inventory.temp_files.push(path),
             FileName::Lock => {}
-            FileName::Unknown if name == CURSOR_FILE_NAME || name == QUARANTINE_DIR_NAME => {}
+            FileName::Unknown
+                if name == CURSOR_FILE_NAME
+                    || name == QUARANTINE_DIR_NAME
+                    || name == wal_store::holes::HOLES_FILE_NAME => {}
             FileName::Unknown => inventory.unknown_files.push(path),
         }
     }

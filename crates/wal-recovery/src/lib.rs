@@ -44,6 +44,7 @@ mod problem;
 mod quarantine;
 mod repair;
 mod report;
+mod skip;
 
 use std::path::Path;
 

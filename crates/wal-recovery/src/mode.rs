@@ -16,6 +16,12 @@ pub enum RecoveryMode {
     /// Cut at the first data problem, committed or not, and report exactly which offsets
     /// went.
     PointInTime,
+    /// Skip damaged records and missing segments whose boundaries are known (from a valid
+    /// index, from the record's own size when it leads to a valid record chained from it,
+    /// or from the segments' names), leaving holes recorded in the `HOLES` file; the chain
+    /// is re-anchored after each hole. Where boundaries are not known, cut as
+    /// `PointInTime` does. Every hole is reported.
+    SkipCorrupted,
 }
 
 impl RecoveryMode {
@@ -25,6 +31,7 @@ impl RecoveryMode {
             RecoveryMode::AbsoluteConsistency => "absolute-consistency",
             RecoveryMode::TolerateCorruptTail => "tolerate-corrupt-tail",
             RecoveryMode::PointInTime => "point-in-time",
+            RecoveryMode::SkipCorrupted => "skip-corrupted",
         }
     }
 
@@ -34,6 +41,7 @@ impl RecoveryMode {
             RecoveryMode::AbsoluteConsistency,
             RecoveryMode::TolerateCorruptTail,
             RecoveryMode::PointInTime,
+            RecoveryMode::SkipCorrupted,
         ]
         .into_iter()
         .find(|m| m.name() == name)

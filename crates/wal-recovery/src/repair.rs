@@ -99,7 +99,7 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
                 cut: first.and_then(|p| cut_for(analysis, p)),
             })
         }
-        RecoveryMode::PointInTime => {
+        RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted => {
             let first = data_problems.min_by_key(|p| p.offset.unwrap_or(u64::MAX));
             Ok(Plan {
                 cut: first.and_then(|p| cut_for(analysis, p)),
@@ -132,6 +132,9 @@ pub(crate) struct Applied {
 /// same way: copies into quarantine first (synced), then later segments moved out, then
 /// the tail zeroed and synced, then indexes rebuilt, then leftovers removed.
 pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> {
+    if mode == RecoveryMode::SkipCorrupted {
+        return crate::skip::apply(analysis);
+    }
     let plan = decide(analysis, mode)?;
     let mut actions = Vec::new();
     if mode == RecoveryMode::AbsoluteConsistency {
@@ -198,6 +201,23 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
         });
     }
 
+    housekeeping(analysis, last_kept, &mut quarantine, &mut actions, &[])?;
+    quarantine.finish()?;
+    Ok(Applied { actions, cut })
+}
+
+/// What every mode but `AbsoluteConsistency` does besides cutting: files shadowed by a
+/// newer codec and empty segments go to quarantine, sealed segments that stay get an index
+/// that agrees with their data, the last one kept loses its index (the active segment's
+/// index is rebuilt by scanning), and leftover temporary files are removed. Segments in
+/// `touched` were rewritten by the caller and are left alone.
+pub(crate) fn housekeeping(
+    analysis: &Analysis,
+    last_kept: usize,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+    touched: &[u64],
+) -> Result<()> {
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -226,7 +246,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
             continue;
         }
         // Sealed segments that stay need an index that agrees with their data.
-        if i < last_kept && !segment.index_matches() {
+        if i < last_kept && !segment.index_matches() && !touched.contains(&segment.base) {
             write_index(segment, &segment.offsets)?;
             actions.push(Action::IndexRebuilt {
                 segment: segment.base,
@@ -236,6 +256,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     }
     // The last segment kept is the active one: no index file.
     if let Some(segment) = analysis.segments.get(last_kept)
+        && !touched.contains(&segment.base)
         && segment.index != IndexState::Missing
         && segment.index_path.exists()
     {
@@ -253,6 +274,5 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     if !analysis.temp_files.is_empty() {
         store_fs::sync_dir(&analysis.dir)?;
     }
-    quarantine.finish()?;
-    Ok(Applied { actions, cut })
+    Ok(())
 }

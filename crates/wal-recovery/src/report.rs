@@ -45,6 +45,18 @@ pub enum Action {
         /// Where it is now.
         to: PathBuf,
     },
+    /// Entries were skipped: recorded as a hole in the `HOLES` file.
+    HoleLeft {
+        /// The skipped offsets.
+        offsets: Range<u64>,
+    },
+    /// The records after a hole moved into a segment file of their own.
+    SegmentSplit {
+        /// Base offset of the segment they were in.
+        segment: u64,
+        /// Base offset of their new segment.
+        into: u64,
+    },
     /// A leftover temporary file was removed.
     TempFileRemoved {
         /// The file.

@@ -29,6 +29,7 @@
 
 mod error;
 pub mod fs;
+pub mod holes;
 mod lock;
 mod mmap;
 pub mod naming;

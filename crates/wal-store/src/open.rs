@@ -10,6 +10,7 @@ use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
+use crate::holes;
 use crate::mmap::SegmentMap;
 use crate::naming::{self, FileName};
 use crate::segment::Segment;
@@ -17,6 +18,8 @@ use crate::segment::Segment;
 /// The log found in a directory.
 pub(crate) struct Loaded {
     pub(crate) segments: Vec<Segment>,
+    /// Holes between segments, recorded by recovery.
+    pub(crate) holes: Vec<std::ops::Range<u64>>,
     pub(crate) next_offset: u64,
     /// Crc of the last entry, when the last segment with entries has crcs.
     pub(crate) last_crc: Option<u32>,
@@ -170,10 +173,21 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
     let Some(&(last_base, _)) = listed.last() else {
         return Ok(None);
     };
+    let recorded_holes = holes::read_holes(dir)?;
+    let mut holes = Vec::new();
     let mut segments = Vec::with_capacity(listed.len());
     let mut expected_base: Option<u64> = None;
     let mut last_crc: Option<u32> = None;
     for &(base, codec) in &listed {
+        // A gap recorded as a hole is known: the chain is not checked across it.
+        if let Some(expected) = expected_base
+            && base > expected
+            && recorded_holes.contains(&(expected..base))
+        {
+            holes.push(expected..base);
+            expected_base = Some(base);
+            last_crc = None;
+        }
         if let Some(expected) = expected_base
             && expected != base
         {
@@ -205,8 +219,19 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
         segments.push(segment);
     }
     let next_offset = expected_base.unwrap_or(last_base);
+    let first_base = listed.first().map_or(last_base, |(b, _)| *b);
+    if let Some(stray) = recorded_holes
+        .iter()
+        .find(|h| h.start >= first_base && h.end <= next_offset && !holes.contains(h))
+    {
+        return Err(layout(
+            stray.start,
+            format!("the holes file lists {stray:?}, which is no gap between segments"),
+        ));
+    }
     Ok(Some(Loaded {
         segments,
+        holes,
         next_offset,
         last_crc,
     }))

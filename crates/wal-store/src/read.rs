@@ -17,7 +17,7 @@ struct Position {
 }
 
 /// Entries oldest first, from [`Wal::iter`](crate::Wal::iter) or
-/// [`Wal::iter_from`](crate::Wal::iter_from). Each entry is copied out under the shared
+/// [`Wal::iter_from`](crate::Wal::iter_from), stepping over holes recovery left. Each entry is copied out under the shared
 /// segment-list lock, so a truncation or a trim never tears one; the iterator ends at the
 /// end visible to readers when it gets there. If a trim removes the entries it was about
 /// to read, it yields one [`StoreError::OffsetOutOfRange`] and ends.
@@ -41,6 +41,11 @@ impl<'a> Iter<'a> {
 
     fn read_next(&mut self) -> Result<Option<Entry>> {
         let segments = self.inner.segments_read()?;
+        // Entries recovery skipped are not there: step over them.
+        if let Some(hole) = self.inner.hole_at(self.next) {
+            self.next = hole.end;
+            self.position = None;
+        }
         if self.next >= self.inner.readable_end() {
             return Ok(None);
         }
@@ -139,7 +144,13 @@ impl Iterator for RevIter<'_> {
             if end <= self.inner.first_offset() {
                 return Ok(None);
             }
-            let offset = end - 1;
+            let mut offset = end - 1;
+            if let Some(hole) = self.inner.hole_at(offset) {
+                if hole.start <= self.inner.first_offset() {
+                    return Ok(None);
+                }
+                offset = hole.start - 1;
+            }
             let (segment, position) = self.inner.locate(&segments, offset)?;
             segment.read(position).map(Some)
         });

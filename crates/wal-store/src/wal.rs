@@ -1,5 +1,6 @@
 //! The write-ahead log: appends, syncs, reads, truncation, trimming.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
+use crate::holes;
 use crate::lock::DirLock;
 use crate::open;
 use crate::options::{ReadVisibility, SyncPolicy, WalOptions};
@@ -58,6 +60,9 @@ pub(crate) struct Inner {
     /// shared side while they copy an entry out; whatever changes published bytes or
     /// removes a segment holds the exclusive side.
     segments: RwLock<Vec<Arc<Segment>>>,
+    /// Ranges of offsets recovery skipped (see `holes.rs`), between segments. Changed only
+    /// under the exclusive list lock.
+    holes: RwLock<Vec<Range<u64>>>,
     /// The write position. Appenders hold it while they encode.
     tail: Mutex<Tail>,
     sync: SyncCoordinator,
@@ -113,7 +118,7 @@ impl Wal {
                 reason: "the lock held is not this directory's",
             });
         }
-        let (segments, next_offset, last_crc) = match open::load(&dir)? {
+        let (segments, next_offset, last_crc, holes) = match open::load(&dir)? {
             Some(loaded) => {
                 let empty = loaded
                     .segments
@@ -124,6 +129,7 @@ impl Wal {
                     loaded.segments,
                     loaded.next_offset,
                     loaded.last_crc.or(seed),
+                    loaded.holes,
                 )
             }
             None => {
@@ -133,7 +139,12 @@ impl Wal {
                     options.codec,
                     options.segment_bytes,
                 )?;
-                (vec![segment], options.first_offset, Some(options.seed_crc))
+                (
+                    vec![segment],
+                    options.first_offset,
+                    Some(options.seed_crc),
+                    Vec::new(),
+                )
             }
         };
         let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
@@ -158,6 +169,7 @@ impl Wal {
                 last_crc,
             }),
             segments: RwLock::new(segments),
+            holes: RwLock::new(holes),
             sync: SyncCoordinator::new(next_offset),
             readable_end: AtomicU64::new(next_offset),
             first_offset: AtomicU64::new(first_offset),
@@ -354,6 +366,24 @@ impl Inner {
         self.segments.write().map_err(poisoned_lock)
     }
 
+    /// The hole holding `offset`, if any.
+    pub(crate) fn hole_at(&self, offset: u64) -> Option<Range<u64>> {
+        let holes = self.holes.read().unwrap_or_else(|p| p.into_inner());
+        holes::hole_at(&holes, offset)
+    }
+
+    /// Drops the holes outside `first..next` and rewrites the holes file if that changed.
+    /// The caller holds the exclusive list lock.
+    fn prune_holes(&self, first: u64, next: u64) -> Result<()> {
+        let mut holes = self.holes.write().unwrap_or_else(|p| p.into_inner());
+        let before = holes.len();
+        holes.retain(|h| h.start >= first && h.end <= next);
+        if holes.len() != before {
+            holes::write_holes(&self.dir, &holes)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
     }
@@ -390,6 +420,9 @@ impl Inner {
             return Err(out_of_range(
                 "not written yet, or not yet visible to readers",
             ));
+        }
+        if self.hole_at(offset).is_some() {
+            return Err(out_of_range("in a hole: recovery skipped these entries"));
         }
         let index = segments.partition_point(|s| s.base <= offset);
         let segment = index
@@ -620,6 +653,11 @@ impl Inner {
         let Some(keep) = segments.get(keep_index).cloned() else {
             return Err(out_of_range("no segment holds it"));
         };
+        // An offset in a hole keeps what precedes the hole: its entries do not exist.
+        let (offset, cut) = match self.hole_at(offset) {
+            Some(hole) => (hole.start.saturating_sub(1), hole.start),
+            None => (offset, cut),
+        };
         // The crc to continue from: that of `offset`, or when everything goes, the seed
         // the first entry was chained from (v2; none for v1).
         let new_last_crc = if offset >= first {
@@ -649,6 +687,7 @@ impl Inner {
         if let Some(last) = segments.last_mut() {
             *last = Arc::clone(&keep);
         }
+        self.prune_holes(first, cut)?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.readable_end.fetch_min(cut, Ordering::AcqRel);
         self.sync.lower(cut);
@@ -690,9 +729,10 @@ impl Inner {
             self.first_offset.store(first.base, Ordering::Release);
         }
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.remove_segment_files(&removed)?;
+        self.prune_holes(self.first_offset(), tail.next_offset)?;
         drop(segments);
         drop(tail);
-        self.remove_segment_files(&removed)?;
         if !removed.is_empty() {
             log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
         }
@@ -735,10 +775,11 @@ impl Inner {
         segments.push(Arc::clone(&fresh));
         self.first_offset.store(next, Ordering::Release);
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.remove_segment_files(&removed)?;
+        self.prune_holes(next, next)?;
         drop(segments);
         tail.active = fresh;
         drop(tail);
-        self.remove_segment_files(&removed)?;
         log::info!(target: "wal_store::trim", "cleared the log: next offset {next}");
         Ok(())
     }
