@@ -47,6 +47,10 @@ pub(crate) struct SegmentScan {
     /// Valid records found after the problem (by resynchronising on crcs, v2 only).
     pub(crate) records_after_problem: u64,
     pub(crate) index: IndexState,
+    /// The data problem lies after the segment's proven end (its valid index lists
+    /// exactly the valid records, and the next segment starts right after them): garbage
+    /// in the unused tail, not damage to an entry.
+    pub(crate) tail_garbage: bool,
 }
 
 impl SegmentScan {
@@ -55,8 +59,10 @@ impl SegmentScan {
         self.offsets.len() as u64
     }
 
+    /// The data problem the scan ended at, unless it is garbage in a sealed segment's
+    /// unused tail (see `tail_garbage`).
     pub(crate) fn problem(&self) -> Option<&FormatError> {
-        self.end.problem()
+        self.end.problem().filter(|_| !self.tail_garbage)
     }
 
     /// Entries of the segment as far as anything proves: its valid records, or more if
@@ -72,7 +78,10 @@ impl SegmentScan {
     /// valid index, and, after damage, the damaged record and the valid records found
     /// after it.
     pub(crate) fn reached_entries(&self) -> u64 {
-        let after_damage = if self.resync.is_some() {
+        // A problem with bytes where the next record would be: that (torn or damaged)
+        // record, and any valid one found after it.
+        let damaged = self.problem().is_some() && self.written_len > u64::from(self.valid_len);
+        let after_damage = if damaged {
             self.entries() + 1 + self.records_after_problem
         } else {
             self.entries()
@@ -203,6 +212,7 @@ pub(crate) fn scan_segment(dir: &Path, base: u64, codec: Codec) -> Result<Segmen
         end,
         resync,
         records_after_problem,
+        tail_garbage: false,
     })
 }
 
@@ -280,6 +290,16 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
         }
     }
 
+    let bases: Vec<u64> = segments.iter().map(|s| s.base).collect();
+    for (i, segment) in segments.iter_mut().enumerate() {
+        if let Some(&next_base) = bases.get(i + 1) {
+            segment.tail_garbage = segment.end.problem().is_some()
+                && !segment.offsets.is_empty()
+                && matches!(&segment.index, IndexState::Valid(ix) if *ix == segment.offsets)
+                && next_base == segment.base + segment.entries();
+        }
+    }
+
     let mut problems = Vec::new();
     let problem =
         |kind, segment: &SegmentScan, offset: Option<u64>, file_offset, committed, detail| {
@@ -342,6 +362,22 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
             }
         }
 
+        if segment.tail_garbage
+            && let Some(format_problem) = segment.end.problem()
+        {
+            problems.push(problem(
+                ProblemKind::TailGarbage,
+                segment,
+                None,
+                Some(segment.valid_len),
+                false,
+                format!(
+                    "{format_problem}; the segment's index and the next segment prove its {} entries end at file offset {}",
+                    segment.entries(),
+                    segment.valid_len
+                ),
+            ));
+        }
         if let Some(format_problem) = segment.problem() {
             let index_beyond =
                 matches!(&segment.index, IndexState::Valid(ix) if ix.len() > segment.offsets.len());
@@ -428,10 +464,11 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
         committed_end,
         cursor,
         temp_files: inventory.temp_files,
+        // A shadowed data file leaves with its index file.
         duplicates: inventory
             .duplicates
             .iter()
-            .map(|(_, _, p)| p.clone())
+            .flat_map(|(base, codec, p)| [p.clone(), naming::index_path(dir, *base, *codec)])
             .collect(),
         holes: known_holes,
     };
@@ -522,7 +559,8 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
                 segment: None,
                 offset: Some(cursor),
                 file_offset: None,
-                committed: false,
+                // Past the end, the consumer finalized entries the log no longer holds.
+                committed: cursor >= valid_end,
                 path: Some(cursor::cursor_path(dir)),
                 detail,
             });

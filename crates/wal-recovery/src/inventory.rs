@@ -56,6 +56,14 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
             FileName::Data { base, codec } => data.entry(base).or_default().push(codec),
             FileName::Index { base, codec } => indexes.push((base, codec, path)),
             FileName::Temp => inventory.temp_files.push(path),
+            // Our own small files, interrupted while being replaced atomically.
+            FileName::Unknown
+                if name.strip_suffix(naming::TEMP_SUFFIX).is_some_and(|n| {
+                    [CURSOR_FILE_NAME, wal_store::holes::HOLES_FILE_NAME].contains(&n)
+                }) =>
+            {
+                inventory.temp_files.push(path);
+            }
             FileName::Lock => {}
             FileName::Unknown
                 if name == CURSOR_FILE_NAME

@@ -93,8 +93,9 @@ impl Recovered {
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    /// Whether no problem was found (files recovery does not know, and a cursor outside
-    /// the log, are reported but do not count).
+    /// Whether no problem was found (files recovery does not know, and a cursor before
+    /// the first entry, are reported but do not count: see
+    /// [`Problem::is_informational`]).
     pub ok: bool,
     /// First entry offset, if the directory holds a log.
     pub first_offset: Option<u64>,
@@ -133,12 +134,7 @@ fn segment_reports(analysis: &Analysis) -> Vec<SegmentReport> {
 /// takes no lock and creates no file.
 pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verification> {
     let analysis = analyze::analyze(dir.as_ref(), commit_offset)?;
-    let ok = analysis.problems.iter().all(|p| {
-        matches!(
-            p.kind,
-            ProblemKind::UnknownFile | ProblemKind::CursorOutOfRange
-        )
-    });
+    let ok = analysis.problems.iter().all(Problem::is_informational);
     let first_offset = analysis.first_offset();
     let last_valid_offset = match (first_offset, analysis.valid_end()) {
         (Some(first), Some(end)) if end > first => Some(end - 1),
@@ -205,6 +201,14 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     let applied = repair::apply(&analysis, options.mode)?;
     let wal = Wal::open_locked(dir, options.wal, lock)?;
     let next = wal.next_offset()?;
+    let mut applied = applied;
+    clamp_cursor(
+        dir,
+        wal.first_offset(),
+        next,
+        &analysis.cursor,
+        &mut applied.actions,
+    )?;
     let report = report(
         analysis,
         applied,
@@ -218,6 +222,34 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     Ok(Recovered { wal, report })
 }
 
+/// A cursor past the end of the recovered log is rewritten to its last entry (or removed
+/// when the log is empty), so that entries appended from now on are replayed after the
+/// next restart. (`AbsoluteConsistency` refuses such a cursor before getting here.)
+fn clamp_cursor(
+    dir: &Path,
+    first: u64,
+    next: u64,
+    found: &CursorState,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    let Some(cursor) = found.offset() else {
+        return Ok(());
+    };
+    if cursor < next {
+        return Ok(());
+    }
+    let to = (next > first).then(|| next - 1);
+    match to {
+        Some(last) => cursor::write_cursor(dir, last)?,
+        None => {
+            wal_store::fs::remove_if_present(&cursor::cursor_path(dir))?;
+            wal_store::fs::sync_dir(dir)?;
+        }
+    }
+    actions.push(Action::CursorClamped { from: cursor, to });
+    Ok(())
+}
+
 /// Applies `mode` to `dir` without opening the log for appends, and reports. If the mode
 /// refuses, nothing on disk has changed.
 pub fn repair(
@@ -229,10 +261,11 @@ pub fn repair(
     let _lock = DirLock::acquire(dir)?;
     journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, commit_offset)?;
-    let applied = repair::apply(&analysis, mode)?;
+    let mut applied = repair::apply(&analysis, mode)?;
     let after = analyze::analyze(dir, None)?;
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);
+    clamp_cursor(dir, first, next, &analysis.cursor, &mut applied.actions)?;
     let last_crc = after.segments.iter().rev().find_map(|s| s.last_crc);
     let report = report(
         analysis,
@@ -285,10 +318,14 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
 /// directory. To drop the segments wholly before it, call
 /// `wal.trim_before(offset + 1)` afterwards.
 pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
-    let last = wal.last_offset()?;
-    if last.is_none_or(|last| offset > last) || offset.saturating_add(1) < wal.first_offset() {
+    // Only a durable entry can be finalized: a cursor past what a crash can take back
+    // would point past the end after recovery, hiding the entries appended next.
+    let durable = wal.last_synced_offset();
+    if durable.is_none_or(|durable| offset > durable)
+        || offset.saturating_add(1) < wal.first_offset()
+    {
         return Err(RecoveryError::InvalidArgument(format!(
-            "cursor {offset} is outside the log (first {}, last {last:?})",
+            "cursor {offset} is outside the durable log (first {}, last durable {durable:?}; sync first)",
             wal.first_offset()
         )));
     }

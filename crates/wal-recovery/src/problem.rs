@@ -37,6 +37,10 @@ pub enum ProblemKind {
     EmptySegment,
     /// Both a v1 and a v2 data file for one base offset.
     DuplicateCodec,
+    /// Non-zero bytes after the last entry of a sealed segment whose end is proven by its
+    /// index and by the next segment's base: no entry is affected; the bytes are copied to
+    /// quarantine and zeroed.
+    TailGarbage,
     /// A leftover temporary file from an interrupted write.
     TempFile,
     /// A file recovery does not know (reported, never deleted).
@@ -64,6 +68,7 @@ impl ProblemKind {
             ProblemKind::SegmentOverlap => "segment_overlap",
             ProblemKind::EmptySegment => "empty_segment",
             ProblemKind::DuplicateCodec => "duplicate_codec",
+            ProblemKind::TailGarbage => "tail_garbage",
             ProblemKind::TempFile => "temp_file",
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",
@@ -87,10 +92,10 @@ impl ProblemKind {
         )
     }
 
-    /// Whether the problem is only worth a report: nothing about the log's entries or
-    /// indexes is wrong.
-    pub const fn is_informational(self) -> bool {
-        matches!(self, ProblemKind::TempFile | ProblemKind::UnknownFile)
+    /// Garbage after the last entry of a sealed segment whose end is proven (by its index
+    /// and the next segment): no entry is affected.
+    pub const fn is_tail_garbage(self) -> bool {
+        matches!(self, ProblemKind::TailGarbage)
     }
 }
 
@@ -118,6 +123,21 @@ pub struct Problem {
     pub path: Option<PathBuf>,
     /// What was seen, in words (expected and actual values).
     pub detail: String,
+}
+
+impl Problem {
+    /// Whether the problem is only worth a report and needs no action: a file recovery
+    /// does not know, or a cursor before the first entry (the consumer lags behind a
+    /// trim: replay starts at the first entry). A cursor past the end is not: it is
+    /// marked committed (entries the consumer finalized are missing) and recovery clamps
+    /// it on disk.
+    pub fn is_informational(&self) -> bool {
+        match self.kind {
+            ProblemKind::UnknownFile => true,
+            ProblemKind::CursorOutOfRange => !self.committed,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Problem {

@@ -6,7 +6,7 @@ use std::os::unix::fs::FileExt;
 use wal_format::{FileOffset, index};
 use wal_store::fs as store_fs;
 
-use crate::analyze::{Analysis, IndexState, SegmentScan};
+use crate::analyze::{Analysis, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
 use crate::mode::RecoveryMode;
 use crate::problem::{Problem, ProblemKind};
@@ -73,7 +73,7 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
             let refused: Vec<Problem> = analysis
                 .problems
                 .iter()
-                .filter(|p| !p.kind.is_informational() && p.kind != ProblemKind::CursorOutOfRange)
+                .filter(|p| !p.is_informational() && p.kind != ProblemKind::TempFile)
                 .cloned()
                 .collect();
             if refused.is_empty() {
@@ -150,13 +150,20 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
         && let Some(segment) = analysis.segments.get(point.segment)
     {
         let from = segment.base + point.keep;
+        // The offsets that went: as far as any record or index showed, and at least to
+        // the commit point when the cut reaches below it.
         let end = analysis
             .segments
             .iter()
             .map(|s| s.base + s.reached_entries())
             .max()
             .unwrap_or(from)
-            .max(from);
+            .max(from)
+            .max(if point.committed {
+                analysis.committed_end
+            } else {
+                from
+            });
         // Later segments leave whole, newest first.
         for later in analysis.segments.iter().skip(point.segment + 1).rev() {
             for path in [&later.index_path, &later.data_path] {
@@ -169,31 +176,17 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
                 }
             }
         }
+        // The segment becomes the active one: its index goes first, so that a crash
+        // after the zeroing never leaves an index listing entries the data lacks.
+        remove_active_index(analysis, segment, &mut actions)?;
         // The cut segment's tail: copy, then zero in place.
-        let start = u64::from(point.file_offset);
-        if segment.written_len > start {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&segment.data_path)
-                .io_context("open", &segment.data_path)?;
-            let len = usize::try_from(segment.written_len - start)
-                .map_err(|_| RecoveryError::InvalidArgument("cut larger than memory".to_owned()))?;
-            let mut bytes = vec![0u8; len];
-            file.read_exact_at(&mut bytes, start)
-                .io_context("read", &segment.data_path)?;
-            let to = quarantine.keep_bytes(&segment.data_path, start, &bytes, "cut by recovery")?;
-            bytes.fill(0);
-            file.write_all_at(&bytes, start)
-                .io_context("zero", &segment.data_path)?;
-            file.sync_all().io_context("fsync", &segment.data_path)?;
-            actions.push(Action::TailCut {
-                segment: segment.base,
-                file_offset: point.file_offset,
-                bytes: len as u64,
-                quarantined_to: to,
-            });
-        }
+        zero_tail(
+            segment,
+            point.file_offset,
+            &mut quarantine,
+            &mut actions,
+            "cut by recovery",
+        )?;
         cut = Some(Cut {
             offsets: from..end,
             committed: point.committed,
@@ -211,6 +204,58 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
 /// that agrees with their data, the last one kept loses its index (the active segment's
 /// index is rebuilt by scanning), and leftover temporary files are removed. Segments in
 /// `touched` were rewritten by the caller and are left alone.
+/// Copies the bytes of `segment` from `file_offset` to its last non-zero byte into
+/// quarantine, then zeroes them in place and syncs.
+fn zero_tail(
+    segment: &SegmentScan,
+    file_offset: u32,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+    why: &str,
+) -> Result<()> {
+    let start = u64::from(file_offset);
+    if segment.written_len <= start {
+        return Ok(());
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&segment.data_path)
+        .io_context("open", &segment.data_path)?;
+    let len = usize::try_from(segment.written_len - start)
+        .map_err(|_| RecoveryError::InvalidArgument("cut larger than memory".to_owned()))?;
+    let mut bytes = vec![0u8; len];
+    file.read_exact_at(&mut bytes, start)
+        .io_context("read", &segment.data_path)?;
+    let to = quarantine.keep_bytes(&segment.data_path, start, &bytes, why)?;
+    bytes.fill(0);
+    file.write_all_at(&bytes, start)
+        .io_context("zero", &segment.data_path)?;
+    file.sync_all().io_context("fsync", &segment.data_path)?;
+    actions.push(Action::TailCut {
+        segment: segment.base,
+        file_offset,
+        bytes: len as u64,
+        quarantined_to: to,
+    });
+    Ok(())
+}
+
+/// Removes the index file of the segment that is (or becomes) the active one.
+fn remove_active_index(
+    analysis: &Analysis,
+    segment: &SegmentScan,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if store_fs::remove_if_present(&segment.index_path)? {
+        store_fs::sync_dir(&analysis.dir)?;
+        actions.push(Action::ActiveIndexRemoved {
+            segment: segment.base,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn housekeeping(
     analysis: &Analysis,
     last_kept: usize,
@@ -254,17 +299,23 @@ pub(crate) fn housekeeping(
             });
         }
     }
+    // Garbage in the unused tail of sealed segments: no entry, but zeros belong there.
+    for segment in analysis.segments.iter().take(last_kept) {
+        if segment.tail_garbage && !touched.contains(&segment.base) {
+            zero_tail(
+                segment,
+                segment.valid_len,
+                quarantine,
+                actions,
+                "garbage after the last entry",
+            )?;
+        }
+    }
     // The last segment kept is the active one: no index file.
     if let Some(segment) = analysis.segments.get(last_kept)
         && !touched.contains(&segment.base)
-        && segment.index != IndexState::Missing
-        && segment.index_path.exists()
     {
-        store_fs::remove_if_present(&segment.index_path)?;
-        store_fs::sync_dir(&analysis.dir)?;
-        actions.push(Action::ActiveIndexRemoved {
-            segment: segment.base,
-        });
+        remove_active_index(analysis, segment, actions)?;
     }
     for path in &analysis.temp_files {
         if store_fs::remove_if_present(path)? {

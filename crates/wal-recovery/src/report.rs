@@ -57,6 +57,13 @@ pub enum Action {
         /// Base offset of their new segment.
         into: u64,
     },
+    /// The cursor pointed past the end of the log and was rewritten to its last entry.
+    CursorClamped {
+        /// The cursor found.
+        from: u64,
+        /// The cursor written (`None`: the log is empty and the cursor file was removed).
+        to: Option<u64>,
+    },
     /// A leftover temporary file was removed.
     TempFileRemoved {
         /// The file.
@@ -124,7 +131,7 @@ impl RecoveryReport {
     /// Whether the directory was already clean: no problem (leftover temporary or unknown
     /// files aside) and nothing done.
     pub fn is_clean(&self) -> bool {
-        self.actions.is_empty() && self.problems.iter().all(|p| p.kind.is_informational())
+        self.actions.is_empty() && self.problems.iter().all(Problem::is_informational)
     }
 
     /// Writes the report to the `log` facade: problems as warnings (errors when

@@ -9,7 +9,6 @@ use std::path::Path;
 use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 
 use crate::error::{IoContext, Result, StoreError};
-use crate::fs;
 use crate::holes;
 use crate::mmap::SegmentMap;
 use crate::naming::{self, FileName};
@@ -157,12 +156,9 @@ fn load_active(
     // Whatever a crashed process left in the page cache becomes durable now, so that
     // everything this open accepted is durable.
     file.sync_all().io_context("fsync", &data_path)?;
-    let index_path = naming::index_path(dir, base, codec);
-    if fs::remove_if_present(&index_path)? {
-        // The last segment is active: an index file for it is stale by definition
-        // (a crash came after sealing it, before its successor was created).
-        fs::sync_dir(dir)?;
-    }
+    // An index file left for the last segment (a crash after sealing it, before its
+    // successor was created) is left alone: opening changes nothing on disk. The next
+    // seal replaces it, and a truncation removes it.
     let segment = Segment::open(dir, base, codec, offsets, data_len, true)?;
     Ok((segment, last_crc))
 }

@@ -671,12 +671,13 @@ impl Inner {
             fs::remove_if_present(&segment.index_path)?;
             fs::remove_if_present(&segment.data_path)?;
         }
+        // The kept segment is the active one from now on: any index file it has goes
+        // (the active segment's index is rebuilt by scanning; one listing dropped entries
+        // would later claim they were committed), and it is mapped writable.
+        fs::remove_if_present(&keep.index_path)?;
         let keep = if keep.is_writable() {
             keep
         } else {
-            // A sealed segment becomes the active one again: its index file goes (the
-            // active segment's index is rebuilt by scanning), and it is mapped writable.
-            fs::remove_if_present(&keep.index_path)?;
             Arc::new(keep.remap(&self.dir, true)?)
         };
         fs::sync_dir(&self.dir)?;

@@ -1,0 +1,260 @@
+//! Helpers shared by the crash-point, cursor, anchor and exhaustive-damage tests: payloads
+//! derived from offsets, small multi-segment logs, snapshots of a directory's bytes (to
+//! damage a copy and restore the pristine files), and the parsing of segment files.
+//!
+//! Directories are made on tmpfs (`/dev/shm`) when there is one: these tests check what
+//! recovery does with the files it finds, not what the medium keeps after a power loss,
+//! and an fsync of ext4 on the development machine costs milliseconds, which thousands of
+//! recoveries cannot afford. Set `WAL_TEST_TMPDIR` to run them in another directory.
+#![allow(dead_code, reason = "each test file uses only some of the helpers")]
+// Test helpers: a panic here is a failed test, never a crash in a user's process.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wal_format::{Codec, Decoded, FileOffset, IndexView};
+use wal_recovery::{Recovered, RecoveryOptions, Verification};
+use wal_store::naming::{self, FileName};
+use wal_store::{SyncPolicy, Wal, WalOptions};
+
+/// A fresh temporary directory for one log (see the module's documentation for where).
+pub fn tempdir() -> tempfile::TempDir {
+    let parent = match std::env::var_os("WAL_TEST_TMPDIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let shm = PathBuf::from("/dev/shm");
+            if shm.is_dir() {
+                shm
+            } else {
+                std::env::temp_dir()
+            }
+        }
+    };
+    tempfile::Builder::new()
+        .prefix("wal-recovery-test-")
+        .tempdir_in(parent)
+        .unwrap()
+}
+
+/// The payload of the entry at `offset`: 5 to 20 bytes that name the offset, so that an
+/// entry read at the wrong offset, or resurrected from an older history, never passes
+/// for the right one.
+pub fn payload(offset: u64) -> Vec<u8> {
+    let len = 5 + usize::try_from((offset * 7) % 16).unwrap();
+    let mut bytes = format!("e{offset}:").into_bytes();
+    let pad = b'a' + u8::try_from(offset % 26).unwrap();
+    while bytes.len() < len {
+        bytes.push(pad);
+    }
+    bytes
+}
+
+/// A payload for `offset` that differs from [`payload`] (appended after a truncation).
+pub fn other_payload(offset: u64) -> Vec<u8> {
+    format!("again-{offset}").into_bytes()
+}
+
+/// Recovery options with tiny segments, default mode, no commit offset.
+pub fn options(segment_bytes: u32) -> RecoveryOptions {
+    RecoveryOptions {
+        wal: wal_options(segment_bytes),
+        ..RecoveryOptions::default()
+    }
+}
+
+/// Store options with tiny segments; every append durable before it returns.
+pub fn wal_options(segment_bytes: u32) -> WalOptions {
+    WalOptions {
+        segment_bytes,
+        sync_policy: SyncPolicy::GroupCommit,
+        ..WalOptions::default()
+    }
+}
+
+/// Opens `dir` through recovery, panicking with the error if it refuses.
+pub fn open(dir: &Path, options: &RecoveryOptions) -> Recovered {
+    match wal_recovery::open(dir, options.clone()) {
+        Ok(recovered) => recovered,
+        Err(e) => panic!("recovery of {} failed: {e:?}", dir.display()),
+    }
+}
+
+/// Creates a log of `count` entries ([`payload`]) in `dir` and closes it cleanly.
+pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
+    let recovered = open(dir, &options(segment_bytes));
+    append_range(&recovered.wal, 0..count);
+    recovered.wal.close().unwrap();
+}
+
+/// Appends [`payload`]`(o)` for every `o` in `range`, checking each offset given.
+pub fn append_range(wal: &Wal, range: std::ops::Range<u64>) {
+    for offset in range {
+        let appended = wal.append(&payload(offset)).unwrap();
+        assert_eq!(appended.offset, offset, "offset given to an append");
+    }
+}
+
+/// `(offset, payload)` for every offset in `range`, as [`payload`] makes them.
+pub fn expected(range: std::ops::Range<u64>) -> Vec<(u64, Vec<u8>)> {
+    range.map(|o| (o, payload(o))).collect()
+}
+
+/// Every entry replay yields (panics on a read error).
+pub fn replayed(recovered: &Recovered) -> Vec<(u64, Vec<u8>)> {
+    recovered
+        .replay()
+        .unwrap()
+        .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
+        .collect()
+}
+
+/// Every entry of the log, oldest first (panics on a read error).
+pub fn all_entries(wal: &Wal) -> Vec<(u64, Vec<u8>)> {
+    wal.iter()
+        .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
+        .collect()
+}
+
+/// Base offsets of the segments in `dir` (v2 data files), in order.
+pub fn segment_bases(dir: &Path) -> Vec<u64> {
+    wal_store::list_segments(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(base, _)| base)
+        .collect()
+}
+
+/// The v2 data file of the segment at `base`.
+pub fn data_path(dir: &Path, base: u64) -> PathBuf {
+    naming::data_path(dir, base, Codec::V2)
+}
+
+/// The v2 index file of the segment at `base`.
+pub fn index_path(dir: &Path, base: u64) -> PathBuf {
+    naming::index_path(dir, base, Codec::V2)
+}
+
+/// Names of every entry of `dir` (files and folders), sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Names of the leftover temporary files of `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    file_names(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(naming::TEMP_SUFFIX))
+        .collect()
+}
+
+/// The bytes of every regular file of a directory (the lock file aside), by name.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// Reads every regular file of `dir` but the lock file.
+pub fn snapshot(dir: &Path) -> Files {
+    let mut files = Files::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_file() && name != naming::LOCK_FILE_NAME {
+            files.insert(name, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    files
+}
+
+/// Makes `dir` hold exactly `files` again (plus its lock file): removes everything else,
+/// folders included, and writes back every file whose bytes differ.
+pub fn restore(dir: &Path, files: &Files) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == naming::LOCK_FILE_NAME || files.contains_key(&name) {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::remove_dir_all(entry.path()).unwrap();
+        } else {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if std::fs::read(&path).ok().as_ref() != Some(bytes) {
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+}
+
+/// Writes `files` into `dir` as its whole content (see [`restore`]).
+pub fn write_files(dir: &Path, files: &Files) {
+    std::fs::create_dir_all(dir).unwrap();
+    restore(dir, files);
+}
+
+/// Position of the last non-zero byte, plus one.
+pub fn written_len(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)
+}
+
+/// The records of a v2 data file's valid prefix: `(start, end)` file offsets of each.
+pub fn records(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut at = 0u32;
+    while let Ok(Decoded::Record { next, .. }) = Codec::V2.decode_record(bytes, FileOffset(at)) {
+        found.push((at as usize, next.as_usize()));
+        at = next.0;
+    }
+    found
+}
+
+/// The file offsets a v2 index file lists.
+pub fn index_offsets(bytes: &[u8]) -> Vec<u32> {
+    IndexView::parse(Codec::V2, bytes)
+        .unwrap()
+        .iter()
+        .map(|o| o.0)
+        .collect()
+}
+
+/// The v2 record for `payload` seeded with `prev_crc`, and its crc.
+pub fn encode_record(prev_crc: u32, payload: &[u8]) -> (Vec<u8>, u32) {
+    let mut buf = vec![0u8; Codec::V2.header_bytes() + payload.len()];
+    let encoded = Codec::V2
+        .encode_record(&mut buf, prev_crc, payload)
+        .unwrap();
+    (buf, encoded.crc.unwrap())
+}
+
+/// `verify` of `dir`, asserting that it found nothing wrong.
+pub fn assert_verified(dir: &Path) -> Verification {
+    let verification = wal_recovery::verify(dir, None).unwrap();
+    assert!(verification.ok, "verify after recovery: {verification:#?}");
+    verification
+}
+
+/// Whether a name is a segment file (data or index) of some codec.
+pub fn is_segment_file(name: &str) -> bool {
+    matches!(
+        naming::parse_file_name(name),
+        FileName::Data { .. } | FileName::Index { .. }
+    )
+}
+
+/// The copy of the file `name` in one of the quarantine folders of `dir`.
+pub fn find_in_quarantine(dir: &Path, name: &str) -> PathBuf {
+    let root = dir.join(wal_recovery::QUARANTINE_DIR_NAME);
+    for run in std::fs::read_dir(&root).unwrap() {
+        let candidate = run.unwrap().path().join(name);
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!("{name} is not in {}", root.display());
+}
