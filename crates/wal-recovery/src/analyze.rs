@@ -3,9 +3,11 @@
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::naming;
+use wal_store::{DirLock, LockedFileMap, naming};
 
 use crate::cursor::{self, CursorState};
 use crate::error::{IoContext, Result};
@@ -173,11 +175,43 @@ fn read_index(path: &Path, codec: Codec) -> Result<IndexState> {
     }
 }
 
-pub(crate) fn scan_segment(dir: &Path, base: u64, codec: Codec) -> Result<SegmentScan> {
+/// A segment's bytes: mapped when the caller holds the directory's lock (nobody can
+/// change them then), read into memory otherwise (a reader without the lock must not map
+/// a file a writer may be changing).
+enum Bytes<'lock> {
+    Mapped(LockedFileMap<'lock>),
+    Read(Vec<u8>),
+}
+
+impl Bytes<'_> {
+    fn get(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map.bytes(),
+            Bytes::Read(bytes) => bytes,
+        }
+    }
+}
+
+fn read_bytes<'lock>(lock: Option<&'lock DirLock>, path: &Path) -> Result<Bytes<'lock>> {
+    match lock {
+        Some(lock) => Ok(Bytes::Mapped(
+            LockedFileMap::open(lock, path).io_context("mmap", path)?,
+        )),
+        None => Ok(Bytes::Read(std::fs::read(path).io_context("read", path)?)),
+    }
+}
+
+pub(crate) fn scan_segment(
+    dir: &Path,
+    base: u64,
+    codec: Codec,
+    lock: Option<&DirLock>,
+) -> Result<SegmentScan> {
     let data_path = naming::data_path(dir, base, codec);
     let index_path = naming::index_path(dir, base, codec);
-    let data = std::fs::read(&data_path).io_context("read", &data_path)?;
-    let mut scanner = Scanner::new(codec, &data);
+    let bytes = read_bytes(lock, &data_path)?;
+    let data = bytes.get();
+    let mut scanner = Scanner::new(codec, data);
     let mut offsets = Vec::new();
     let mut first_prev_crc = None;
     for record in scanner.by_ref() {
@@ -189,15 +223,14 @@ pub(crate) fn scan_segment(dir: &Path, base: u64, codec: Codec) -> Result<Segmen
     let end = scanner.end().cloned().unwrap_or(ScanEnd::EndOfInput {
         file_offset: scanner.valid_len(),
     });
-    let written = written_len(&data);
+    let written = written_len(data);
     let resync = match &end {
         ScanEnd::Problem(_) => {
-            find_next_record(codec, &data, scanner.valid_len().as_usize() + 1, written)
+            find_next_record(codec, data, scanner.valid_len().as_usize() + 1, written)
         }
         _ => None,
     };
-    let records_after_problem =
-        resync.map_or(0, |at| count_records_from(codec, &data, at, written));
+    let records_after_problem = resync.map_or(0, |at| count_records_from(codec, data, at, written));
     Ok(SegmentScan {
         base,
         codec,
@@ -237,6 +270,48 @@ fn count_records_from(codec: Codec, data: &[u8], at: u32, until: u64) -> u64 {
     count
 }
 
+/// Scans every segment, on as many threads as there are cores: every v2 record carries
+/// its own seed, so segments check independently; the links between them are compared
+/// afterwards.
+fn scan_all(
+    dir: &Path,
+    listed: &[(u64, Codec)],
+    lock: Option<&DirLock>,
+) -> Result<Vec<SegmentScan>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(listed.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<SegmentScan>)>> =
+        Mutex::new(Vec::with_capacity(listed.len()));
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(base, codec)) = listed.get(i) else {
+                return;
+            };
+            let scanned = scan_segment(dir, base, codec, lock);
+            results
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((i, scanned));
+        }
+    };
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(work);
+            }
+        });
+    }
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, scanned)| scanned).collect()
+}
+
 fn data_kind(problem: &FormatError) -> ProblemKind {
     match problem {
         FormatError::ChecksumMismatch { .. } => ProblemKind::CrcMismatch,
@@ -248,7 +323,11 @@ fn data_kind(problem: &FormatError) -> ProblemKind {
 
 /// Reads `dir` and classifies every problem. `commit_offset` is the highest offset the
 /// caller knows committed (a raft commit index), if any.
-pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis> {
+pub(crate) fn analyze(
+    dir: &Path,
+    commit_offset: Option<u64>,
+    lock: Option<&DirLock>,
+) -> Result<Analysis> {
     let inventory = inventory::take(dir)?;
     let cursor = cursor::read_cursor(dir)?;
     let (recorded_holes, holes_problem) = match wal_store::holes::read_holes(dir) {
@@ -264,10 +343,8 @@ pub(crate) fn analyze(dir: &Path, commit_offset: Option<u64>) -> Result<Analysis
     };
     let mut known_holes = Vec::new();
     let count = inventory.segments.len();
-    let mut segments = Vec::with_capacity(count);
-    for (&base, &codec) in &inventory.segments {
-        segments.push(scan_segment(dir, base, codec)?);
-    }
+    let listed: Vec<(u64, Codec)> = inventory.segments.iter().map(|(&b, &c)| (b, c)).collect();
+    let mut segments = scan_all(dir, &listed, lock)?;
 
     // The commit point: what the caller says, what the consumer finalized, and what the
     // segments themselves prove (a segment exists only once the one before it was sealed

@@ -133,7 +133,7 @@ fn segment_reports(analysis: &Analysis) -> Vec<SegmentReport> {
 /// Checks a directory and reports every problem. Reads only: it changes nothing on disk,
 /// takes no lock and creates no file.
 pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verification> {
-    let analysis = analyze::analyze(dir.as_ref(), commit_offset)?;
+    let analysis = analyze::analyze(dir.as_ref(), commit_offset, None)?;
     let ok = analysis.problems.iter().all(Problem::is_informational);
     let first_offset = analysis.first_offset();
     let last_valid_offset = match (first_offset, analysis.valid_end()) {
@@ -197,7 +197,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     })?;
     let lock = DirLock::acquire(dir)?;
     journal::roll_forward(dir)?;
-    let analysis = analyze::analyze(dir, options.commit_offset)?;
+    let analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
     let wal = Wal::open_locked(dir, options.wal, lock)?;
     let next = wal.next_offset()?;
@@ -258,11 +258,11 @@ pub fn repair(
     commit_offset: Option<u64>,
 ) -> Result<RecoveryReport> {
     let dir = dir.as_ref();
-    let _lock = DirLock::acquire(dir)?;
+    let lock = DirLock::acquire(dir)?;
     journal::roll_forward(dir)?;
-    let analysis = analyze::analyze(dir, commit_offset)?;
+    let analysis = analyze::analyze(dir, commit_offset, Some(&lock))?;
     let mut applied = repair::apply(&analysis, mode)?;
-    let after = analyze::analyze(dir, None)?;
+    let after = analyze::analyze(dir, None, Some(&lock))?;
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);
     clamp_cursor(dir, first, next, &analysis.cursor, &mut applied.actions)?;
@@ -285,8 +285,8 @@ pub fn repair(
 /// segment's data is damaged: that is for [`repair`] to decide.
 pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
     let dir = dir.as_ref();
-    let _lock = DirLock::acquire(dir)?;
-    let analysis = analyze::analyze(dir, None)?;
+    let lock = DirLock::acquire(dir)?;
+    let analysis = analyze::analyze(dir, None, Some(&lock))?;
     let sealed = analysis.segments.len().saturating_sub(1);
     if let Some(problem) = analysis.problems.iter().find(|p| {
         p.kind.is_data()

@@ -38,12 +38,12 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
             "migration goes from v1 to v2 only, not to {to}"
         )));
     }
-    let _lock = DirLock::acquire(dir)?;
+    let lock = DirLock::acquire(dir)?;
     let mut migration = Migration {
         rolled_forward: journal::roll_forward(dir)?,
         ..Migration::default()
     };
-    let analysis = analyze::analyze(dir, None)?;
+    let analysis = analyze::analyze(dir, None, Some(&lock))?;
     let data_problems: Vec<_> = analysis
         .problems
         .iter()

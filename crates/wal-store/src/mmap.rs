@@ -18,6 +18,9 @@
 //!    side of that lock for as long as they hold a slice, and copy payloads out before
 //!    releasing it.
 //!
+//! 4. **A [`LockedFileMap`] borrows the directory's lock**, so no writer exists while it
+//!    lives: its bytes never change under it.
+//!
 //! The file behind a mapping is never shrunk while mapped (a mapped page past the end of
 //! a file raises SIGBUS): truncation zeroes bytes instead, and segments are removed by
 //! unlinking, which leaves existing mappings valid. Files are preallocated before they are
@@ -27,7 +30,9 @@
 
 use std::fs::File;
 use std::io;
+use std::marker::PhantomData;
 use std::ops::Range;
+use std::path::Path;
 
 use memmap2::{MmapOptions, MmapRaw};
 
@@ -127,5 +132,40 @@ impl SegmentMap {
             return Ok(());
         }
         self.raw.flush_range(range.start, end - range.start)
+    }
+}
+
+/// A read-only mapping of a file in a WAL directory whose lock the caller holds: the
+/// recovery crate reads segments through it instead of copying them into memory.
+///
+/// Borrowing the [`DirLock`](crate::DirLock) for the mapping's whole life is what makes
+/// it sound: no writer of this library (in this process or another) can change the file
+/// while it is mapped, because every writer needs that lock, and the lock cannot be handed
+/// to [`Wal::open_locked`](crate::Wal::open_locked) while it is borrowed.
+#[derive(Debug)]
+pub struct LockedFileMap<'lock> {
+    map: Option<SegmentMap>,
+    _lock: PhantomData<&'lock crate::DirLock>,
+}
+
+impl<'lock> LockedFileMap<'lock> {
+    /// Maps `path` (a file of the locked directory) for reading.
+    pub fn open(_lock: &'lock crate::DirLock, path: &Path) -> io::Result<LockedFileMap<'lock>> {
+        let file = File::open(path)?;
+        // An empty file cannot be mapped; it reads as no bytes.
+        let map = if file.metadata()?.len() == 0 {
+            None
+        } else {
+            Some(SegmentMap::read_only(&file)?)
+        };
+        Ok(LockedFileMap {
+            map,
+            _lock: PhantomData,
+        })
+    }
+
+    /// The file's bytes (as long as it was when mapped).
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_ref().map_or(&[], |m| m.published(m.len()))
     }
 }

@@ -124,7 +124,10 @@ impl Wal {
                     .segments
                     .iter()
                     .all(|s| s.entries().unwrap_or(0) == 0);
-                let seed = if empty { Some(options.seed_crc) } else { None };
+                // The chain's seed for an empty log comes from the options, if the active
+                // segment's codec has crcs at all.
+                let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
+                let seed = (empty && active_has_crc).then_some(options.seed_crc);
                 (
                     loaded.segments,
                     loaded.next_offset,
@@ -142,7 +145,7 @@ impl Wal {
                 (
                     vec![segment],
                     options.first_offset,
-                    Some(options.seed_crc),
+                    options.codec.has_crc().then_some(options.seed_crc),
                     Vec::new(),
                 )
             }
@@ -218,6 +221,16 @@ impl Wal {
         }
         let mut tail = self.inner.lock_tail()?;
         let first_offset = tail.next_offset;
+        // The whole batch must fit below the largest offset, or none of it is appended.
+        if first_offset.checked_add(payloads.len() as u64).is_none() {
+            // The first entry of the batch that would get no room: the largest offset.
+            return Err(StoreError::OffsetOutOfRange {
+                offset: u64::MAX,
+                first: self.first_offset(),
+                next: first_offset,
+                reason: "the batch would pass the largest offset",
+            });
+        }
         let mut last = None;
         for payload in payloads {
             last = Some(self.inner.append_locked(&mut tail, payload.as_ref())?);
@@ -307,7 +320,22 @@ impl Wal {
     /// crash. `offset` may be one before the first entry (dropping everything), and the
     /// last entry (changing nothing).
     pub fn truncate_after(&self, offset: u64) -> Result<()> {
-        self.inner.truncate_after(offset)
+        match offset.checked_add(1) {
+            Some(cut) => self.inner.truncate_from(cut, offset),
+            None => Err(StoreError::OffsetOutOfRange {
+                offset,
+                first: self.first_offset(),
+                next: self.inner.readable_end(),
+                reason: "after the last entry",
+            }),
+        }
+    }
+
+    /// Drops `offset` and every entry after it: [`truncate_after`](Wal::truncate_after)
+    /// for `offset - 1`, which also works when `offset` is 0 (a log starting at 0 has no
+    /// entry before its first one to name).
+    pub fn truncate_from(&self, offset: u64) -> Result<()> {
+        self.inner.truncate_from(offset, offset)
     }
 
     /// Removes the sealed segments whose entries all lie before `offset` and returns how
@@ -501,8 +529,8 @@ impl Inner {
             return Err(e);
         }
         self.counters.synced(started.elapsed());
-        self.publish_synced(&tail.active, len, tail.next_offset);
         self.sync.advance(tail.next_offset);
+        self.publish_synced(&tail.active, len, tail.next_offset);
         Ok(())
     }
 
@@ -539,10 +567,13 @@ impl Inner {
         let started = Instant::now();
         active.flush_to(len)?;
         self.counters.synced(started.elapsed());
+        self.sync.advance(end);
         self.publish_synced(&active, len, end);
         Ok(end)
     }
 
+    /// Lets readers (with `ReadVisibility::Synced`) see what a sync made durable. Called
+    /// after the durable end was advanced, never before.
     fn publish_synced(&self, segment: &Segment, len: u32, end: u64) {
         if self.options.read_visibility == ReadVisibility::Synced {
             segment.publish(len);
@@ -607,10 +638,12 @@ impl Inner {
         drop(segments);
         self.counters.rotated();
         self.counters.synced(started.elapsed());
+        // Durable first, visible second: a reader that sees an entry always finds it
+        // within `last_synced_offset()`.
+        self.sync.advance(tail.next_offset);
         sealed.publish(sealed.data_len());
         self.readable_end
             .fetch_max(tail.next_offset, Ordering::AcqRel);
-        self.sync.advance(tail.next_offset);
         log::info!(
             target: "wal_store::segment",
             "sealed segment {} ({} entries), next segment {}",
@@ -622,46 +655,45 @@ impl Inner {
         Ok(())
     }
 
-    fn truncate_after(&self, offset: u64) -> Result<()> {
+    /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
+    fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
         let _leadership = self.sync.lead()?;
         let mut tail = self.lock_tail()?;
         let first = self.first_offset();
         let next = tail.next_offset;
         let out_of_range = |reason| StoreError::OffsetOutOfRange {
-            offset,
+            offset: asked,
             first,
             next,
             reason,
         };
-        let cut = offset
-            .checked_add(1)
-            .ok_or_else(|| out_of_range("after the last entry"))?;
         if cut == next {
             return Ok(());
         }
         if cut > next {
-            return Err(out_of_range("after the last entry"));
+            return Err(out_of_range("after the end of the log"));
         }
         if cut < first {
-            return Err(out_of_range("before the entry preceding the first one"));
+            return Err(out_of_range("before the first entry"));
         }
         let mut segments = self.segments_write()?;
-        // The segment to keep holds `offset`, or is the first one when everything goes.
+        // The segment to keep holds the entry before the cut, or is the first one when
+        // everything goes.
         let keep_index = segments
-            .partition_point(|s| s.base <= offset.max(first))
+            .partition_point(|s| s.base < cut.max(first.saturating_add(1)))
             .saturating_sub(1);
         let Some(keep) = segments.get(keep_index).cloned() else {
             return Err(out_of_range("no segment holds it"));
         };
-        // An offset in a hole keeps what precedes the hole: its entries do not exist.
-        let (offset, cut) = match self.hole_at(offset) {
-            Some(hole) => (hole.start.saturating_sub(1), hole.start),
-            None => (offset, cut),
+        // A cut inside a hole keeps what precedes the hole: its entries do not exist.
+        let cut = match cut.checked_sub(1).and_then(|before| self.hole_at(before)) {
+            Some(hole) => hole.start,
+            None => cut,
         };
-        // The crc to continue from: that of `offset`, or when everything goes, the seed
-        // the first entry was chained from (v2; none for v1).
-        let new_last_crc = if offset >= first {
-            keep.entry_unpublished(offset - keep.base)?.crc
+        // The crc to continue from: that of the entry before the cut, or when everything
+        // goes, the seed the first entry was chained from (v2; none for v1).
+        let new_last_crc = if cut > first {
+            keep.entry_unpublished(cut - 1 - keep.base)?.crc
         } else {
             keep.entry_unpublished(0)?.prev_crc
         };
@@ -695,7 +727,7 @@ impl Inner {
         drop(segments);
         log::info!(
             target: "wal_store::truncate",
-            "truncated after {offset}: dropped {} entries and {} segments",
+            "truncated from {cut}: dropped {} entries and {} segments",
             next - cut,
             dropped.len()
         );
@@ -761,6 +793,14 @@ impl Inner {
         let fresh = if tail.active.entries()? == 0 {
             Arc::clone(&tail.active)
         } else {
+            // Seal the active segment first, as a rotation would: a crash before the old
+            // files are gone then leaves an ordinary log that ends in an empty segment.
+            let old = Arc::clone(&tail.active);
+            if let Err(e) = old.flush_to(old.data_len()).and_then(|()| old.fsync_file()) {
+                self.sync.poison(e.to_string());
+                return Err(e);
+            }
+            old.write_index(&self.dir)?;
             Arc::new(Segment::create(
                 &self.dir,
                 next,
@@ -814,6 +854,11 @@ impl IntervalSyncer {
                 let (flag, wake) = &*thread_stop;
                 let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
                 loop {
+                    // Checked before every wait: a stop that came before this thread first
+                    // took the lock must not wait out a whole interval.
+                    if *stopped {
+                        return;
+                    }
                     let (guard, _) = wake
                         .wait_timeout(stopped, interval)
                         .unwrap_or_else(|p| p.into_inner());
