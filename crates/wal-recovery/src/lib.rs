@@ -48,7 +48,7 @@ mod skip;
 
 use std::path::Path;
 
-use wal_store::{DirLock, Iter, Wal, WalOptions};
+use wal_store::{DirLock, EntryRef, Iter, Wal, WalOptions};
 
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
@@ -87,6 +87,16 @@ impl Recovered {
     /// The entries after the cursor, oldest first, to the recovered end.
     pub fn replay(&self) -> Result<Iter<'_>> {
         Ok(self.wal.iter_from(self.report.replay_from)?)
+    }
+
+    /// The same entries as [`replay`](Recovered::replay), borrowed instead of copied (see
+    /// [`Wal::visit_from`]): the fastest replay. Returns the offset after the last entry
+    /// visited.
+    pub fn replay_with(
+        &self,
+        visit: impl FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64> {
+        Ok(self.wal.visit_from(self.report.replay_from, visit)?)
     }
 }
 

@@ -107,3 +107,47 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 1..20);
     assert!(recovered.report.cut.as_ref().unwrap().committed);
 }
+
+#[test]
+fn replay_with_borrowed_entries_matches_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let recovered = wal_recovery::open(dir.path(), options()).unwrap();
+    for i in 0..500u32 {
+        recovered
+            .wal
+            .append(format!("entry-{i}").as_bytes())
+            .unwrap();
+    }
+    wal_recovery::set_cursor(&recovered.wal, 99).unwrap();
+    drop(recovered);
+    let recovered = wal_recovery::open(dir.path(), options()).unwrap();
+    let copied: Vec<(u64, Vec<u8>, Option<u32>)> = recovered
+        .replay()
+        .unwrap()
+        .map(|e| e.map(|e| (e.offset, e.payload, e.crc)).unwrap())
+        .collect();
+    let mut borrowed = Vec::new();
+    let end = recovered
+        .replay_with(|e| {
+            borrowed.push((e.offset, e.payload.to_vec(), e.crc));
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(end, 500);
+    assert_eq!(copied.len(), 400);
+    assert_eq!(borrowed, copied);
+    // A visit can stop early.
+    let mut seen = 0;
+    let end = recovered
+        .wal
+        .visit_from(100, |_| {
+            seen += 1;
+            if seen == 7 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!((seen, end), (7, 107));
+}

@@ -49,7 +49,7 @@ pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
 pub use read::{Iter, RevIter};
-pub use segment::Entry;
+pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
 pub use wal::{Appended, AppendedBatch, Wal};
 /// The on-disk codecs, re-exported so that a store user needs one dependency.

@@ -1,6 +1,7 @@
 //! One segment: a data file mapped in memory, and the file offsets of its entries.
 
 use std::fs::{File, OpenOptions};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -21,6 +22,20 @@ pub struct Entry {
     pub payload: Vec<u8>,
     /// The crc that seeded this entry's crc: the crc of the entry before (v2; `None` for
     /// v1, which has no crc).
+    pub prev_crc: Option<u32>,
+    /// The entry's chained crc (v2; `None` for v1).
+    pub crc: Option<u32>,
+}
+
+/// An entry borrowed from the log for the length of a visit (see
+/// [`Wal::visit_from`](crate::Wal::visit_from)): no copy, no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// The entry's offset in the log.
+    pub offset: u64,
+    /// The payload as appended.
+    pub payload: &'a [u8],
+    /// The crc that seeded this entry's crc (v2; `None` for v1).
     pub prev_crc: Option<u32>,
     /// The entry's chained crc (v2; `None` for v1).
     pub crc: Option<u32>,
@@ -272,6 +287,57 @@ impl Segment {
                 available: (bytes.len() as u64).saturating_sub(at.as_u64()),
             })),
         }
+    }
+
+    /// Calls `visit` on the entries at positions `position..end` (visible ones: the
+    /// caller holds the shared list lock and checked them), following the records from
+    /// the first one's file offset. Returns the position after the last entry visited and
+    /// whether `visit` asked to stop.
+    pub(crate) fn visit(
+        &self,
+        position: u64,
+        end: u64,
+        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(u64, bool)> {
+        let first_at = usize::try_from(position)
+            .ok()
+            .and_then(|p| self.offsets_read().ok()?.get(p).copied());
+        let Some(first_at) = first_at else {
+            return Ok((position, false));
+        };
+        let bytes = self.map.published(self.published_len() as usize);
+        let mut at = FileOffset(first_at);
+        let mut position = position;
+        while position < end {
+            let offset = self.base.saturating_add(position);
+            let corrupt = |problem| StoreError::Corrupt {
+                segment: self.base,
+                offset,
+                problem,
+            };
+            let (record, next) = match self.codec.decode_record(bytes, at).map_err(corrupt)? {
+                Decoded::Record { record, next } => (record, next),
+                Decoded::EndMarker | Decoded::EndOfInput => {
+                    return Err(corrupt(FormatError::OutOfBounds {
+                        file_offset: at,
+                        needed: self.codec.header_bytes() as u64 + 1,
+                        available: (bytes.len() as u64).saturating_sub(at.as_u64()),
+                    }));
+                }
+            };
+            position += 1;
+            let entry = EntryRef {
+                offset,
+                payload: record.payload,
+                prev_crc: record.prev_crc,
+                crc: record.crc,
+            };
+            if visit(entry).is_break() {
+                return Ok((position, true));
+            }
+            at = next;
+        }
+        Ok((position, false))
     }
 
     /// Bytes readers may look at.
