@@ -1,0 +1,70 @@
+//! `walctl rebuild-index`, `truncate` and `trim`: one change each to an existing log.
+
+use wal_recovery::Action;
+
+use crate::cli::{DirArgs, TrimArgs, TruncateArgs};
+use crate::error::{Exit, Result, existing_dir, warn};
+use crate::output::Out;
+
+/// Rebuilds the sealed segments' indexes that are missing, corrupt or stale.
+///
+/// This calls `wal_recovery::rebuild_index`, which takes the directory's lock itself (so
+/// it cannot run while this process holds the log open) and changes nothing but index
+/// files: it refuses, changing nothing, when a sealed segment's data is damaged.
+pub fn rebuild_index(args: &DirArgs, out: &mut Out) -> Result<Exit> {
+    existing_dir(&args.dir)?;
+    let actions = wal_recovery::rebuild_index(&args.dir)?;
+    let mut rebuilt = 0usize;
+    for action in &actions {
+        if let Action::IndexRebuilt { segment, entries } = action {
+            rebuilt += 1;
+            out.line(format_args!(
+                "rebuilt the index of segment {segment} ({entries} entries)"
+            ))?;
+        }
+    }
+    if rebuilt == 0 {
+        out.line(format_args!(
+            "every sealed segment's index in {} is up to date; nothing rebuilt",
+            args.dir.display()
+        ))?;
+    }
+    Ok(Exit::Clean)
+}
+
+/// Drops every entry after `--after`.
+pub fn truncate(args: &TruncateArgs, out: &mut Out) -> Result<Exit> {
+    let recovered = super::open_existing(&args.dir)?;
+    let wal = recovered.wal;
+    let before = wal.next_offset()?;
+    wal.truncate_after(args.after)?;
+    let next = wal.next_offset()?;
+    wal.close()?;
+    out.line(format_args!(
+        "truncated after {}: dropped {} entries; next offset {next}",
+        args.after,
+        before - next
+    ))?;
+    if let Some(cursor) = recovered.report.cursor.offset()
+        && cursor >= next
+    {
+        warn(&format!(
+            "the cursor ({cursor}) is now past the last entry; set it again with 'walctl cursor --set'"
+        ));
+    }
+    Ok(Exit::Clean)
+}
+
+/// Removes the sealed segments whose entries all lie before `--before`.
+pub fn trim(args: &TrimArgs, out: &mut Out) -> Result<Exit> {
+    let recovered = super::open_existing(&args.dir)?;
+    let wal = recovered.wal;
+    let removed = wal.trim_before(args.before)?;
+    let first = wal.first_offset();
+    wal.close()?;
+    out.line(format_args!(
+        "trimmed before {}: removed {removed} segments; first offset now {first}",
+        args.before
+    ))?;
+    Ok(Exit::Clean)
+}

@@ -1,0 +1,84 @@
+//! One module per command; this one dispatches and holds what several share.
+
+mod bench;
+mod cursor;
+mod demo;
+mod dump;
+mod maintain;
+mod repair;
+mod replay;
+mod stat;
+mod verify;
+mod write;
+
+use std::path::Path;
+
+use wal_recovery::{Recovered, RecoveryOptions, RecoveryReport};
+use wal_store::WalOptions;
+
+use crate::cli::Command;
+use crate::error::{CliError, Exit, Result, existing_dir, warn};
+use crate::output::Out;
+
+/// Runs one command.
+pub fn run(command: Command, out: &mut Out) -> Result<Exit> {
+    match command {
+        Command::Demo(args) => demo::run(&args, out),
+        Command::Write(args) => write::run(&args, out),
+        Command::Dump(args) => dump::run(&args, out),
+        Command::Stat(args) => stat::run(&args, out),
+        Command::Verify(args) => verify::run(&args, out),
+        Command::Repair(args) => repair::run(&args, out),
+        Command::RebuildIndex(args) => maintain::rebuild_index(&args, out),
+        Command::Truncate(args) => maintain::truncate(&args, out),
+        Command::Trim(args) => maintain::trim(&args, out),
+        Command::Cursor(args) => cursor::run(&args, out),
+        Command::Replay(args) => replay::run(&args, out),
+        Command::Bench(args) => bench::run(&args, out),
+    }
+}
+
+/// Opens an existing log for a change, through recovery in its default mode (which cuts
+/// an uncommitted torn tail, copying it to quarantine, and refuses committed corruption).
+fn open_existing(dir: &Path) -> Result<Recovered> {
+    existing_dir(dir)?;
+    open_log(dir, WalOptions::default())
+}
+
+/// Opens (or creates) the log in `dir` through recovery in its default mode, warning on
+/// stderr about anything recovery changed.
+fn open_log(dir: &Path, wal: WalOptions) -> Result<Recovered> {
+    let options = RecoveryOptions {
+        wal,
+        ..RecoveryOptions::default()
+    };
+    let recovered = wal_recovery::open(dir, options).map_err(|e| {
+        let refused = matches!(e, wal_recovery::RecoveryError::CommittedCorruption { .. });
+        let error = CliError::from(e);
+        if refused {
+            error.with_hint("see 'walctl verify'; 'walctl repair --mode point-in-time' cuts it")
+        } else {
+            error
+        }
+    })?;
+    warn_about_recovery(&recovered.report);
+    Ok(recovered)
+}
+
+/// One warning line per thing recovery did while opening, so that a cut never goes
+/// unnoticed.
+fn warn_about_recovery(report: &RecoveryReport) {
+    if let Some(cut) = &report.cut {
+        warn(&format!(
+            "recovery cut entries {}..{} (a damaged, uncommitted tail), copied to {}",
+            cut.offsets.start,
+            cut.offsets.end,
+            cut.quarantine.display()
+        ));
+    }
+    for action in &report.actions {
+        if let wal_recovery::Action::IndexRebuilt { segment, .. } = action {
+            warn(&format!("recovery rebuilt the index of segment {segment}"));
+        }
+    }
+}

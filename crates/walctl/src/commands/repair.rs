@@ -1,0 +1,162 @@
+//! `walctl repair`: apply a recovery mode without opening the log for appends.
+
+use wal_recovery::{Action, RecoveryError, RecoveryMode, RecoveryReport};
+
+use super::verify::problem_line;
+use crate::cli::{ModeArg, RepairArgs};
+use crate::error::{Exit, Result, existing_dir};
+use crate::json::{self, RepairJson};
+use crate::output::Out;
+use crate::render;
+
+/// A recovery action on one readable line.
+fn action_line(action: &Action) -> String {
+    match action {
+        Action::IndexRebuilt { segment, entries } => {
+            format!("index rebuilt: segment {segment} ({entries} entries)")
+        }
+        Action::ActiveIndexRemoved { segment } => {
+            format!("index of the active segment {segment} removed")
+        }
+        Action::TailCut {
+            segment,
+            file_offset,
+            bytes,
+            quarantined_to,
+        } => format!(
+            "tail cut: segment {segment}, {bytes} bytes from file offset {file_offset}, copied to {}",
+            quarantined_to.display()
+        ),
+        Action::FileQuarantined { from, to } => {
+            format!(
+                "file moved to quarantine: {} -> {}",
+                from.display(),
+                to.display()
+            )
+        }
+        Action::TempFileRemoved { path } => {
+            format!("leftover temporary file removed: {}", path.display())
+        }
+        // See `json::ActionJson::Other`.
+        #[allow(unreachable_patterns)]
+        other => format!("{}: {other:?}", crate::json::action_name(other)),
+    }
+}
+
+/// Prints a recovery report: problems, actions, the cut, and the log afterwards (shared
+/// with `demo`).
+pub fn print_report(out: &mut Out, report: &RecoveryReport, indent: &str) -> Result<()> {
+    if report.problems.is_empty() {
+        out.line(format_args!("{indent}problems: none"))?;
+    } else {
+        out.line(format_args!(
+            "{indent}problems ({}):",
+            report.problems.len()
+        ))?;
+    }
+    for problem in &report.problems {
+        out.line(format_args!("{indent}  {}", problem_line(problem)))?;
+    }
+    if report.actions.is_empty() {
+        out.line(format_args!("{indent}actions: none"))?;
+    } else {
+        out.line(format_args!("{indent}actions ({}):", report.actions.len()))?;
+    }
+    for action in &report.actions {
+        out.line(format_args!("{indent}  {}", action_line(action)))?;
+    }
+    match &report.cut {
+        Some(cut) => out.line(format_args!(
+            "{indent}cut: {} ({}), quarantine {}",
+            // The recovery crate reports an empty range when only a damaged last record
+            // went (it counts the entries proven by valid records or an index).
+            if cut.offsets.is_empty() {
+                format!(
+                    "from entry {} on (the damaged record and the bytes after it)",
+                    cut.offsets.start
+                )
+            } else {
+                format!("entries {}..{}", cut.offsets.start, cut.offsets.end)
+            },
+            if cut.committed {
+                "some of them committed"
+            } else {
+                "none of them committed"
+            },
+            cut.quarantine.display()
+        ))?,
+        None => out.line(format_args!("{indent}cut: nothing"))?,
+    }
+    let entries = match report.last_offset {
+        Some(last) => format!("entries {}..={last}", report.first_offset),
+        None => format!("no entries (next offset {})", report.first_offset),
+    };
+    out.line(format_args!(
+        "{indent}log now: {entries}, last crc {}, replay from {}",
+        render::crc(report.last_crc),
+        report.replay_from
+    ))
+}
+
+pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
+    existing_dir(&args.dir)?;
+    let mode = match args.mode {
+        ModeArg::TolerateCorruptTail => RecoveryMode::TolerateCorruptTail,
+        ModeArg::PointInTime => RecoveryMode::PointInTime,
+    };
+    let report = match wal_recovery::repair(&args.dir, mode, args.commit_offset) {
+        Ok(report) => report,
+        Err(RecoveryError::CommittedCorruption { problem, problems }) => {
+            let reason = format!("committed corruption: {}", problem_line(&problem));
+            if args.json {
+                out.json(&RepairJson {
+                    ok: false,
+                    refused: true,
+                    error: Some(reason),
+                    mode: mode.name(),
+                    commit_offset: args.commit_offset,
+                    committed_end: None,
+                    problems: json::problems(&problems),
+                    actions: Vec::new(),
+                    cut: None,
+                    first_offset: None,
+                    last_offset: None,
+                    last_crc: None,
+                    cursor: None,
+                    replay_from: None,
+                })?;
+            } else {
+                out.line(format_args!(
+                    "refused ({}), nothing changed: {reason}",
+                    mode.name()
+                ))?;
+                out.line(format_args!("problems ({}):", problems.len()))?;
+                for problem in &problems {
+                    out.line(format_args!("  {}", problem_line(problem)))?;
+                }
+                out.line(
+                    "'walctl repair --mode point-in-time' cuts at the first problem, committed or not",
+                )?;
+            }
+            return Ok(Exit::Problems);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ok = wal_recovery::verify(&args.dir, None)?.ok;
+    if args.json {
+        out.json(&RepairJson::from_report(&report, ok))?;
+    } else {
+        out.line(format_args!(
+            "repaired {} ({}): {}",
+            args.dir.display(),
+            mode.name(),
+            if ok {
+                "verifies clean"
+            } else {
+                "still has problems (see 'walctl verify')"
+            }
+        ))?;
+        print_report(out, &report, "")?;
+    }
+    Ok(if ok { Exit::Clean } else { Exit::Problems })
+}

@@ -1,0 +1,69 @@
+//! `walctl stat`: a summary of a log, read-only.
+
+use std::ops::ControlFlow;
+
+use wal_recovery::cursor::{self, CursorState};
+
+use crate::cli::StatArgs;
+use crate::error::{Exit, Result, existing_dir};
+use crate::json::{SegmentJson, StatJson};
+use crate::output::Out;
+use crate::render;
+use crate::scan::{self, ScanOptions};
+
+pub fn run(args: &StatArgs, out: &mut Out) -> Result<Exit> {
+    existing_dir(&args.dir)?;
+    let options = ScanOptions {
+        past_problems: true,
+        check_indexes: true,
+    };
+    let outcome = scan::scan_log(&args.dir, options, |_| Ok(ControlFlow::Continue(())))?;
+    let cursor = cursor::read_cursor(&args.dir)?;
+    let last_offset = outcome.last_offset();
+    let stat = StatJson {
+        first_offset: last_offset.and(outcome.first_offset),
+        last_offset,
+        entries: outcome.entries(),
+        last_crc: last_offset.and(outcome.last_crc),
+        cursor: cursor.offset(),
+        segments: outcome.segments.iter().map(SegmentJson::from).collect(),
+    };
+    if args.json {
+        out.json(&stat)?;
+        return Ok(Exit::Clean);
+    }
+    out.line(format_args!("directory   {}", args.dir.display()))?;
+    match (stat.first_offset, stat.last_offset) {
+        (Some(first), Some(last)) => out.line(format_args!(
+            "entries     {} (offsets {first}..={last})",
+            stat.entries
+        ))?,
+        _ => out.line("entries     0 (empty log)")?,
+    }
+    out.line(format_args!("last crc    {}", render::crc(stat.last_crc)))?;
+    let cursor_text = match &cursor {
+        CursorState::At(offset) => offset.to_string(),
+        CursorState::Missing => "none".to_owned(),
+        CursorState::Corrupt(why) => format!("corrupt ({why})"),
+    };
+    out.line(format_args!("cursor      {cursor_text}"))?;
+    out.line(format_args!("segments    {}", stat.segments.len()))?;
+    if !stat.segments.is_empty() {
+        out.line(format_args!(
+            "  {:>20}  {:5}  {:>10}  {:>12}  index",
+            "base offset", "codec", "entries", "data bytes"
+        ))?;
+    }
+    for segment in &stat.segments {
+        out.line(format_args!(
+            "  {:>20}  {:5}  {:>10}  {:>12}  {}",
+            segment.base_offset, segment.codec, segment.entries, segment.data_bytes, segment.index
+        ))?;
+    }
+    if let Some(problem) = &outcome.problem {
+        out.line(format_args!(
+            "damaged     the valid log ends at {problem} (see 'walctl verify')"
+        ))?;
+    }
+    Ok(Exit::Clean)
+}

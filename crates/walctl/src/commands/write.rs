@@ -1,0 +1,209 @@
+//! `walctl write`: append generated entries, or the lines of standard input.
+
+use std::io::{BufRead, Read};
+
+use wal_format::Codec;
+use wal_store::{SyncPolicy, Wal, WalOptions};
+
+use crate::cli::{CodecArg, SyncArg, WriteArgs};
+use crate::error::{CliError, Exit, Result, dir_or_absent};
+use crate::output::Out;
+use crate::payload;
+use crate::progress;
+
+/// Entries per sync under `--sync batch` when `--batch` is not given.
+const DEFAULT_BATCH: u64 = 64;
+
+/// When to sync, as decided from the flags.
+#[derive(Debug, Clone, Copy)]
+enum Syncing {
+    /// The store syncs every append (`SyncPolicy::Always`).
+    EachEntry,
+    /// `sync()` after every this many entries, and at the end.
+    Every(u64),
+    /// `sync()` once at the end.
+    AtEnd,
+}
+
+/// The log being written, and the bookkeeping of syncs and acknowledgements.
+struct Writer<'a> {
+    wal: &'a Wal,
+    syncing: Syncing,
+    ack: bool,
+    /// Entries appended since the last sync.
+    unsynced: u64,
+    written: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+impl Writer<'_> {
+    fn append(&mut self, payload: &[u8], out: &mut Out) -> Result<u64> {
+        let appended = self.wal.append(payload)?;
+        self.written += 1;
+        self.first.get_or_insert(appended.offset);
+        self.last = Some(appended.offset);
+        self.unsynced += 1;
+        match self.syncing {
+            Syncing::EachEntry => self.acknowledge(out)?,
+            Syncing::Every(n) if self.unsynced >= n => self.sync(out)?,
+            Syncing::Every(_) | Syncing::AtEnd => {}
+        }
+        Ok(appended.offset)
+    }
+
+    fn sync(&mut self, out: &mut Out) -> Result<()> {
+        if self.unsynced == 0 {
+            return Ok(());
+        }
+        self.wal.sync()?;
+        self.acknowledge(out)
+    }
+
+    fn acknowledge(&mut self, out: &mut Out) -> Result<()> {
+        self.unsynced = 0;
+        if self.ack
+            && let Some(offset) = self.wal.last_synced_offset()
+        {
+            out.line(format_args!("synced {offset}"))?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn summary(&self, dir: &std::path::Path) -> String {
+        let next = self
+            .last
+            .map_or_else(|| "-".to_owned(), |l| (l + 1).to_string());
+        match (self.first, self.last) {
+            (Some(first), Some(last)) => format!(
+                "wrote {} entries to {}: offsets {first}..={last}, durable; next offset {next}",
+                self.written,
+                dir.display()
+            ),
+            _ => format!("wrote 0 entries to {}", dir.display()),
+        }
+    }
+}
+
+pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
+    let syncing = match (args.sync, args.batch) {
+        (SyncArg::Always, None) => Syncing::EachEntry,
+        (SyncArg::Batch, batch) => Syncing::Every(batch.unwrap_or(DEFAULT_BATCH)),
+        (SyncArg::None, None) => Syncing::AtEnd,
+        (_, Some(_)) => {
+            return Err(CliError::usage("--batch applies only with --sync batch"));
+        }
+    };
+    let wal_options = WalOptions {
+        codec: match args.codec {
+            CodecArg::V1 => Codec::V1,
+            CodecArg::V2 => Codec::V2,
+        },
+        segment_bytes: args
+            .segment_size
+            .unwrap_or(wal_store::DEFAULT_SEGMENT_BYTES),
+        sync_policy: match syncing {
+            Syncing::EachEntry => SyncPolicy::Always,
+            Syncing::Every(_) | Syncing::AtEnd => SyncPolicy::Manual,
+        },
+        ..WalOptions::default()
+    };
+    wal_options.validate()?;
+    let size = match args.size.map(usize::try_from) {
+        Some(Ok(size)) if size <= wal_options.max_entry_bytes => Some(size),
+        Some(_) => {
+            return Err(CliError::usage(format!(
+                "--size must be at most the maximum entry size, {} bytes",
+                wal_options.max_entry_bytes
+            )));
+        }
+        None => None,
+    };
+    dir_or_absent(&args.dir)?;
+    let recovered = super::open_log(&args.dir, wal_options)?;
+    let wal = recovered.wal;
+    let mut writer = Writer {
+        wal: &wal,
+        syncing,
+        ack: args.ack,
+        unsynced: 0,
+        written: 0,
+        first: None,
+        last: None,
+    };
+    let outcome = if args.stdin {
+        write_stdin(&mut writer, out)
+    } else {
+        let count = args.count.unwrap_or(0);
+        write_generated(
+            &mut writer,
+            args.seed.unwrap_or(0),
+            count,
+            size.unwrap_or(1),
+            out,
+        )
+    };
+    // Whatever was appended is made durable and acknowledged, even when the input turned
+    // out bad half way.
+    let synced = writer.sync(out);
+    let summary = writer.summary(&args.dir);
+    wal.close()?;
+    outcome?;
+    synced?;
+    if !args.ack {
+        out.line(summary)?;
+    }
+    Ok(Exit::Clean)
+}
+
+fn write_generated(
+    writer: &mut Writer<'_>,
+    seed: u64,
+    count: u64,
+    size: usize,
+    out: &mut Out,
+) -> Result<()> {
+    let bar = progress::bar(count, "writing");
+    let first = writer.wal.next_offset()?;
+    for expected in first..first.saturating_add(count) {
+        let offset = writer.append(&payload::pattern(seed, expected, size), out)?;
+        if offset != expected {
+            // Only this process writes (it holds the lock), so offsets are assigned in
+            // order; a payload naming another offset would be a lie.
+            return Err(CliError::usage(format!(
+                "entry written at offset {offset}, expected {expected}"
+            )));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+fn write_stdin(writer: &mut Writer<'_>, out: &mut Out) -> Result<()> {
+    let mut input = std::io::stdin().lock();
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let read = input
+            .by_ref()
+            .read_until(b'\n', &mut line)
+            .map_err(|e| CliError::usage(format!("read standard input: {e}")))?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if line.is_empty() {
+            return Err(CliError::usage(format!(
+                "line {number} of standard input is empty, and an entry cannot be (entries written before it: {})",
+                writer.written
+            )));
+        }
+        writer.append(&line, out)?;
+    }
+}
