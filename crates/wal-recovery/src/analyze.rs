@@ -141,6 +141,11 @@ fn written_len(data: &[u8]) -> u64 {
     const CHUNK: usize = 4096;
     let mut end = data.len();
     for chunk in data.rchunks(CHUNK) {
+        // The OR of a whole chunk vectorizes; only a chunk with a non-zero byte is searched.
+        if chunk.iter().fold(0u8, |acc, &b| acc | b) == 0 {
+            end -= chunk.len();
+            continue;
+        }
         if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
             return (end - chunk.len() + i + 1) as u64;
         }

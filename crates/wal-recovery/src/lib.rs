@@ -334,8 +334,9 @@ pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
     if durable.is_none_or(|durable| offset > durable)
         || offset.saturating_add(1) < wal.first_offset()
     {
+        let durable = durable.map_or_else(|| "none".to_owned(), |d| d.to_string());
         return Err(RecoveryError::InvalidArgument(format!(
-            "cursor {offset} is outside the durable log (first {}, last durable {durable:?}; sync first)",
+            "cursor {offset} is outside the durable log (first entry {}, last durable entry {durable}; sync first)",
             wal.first_offset()
         )));
     }

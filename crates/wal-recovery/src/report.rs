@@ -11,6 +11,7 @@ use crate::problem::Problem;
 
 /// Something recovery changed on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Action {
     /// A segment's index was written anew from its data (temp file, fsync, rename,
     /// directory fsync).
@@ -69,6 +70,22 @@ pub enum Action {
         /// The file.
         path: PathBuf,
     },
+}
+
+impl Action {
+    /// A stable snake-case name for the action (used by the command line's JSON).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Action::IndexRebuilt { .. } => "index_rebuilt",
+            Action::ActiveIndexRemoved { .. } => "active_index_removed",
+            Action::TailCut { .. } => "tail_cut",
+            Action::FileQuarantined { .. } => "file_quarantined",
+            Action::HoleLeft { .. } => "hole_left",
+            Action::SegmentSplit { .. } => "segment_split",
+            Action::CursorClamped { .. } => "cursor_clamped",
+            Action::TempFileRemoved { .. } => "temp_file_removed",
+        }
+    }
 }
 
 /// One segment after recovery.

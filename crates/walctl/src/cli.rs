@@ -148,6 +148,8 @@ pub enum ModeArg {
     TolerateCorruptTail,
     /// Cut at the first data problem, committed or not.
     PointInTime,
+    /// Skip damaged records and segments whose boundaries are known, leaving holes.
+    SkipCorrupted,
 }
 
 #[derive(Debug, Args)]

@@ -197,8 +197,18 @@ pub fn scan_log(
     // The crc the next segment's first record must chain from, when known.
     let mut seed: Option<u32> = None;
 
+    // Gaps recovery left on purpose (SkipCorrupted): stepped over, and the chain is not
+    // checked across them. A damaged holes file makes every gap a problem again.
+    let holes = wal_store::holes::read_holes(dir).unwrap_or_default();
     for (i, &(base, codec)) in listed.iter().enumerate() {
         let is_last = i + 1 == count;
+        if let Some(expected) = expected_base
+            && base > expected
+            && holes.contains(&(expected..base))
+        {
+            expected_base = Some(base);
+            seed = None;
+        }
         if in_prefix
             && let Some(expected) = expected_base
             && expected != base

@@ -192,3 +192,34 @@ fn bad_input_is_a_usage_error() {
     let _holder = LockHolder::hold(dir.path());
     assert_usage_error(&run(["repair", s(dir.path())]), "locked");
 }
+
+#[test]
+fn skip_corrupted_leaves_a_hole_that_dump_and_verify_accept() {
+    let dir = tempdir();
+    write_entries(dir.path(), 60, 20, 512);
+    // The second record of the first (sealed) segment: its index gives the boundaries.
+    let (_, first) = data_files(dir.path()).remove(0);
+    flip_byte(&first, 32 + 14);
+    assert_eq!(common::run(["verify", s(dir.path())]).code, 1);
+    let run = run([
+        "repair",
+        s(dir.path()),
+        "--mode",
+        "skip-corrupted",
+        "--json",
+    ]);
+    run.ok();
+    let report = run.json();
+    assert_eq!(report["mode"], "skip-corrupted");
+    common::run(["verify", s(dir.path())]).ok();
+    // Every entry but the skipped one, in order.
+    let dump = common::run(["dump", s(dir.path()), "--json"]);
+    dump.ok();
+    let offsets: Vec<u64> = dump
+        .json_lines()
+        .iter()
+        .map(|entry| entry["offset"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..60).filter(|&o| o != 1).collect();
+    assert_eq!(offsets, expected);
+}

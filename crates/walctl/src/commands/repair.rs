@@ -103,6 +103,7 @@ pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
     let mode = match args.mode {
         ModeArg::TolerateCorruptTail => RecoveryMode::TolerateCorruptTail,
         ModeArg::PointInTime => RecoveryMode::PointInTime,
+        ModeArg::SkipCorrupted => RecoveryMode::SkipCorrupted,
     };
     let report = match wal_recovery::repair(&args.dir, mode, args.commit_offset) {
         Ok(report) => report,
