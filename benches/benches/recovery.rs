@@ -122,7 +122,11 @@ fn recovery(c: &mut Criterion) {
         b.iter_batched(
             || {
                 for (base, codec) in wal_store::list_segments(dir.path()).unwrap() {
-                    let _ = std::fs::remove_file(wal_store::naming::index_path(dir.path(), base, codec));
+                    let _ = std::fs::remove_file(wal_store::naming::index_path(
+                        dir.path(),
+                        base,
+                        codec,
+                    ));
                 }
             },
             |()| {

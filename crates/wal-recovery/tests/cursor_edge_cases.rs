@@ -228,7 +228,10 @@ fn entries_appended_after_a_clamped_cursor_are_replayed_after_the_next_restart()
         recovered
             .report
             .actions
-            .contains(&wal_recovery::Action::CursorClamped { from: 15, to: Some(9) })
+            .contains(&wal_recovery::Action::CursorClamped {
+                from: 15,
+                to: Some(9)
+            })
     );
     assert_eq!(
         wal_recovery::cursor::read_cursor(dir.path()).unwrap(),
