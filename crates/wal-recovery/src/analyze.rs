@@ -111,6 +111,8 @@ pub(crate) struct Analysis {
     pub(crate) duplicates: Vec<PathBuf>,
     /// Gaps between segments that a `SkipCorrupted` recovery recorded as holes.
     pub(crate) holes: Vec<Range<u64>>,
+    /// The commit offset the caller gave.
+    pub(crate) commit_offset: Option<u64>,
 }
 
 impl Analysis {
@@ -264,7 +266,11 @@ fn count_records_from(codec: Codec, data: &[u8], at: u32, until: u64) -> u64 {
                 count += 1;
                 next = Some(after.0);
             }
-            _ => {
+            // The end of the data.
+            Ok(Decoded::EndMarker | Decoded::EndOfInput) => next = None,
+            Err(_) => {
+                // A damaged or torn record: at least one entry, then the next valid one.
+                count += 1;
                 next = find_next_record(codec, data, at as usize + 1, until);
             }
         }
@@ -553,6 +559,7 @@ pub(crate) fn analyze(
             .flat_map(|(base, codec, p)| [p.clone(), naming::index_path(dir, *base, *codec)])
             .collect(),
         holes: known_holes,
+        commit_offset,
     };
     analysis.problems.extend(holes_problem);
 

@@ -152,13 +152,20 @@ fn walk_by_size(segment: &SegmentScan, data: &[u8]) -> Walk {
     }
 }
 
-fn data_problem(analysis: &Analysis, base: u64) -> Option<ProblemKind> {
-    analysis
-        .problems
-        .iter()
-        .filter(|p| p.kind.is_data() && p.segment == Some(base))
-        .map(|p| p.kind)
-        .next()
+/// Whether the segment's bytes hold damaged records to walk past (as opposed to entries
+/// missing from its end, or a problem at its boundary with the segment before).
+fn has_damaged_records(analysis: &Analysis, base: u64) -> bool {
+    analysis.problems.iter().any(|p| {
+        p.segment == Some(base)
+            && match p.kind {
+                ProblemKind::TornTail
+                | ProblemKind::CrcMismatch
+                | ProblemKind::OutOfBounds
+                | ProblemKind::GarbageAfterEnd => true,
+                ProblemKind::ChainBreak => p.file_offset.is_some_and(|f| f > 0),
+                _ => false,
+            }
+    })
 }
 
 fn index_bytes(codec: Codec, offsets: &[u32]) -> Result<Vec<u8>> {
@@ -180,8 +187,13 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let count = analysis.segments.len();
     let mut stop_after: Option<usize> = None;
     let mut touched: Vec<u64> = Vec::new();
+    // Where the entries kept so far end (the next offset the log holds, holes aside).
+    let mut kept_end = analysis.first_offset().unwrap_or(0);
 
     for (i, segment) in analysis.segments.iter().enumerate() {
+        // A hole recorded just before this segment: the chain does not run across it, so
+        // a link broken there is only its consequence.
+        let hole_before = new_holes.last().is_some_and(|h| h.end == segment.base);
         let gap = analysis.problems.iter().find(|p| {
             p.segment == Some(segment.base)
                 && matches!(
@@ -195,7 +207,9 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
             Some((ProblemKind::SegmentGap, Some(expected))) => {
                 new_holes.push(expected..segment.base)
             }
-            // Two histories meet here: nothing after can be placed; cut before it.
+            Some((ProblemKind::ChainBreak, _)) if hole_before => {}
+            // Two histories meet here: nothing after can be placed; cut where the
+            // entries kept so far end.
             Some(_) => {
                 stop_after = i.checked_sub(1);
                 let reached = analysis
@@ -203,10 +217,10 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                     .iter()
                     .map(|s| s.base + s.reached_entries())
                     .max()
-                    .unwrap_or(segment.base);
+                    .unwrap_or(kept_end);
                 cut = Some(Cut {
-                    offsets: segment.base..reached.max(segment.base),
-                    committed: segment.base < analysis.committed_end,
+                    offsets: kept_end..reached.max(kept_end),
+                    committed: kept_end < analysis.committed_end,
                     quarantine: quarantine.path().to_path_buf(),
                 });
                 break;
@@ -214,25 +228,36 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
             None => {}
         }
         let is_last = i + 1 == count;
-        let Some(_kind) = data_problem(analysis, segment.base) else {
-            // Entries a sealed index lists but the data lacks: a hole up to the next
-            // segment, which then reads as a known gap.
+        if !has_damaged_records(analysis, segment.base) {
+            kept_end = segment.base + segment.entries();
+            // Entries a valid index lists but the data lacks (the data is clean): before
+            // another segment, a hole up to it, and an index that agrees with the data;
+            // at the end of the log, they are simply gone (a hole needs a segment after
+            // it, or the next appends would land inside it).
             if let IndexState::Valid(listed) = &segment.index
                 && listed.len() as u64 > segment.entries()
-                && !is_last
             {
-                new_holes
-                    .push(segment.base + segment.entries()..segment.base + listed.len() as u64);
-                let bytes = index_bytes(segment.codec, &segment.offsets)?;
-                store_fs::write_atomically(dir, &pending_path(&segment.index_path), &bytes)?;
-                journal.install(&segment.index_path)?;
-                actions.push(Action::IndexRebuilt {
-                    segment: segment.base,
-                    entries: segment.entries(),
-                });
+                let listed_end = segment.base + listed.len() as u64;
+                if is_last {
+                    cut = Some(Cut {
+                        offsets: kept_end..listed_end,
+                        committed: true,
+                        quarantine: quarantine.path().to_path_buf(),
+                    });
+                } else {
+                    new_holes.push(kept_end..listed_end);
+                    touched.push(segment.base);
+                    let bytes = index_bytes(segment.codec, &segment.offsets)?;
+                    store_fs::write_atomically(dir, &pending_path(&segment.index_path), &bytes)?;
+                    journal.install(&segment.index_path)?;
+                    actions.push(Action::IndexRebuilt {
+                        segment: segment.base,
+                        entries: segment.entries(),
+                    });
+                }
             }
             continue;
-        };
+        }
         touched.push(segment.base);
         let data = std::fs::read(&segment.data_path).io_context("read", &segment.data_path)?;
         let walk = match &segment.index {
@@ -296,12 +321,19 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
             store_fs::create_with_content(dir, &pending_path(&data_path), bytes, len)?;
             journal.install(&data_path)?;
             if active {
-                journal.remove(&index_path)?;
+                if index_path.exists() {
+                    journal.remove(&index_path)?;
+                    actions.push(Action::ActiveIndexRemoved { segment: base });
+                }
             } else {
                 let offsets: Vec<u32> = run.records.iter().map(|&(s, _)| s - start).collect();
                 let index_bytes = index_bytes(segment.codec, &offsets)?;
                 store_fs::write_atomically(dir, &pending_path(&index_path), &index_bytes)?;
                 journal.install(&index_path)?;
+                actions.push(Action::IndexRebuilt {
+                    segment: base,
+                    entries: offsets.len() as u64,
+                });
             }
             if run.first > 0 {
                 actions.push(Action::SegmentSplit {
@@ -315,6 +347,9 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                 .iter()
                 .map(|h| segment.base + h.start..segment.base + h.end),
         );
+        kept_end = walk.runs.last().map_or(segment.base, |r| {
+            segment.base + r.first + r.records.len() as u64
+        });
         // A damaged end of a sealed segment: the hole runs up to the next segment.
         if !is_last && walk.complete {
             let kept_end = walk.runs.last().map_or(segment.base, |r| {
@@ -336,14 +371,30 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                 .map(|s| s.base + s.reached_entries())
                 .max()
                 .unwrap_or(kept_end);
+            let committed = kept_end < analysis.committed_end;
+            let end = reached.max(kept_end);
             cut = Some(Cut {
-                offsets: kept_end..reached.max(kept_end),
-                committed: kept_end < analysis.committed_end,
+                offsets: kept_end..if committed {
+                    end.max(analysis.committed_end)
+                } else {
+                    end
+                },
+                committed,
                 quarantine: quarantine.path().to_path_buf(),
             });
             stop_after = Some(i);
             break;
         }
+    }
+    // Entries the caller's commit offset names past the end of what is kept: gone, and
+    // said so, as a point-in-time cut would.
+    let commit_end = analysis.commit_offset.map_or(0, |c| c.saturating_add(1));
+    if cut.is_none() && commit_end > kept_end && stop_after.is_none() {
+        cut = Some(Cut {
+            offsets: kept_end..commit_end,
+            committed: true,
+            quarantine: quarantine.path().to_path_buf(),
+        });
     }
     let last_kept = stop_after.unwrap_or(count.saturating_sub(1));
     if stop_after.is_some() {
