@@ -47,6 +47,33 @@ pub enum Command {
     Replay(ReplayArgs),
     /// A quick benchmark of appends (unsynced, durable, group commit) and replay.
     Bench(BenchArgs),
+    /// Convert v1 segments to v2, rechaining every later segment (crash-safe, idempotent).
+    Migrate(MigrateArgs),
+    /// Find where two logs (a leader's and a replica's) differ, through their crcs.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The log's directory.
+    pub dir: PathBuf,
+    /// The codec to convert to (only v2: v1 segments become v2).
+    #[arg(long, value_enum, default_value = "v2")]
+    pub to: CodecArg,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first log's directory.
+    pub dir_a: PathBuf,
+    /// The second log's directory.
+    pub dir_b: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

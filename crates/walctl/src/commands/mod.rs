@@ -1,10 +1,12 @@
 //! One module per command; this one dispatches and holds what several share.
 
 mod bench;
+mod compare;
 mod cursor;
 mod demo;
 mod dump;
 mod maintain;
+mod migrate;
 mod repair;
 mod replay;
 mod stat;
@@ -35,6 +37,8 @@ pub fn run(command: Command, out: &mut Out) -> Result<Exit> {
         Command::Cursor(args) => cursor::run(&args, out),
         Command::Replay(args) => replay::run(&args, out),
         Command::Bench(args) => bench::run(&args, out),
+        Command::Migrate(args) => migrate::run(&args, out),
+        Command::Compare(args) => compare::run(&args, out),
     }
 }
 
