@@ -35,6 +35,7 @@ mod mmap;
 pub mod naming;
 mod open;
 mod options;
+mod prepare;
 mod read;
 mod segment;
 mod stats;

@@ -88,6 +88,7 @@ pub fn parse_file_name(name: &str) -> FileName {
     if name == LOCK_FILE_NAME {
         return FileName::Lock;
     }
+
     if let Some(inner) = name.strip_suffix(TEMP_SUFFIX) {
         return match parse_file_name(inner) {
             FileName::Data { .. } | FileName::Index { .. } => FileName::Temp,

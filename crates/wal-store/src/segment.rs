@@ -90,6 +90,33 @@ impl Segment {
         })
     }
 
+    /// Makes a prepared, unnamed file (zeros written and synced) the new segment at `base`:
+    /// links it into place and fsyncs the directory.
+    pub(crate) fn from_prepared(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        file: File,
+    ) -> Result<Segment> {
+        let data_path = naming::data_path(dir, base, codec);
+        crate::prepare::link_into_place(&file, &data_path).io_context("link", &data_path)?;
+        fs::sync_dir(dir)?;
+        let map = SegmentMap::read_write(&file).io_context("mmap", &data_path)?;
+        log::info!(target: "wal_store::segment", "started segment {base} ({codec}) from a prepared file");
+        Ok(Segment {
+            base,
+            codec,
+            index_path: naming::index_path(dir, base, codec),
+            data_path,
+            file,
+            map,
+            offsets: RwLock::new(Vec::new()),
+            data_len: AtomicU32::new(0),
+            published_len: AtomicU32::new(0),
+            synced_len: AtomicU32::new(0),
+        })
+    }
+
     /// Maps an existing data file whose records (at `offsets`, ending at `data_len`) have
     /// been checked. `writable` maps it for appending (the active segment).
     pub(crate) fn open(

@@ -20,6 +20,11 @@ pub struct Stats {
     pub segments: u64,
     /// Segments sealed and replaced by a new one since opening.
     pub rotations: u64,
+    /// Rotations whose new segment was a file prepared ahead of time (see
+    /// [`WalOptions::prepare_next_segment`](crate::WalOptions::prepare_next_segment)).
+    pub prepared_segments_used: u64,
+    /// Whether the next segment's file is prepared and waiting for the next rotation.
+    pub next_segment_prepared: bool,
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +35,7 @@ pub(crate) struct Counters {
     last_sync_micros: AtomicU64,
     max_sync_micros: AtomicU64,
     rotations: AtomicU64,
+    prepared: AtomicU64,
 }
 
 impl Counters {
@@ -45,11 +51,14 @@ impl Counters {
         self.max_sync_micros.fetch_max(micros, Ordering::Relaxed);
     }
 
-    pub(crate) fn rotated(&self) {
+    pub(crate) fn rotated(&self, prepared: bool) {
         self.rotations.fetch_add(1, Ordering::Relaxed);
+        if prepared {
+            self.prepared.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    pub(crate) fn snapshot(&self, segments: u64) -> Stats {
+    pub(crate) fn snapshot(&self, segments: u64, next_segment_prepared: bool) -> Stats {
         Stats {
             entries_appended: self.entries.load(Ordering::Relaxed),
             payload_bytes_appended: self.bytes.load(Ordering::Relaxed),
@@ -58,6 +67,8 @@ impl Counters {
             max_sync_micros: self.max_sync_micros.load(Ordering::Relaxed),
             segments,
             rotations: self.rotations.load(Ordering::Relaxed),
+            prepared_segments_used: self.prepared.load(Ordering::Relaxed),
+            next_segment_prepared,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::holes;
 use crate::lock::DirLock;
 use crate::open;
 use crate::options::{ReadVisibility, SyncPolicy, WalOptions};
+use crate::prepare::Preparer;
 use crate::read::{Iter, RevIter};
 use crate::segment::{Entry, EntryRef, Segment};
 use crate::stats::{Counters, Stats};
@@ -74,6 +75,8 @@ pub(crate) struct Inner {
     /// that iterators know their cached position may be stale.
     epoch: AtomicU64,
     counters: Counters,
+    /// Prepares the next segment file in the background (see `prepare.rs`).
+    preparer: Option<Preparer>,
 }
 
 #[derive(Debug)]
@@ -178,6 +181,11 @@ impl Wal {
             first_offset: AtomicU64::new(first_offset),
             epoch: AtomicU64::new(0),
             counters: Counters::default(),
+            preparer: if options.prepare_next_segment {
+                Some(Preparer::start(&dir, options.segment_bytes).io_context("spawn", &dir)?)
+            } else {
+                None
+            },
             dir,
             options,
             _lock: lock,
@@ -400,7 +408,8 @@ impl Wal {
     /// Counters since opening.
     pub fn stats(&self) -> Stats {
         let segments = self.inner.segments_read().map(|s| s.len()).unwrap_or(0);
-        self.inner.counters.snapshot(segments as u64)
+        let prepared = self.inner.preparer.as_ref().is_some_and(Preparer::is_ready);
+        self.inner.counters.snapshot(segments as u64, prepared)
     }
 
     /// Syncs everything and closes the log, reporting any failure (including an earlier
@@ -666,12 +675,14 @@ impl Inner {
                 max: self.options.max_entry_bytes,
             }
         })?;
-        let new = Arc::new(Segment::create(
-            &self.dir,
-            tail.next_offset,
-            self.options.codec,
-            len,
-        )?);
+        let prepared = self.preparer.as_ref().and_then(|p| p.take(len));
+        let used_prepared = prepared.is_some();
+        let new = Arc::new(match prepared {
+            Some(file) => {
+                Segment::from_prepared(&self.dir, tail.next_offset, self.options.codec, file)?
+            }
+            None => Segment::create(&self.dir, tail.next_offset, self.options.codec, len)?,
+        });
         let mut segments = self.segments_write()?;
         if let Some(last) = segments.last_mut() {
             *last = Arc::clone(&sealed);
@@ -679,7 +690,7 @@ impl Inner {
         segments.push(Arc::clone(&new));
         self.epoch.fetch_add(1, Ordering::AcqRel);
         drop(segments);
-        self.counters.rotated();
+        self.counters.rotated(used_prepared);
         self.counters.synced(started.elapsed());
         // Durable first, visible second: a reader that sees an entry always finds it
         // within `last_synced_offset()`.

@@ -52,5 +52,5 @@ fn unknown_commands_and_flags_are_usage_errors() {
         &run(["verify"]),
         "required arguments were not provided: <DIR>",
     );
-    assert_usage_error(&run(["migrate", "/tmp"]), "unrecognized subcommand");
+    assert_usage_error(&run(["migrat", "/tmp"]), "unrecognized subcommand");
 }
