@@ -12,11 +12,13 @@
 //!   records as fit, followed by zeros (less than one record's worth). `v1`/`v2` scan with
 //!   the default check that the bytes after the end marker are zero;
 //!   `v1_no_tail_check`/`v2_no_tail_check` turn it off, to show what the check costs.
+//!   `crc_only` is the crc alone over a 16 MiB buffer: the most a v2 scan could reach.
 //!
 //! Throughput is counted in bytes of the input buffer (`crc`) or of the records written or
-//! read, header included (`encode`, `scan`); the zero tail of a segment is not counted.
+//! read, header included (`encode`, `scan`); the zero tail of a segment is not counted
+//! (`scan/crc_only` counts its whole buffer).
 //!
-//! Run all of it (about four minutes) with
+//! Run all of it (three to four minutes once built) with
 //!
 //! ```text
 //! cargo bench -p wal-benches --bench format
@@ -218,6 +220,16 @@ fn encode(c: &mut Criterion) {
 fn scan(c: &mut Criterion) {
     let mut group = c.benchmark_group("scan");
     set_timing(&mut group, Duration::from_secs(4));
+
+    // The ceiling of a v2 scan: the crc alone over a buffer as large as a segment, which,
+    // unlike the buffers of the `crc` group, does not fit in the L2 cache.
+    let whole = pseudo_random_bytes(SEGMENT_BYTES);
+    group.throughput(throughput_bytes(SEGMENT_BYTES));
+    group.bench_function(
+        BenchmarkId::new("crc_only", size_label(SEGMENT_BYTES)),
+        |b| b.iter(|| wal_format::crc::crc32c_update(0, black_box(&whole))),
+    );
+
     for payload_len in PAYLOAD_SIZES_BYTES {
         let payload = pseudo_random_bytes(payload_len);
         for codec in [Codec::V1, Codec::V2] {

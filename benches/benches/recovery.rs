@@ -44,7 +44,9 @@ fn build(dir: &Path) -> (u64, u64) {
     while written < entries {
         batch.clear();
         for _ in 0..256.min(entries - written) {
-            payload[..8].copy_from_slice(&written.to_le_bytes());
+            for (byte, value) in payload.iter_mut().zip(written.to_le_bytes()) {
+                *byte = value;
+            }
             batch.push(payload.clone());
             written += 1;
         }
