@@ -200,11 +200,7 @@ fn report(
 /// directory gets a new log.
 pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered> {
     let dir = dir.as_ref();
-    std::fs::create_dir_all(dir).map_err(|source| RecoveryError::Io {
-        op: "create directory",
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    wal_store::fs::create_dir_durably(dir)?;
     let lock = DirLock::acquire(dir)?;
     journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;

@@ -45,20 +45,64 @@ fn write_zeros(file: &File, from: u64, len: u64, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates `path` as a zero-filled, preallocated file of `len` bytes: written as
-/// `path.tmp`, fsynced, renamed, and the directory fsynced. Returns the file opened for
-/// reading and writing.
-pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
-    let temp = temp_path(path);
+/// Creates `dir` and any missing parents, and fsyncs the parent of every directory it
+/// created, so that the directory itself survives a power loss before anything in it is
+/// reported durable.
+pub fn create_dir_durably(dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at {
+        if path.as_os_str().is_empty() || path.exists() {
+            break;
+        }
+        missing.push(path);
+        at = path.parent();
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).io_context("create directory", dir)?;
+    for created in missing.iter().rev() {
+        let parent = created
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Runs `write` on a new temporary file `temp`, removing the file if it fails (a full
+/// disk must not leave a half-made file behind).
+fn with_temp<T>(temp: &Path, write: impl FnOnce(&File) -> Result<T>) -> Result<(File, T)> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&temp)
-        .io_context("create", &temp)?;
-    preallocate(&file, 0, len, &temp)?;
-    file.sync_all().io_context("fsync", &temp)?;
+        .open(temp)
+        .io_context("create", temp)?;
+    match write(&file) {
+        Ok(value) => Ok((file, value)),
+        Err(e) => {
+            drop(file);
+            // The first error is the one to report; the file is a leftover temporary file
+            // for recovery to remove if this fails too.
+            let _ = fs::remove_file(temp);
+            Err(e)
+        }
+    }
+}
+
+/// Creates `path` as a zero-filled, preallocated file of `len` bytes: written as
+/// `path.tmp`, fsynced, renamed, and the directory fsynced. Returns the file opened for
+/// reading and writing.
+pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
+    let temp = temp_path(path);
+    let (file, ()) = with_temp(&temp, |file| {
+        preallocate(file, 0, len, &temp)?;
+        file.sync_all().io_context("fsync", &temp)
+    })?;
     fs::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)?;
     Ok(file)
@@ -70,16 +114,11 @@ pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
 pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let temp = temp_path(path);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&temp)
-        .io_context("create", &temp)?;
-    preallocate(&file, 0, len.max(bytes.len() as u64), &temp)?;
-    file.write_all_at(bytes, 0).io_context("write", &temp)?;
-    file.sync_all().io_context("fsync", &temp)?;
+    let (file, ()) = with_temp(&temp, |file| {
+        preallocate(file, 0, len.max(bytes.len() as u64), &temp)?;
+        file.write_all_at(bytes, 0).io_context("write", &temp)?;
+        file.sync_all().io_context("fsync", &temp)
+    })?;
     drop(file);
     fs::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)
@@ -101,14 +140,10 @@ pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
 /// one is there, complete.
 pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = temp_path(path);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&temp)
-        .io_context("create", &temp)?;
-    file.write_all(bytes).io_context("write", &temp)?;
-    file.sync_all().io_context("fsync", &temp)?;
+    let (file, ()) = with_temp(&temp, |mut file| {
+        file.write_all(bytes).io_context("write", &temp)?;
+        file.sync_all().io_context("fsync", &temp)
+    })?;
     drop(file);
     fs::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)

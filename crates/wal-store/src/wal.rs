@@ -104,7 +104,7 @@ impl Wal {
     pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<Wal> {
         options.validate()?;
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).io_context("create directory", dir)?;
+        fs::create_dir_durably(dir)?;
         let lock = DirLock::acquire(dir)?;
         Wal::open_locked(dir, options, lock)
     }
