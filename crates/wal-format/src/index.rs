@@ -28,9 +28,10 @@ pub const fn index_bytes(codec: Codec, entries: usize) -> usize {
 /// use wal_format::{index, Codec, FileOffset};
 /// let offsets = [FileOffset(0), FileOffset(13)];
 /// let mut out = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
-/// index::encode(Codec::V2, &offsets, &mut out).unwrap();
-/// let view = index::IndexView::parse(Codec::V2, &out).unwrap();
+/// index::encode(Codec::V2, &offsets, &mut out)?;
+/// let view = index::IndexView::parse(Codec::V2, &out)?;
 /// assert_eq!(view.iter().collect::<Vec<_>>(), offsets);
+/// # Ok::<(), wal_format::FormatError>(())
 /// ```
 pub fn encode(codec: Codec, offsets: &[FileOffset], out: &mut [u8]) -> Result<usize, FormatError> {
     let needed = index_bytes(codec, offsets.len());

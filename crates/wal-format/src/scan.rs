@@ -62,15 +62,15 @@ pub struct ScanSummary {
 /// ```
 /// use wal_format::{Codec, ScanEnd, Scanner, FileOffset};
 /// let mut segment = vec![0u8; 64];
-/// let first = Codec::V2.encode_record(&mut segment, 0, b"one").unwrap();
-/// Codec::V2
-///     .encode_record(&mut segment[first.len..], first.crc.unwrap(), b"two")
-///     .unwrap();
+/// let first = Codec::V2.encode_record(&mut segment, 0, b"one")?;
+/// let seed = first.crc.unwrap_or_default();
+/// Codec::V2.encode_record(&mut segment[first.len..], seed, b"two")?;
 ///
 /// let mut scanner = Scanner::new(Codec::V2, &segment).with_seed(0);
 /// let payloads: Vec<&[u8]> = scanner.by_ref().map(|r| r.payload).collect();
 /// assert_eq!(payloads, [&b"one"[..], &b"two"[..]]);
 /// assert_eq!(scanner.end(), Some(&ScanEnd::EndMarker { file_offset: FileOffset(30) }));
+/// # Ok::<(), wal_format::FormatError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Scanner<'a> {

@@ -23,9 +23,10 @@ const _: () = assert!(HEADER_BYTES == be::U32_BYTES);
 ///
 /// ```
 /// let mut buf = [0u8; 8];
-/// let encoded = wal_format::v1::encode(&mut buf, b"abc").unwrap();
+/// let encoded = wal_format::v1::encode(&mut buf, b"abc")?;
 /// assert_eq!(encoded.len, 7);
 /// assert_eq!(&buf[..7], &[0, 0, 0, 3, b'a', b'b', b'c']);
+/// # Ok::<(), wal_format::FormatError>(())
 /// ```
 pub fn encode(buf: &mut [u8], payload: &[u8]) -> Result<Encoded, FormatError> {
     let len = codec::check_payload(Codec::V1, buf.len(), payload)?;

@@ -34,9 +34,10 @@ const _: () = assert!(CRC_AT + be::U32_BYTES == HEADER_BYTES);
 ///
 /// ```
 /// let mut buf = [0u8; 13];
-/// let encoded = wal_format::v2::encode(&mut buf, 0, &[0x00]).unwrap();
+/// let encoded = wal_format::v2::encode(&mut buf, 0, &[0x00])?;
 /// assert_eq!(encoded.crc, Some(0x4925_8fd2));
 /// assert_eq!(buf, [0, 0, 0, 1, 0, 0, 0, 0, 0x49, 0x25, 0x8f, 0xd2, 0]);
+/// # Ok::<(), wal_format::FormatError>(())
 /// ```
 pub fn encode(buf: &mut [u8], prev_crc: u32, payload: &[u8]) -> Result<Encoded, FormatError> {
     let len = codec::check_payload(Codec::V2, buf.len(), payload)?;
