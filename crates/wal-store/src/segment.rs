@@ -74,20 +74,8 @@ impl Segment {
     pub(crate) fn create(dir: &Path, base: u64, codec: Codec, len: u32) -> Result<Segment> {
         let data_path = naming::data_path(dir, base, codec);
         let file = fs::create_preallocated(dir, &data_path, u64::from(len))?;
-        let map = SegmentMap::read_write(&file).io_context("mmap", &data_path)?;
         log::info!(target: "wal_store::segment", "created segment {base} ({codec}, {len} bytes)");
-        Ok(Segment {
-            base,
-            codec,
-            index_path: naming::index_path(dir, base, codec),
-            data_path,
-            file,
-            map,
-            offsets: RwLock::new(Vec::new()),
-            data_len: AtomicU32::new(0),
-            published_len: AtomicU32::new(0),
-            synced_len: AtomicU32::new(0),
-        })
+        Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)
     }
 
     /// Makes a prepared, unnamed file (zeros written and synced) the new segment at `base`:
@@ -101,20 +89,8 @@ impl Segment {
         let data_path = naming::data_path(dir, base, codec);
         crate::prepare::link_into_place(&file, &data_path).io_context("link", &data_path)?;
         fs::sync_dir(dir)?;
-        let map = SegmentMap::read_write(&file).io_context("mmap", &data_path)?;
         log::info!(target: "wal_store::segment", "started segment {base} ({codec}) from a prepared file");
-        Ok(Segment {
-            base,
-            codec,
-            index_path: naming::index_path(dir, base, codec),
-            data_path,
-            file,
-            map,
-            offsets: RwLock::new(Vec::new()),
-            data_len: AtomicU32::new(0),
-            published_len: AtomicU32::new(0),
-            synced_len: AtomicU32::new(0),
-        })
+        Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)
     }
 
     /// Maps an existing data file whose records (at `offsets`, ending at `data_len`) have
@@ -133,6 +109,21 @@ impl Segment {
             .write(writable)
             .open(&data_path)
             .io_context("open", &data_path)?;
+        Segment::mapped(dir, base, codec, file, offsets, data_len, writable)
+    }
+
+    /// Maps `file`, the data file of the segment at `base`, holding records at `offsets`
+    /// up to `data_len` (all published and synced).
+    fn mapped(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        file: File,
+        offsets: Vec<u32>,
+        data_len: u32,
+        writable: bool,
+    ) -> Result<Segment> {
+        let data_path = naming::data_path(dir, base, codec);
         let map = if writable {
             SegmentMap::read_write(&file)
         } else {
