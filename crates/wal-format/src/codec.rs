@@ -106,6 +106,7 @@ impl Codec {
 
     /// Encodes one record at the start of `buf`. `prev_crc` seeds the chain (v2) and is
     /// ignored by v1. Writes nothing when it fails.
+    #[inline]
     pub fn encode_record(
         self,
         buf: &mut [u8],

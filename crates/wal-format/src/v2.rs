@@ -39,6 +39,7 @@ const _: () = assert!(CRC_AT + be::U32_BYTES == HEADER_BYTES);
 /// assert_eq!(buf, [0, 0, 0, 1, 0, 0, 0, 0, 0x49, 0x25, 0x8f, 0xd2, 0]);
 /// # Ok::<(), wal_format::FormatError>(())
 /// ```
+#[inline]
 pub fn encode(buf: &mut [u8], prev_crc: u32, payload: &[u8]) -> Result<Encoded, FormatError> {
     let len = codec::check_payload(Codec::V2, buf.len(), payload)?;
     let size = u32::try_from(payload.len()).map_err(|_| FormatError::PayloadTooLarge {

@@ -197,7 +197,7 @@ impl Segment {
             .write_at(at as usize, |buf| {
                 self.codec.encode_record(buf, prev_crc, payload)
             })
-            .ok_or(FormatError::BufferTooSmall {
+            .ok_or_else(|| FormatError::BufferTooSmall {
                 needed: self.codec.header_bytes() + payload.len(),
                 available: 0,
             })??;

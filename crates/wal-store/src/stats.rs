@@ -29,8 +29,6 @@ pub struct Stats {
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    entries: AtomicU64,
-    bytes: AtomicU64,
     syncs: AtomicU64,
     last_sync_micros: AtomicU64,
     max_sync_micros: AtomicU64,
@@ -39,11 +37,6 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn appended(&self, entries: u64, bytes: u64) {
-        self.entries.fetch_add(entries, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-    }
-
     pub(crate) fn synced(&self, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.syncs.fetch_add(1, Ordering::Relaxed);
@@ -60,8 +53,9 @@ impl Counters {
 
     pub(crate) fn snapshot(&self, segments: u64, next_segment_prepared: bool) -> Stats {
         Stats {
-            entries_appended: self.entries.load(Ordering::Relaxed),
-            payload_bytes_appended: self.bytes.load(Ordering::Relaxed),
+            // Counted in the log's tail (see `Wal::stats`).
+            entries_appended: 0,
+            payload_bytes_appended: 0,
             syncs: self.syncs.load(Ordering::Relaxed),
             last_sync_micros: self.last_sync_micros.load(Ordering::Relaxed),
             max_sync_micros: self.max_sync_micros.load(Ordering::Relaxed),

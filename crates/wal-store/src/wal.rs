@@ -85,6 +85,10 @@ struct Tail {
     next_offset: u64,
     /// Crc of the last entry: the seed of the next v2 record (`None` after a v1 record).
     last_crc: Option<u32>,
+    /// Entries and payload bytes appended since opening: counted under the tail lock
+    /// that appends hold anyway, rather than with atomics on every append.
+    entries_appended: u64,
+    payload_bytes_appended: u64,
 }
 
 fn poisoned_lock<T>(_: T) -> StoreError {
@@ -173,6 +177,8 @@ impl Wal {
                 active,
                 next_offset,
                 last_crc,
+                entries_appended: 0,
+                payload_bytes_appended: 0,
             }),
             segments: RwLock::new(segments),
             holes: RwLock::new(holes),
@@ -409,7 +415,15 @@ impl Wal {
     pub fn stats(&self) -> Stats {
         let segments = self.inner.segments_read().map(|s| s.len()).unwrap_or(0);
         let prepared = self.inner.preparer.as_ref().is_some_and(Preparer::is_ready);
-        self.inner.counters.snapshot(segments as u64, prepared)
+        let (entries, bytes) = self
+            .inner
+            .lock_tail()
+            .map(|t| (t.entries_appended, t.payload_bytes_appended))
+            .unwrap_or_default();
+        let mut stats = self.inner.counters.snapshot(segments as u64, prepared);
+        stats.entries_appended = entries;
+        stats.payload_bytes_appended = bytes;
+        stats
     }
 
     /// Syncs everything and closes the log, reporting any failure (including an earlier
@@ -548,7 +562,8 @@ impl Inner {
         let encoded = tail.active.append(tail.last_crc.unwrap_or(0), payload)?;
         tail.next_offset = next_offset;
         tail.last_crc = encoded.crc;
-        self.counters.appended(1, payload.len() as u64);
+        tail.entries_appended += 1;
+        tail.payload_bytes_appended += payload.len() as u64;
         if self.options.read_visibility == ReadVisibility::Appended {
             tail.active.publish(tail.active.data_len());
             self.readable_end.store(next_offset, Ordering::Release);
