@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets and runs each one for a fixed time, one after another.
 #
-#   fuzz/run-all.sh [SECONDS_PER_TARGET]     (default 20)
+#   fuzz/run-all.sh [SECONDS_PER_TARGET [TARGET...]]     (default 20 s, every target)
 #
 # Prints libFuzzer's closing lines for each target and exits non-zero if any target
 # crashed; the full output of each run is kept in fuzz/target/run-all-logs/.
@@ -11,11 +11,31 @@ cd "$(dirname "$0")"
 # Not called SECONDS: bash's SECONDS counts the seconds since the shell started.
 seconds_per_target="${1:-20}"
 if ! [[ "$seconds_per_target" =~ ^[1-9][0-9]*$ ]]; then
-    echo "usage: $0 [SECONDS_PER_TARGET]  (a positive whole number, default 20)" >&2
+    echo "usage: $0 [SECONDS_PER_TARGET [TARGET...]]  (a positive whole number, default 20)" >&2
     exit 2
 fi
-targets=(scan_v1 scan_v2 index_v1 index_v2)
+shift $(($# > 0 ? 1 : 0))
+all_targets=(scan_v1 scan_v2 index_v1 index_v2 recover_dir model)
+targets=("${@:-${all_targets[@]}}")
+for target in "${targets[@]}"; do
+    if ! [[ " ${all_targets[*]} " == *" $target "* ]]; then
+        echo "unknown target $target (targets: ${all_targets[*]})" >&2
+        exit 2
+    fi
+done
 log_dir=target/run-all-logs
+
+# libFuzzer's leak check is off for the targets that open logs: the store starts threads
+# (the segment preparer, the interval syncer), and the thread-local destructors the
+# standard library registers on their first use are reported as leaks of 32 bytes, at
+# random, long after the input that first used them. Leaks are not what these targets
+# look for; the decoders keep the check.
+extra_flags() {
+    case "$1" in
+        recover_dir | model) echo "-detect_leaks=0" ;;
+        *) ;;
+    esac
+}
 
 # cargo-fuzz needs a nightly toolchain (sanitizers); the repository root pins a stable one,
 # which `+nightly` overrides.
@@ -36,8 +56,10 @@ for target in "${targets[@]}"; do
     log="$log_dir/$target.log"
     printf '\n=== %s (%ss)\n' "$target" "$seconds_per_target"
     status=0
+    # shellcheck disable=SC2046 # the flags are words on purpose
     cargo +nightly fuzz run "$target" "corpus/$target" -- \
-        -max_total_time="$seconds_per_target" -print_final_stats=1 >"$log" 2>&1 || status=$?
+        -max_total_time="$seconds_per_target" -print_final_stats=1 $(extra_flags "$target") \
+        >"$log" 2>&1 || status=$?
     # libFuzzer's summary: "Done N runs in S second(s)" and the stat:: lines.
     grep -E '^(Done [0-9]+ runs|stat::)' "$log" || true
     if [[ "$status" -ne 0 ]]; then

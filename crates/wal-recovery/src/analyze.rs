@@ -289,10 +289,22 @@ fn scan_all(
     listed: &[(u64, Codec)],
     lock: Option<&DirLock>,
 ) -> Result<Vec<SegmentScan>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(listed.len())
-        .max(1);
+    // Threads pay off only when there is enough to read: a small log (and every fuzz
+    // input) is scanned on the calling thread.
+    const PARALLEL_FROM_BYTES: u64 = 32 << 20;
+    let total_bytes: u64 = listed
+        .iter()
+        .filter_map(|&(base, codec)| std::fs::metadata(naming::data_path(dir, base, codec)).ok())
+        .map(|meta| meta.len())
+        .sum();
+    let workers = if total_bytes < PARALLEL_FROM_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(listed.len())
+            .max(1)
+    };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Result<SegmentScan>)>> =
         Mutex::new(Vec::with_capacity(listed.len()));
