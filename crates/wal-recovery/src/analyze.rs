@@ -358,7 +358,7 @@ pub(crate) fn analyze(
         Err(e) => (
             Vec::new(),
             Some(file_problem(
-                ProblemKind::UnknownFile,
+                ProblemKind::HolesCorrupt,
                 &wal_store::holes::holes_path(dir),
                 &format!("{e}: its holes are treated as gaps"),
             )),
@@ -595,6 +595,35 @@ pub(crate) fn analyze(
             path: None,
             detail: format!("commit offset {commit}, but the valid log ends before {valid_end}"),
         });
+    }
+
+    // No segment at all, but a commit offset or a cursor says entries existed: every
+    // segment is gone (a new log will not reuse their offsets, see `open`).
+    if analysis.segments.is_empty() {
+        if let Some(commit) = commit_offset {
+            analysis.problems.push(Problem {
+                kind: ProblemKind::MissingEntries,
+                segment: None,
+                offset: None,
+                file_offset: None,
+                committed: true,
+                path: None,
+                detail: format!("commit offset {commit}, but the directory holds no segment"),
+            });
+        }
+        if let Some(cursor) = analysis.cursor.offset() {
+            analysis.problems.push(Problem {
+                kind: ProblemKind::CursorOutOfRange,
+                segment: None,
+                offset: Some(cursor),
+                file_offset: None,
+                committed: true,
+                path: Some(cursor::cursor_path(dir)),
+                detail: format!(
+                    "cursor {cursor}, but the directory holds no segment: a new log starts after it"
+                ),
+            });
+        }
     }
 
     for (base, codec, path) in &inventory.duplicates {

@@ -79,7 +79,7 @@ pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
             continue;
         };
         // Only plain names inside the directory: a damaged journal must not reach out.
-        if name.contains('/') || name == ".." || name == "." || name.is_empty() {
+        if name.contains(['/', '\0']) || name == ".." || name == "." || name.is_empty() {
             continue;
         }
         let path = dir.join(name);

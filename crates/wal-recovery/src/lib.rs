@@ -205,7 +205,15 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
-    let wal = Wal::open_locked(dir, options.wal, lock)?;
+    let mut wal_options = options.wal;
+    // A directory with no segment but a cursor: the new log starts after the cursor, so
+    // that offsets never go back (and the cursor stays valid).
+    if analysis.segments.is_empty()
+        && let Some(cursor) = analysis.cursor.offset()
+    {
+        wal_options.first_offset = wal_options.first_offset.max(cursor.saturating_add(1));
+    }
+    let wal = Wal::open_locked(dir, wal_options, lock)?;
     let next = wal.next_offset()?;
     let mut applied = applied;
     clamp_cursor(

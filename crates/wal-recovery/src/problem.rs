@@ -41,6 +41,9 @@ pub enum ProblemKind {
     /// index and by the next segment's base: no entry is affected; the bytes are copied to
     /// quarantine and zeroed.
     TailGarbage,
+    /// The `HOLES` file cannot be read: its holes count as gaps, and the file goes to
+    /// quarantine.
+    HolesCorrupt,
     /// A leftover temporary file from an interrupted write.
     TempFile,
     /// A file recovery does not know (reported, never deleted).
@@ -69,6 +72,7 @@ impl ProblemKind {
             ProblemKind::EmptySegment => "empty_segment",
             ProblemKind::DuplicateCodec => "duplicate_codec",
             ProblemKind::TailGarbage => "tail_garbage",
+            ProblemKind::HolesCorrupt => "holes_corrupt",
             ProblemKind::TempFile => "temp_file",
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",

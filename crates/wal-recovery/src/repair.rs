@@ -100,10 +100,12 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
             })
         }
         RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted => {
-            let first = data_problems.min_by_key(|p| p.offset.unwrap_or(u64::MAX));
-            Ok(Plan {
-                cut: first.and_then(|p| cut_for(analysis, p)),
-            })
+            // The earliest cut of all the data problems' cuts (two problems at one offset,
+            // say a gap and an overlap, may call for cuts in different segments).
+            let cut = data_problems
+                .filter_map(|p| cut_for(analysis, p))
+                .min_by_key(|c| (c.segment, c.keep));
+            Ok(Plan { cut })
         }
     }
 }
@@ -263,6 +265,20 @@ pub(crate) fn housekeeping(
     actions: &mut Vec<Action>,
     touched: &[u64],
 ) -> Result<()> {
+    // A holes file that cannot be read: its holes were treated as gaps.
+    if let Some(problem) = analysis
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::HolesCorrupt)
+        && let Some(path) = &problem.path
+        && path.exists()
+    {
+        let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
+        actions.push(Action::FileQuarantined {
+            from: path.clone(),
+            to,
+        });
+    }
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {

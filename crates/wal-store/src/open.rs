@@ -19,6 +19,10 @@ pub(crate) struct Loaded {
     pub(crate) segments: Vec<Segment>,
     /// Holes between segments, recorded by recovery.
     pub(crate) holes: Vec<std::ops::Range<u64>>,
+    /// Whether the holes file also lists holes outside the log (left by a trim or a
+    /// truncation that crashed before rewriting it): they are to be dropped, or the log
+    /// would later grow into them.
+    pub(crate) stale_holes: bool,
     pub(crate) next_offset: u64,
     /// Crc of the last entry, when the last segment with entries has crcs.
     pub(crate) last_crc: Option<u32>,
@@ -77,7 +81,10 @@ fn load_sealed(
     let view = IndexView::parse(codec, &index_bytes)
         .map_err(|e| layout(base, format!("index file is corrupt: {e}")))?;
     let (Some(first_at), Some(last_at)) = (view.get(0), view.last()) else {
-        return Err(layout(base, "empty segment before the last one".to_owned()));
+        // A sealed segment with no entry (recovery can leave one before a hole): nothing
+        // to check in its data, and the chain runs on unchanged.
+        let segment = Segment::open(dir, base, codec, Vec::new(), 0, false)?;
+        return Ok((segment, prev_crc));
     };
     let data_path = naming::data_path(dir, base, codec);
     let (_file, map) = map_read_only(&data_path)?;
@@ -227,6 +234,7 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
     }
     Ok(Some(Loaded {
         segments,
+        stale_holes: recorded_holes.len() != holes.len(),
         holes,
         next_offset,
         last_crc,

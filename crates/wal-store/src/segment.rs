@@ -73,6 +73,9 @@ impl Segment {
     /// Creates a new, empty, preallocated segment file and maps it for writing.
     pub(crate) fn create(dir: &Path, base: u64, codec: Codec, len: u32) -> Result<Segment> {
         let data_path = naming::data_path(dir, base, codec);
+        // An index file left at this base (with no data file) belongs to no segment: it
+        // must not be taken for this new segment's index later.
+        fs::remove_if_present(&naming::index_path(dir, base, codec))?;
         let file = fs::create_preallocated(dir, &data_path, u64::from(len))?;
         log::info!(target: "wal_store::segment", "created segment {base} ({codec}, {len} bytes)");
         Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)
@@ -87,6 +90,7 @@ impl Segment {
         file: File,
     ) -> Result<Segment> {
         let data_path = naming::data_path(dir, base, codec);
+        fs::remove_if_present(&naming::index_path(dir, base, codec))?;
         crate::prepare::link_into_place(&file, &data_path).io_context("link", &data_path)?;
         fs::sync_dir(dir)?;
         log::info!(target: "wal_store::segment", "started segment {base} ({codec}) from a prepared file");

@@ -135,6 +135,9 @@ impl Wal {
                 // segment's codec has crcs at all.
                 let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
                 let seed = (empty && active_has_crc).then_some(options.seed_crc);
+                if loaded.stale_holes {
+                    holes::write_holes(&dir, &loaded.holes)?;
+                }
                 (
                     loaded.segments,
                     loaded.next_offset,
