@@ -9,10 +9,10 @@
 //!   crosses one segment rotation (which seals, and so syncs, the full segment: that is part
 //!   of the store's real cost). Opening, dropping and removing the log are not timed, and no
 //!   final sync is made: nothing here waits for the disk except the rotation. `store` uses
-//!   the default options and starts once the next segment file is prepared (so the rotation
-//!   links a zero-filled file, and the preparer zero-fills the following one while the
-//!   appends go on); `store_no_prepare` turns the preparer off, so the rotation creates its
-//!   segment with `fallocate`. Baselines:
+//!   the default options (no segment preparer: the rotation creates its segment with
+//!   `fallocate`); `store_prepared` turns `WalOptions::prepare_next_segment` on and starts
+//!   once the next segment file is prepared, so the rotation links a zero-filled file and the
+//!   preparer zero-fills the following one while the appends go on. Baselines:
 //!   - `mapping`: the same records (`Codec::V2.encode_record`, crc chained) written back to
 //!     back into a `memmap2::MmapMut` of one file preallocated the way the store preallocates
 //!     the segments it creates itself (`fallocate`, mode 0: reserved, unwritten extents; not
@@ -22,19 +22,20 @@
 //!     `write_all` through a 1 MiB `BufWriter<File>` to a new file, flushed to the kernel at
 //!     the end (a `write`, not a sync).
 //! - `append_durable`: one writer, 100 B payloads, every entry durable before the next.
-//!   The store with `SyncPolicy::Always` (an msync of the written range per append), in its
-//!   first segment (`store_fallocated_segment`, created with `fallocate`) and after a
-//!   rotation in a segment the preparer zero-filled (`store_prepared_segment`, where a log
-//!   spends its life); each log is opened once for all samples, with the preparer idle.
+//!   The store with `SyncPolicy::Always` (an msync of the written range per append), with
+//!   the default options (`store_fallocated_segment`: every segment created with
+//!   `fallocate`) and, with `prepare_next_segment` on, after a rotation into a segment the
+//!   preparer zero-filled (`store_prepared_segment`, where such a log spends its life, measured
+//!   with the preparer idle); each log is opened once for all samples.
 //!   Baselines: `plain_append` (a file opened for appending: `write_all` + `sync_data` per
 //!   entry, so every sync also commits the file's new size) and, for reference,
 //!   `prezeroed_pwrite` (a file zero-filled and fsynced beforehand, overwritten in place:
 //!   `pwrite` + `fdatasync`), each in a fresh file per sample whose creation is not timed.
 //! - `group_commit`: `SyncPolicy::GroupCommit` with 1, 4 and 16 threads appending durable
-//!   100 B entries to one log (in a prepared segment, as for `store_prepared_segment`). The
-//!   threads are spawned once per sample and released together by a barrier; the time runs
-//!   until the last one has finished its appends. Throughput is the total of entries made
-//!   durable per second, all threads together.
+//!   100 B entries to one log, in its first segment or in a prepared one (as for
+//!   `append_durable`). The threads are spawned once per sample and released together by a
+//!   barrier; the time runs until the last one has finished its appends. Throughput is the
+//!   total of entries made durable per second, all threads together.
 //! - `read_sequential`: `Wal::iter` over a log of 200,000 entries of 100 B (prepared once,
 //!   synced, warm in the page cache); the store checks the crc of every record and copies
 //!   every payload into an owned `Entry`. Baselines: `wal_format::Scanner` over a read-only
@@ -262,13 +263,17 @@ fn wait_for_preparer(wal: &Wal) {
     }
 }
 
-/// A log in `dir` as it runs after its first rotation: appending into a segment file the
-/// preparer zero-filled ahead of time, with the preparer idle again. The first segment is
-/// filled with 1 MiB entries (one batch, one sync), which rotates once; the new segment
-/// starts with one of them and has room for about 590,000 more 100 B entries.
+/// A log in `dir` with `WalOptions::prepare_next_segment` on (it is off by default), as it
+/// runs after its first rotation: appending into a segment file the preparer zero-filled
+/// ahead of time, with the preparer idle again. The first segment is filled with 1 MiB
+/// entries (one batch, one sync), which rotates once; the new segment starts with one of
+/// them and has room for about 590,000 more 100 B entries.
 fn log_in_prepared_segment(dir: &Path, sync_policy: SyncPolicy) -> Wal {
-    let wal =
-        Wal::open(dir, wal_options(sync_policy, ReadVisibility::Synced)).expect("open the log");
+    let options = WalOptions {
+        prepare_next_segment: true,
+        ..wal_options(sync_policy, ReadVisibility::Synced)
+    };
+    let wal = Wal::open(dir, options).expect("open the log");
     wait_for_preparer(&wal);
     let filler = pseudo_random_bytes(MIB);
     let segment_bytes = usize::try_from(DEFAULT_SEGMENT_BYTES).expect("fits");
@@ -294,7 +299,7 @@ fn append_timed(wal: &Wal, payload: &[u8], iters: u64) -> Duration {
 
 fn append_unsynced(c: &mut Criterion) {
     let mut group = c.benchmark_group("append_unsynced");
-    set_long_timing(&mut group, Duration::from_secs(6));
+    set_long_timing(&mut group, Duration::from_secs(8));
     for payload_len in UNSYNCED_PAYLOAD_BYTES {
         let payload = pseudo_random_bytes(payload_len);
         let record_len = record_bytes(payload_len);
@@ -302,12 +307,11 @@ fn append_unsynced(c: &mut Criterion) {
         let label = size_label(payload_len);
         group.throughput(entries_throughput(entries));
 
-        // With the default options the next segment is prepared in the background; the
-        // log is measured once that file is ready (as it is in a log that has been running
-        // a while), and the preparer then starts on the following one while the appends go
-        // on. `store_no_prepare` turns the preparer off: the rotation creates its segment
-        // with `fallocate`, as the first segment always is.
-        for (name, prepare_next_segment) in [("store", true), ("store_no_prepare", false)] {
+        // With the default options the rotation creates its segment with `fallocate`, as
+        // the first one is. `store_prepared` turns the preparer on and starts once the next
+        // segment file is ready (as it is in a log that has been running a while); the
+        // preparer then starts on the following one while the appends go on.
+        for (name, prepare_next_segment) in [("store", false), ("store_prepared", true)] {
             group.bench_function(BenchmarkId::new(name, &label), |b| {
                 b.iter_custom(|iters| {
                     let mut timed = Duration::ZERO;
@@ -402,17 +406,16 @@ fn append_durable(c: &mut Criterion) {
     set_sync_timing(&mut group, Duration::from_secs(5));
     group.throughput(entries_throughput(1));
 
-    // Two logs, each opened once for all its samples, with the preparer idle while they
-    // are measured: one appending into its first segment (created with `fallocate`, as
-    // every segment is when nothing was prepared), one appending into a segment the
-    // preparer zero-filled, where a log spends its life after its first rotation.
+    // Two logs, each opened once for all its samples: one with the default options, in its
+    // first segment (created with `fallocate`, as every segment is when nothing is
+    // prepared); one with the preparer on, in a segment the preparer zero-filled, where
+    // such a log spends its life after its first rotation (measured with the preparer idle).
     let dir = temp_dir();
     let wal = Wal::open(
         dir.path(),
         wal_options(SyncPolicy::Always, ReadVisibility::Synced),
     )
     .expect("open the log");
-    wait_for_preparer(&wal);
     group.bench_function(BenchmarkId::new("store_fallocated_segment", &label), |b| {
         b.iter_custom(|iters| append_timed(&wal, &payload, iters));
     });
@@ -476,6 +479,36 @@ fn append_durable(c: &mut Criterion) {
     group.finish();
 }
 
+/// `threads` threads appending `iters` entries each to `wal`, released together; timed
+/// until the last one is done.
+fn concurrent_appends_timed(wal: &Wal, payload: &[u8], threads: usize, iters: u64) -> Duration {
+    let barrier = Barrier::new(threads + 1);
+    let timed = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    for _ in 0..iters {
+                        black_box(wal.append(black_box(payload)).expect("append"));
+                    }
+                })
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        for writer in writers {
+            writer.join().expect("a writer panicked");
+        }
+        started.elapsed()
+    });
+    assert_eq!(
+        wal.last_synced_offset(),
+        wal.last_offset().expect("the log's end"),
+        "every acknowledged entry is durable"
+    );
+    timed
+}
+
 fn group_commit(c: &mut Criterion) {
     let payload = pseudo_random_bytes(SMALL_PAYLOAD_BYTES);
 
@@ -484,36 +517,30 @@ fn group_commit(c: &mut Criterion) {
     for threads in GROUP_COMMIT_THREADS {
         // One iteration is one durable append by each thread.
         group.throughput(entries_throughput(threads));
+
+        // As in `append_durable`: a log with the default options in its first (fallocated)
+        // segment, and one with the preparer on in a segment the preparer zero-filled.
+        let dir = temp_dir();
+        let wal = Wal::open(
+            dir.path(),
+            wal_options(SyncPolicy::GroupCommit, ReadVisibility::Synced),
+        )
+        .expect("open the log");
+        group.bench_function(BenchmarkId::new("store_fallocated_segment", threads), |b| {
+            b.iter_custom(|iters| concurrent_appends_timed(&wal, &payload, threads, iters));
+        });
+        assert_eq!(
+            wal.stats().rotations,
+            0,
+            "measured in the first segment only"
+        );
+        wal.close().expect("close the log");
+        drop(dir);
+
         let dir = temp_dir();
         let wal = log_in_prepared_segment(dir.path(), SyncPolicy::GroupCommit);
-        group.bench_function(BenchmarkId::new("store", threads), |b| {
-            b.iter_custom(|iters| {
-                let barrier = Barrier::new(threads + 1);
-                let timed = std::thread::scope(|scope| {
-                    let writers: Vec<_> = (0..threads)
-                        .map(|_| {
-                            scope.spawn(|| {
-                                barrier.wait();
-                                for _ in 0..iters {
-                                    black_box(wal.append(black_box(&payload)).expect("append"));
-                                }
-                            })
-                        })
-                        .collect();
-                    barrier.wait();
-                    let started = Instant::now();
-                    for writer in writers {
-                        writer.join().expect("a writer panicked");
-                    }
-                    started.elapsed()
-                });
-                assert_eq!(
-                    wal.last_synced_offset(),
-                    wal.last_offset().expect("the log's end"),
-                    "every acknowledged entry is durable"
-                );
-                timed
-            });
+        group.bench_function(BenchmarkId::new("store_prepared_segment", threads), |b| {
+            b.iter_custom(|iters| concurrent_appends_timed(&wal, &payload, threads, iters));
         });
         wal.close().expect("close the log");
     }
@@ -536,7 +563,6 @@ fn read_sequential(c: &mut Criterion) {
     }
     wal.sync().expect("sync the log");
     assert_eq!(wal.stats().segments, 1, "the read log fits in one segment");
-    wait_for_preparer(&wal);
 
     // The same bytes, mapped read-only for the baselines. The store's own mapping is
     // writable; this one only reads what has already been synced.
