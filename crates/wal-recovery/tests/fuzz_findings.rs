@@ -192,3 +192,21 @@ fn point_in_time_cuts_at_the_earliest_of_two_problems_at_one_offset() {
     drop(recovered);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }
+
+#[test]
+fn the_last_crc_survives_an_empty_v1_segment_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[b"only"], 4096);
+    let index = {
+        let mut bytes = vec![0u8; wal_format::index::index_bytes(Codec::V2, 1)];
+        wal_format::index::encode(Codec::V2, &[wal_format::FileOffset(0)], &mut bytes).unwrap();
+        bytes
+    };
+    fs::write(dir.path().join("0.idxx"), index).unwrap();
+    fs::write(dir.path().join("1.txn"), vec![0u8; 4096]).unwrap();
+    let expected = wal_format::crc::chain(0, b"only");
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    assert_eq!(recovered.wal.last_crc().unwrap(), Some(expected));
+    assert_eq!(recovered.report.last_crc, Some(expected));
+}

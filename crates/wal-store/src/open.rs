@@ -212,7 +212,9 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
             base.checked_add(entries)
                 .ok_or_else(|| layout(base, "entry offsets overflow a u64".to_owned()))?,
         );
-        if entries > 0 || base == last_base {
+        // An empty segment holds no crc of its own: the last one found before it stays
+        // the log's last crc (whatever the empty segment's codec).
+        if entries > 0 {
             last_crc = if codec.has_crc() {
                 crc.or(last_crc)
             } else {
