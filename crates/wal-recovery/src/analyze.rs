@@ -544,7 +544,17 @@ pub(crate) fn analyze(
                     ..problem(kind, segment, None, None, false, detail)
                 });
             }
-            if segment.offsets.is_empty() && segment.problem().is_none() && later_data {
+            // An empty segment just before a recorded hole is what `SkipCorrupted` leaves
+            // when nothing before the hole could be kept: the hole, not the segment, says
+            // where the entries went.
+            let hole_after = recorded_holes
+                .iter()
+                .any(|h| h.start == segment.base && bases.get(i + 1) == Some(&h.end));
+            if segment.offsets.is_empty()
+                && segment.problem().is_none()
+                && later_data
+                && !hole_after
+            {
                 problems.push(problem(
                     ProblemKind::EmptySegment,
                     segment,

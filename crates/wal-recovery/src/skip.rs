@@ -187,6 +187,9 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let count = analysis.segments.len();
     let mut stop_after: Option<usize> = None;
     let mut touched: Vec<u64> = Vec::new();
+    // The base of every segment file the log keeps (a hole ending at one is a gap of its
+    // own: two holes meeting there are not one).
+    let mut kept_bases: Vec<u64> = Vec::new();
     // Where the entries kept so far end (the next offset the log holds, holes aside).
     let mut kept_end = analysis.first_offset().unwrap_or(0);
 
@@ -230,6 +233,14 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
         let is_last = i + 1 == count;
         if !has_damaged_records(analysis, segment.base) {
             kept_end = segment.base + segment.entries();
+            // (An empty segment between others goes to quarantine in the housekeeping.)
+            if !analysis
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::EmptySegment && p.segment == Some(segment.base))
+            {
+                kept_bases.push(segment.base);
+            }
             // Entries a valid index lists but the data lacks (the data is clean): before
             // another segment, a hole up to it, and an index that agrees with the data;
             // at the end of the log, they are simply gone (a hole needs a segment after
@@ -299,7 +310,23 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
         let last_of_log = is_last || !walk.complete;
         let run_count = walk.runs.len();
         let keeps_first = walk.runs.first().is_some_and(|r| r.first == 0);
-        if !keeps_first {
+        if walk.runs.is_empty() && last_of_log {
+            kept_bases.push(segment.base);
+        }
+        if walk.runs.is_empty() && last_of_log {
+            // Nothing kept of the segment the log ends in: it stays, emptied, as the
+            // active segment, so that the log keeps its end offset (offsets never go
+            // back, and a hole before it stays a gap between segments) and the segment
+            // before it stays sealed.
+            store_fs::create_with_content(dir, &pending_path(&segment.data_path), &[], file_len)?;
+            journal.install(&segment.data_path)?;
+            if segment.index_path.exists() {
+                journal.remove(&segment.index_path)?;
+                actions.push(Action::ActiveIndexRemoved {
+                    segment: segment.base,
+                });
+            }
+        } else if !keeps_first {
             journal.remove(&segment.index_path)?;
             journal.remove(&segment.data_path)?;
         }
@@ -316,6 +343,7 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
             } else {
                 bytes.len() as u64
             };
+            kept_bases.push(base);
             let data_path = naming::data_path(dir, base, segment.codec);
             let index_path = naming::index_path(dir, base, segment.codec);
             store_fs::create_with_content(dir, &pending_path(&data_path), bytes, len)?;
@@ -416,7 +444,12 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let mut merged: Vec<Range<u64>> = Vec::new();
     for hole in new_holes {
         match merged.last_mut() {
-            Some(last) if last.end >= hole.start => last.end = last.end.max(hole.end),
+            Some(last)
+                if last.end > hole.start
+                    || (last.end == hole.start && !kept_bases.contains(&hole.start)) =>
+            {
+                last.end = last.end.max(hole.end);
+            }
             _ => merged.push(hole),
         }
     }

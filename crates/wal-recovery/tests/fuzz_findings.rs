@@ -210,3 +210,141 @@ fn the_last_crc_survives_an_empty_v1_segment_after_it() {
     assert_eq!(recovered.wal.last_crc().unwrap(), Some(expected));
     assert_eq!(recovered.report.last_crc, Some(expected));
 }
+
+/// Opens `dir` in `mode`, appends `count` entries, closes; returns the next offset and the
+/// problems recovery reported.
+fn open_append_close(dir: &Path, mode: RecoveryMode, count: u64) -> (u64, usize) {
+    let recovered = wal_recovery::open(dir, options(mode)).unwrap();
+    for _ in 0..count {
+        recovered.wal.append(b"next").unwrap();
+    }
+    let next = recovered.wal.next_offset().unwrap();
+    let problems = recovered.report.problems.len();
+    recovered.wal.close().unwrap();
+    (next, problems)
+}
+
+/// The names in `dir`, sorted, without the lock file.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "LOCK")
+        .collect();
+    names.sort();
+    names
+}
+
+/// After a first repair, every later open in every mode finds nothing to do, and the log
+/// grows from `next` on.
+fn assert_settled(dir: &Path, next: u64) {
+    let settled = listing(dir);
+    for mode in [
+        RecoveryMode::AbsoluteConsistency,
+        RecoveryMode::TolerateCorruptTail,
+        RecoveryMode::PointInTime,
+        RecoveryMode::SkipCorrupted,
+    ] {
+        assert_eq!(open_append_close(dir, mode, 0), (next, 0), "{mode:?}");
+        assert_eq!(listing(dir), settled, "{mode:?}");
+    }
+    let mut expected = next;
+    for mode in [
+        RecoveryMode::SkipCorrupted,
+        RecoveryMode::TolerateCorruptTail,
+        RecoveryMode::AbsoluteConsistency,
+    ] {
+        expected += 5;
+        assert_eq!(open_append_close(dir, mode, 5), (expected, 0), "{mode:?}");
+    }
+    assert!(wal_recovery::verify(dir, None).unwrap().ok);
+}
+
+/// Two empty segments, `0` and `17`: the 17 missing entries become a recorded hole, and
+/// the log goes on at 17 (the fuzz finding: the store refused the result).
+#[test]
+fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[], 4096);
+    segment(&dir.path().join("17.txnx"), &[], 4096);
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 17);
+    recovered.wal.close().unwrap();
+    assert_eq!(
+        wal_store::holes::read_holes(dir.path()).unwrap(),
+        vec![std::ops::Range { start: 0, end: 17 }]
+    );
+    assert_settled(dir.path(), 17);
+}
+
+/// An empty `0`, a recorded hole `0..5` and a last segment `5` with no valid record: the
+/// garbage is an uncommitted torn tail, cut to quarantine; the segment stays, emptied, as
+/// the active one, so the log goes on at 5, after the hole (the fuzz finding: the segment
+/// went, `0` got an index as if sealed, the next open undid part of the repair, and
+/// appends over the old hole made every mode refuse).
+#[test]
+fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[], 4096);
+    fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
+    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 5);
+    assert!(recovered.report.cut.is_some());
+    recovered.wal.close().unwrap();
+    assert_eq!(fs::metadata(dir.path().join("5.txnx")).unwrap().len(), 17);
+    // `0` stays sealed (an index of no entry), `5` is the active segment (none).
+    assert!(dir.path().join("0.idxx").exists());
+    assert!(!dir.path().join("5.idxx").exists());
+    assert_eq!(
+        wal_store::holes::read_holes(dir.path()).unwrap(),
+        vec![std::ops::Range { start: 0, end: 5 }]
+    );
+    assert!(dir.path().join("quarantine").is_dir());
+    assert_settled(dir.path(), 5);
+}
+
+/// Empty segments `0` and `17`, then `1000` holding 4 bytes of garbage: two gaps, one on
+/// each side of the empty `17`, stay two recorded holes (the fuzz finding: they were
+/// merged into one, `0..1000`, which the store does not take for the two gaps it sees).
+#[test]
+fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[], 4096);
+    segment(&dir.path().join("17.txnx"), &[], 4096);
+    fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 1000);
+    // The iterator steps over both holes at once (the store stopped at the empty `17`,
+    // inside the second hole).
+    assert_eq!(recovered.wal.iter().map(|e| e.unwrap().offset).count(), 0);
+    recovered.wal.close().unwrap();
+    assert_eq!(
+        wal_store::holes::read_holes(dir.path()).unwrap(),
+        vec![
+            std::ops::Range { start: 0, end: 17 },
+            std::ops::Range {
+                start: 17,
+                end: 1000
+            }
+        ]
+    );
+    assert_settled(dir.path(), 1000);
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    let offsets: Vec<u64> = recovered.wal.iter().map(|e| e.unwrap().offset).collect();
+    assert_eq!(offsets, (1000..1015).collect::<Vec<u64>>());
+    let mut visited = Vec::new();
+    recovered
+        .replay_with(|e| {
+            visited.push(e.offset);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(visited, offsets);
+    let newest_first: Vec<u64> = recovered
+        .wal
+        .iter_rev()
+        .map(|e| e.unwrap().offset)
+        .collect();
+    assert_eq!(newest_first, (1000..1015).rev().collect::<Vec<u64>>());
+}

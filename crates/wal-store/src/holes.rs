@@ -79,14 +79,39 @@ pub fn write_holes(dir: &Path, holes: &[Range<u64>]) -> Result<()> {
     fs::write_atomically(dir, &path, encode_holes(holes).as_bytes())
 }
 
-/// The hole holding `offset`, if any.
+/// The offsets with no entry around `offset`, if it lies in a hole: that hole, joined
+/// with the holes it touches (two gaps on either side of an empty segment are two holes
+/// but one stretch without entries).
 pub(crate) fn hole_at(holes: &[Range<u64>], offset: u64) -> Option<Range<u64>> {
-    holes.iter().find(|h| h.contains(&offset)).cloned()
+    let mut stretch = holes.iter().find(|h| h.contains(&offset))?.clone();
+    while let Some(after) = holes
+        .iter()
+        .find(|h| h.start == stretch.end && !h.is_empty())
+    {
+        stretch.end = after.end;
+    }
+    while let Some(before) = holes
+        .iter()
+        .find(|h| h.end == stretch.start && !h.is_empty())
+    {
+        stretch.start = before.start;
+    }
+    Some(stretch)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn touching_holes_are_one_stretch() {
+        let holes = vec![0..17, 17..1000, 2000..2001];
+        assert_eq!(hole_at(&holes, 5), Some(0..1000));
+        assert_eq!(hole_at(&holes, 17), Some(0..1000));
+        assert_eq!(hole_at(&holes, 999), Some(0..1000));
+        assert_eq!(hole_at(&holes, 1000), None);
+        assert_eq!(hole_at(&holes, 2000), Some(2000..2001));
+    }
 
     #[test]
     fn round_trip_and_damage() {
