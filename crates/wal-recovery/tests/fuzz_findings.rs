@@ -317,7 +317,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     assert_eq!(recovered.wal.next_offset().unwrap(), 1000);
     // The iterator steps over both holes at once (the store stopped at the empty `17`,
     // inside the second hole).
-    assert_eq!(recovered.wal.iter().map(|e| e.unwrap().offset).count(), 0);
+    assert!(recovered.wal.iter().collect::<Result<Vec<_>, _>>().unwrap().is_empty());
     recovered.wal.close().unwrap();
     assert_eq!(
         wal_store::holes::read_holes(dir.path()).unwrap(),
