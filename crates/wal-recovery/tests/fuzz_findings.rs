@@ -317,7 +317,14 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     assert_eq!(recovered.wal.next_offset().unwrap(), 1000);
     // The iterator steps over both holes at once (the store stopped at the empty `17`,
     // inside the second hole).
-    assert!(recovered.wal.iter().collect::<Result<Vec<_>, _>>().unwrap().is_empty());
+    assert!(
+        recovered
+            .wal
+            .iter()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .is_empty()
+    );
     recovered.wal.close().unwrap();
     assert_eq!(
         wal_store::holes::read_holes(dir.path()).unwrap(),
@@ -347,4 +354,27 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
         .map(|e| e.unwrap().offset)
         .collect();
     assert_eq!(newest_first, (1000..1015).rev().collect::<Vec<u64>>());
+}
+
+/// A holes file and no segment: the new log drops the holes, or they would lie over its
+/// own entries (the fuzz finding: after one append, the next open refused "the holes file
+/// lists 0..1, which is no gap between segments").
+#[test]
+fn a_holes_file_without_a_segment_goes_with_the_new_log() {
+    let dir = tempfile::tempdir().unwrap();
+    wal_store::holes::write_holes(
+        dir.path(),
+        &[
+            std::ops::Range { start: 0, end: 1 },
+            std::ops::Range {
+                start: 5,
+                end: 1000,
+            },
+        ],
+    )
+    .unwrap();
+    let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 1);
+    assert_eq!(next, 1);
+    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert_settled(dir.path(), 1);
 }

@@ -146,6 +146,9 @@ impl Wal {
                 )
             }
             None => {
+                // Holes of a log that is gone (every segment removed, the holes file
+                // left) would lie in the new log's offsets, which are all written.
+                holes::write_holes(&dir, &[])?;
                 let segment = Segment::create(
                     &dir,
                     options.first_offset,
