@@ -64,6 +64,22 @@ pub fn encode(buf: &mut [u8], prev_crc: u32, payload: &[u8]) -> Result<Encoded, 
 /// against its own previous-crc field. Whether that field links to the record before is
 /// left to the caller.
 pub fn decode(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError> {
+    decode_inner(segment, at, true)
+}
+
+/// Decodes the v2 record at `at` like [`decode`], every bound checked, but without
+/// computing its crc: only for bytes whose crc the caller has checked already (and that
+/// cannot have changed since).
+pub fn decode_checked_before(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError> {
+    decode_inner(segment, at, false)
+}
+
+#[inline]
+fn decode_inner(
+    segment: &[u8],
+    at: FileOffset,
+    check_crc: bool,
+) -> Result<Decoded<'_>, FormatError> {
     let segment = codec::addressable(segment);
     let (size, remaining) = match codec::read_size(segment, at) {
         Header::Size { size, remaining } => (size, remaining),
@@ -85,8 +101,10 @@ pub fn decode(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError
     ) else {
         return Err(out_of_bounds);
     };
-    let computed = crc::chain(prev_crc, payload);
-    if computed != stored_crc {
+    if check_crc
+        && let computed = crc::chain(prev_crc, payload)
+        && computed != stored_crc
+    {
         return Err(FormatError::ChecksumMismatch {
             file_offset: at,
             expected: computed,

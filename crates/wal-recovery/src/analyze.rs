@@ -584,6 +584,23 @@ pub(crate) fn analyze(
         commit_offset,
     };
     analysis.problems.extend(holes_problem);
+    // A recorded hole inside the log that is no gap between its segments (the store
+    // refuses such a file): its range holds entries, or nothing at all.
+    if let (Some(first), Some(end)) = (
+        analysis.first_offset(),
+        analysis.segments.last().map(|s| s.base + s.entries()),
+    ) && let Some(stray) = recorded_holes
+        .iter()
+        .find(|h| h.start >= first && h.end <= end && !analysis.holes.contains(h))
+    {
+        analysis.problems.push(file_problem(
+            ProblemKind::HolesCorrupt,
+            &wal_store::holes::holes_path(dir),
+            &format!(
+                "it lists {stray:?}, which is no gap between segments: only its gaps are kept"
+            ),
+        ));
+    }
 
     // Entries the caller says are committed but that the log does not hold: a log cut
     // cleanly or zeroed at its end is invisible to checksums, only an independent record

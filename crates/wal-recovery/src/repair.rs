@@ -273,11 +273,23 @@ pub(crate) fn housekeeping(
         && let Some(path) = &problem.path
         && path.exists()
     {
-        let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
-        actions.push(Action::FileQuarantined {
-            from: path.clone(),
-            to,
-        });
+        if analysis.holes.is_empty() {
+            let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
+            actions.push(Action::FileQuarantined {
+                from: path.clone(),
+                to,
+            });
+        } else {
+            // It lists the gaps between segments and more: a copy goes to quarantine,
+            // and the file is replaced by the gaps alone.
+            let bytes = std::fs::read(path).io_context("read", path)?;
+            let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
+            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
+            actions.push(Action::HolesRewritten {
+                holes: analysis.holes.clone(),
+                quarantined_to: to,
+            });
+        }
     }
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {

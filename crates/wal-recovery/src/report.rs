@@ -46,6 +46,14 @@ pub enum Action {
         /// Where it is now.
         to: PathBuf,
     },
+    /// The `HOLES` file listed ranges that are no gap between segments: it now lists the
+    /// gaps alone, and the old file was copied into quarantine.
+    HolesRewritten {
+        /// The holes the file lists now.
+        holes: Vec<Range<u64>>,
+        /// Where the old file's copy is.
+        quarantined_to: PathBuf,
+    },
     /// Entries were skipped: recorded as a hole in the `HOLES` file.
     HoleLeft {
         /// The skipped offsets.
@@ -80,6 +88,7 @@ impl Action {
             Action::ActiveIndexRemoved { .. } => "active_index_removed",
             Action::TailCut { .. } => "tail_cut",
             Action::FileQuarantined { .. } => "file_quarantined",
+            Action::HolesRewritten { .. } => "holes_rewritten",
             Action::HoleLeft { .. } => "hole_left",
             Action::SegmentSplit { .. } => "segment_split",
             Action::CursorClamped { .. } => "cursor_clamped",

@@ -378,3 +378,63 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
     assert!(!wal_store::holes::holes_path(dir.path()).exists());
     assert_settled(dir.path(), 1);
 }
+
+/// A holes file listing a range inside the log that is no gap between segments (`0.txnx`
+/// holding 3 entries, `HOLES` = "0 1"): it is a problem (`verify` is not ok, the strict
+/// mode refuses with a typed error and changes nothing); the other modes keep a copy in
+/// quarantine and rewrite the file with the real gaps alone (the fuzz finding: `verify`
+/// said ok, and every mode failed to open with the store's layout error).
+#[test]
+fn a_hole_inside_a_segment_is_a_holes_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
+    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(!verification.ok);
+    assert!(
+        verification
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::HolesCorrupt)
+    );
+    let before = listing(dir.path());
+    let refused = wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency));
+    assert!(matches!(refused, Err(RecoveryError::Inconsistent { .. })));
+    assert_eq!(listing(dir.path()), before);
+
+    let (next, problems) = open_append_close(dir.path(), RecoveryMode::TolerateCorruptTail, 0);
+    assert_eq!((next, problems), (3, 1));
+    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(dir.path().join("quarantine").is_dir());
+    assert_settled(dir.path(), 3);
+}
+
+/// The same with a real gap beside the stray range: the file keeps the gap.
+#[test]
+fn a_stray_hole_goes_and_the_real_gap_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
+    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 3)];
+    let offsets = [0, 13, 26].map(wal_format::FileOffset);
+    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    fs::write(dir.path().join("0.idxx"), &index).unwrap();
+    segment(&dir.path().join("5.txnx"), &[b"f"], 4096);
+    let gap = std::ops::Range { start: 3, end: 5 };
+    wal_store::holes::write_holes(
+        dir.path(),
+        &[std::ops::Range { start: 1, end: 2 }, gap.clone()],
+    )
+    .unwrap();
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    assert!(
+        recovered
+            .report
+            .actions
+            .iter()
+            .any(|a| matches!(a, wal_recovery::Action::HolesRewritten { holes, .. } if *holes == [gap.clone()]))
+    );
+    recovered.wal.close().unwrap();
+    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), vec![gap]);
+    assert_settled(dir.path(), 6);
+}

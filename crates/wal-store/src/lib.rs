@@ -27,6 +27,7 @@
 //! any log that is not clean, and never appends after bytes it has not checked.
 #![deny(missing_docs)]
 
+mod ahead;
 mod error;
 pub mod fs;
 pub mod holes;

@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index};
@@ -311,16 +311,43 @@ impl Segment {
         }
     }
 
+    /// Decodes every record of a sealed (read-only) segment, checking each crc as
+    /// [`visit`](Segment::visit) does: whether all of them are whole and valid, or `None`
+    /// if `stop` was raised meanwhile.
+    pub(crate) fn check_records(&self, stop: &AtomicBool) -> Option<bool> {
+        /// Records decoded between two looks at `stop`.
+        const STOP_EVERY: usize = 1024;
+        let Ok(offsets) = self.offsets_read() else {
+            return Some(false);
+        };
+        let bytes = self.map.published(self.published_len() as usize);
+        for (i, &at) in offsets.iter().enumerate() {
+            if i % STOP_EVERY == 0 && stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            match self.codec.decode_record(bytes, FileOffset(at)) {
+                Ok(Decoded::Record { next, .. })
+                    if offsets.get(i + 1).is_none_or(|&n| n == next.0) => {}
+                _ => return Some(false),
+            }
+        }
+        Some(true)
+    }
+
     /// Calls `visit` on the entries at positions `position..end` (visible ones: the
     /// caller holds the shared list lock and checked them), following the records from
     /// the first one's file offset. Returns the position after the last entry visited and
-    /// whether `visit` asked to stop.
+    /// whether `visit` asked to stop. Each
+    /// record's crc is checked, unless `checked_before` (the caller has had every record
+    /// of this read-only segment checked by [`check_records`](Segment::check_records)).
     pub(crate) fn visit(
         &self,
         position: u64,
         end: u64,
+        checked_before: bool,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(u64, bool)> {
+        let checked_before = checked_before && !self.is_writable();
         let first_at = usize::try_from(position)
             .ok()
             .and_then(|p| self.offsets_read().ok()?.get(p).copied());
@@ -337,7 +364,12 @@ impl Segment {
                 offset,
                 problem,
             };
-            let (record, next) = match self.codec.decode_record(bytes, at).map_err(corrupt)? {
+            let decoded = if checked_before {
+                self.codec.decode_record_checked_before(bytes, at)
+            } else {
+                self.codec.decode_record(bytes, at)
+            };
+            let (record, next) = match decoded.map_err(corrupt)? {
                 Decoded::Record { record, next } => (record, next),
                 Decoded::EndMarker | Decoded::EndOfInput => {
                     return Err(corrupt(FormatError::OutOfBounds {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLock
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::ahead::CheckAhead;
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::holes;
@@ -333,8 +334,6 @@ impl Wal {
         offset: u64,
         mut visit: impl FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<u64> {
-        /// Entries visited per hold of the shared lock.
-        const BATCH: u64 = 4096;
         let first = self.first_offset();
         let end = self.inner.readable_end();
         if offset < first || offset > end {
@@ -345,7 +344,38 @@ impl Wal {
                 reason: "a visit starts between the first entry and the end",
             });
         }
+        // A long visit has the crcs of the sealed segments ahead checked on another core.
+        let ahead = {
+            let segments = self.inner.segments_read()?;
+            let start = segments
+                .partition_point(|s| s.base <= offset)
+                .saturating_sub(1);
+            CheckAhead::plan(&segments, start)
+        };
+        let Some(ahead) = ahead else {
+            return self.visit_range(offset, None, &mut visit);
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| ahead.run());
+            let visited = self.visit_range(offset, Some(&ahead), &mut visit);
+            ahead.stop();
+            visited
+        })
+    }
+
+    /// [`visit_from`](Wal::visit_from)'s loop, reading the segments `ahead` found whole
+    /// without checking their crcs again.
+    fn visit_range(
+        &self,
+        offset: u64,
+        ahead: Option<&CheckAhead>,
+        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        /// Entries visited per hold of the shared lock.
+        const BATCH: u64 = 4096;
         let mut next = offset;
+        // The segment last asked about, and the answer.
+        let mut checked: Option<(Arc<Segment>, bool)> = None;
         loop {
             let segments = self.inner.segments_read()?;
             if let Some(hole) = self.inner.hole_at(next) {
@@ -356,9 +386,22 @@ impl Wal {
                 return Ok(next);
             }
             let (segment, position) = self.inner.locate(&segments, next)?;
+            let checked_before = match (&checked, ahead) {
+                (Some((known, answer)), _) if Arc::ptr_eq(known, segment) => *answer,
+                (_, Some(ahead)) => {
+                    // Asked without the list lock (the answer may take a wait), then
+                    // again from the top: the list may have changed meanwhile.
+                    let segment = Arc::clone(segment);
+                    drop(segments);
+                    let answer = ahead.checked(&segment);
+                    checked = Some((segment, answer));
+                    continue;
+                }
+                (_, None) => false,
+            };
             let segment_end = segment.entries()?.min(end - segment.base);
             let stop = segment_end.min(position.saturating_add(BATCH));
-            let (reached, stopped) = segment.visit(position, stop, &mut visit)?;
+            let (reached, stopped) = segment.visit(position, stop, checked_before, visit)?;
             next = segment.base + reached;
             if stopped || reached == position {
                 return Ok(next);
