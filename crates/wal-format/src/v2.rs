@@ -136,6 +136,24 @@ mod tests {
     }
 
     #[test]
+    fn a_second_read_skips_only_the_crc() {
+        let mut buf = vec![0u8; 20];
+        encode(&mut buf, 7, b"payload").unwrap();
+        buf[13] ^= 1;
+        assert!(matches!(
+            decode(&buf, FileOffset(0)),
+            Err(FormatError::ChecksumMismatch { .. })
+        ));
+        let (r, next) = record(decode_checked_before(&buf, FileOffset(0)).unwrap());
+        assert_eq!((r.payload.len(), next), (7, FileOffset(19)));
+        // Bounds are still checked.
+        assert!(matches!(
+            decode_checked_before(&buf[..15], FileOffset(0)),
+            Err(FormatError::OutOfBounds { .. })
+        ));
+    }
+
+    #[test]
     fn known_vectors_encode_to_the_documented_bytes() {
         let mut buf = vec![0u8; 3 * 13];
         let mut prev = 0;

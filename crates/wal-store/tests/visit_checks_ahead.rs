@@ -1,0 +1,137 @@
+//! A long visit has the crcs of the sealed segments ahead checked on another core: every
+//! entry is still handed out in order, exactly as written, and damage in any sealed
+//! segment (one the helper checks, or one the visit checks itself) stops the visit at the
+//! damaged entry with `Corrupt`, after every entry before it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test (clippy.toml allows these only inside #[test] functions)"
+)]
+
+mod common_a;
+
+use std::ops::ControlFlow;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use common_a::tempdir;
+use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+
+/// Segments of 4 MiB, entries of 64 KiB: 63 entries per segment, 9 segments (enough bytes
+/// for the visit to check ahead).
+const SEGMENT_BYTES: u32 = 4 << 20;
+const PAYLOAD_BYTES: usize = 64 << 10;
+const ENTRIES: u64 = 63 * 8 + 10;
+
+fn options() -> WalOptions {
+    WalOptions {
+        segment_bytes: SEGMENT_BYTES,
+        max_entry_bytes: PAYLOAD_BYTES,
+        sync_policy: SyncPolicy::Manual,
+        ..WalOptions::default()
+    }
+}
+
+fn payload(offset: u64) -> Vec<u8> {
+    let mut bytes = vec![0u8; PAYLOAD_BYTES];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&(offset * 1_000_003 + i as u64).to_le_bytes());
+    }
+    bytes
+}
+
+fn build(dir: &Path) {
+    let wal = Wal::open(dir, options()).unwrap();
+    for offset in 0..ENTRIES {
+        assert_eq!(wal.append(&payload(offset)).unwrap().offset, offset);
+    }
+    wal.close().unwrap();
+}
+
+/// Visits from `from`, checking each payload; returns the offsets visited and the result.
+fn visit(wal: &Wal, from: u64) -> (Vec<u64>, Result<u64, StoreError>) {
+    let mut seen = Vec::new();
+    let result = wal.visit_from(from, |entry| {
+        assert_eq!(
+            entry.payload,
+            payload(entry.offset),
+            "entry {}",
+            entry.offset
+        );
+        seen.push(entry.offset);
+        ControlFlow::Continue(())
+    });
+    (seen, result)
+}
+
+#[test]
+fn a_long_visit_hands_out_every_entry_in_order() {
+    let dir = tempdir();
+    build(dir.path());
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert!(wal_store::list_segments(dir.path()).unwrap().len() >= 9);
+    for from in [0, 1, 62, 63, 64, 200, ENTRIES - 1, ENTRIES] {
+        let (seen, result) = visit(&wal, from);
+        assert_eq!(result.unwrap(), ENTRIES);
+        assert_eq!(seen, (from..ENTRIES).collect::<Vec<u64>>());
+    }
+}
+
+#[test]
+fn a_visit_that_stops_early_returns_where_it_stopped() {
+    let dir = tempdir();
+    build(dir.path());
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    for stop_at in [0, 5, 63, 130, 400] {
+        let mut seen = 0;
+        let reached = wal
+            .visit_from(0, |entry| {
+                seen += 1;
+                if entry.offset == stop_at {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        assert_eq!((reached, seen), (stop_at + 1, stop_at + 1));
+    }
+}
+
+#[test]
+fn damage_in_any_sealed_segment_stops_the_visit_at_the_damaged_entry() {
+    let dir = tempdir();
+    build(dir.path());
+    let segments = wal_store::list_segments(dir.path()).unwrap();
+    // Every sealed segment in turn: the helper checks every other one, the visit the rest.
+    for &(base, codec) in segments.iter().take(segments.len() - 1) {
+        let damaged = base + 17;
+        let path = wal_store::naming::data_path(dir.path(), base, codec);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        // The 18th record of the segment: a byte inside its payload.
+        let at = 17 * (PAYLOAD_BYTES as u64 + 12) + 12 + 100;
+        let mut byte = [0u8];
+        file.read_exact_at(&mut byte, at).unwrap();
+        file.write_all_at(&[byte[0] ^ 0x40], at).unwrap();
+
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        let (seen, result) = visit(&wal, 0);
+        match result {
+            Err(StoreError::Corrupt { offset, .. }) => assert_eq!(offset, damaged),
+            other => panic!("damage at {damaged}: the visit returned {other:?}"),
+        }
+        assert_eq!(seen, (0..damaged).collect::<Vec<u64>>());
+        // Visits that start after the damage are not affected.
+        let (seen, result) = visit(&wal, damaged + 1);
+        assert_eq!(result.unwrap(), ENTRIES);
+        assert_eq!(seen.len() as u64, ENTRIES - damaged - 1);
+        wal.close().unwrap();
+
+        file.write_all_at(&byte, at).unwrap();
+    }
+}
