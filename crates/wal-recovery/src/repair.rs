@@ -197,6 +197,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     }
 
     housekeeping(analysis, last_kept, &mut quarantine, &mut actions, &[])?;
+    remove_temp_files(analysis, &mut actions)?;
     quarantine.finish()?;
     Ok(Applied { actions, cut })
 }
@@ -204,7 +205,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
 /// What every mode but `AbsoluteConsistency` does besides cutting: files shadowed by a
 /// newer codec and empty segments go to quarantine, sealed segments that stay get an index
 /// that agrees with their data, the last one kept loses its index (the active segment's
-/// index is rebuilt by scanning), and leftover temporary files are removed. Segments in
+/// index is rebuilt by scanning). Segments in
 /// `touched` were rewritten by the caller and are left alone.
 /// Copies the bytes of `segment` from `file_offset` to its last non-zero byte into
 /// quarantine, then zeroes them in place and syncs.
@@ -345,6 +346,12 @@ pub(crate) fn housekeeping(
     {
         remove_active_index(analysis, segment, actions)?;
     }
+    Ok(())
+}
+
+/// Removes the leftover temporary files the analysis found. `SkipCorrupted` does it
+/// before it stages its own `*.pending` files (a leftover may have the same name).
+pub(crate) fn remove_temp_files(analysis: &Analysis, actions: &mut Vec<Action>) -> Result<()> {
     for path in &analysis.temp_files {
         if store_fs::remove_if_present(path)? {
             actions.push(Action::TempFileRemoved { path: path.clone() });

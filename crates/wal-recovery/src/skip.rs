@@ -180,6 +180,7 @@ fn index_bytes(codec: Codec, offsets: &[u32]) -> Result<Vec<u8>> {
 pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let dir = &analysis.dir;
     let mut actions = Vec::new();
+    crate::repair::remove_temp_files(analysis, &mut actions)?;
     let mut quarantine = Quarantine::new(dir);
     let mut journal = Journal::default();
     let mut new_holes: Vec<Range<u64>> = analysis.holes.clone();

@@ -438,3 +438,20 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
     assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), vec![gap]);
     assert_settled(dir.path(), 6);
 }
+
+/// A leftover `0.txnx.pending` (no journal) beside a `0.txnx` holding only garbage:
+/// `SkipCorrupted` removes the leftover before staging its own `0.txnx.pending` (the fuzz
+/// finding: the leftover's clean-up removed the staged file, the garbage stayed, and the
+/// store refused to open).
+#[test]
+fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("0.txnx"), b"crc a282ead8\n").unwrap();
+    fs::write(dir.path().join("0.txnx.pending"), b"install 0.idx\n").unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 0);
+    recovered.wal.close().unwrap();
+    assert!(!dir.path().join("0.txnx.pending").exists());
+    assert!(dir.path().join("quarantine").is_dir());
+    assert_settled(dir.path(), 0);
+}
