@@ -193,7 +193,7 @@ enum Bytes<'lock> {
 impl Bytes<'_> {
     fn get(&self) -> &[u8] {
         match self {
-            Bytes::Mapped(map) => map.bytes(),
+            Bytes::Mapped(map) => map.scan_bytes(),
             Bytes::Read(bytes) => bytes,
         }
     }
@@ -204,7 +204,9 @@ fn read_bytes<'lock>(lock: Option<&'lock DirLock>, path: &Path) -> Result<Bytes<
         Some(lock) => Ok(Bytes::Mapped(
             LockedFileMap::open(lock, path).io_context("mmap", path)?,
         )),
-        None => Ok(Bytes::Read(std::fs::read(path).io_context("read", path)?)),
+        None => Ok(Bytes::Read(
+            wal_store::fs::read_for_scan(path).io_context("read", path)?,
+        )),
     }
 }
 

@@ -158,3 +158,104 @@ pub fn remove_if_present(path: &Path) -> Result<bool> {
         Err(e) => Err(e).io_context("remove", path),
     }
 }
+
+/// How far `file` may hold anything but zeros: the end of its last data region, as the
+/// file system reports it (`SEEK_DATA`/`SEEK_HOLE`: holes and unwritten preallocated
+/// extents read as zeros and are not data). Every byte from there to the end of the file
+/// reads as zero, so a check for zeros after the last record need not read (nor fault in)
+/// the untouched part of a preallocated segment. A file system that cannot tell reports
+/// the whole file as data, which is always correct.
+///
+/// Pages read earlier (even of zeros) are data to the file system: the answer is an upper
+/// bound, never below the last non-zero byte.
+pub fn data_end(file: &File) -> io::Result<u64> {
+    use rustix::fs::SeekFrom;
+    let len = file.metadata()?.len();
+    let mut end = 0u64;
+    let mut at = 0u64;
+    while at < len {
+        let data = match rustix::fs::seek(file, SeekFrom::Data(at)) {
+            Ok(data) => data,
+            // No data from `at` on.
+            Err(rustix::io::Errno::NXIO) => break,
+            // `SEEK_DATA` not supported: all of it is data.
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::OPNOTSUPP) => return Ok(len),
+            Err(e) => return Err(e.into()),
+        };
+        let hole = match rustix::fs::seek(file, SeekFrom::Hole(data)) {
+            Ok(hole) => hole,
+            Err(rustix::io::Errno::NXIO) => len,
+            Err(e) => return Err(e.into()),
+        };
+        if hole <= at {
+            // A file system that does not move forward: treat the rest as data.
+            return Ok(len);
+        }
+        end = hole.min(len);
+        at = hole;
+    }
+    Ok(end)
+}
+
+/// How many bytes of a file whose data ends at `data_end` (see [`data_end`]) a scan needs:
+/// the data, plus a page of the zeros after it (so that the end marker after the last
+/// record is seen as such), never more than the file's `len`.
+pub fn scan_len(data_end: u64, len: u64) -> u64 {
+    /// Zeros kept after the data.
+    const ZEROS_AFTER: u64 = 4096;
+    data_end.saturating_add(ZEROS_AFTER).min(len)
+}
+
+/// Reads the first [`scan_len`] bytes of the file at `path`: those that may hold anything
+/// but zeros, plus a page of zeros (every later byte reads as zero).
+pub fn read_for_scan(path: &Path) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path)?;
+    let len = scan_len(data_end(&file)?, file.metadata()?.len());
+    let mut bytes = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+    let mut read = 0;
+    while read < bytes.len() {
+        let Some(rest) = bytes.get_mut(read..) else {
+            break;
+        };
+        match file.read_at(rest, read as u64) {
+            // The file shrank meanwhile (a reader without the lock): what is left.
+            Ok(0) => {
+                bytes.truncate(read);
+                break;
+            }
+            Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::FileExt;
+
+    #[test]
+    fn data_end_covers_every_non_zero_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = create_preallocated(dir.path(), &path, 8 << 20).unwrap();
+        assert_eq!(data_end(&file).unwrap() % 4096, 0);
+        file.write_all_at(b"x", 5000).unwrap();
+        let end = data_end(&file).unwrap();
+        assert!(end >= 5001, "{end}");
+        file.write_all_at(b"y", (6 << 20) + 3).unwrap();
+        let end = data_end(&file).unwrap();
+        assert!(end > (6 << 20) + 3, "{end}");
+        // Whatever it reports, the bytes after it are zeros.
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            bytes[usize::try_from(end).unwrap()..]
+                .iter()
+                .all(|&b| b == 0)
+        );
+        assert_eq!(scan_len(end, 8 << 20), (end + 4096).min(8 << 20));
+    }
+}

@@ -145,6 +145,8 @@ impl SegmentMap {
 #[derive(Debug)]
 pub struct LockedFileMap<'lock> {
     map: Option<SegmentMap>,
+    /// See [`LockedFileMap::scan_bytes`].
+    scan_len: usize,
     _lock: PhantomData<&'lock crate::DirLock>,
 }
 
@@ -152,16 +154,27 @@ impl<'lock> LockedFileMap<'lock> {
     /// Maps `path` (a file of the locked directory) for reading.
     pub fn open(_lock: &'lock crate::DirLock, path: &Path) -> io::Result<LockedFileMap<'lock>> {
         let file = File::open(path)?;
+        let len = file.metadata()?.len();
         // An empty file cannot be mapped; it reads as no bytes.
-        let map = if file.metadata()?.len() == 0 {
+        let map = if len == 0 {
             None
         } else {
             Some(SegmentMap::read_only(&file)?)
         };
+        let scan_len = crate::fs::scan_len(crate::fs::data_end(&file)?, len);
         Ok(LockedFileMap {
             map,
+            scan_len: usize::try_from(scan_len).unwrap_or(usize::MAX),
             _lock: PhantomData,
         })
+    }
+
+    /// The bytes that may hold anything but zeros, plus a page of zeros after them (see
+    /// [`crate::fs::data_end`]): every later byte of the file reads as zero.
+    pub fn scan_bytes(&self) -> &[u8] {
+        self.map
+            .as_ref()
+            .map_or(&[], |m| m.published(self.scan_len))
     }
 
     /// The file's bytes (as long as it was when mapped).

@@ -143,7 +143,12 @@ fn load_active(
 ) -> Result<(Segment, Option<u32>)> {
     let data_path = naming::data_path(dir, base, codec);
     let (file, map) = map_read_only(&data_path)?;
-    let data = map.published(map.len());
+    // Past the file's last data region every byte reads as zero: the scan (and its
+    // check for zeros after the last record) stops a page after it, so that the
+    // untouched, preallocated part of the segment is neither read nor faulted in.
+    let data_end = crate::fs::data_end(&file).io_context("seek data", &data_path)?;
+    let scan_len = crate::fs::scan_len(data_end, map.len() as u64);
+    let data = map.published(usize::try_from(scan_len).unwrap_or(usize::MAX));
     let mut scanner = Scanner::new(codec, data);
     if let Some(seed) = prev_crc {
         scanner = scanner.with_seed(seed);
