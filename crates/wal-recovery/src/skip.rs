@@ -216,6 +216,28 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
             // entries kept so far end.
             Some(_) => {
                 stop_after = i.checked_sub(1);
+                // The segment before becomes the last one: holes past what it keeps would
+                // lie in the offsets appended next, and its last file is the active
+                // segment, which has no index.
+                new_holes.retain(|h| h.end <= kept_end);
+                if let Some(prev) = i.checked_sub(1).and_then(|j| analysis.segments.get(j))
+                    && touched.contains(&prev.base)
+                {
+                    // Its last run's file if it was split, else its own.
+                    let active = kept_bases
+                        .last()
+                        .copied()
+                        .filter(|&base| base >= prev.base)
+                        .unwrap_or(prev.base);
+                    let index_path = naming::index_path(dir, active, prev.codec);
+                    journal.remove(&index_path)?;
+                    actions.retain(
+                        |a| !matches!(a, Action::IndexRebuilt { segment, .. } if *segment == active),
+                    );
+                    if index_path.exists() {
+                        actions.push(Action::ActiveIndexRemoved { segment: active });
+                    }
+                }
                 let reached = analysis
                     .segments
                     .iter()

@@ -455,3 +455,26 @@ fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
     assert!(dir.path().join("quarantine").is_dir());
     assert_settled(dir.path(), 0);
 }
+
+/// `0.txnx` empty while its index lists 4 entries, `1.txnx` garbage, `4.txnx` valid: the
+/// overlap at `1` (segment 0 reached 4) ends the log after segment 0, which becomes the
+/// active segment: no index of it stays, and no hole past its end (the fuzz finding:
+/// `SkipCorrupted` had staged an index and a hole for 0 as if it were sealed, so the
+/// next open still had an index to remove).
+#[test]
+fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 4)];
+    let offsets = [0, 13, 26, 39].map(wal_format::FileOffset);
+    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    fs::write(dir.path().join("0.idxx"), &index).unwrap();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txnx"), b"crc a282ead8\n").unwrap();
+    segment(&dir.path().join("4.txnx"), &[b"e", b"f", b"g", b"h"], 64);
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 0);
+    assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 0..8);
+    recovered.wal.close().unwrap();
+    assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
+    assert_settled(dir.path(), 0);
+}
