@@ -117,7 +117,13 @@ pub fn decode_cursor(bytes: &[u8]) -> CursorState {
             "crc mismatch: computed {computed:#010x}, stored {stored:#010x}"
         ));
     }
-    CursorState::At(u64::from_be_bytes([o0, o1, o2, o3, o4, o5, o6, o7]))
+    let offset = u64::from_be_bytes([o0, o1, o2, o3, o4, o5, o6, o7]);
+    // The log's offsets end at u64::MAX (exclusive), and a cursor is followed by the
+    // next entry to replay: the two largest values name no such position.
+    if offset >= u64::MAX - 1 {
+        return CursorState::Corrupt(format!("offset {offset} leaves no room for a later entry"));
+    }
+    CursorState::At(offset)
 }
 
 /// Reads the cursor of `dir`.
@@ -144,11 +150,21 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for offset in [0, 1, 1 << 40, u64::MAX] {
+        for offset in [0, 1, 1 << 40, u64::MAX - 2] {
             assert_eq!(
                 decode_cursor(&encode_cursor(offset)),
                 CursorState::At(offset)
             );
+        }
+    }
+
+    #[test]
+    fn a_cursor_with_no_room_after_it_is_corrupt() {
+        for offset in [u64::MAX - 1, u64::MAX] {
+            assert!(matches!(
+                decode_cursor(&encode_cursor(offset)),
+                CursorState::Corrupt(_)
+            ));
         }
     }
 

@@ -344,5 +344,10 @@ pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
             wal.first_offset()
         )));
     }
+    if offset >= u64::MAX - 1 {
+        return Err(RecoveryError::InvalidArgument(format!(
+            "cursor {offset} leaves no room for a later entry (the largest cursor is u64::MAX - 2)"
+        )));
+    }
     cursor::write_cursor(wal.dir(), offset)
 }

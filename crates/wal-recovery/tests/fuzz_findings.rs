@@ -478,3 +478,20 @@ fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
     assert_settled(dir.path(), 0);
 }
+
+/// A `CURSOR` at `u64::MAX` and no segment: no new log can start after it, so it is a
+/// corrupt cursor (the fuzz finding: every mode that opens asked the store for a log
+/// starting at `u64::MAX` and failed with `InvalidOption`).
+#[test]
+fn a_cursor_at_the_largest_offsets_is_corrupt() {
+    for offset in [u64::MAX, u64::MAX - 1] {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("CURSOR"), cursor::encode_cursor(offset)).unwrap();
+        assert!(matches!(
+            wal_recovery::verify(dir.path(), None).unwrap().cursor,
+            wal_recovery::CursorState::Corrupt(_)
+        ));
+        let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 1);
+        assert_eq!(next, 1);
+    }
+}
