@@ -31,6 +31,22 @@ pub(crate) struct Leadership<'a> {
     coordinator: &'a SyncCoordinator,
 }
 
+impl Leadership<'_> {
+    /// Publishes that everything below `end` is durable and releases the leadership, in
+    /// one step: the waiters wake once, to find both.
+    fn release_after_sync(self, end: u64) {
+        let coordinator = self.coordinator;
+        std::mem::forget(self);
+        let mut state = coordinator.lock();
+        if end > state.synced_end {
+            state.synced_end = end;
+        }
+        state.leading = false;
+        drop(state);
+        coordinator.changed.notify_all();
+    }
+}
+
 impl Drop for Leadership<'_> {
     fn drop(&mut self) {
         let mut state = self.coordinator.lock();
@@ -155,7 +171,7 @@ impl SyncCoordinator {
             let leadership = Leadership { coordinator: self };
             match run_sync() {
                 Ok(reached) => {
-                    self.advance(reached);
+                    leadership.release_after_sync(reached);
                     if reached < end {
                         return Ok(false);
                     }
@@ -165,7 +181,6 @@ impl SyncCoordinator {
                     return Err(e);
                 }
             }
-            drop(leadership);
             state = self.lock();
         }
     }
