@@ -66,6 +66,18 @@ fn cut_for(analysis: &Analysis, problem: &Problem) -> Option<CutPoint> {
     }
 }
 
+/// The earliest of the cuts the data problems call for (two problems at one offset, say
+/// an overlap and a damaged first record, may call for cuts in different segments: the
+/// later cut would keep the other problem).
+fn earliest_cut<'a>(
+    analysis: &Analysis,
+    data_problems: impl Iterator<Item = &'a Problem>,
+) -> Option<CutPoint> {
+    data_problems
+        .filter_map(|p| cut_for(analysis, p))
+        .min_by_key(|c| (c.segment, c.keep))
+}
+
 fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
     let data_problems = analysis.problems.iter().filter(|p| p.kind.is_data());
     match mode {
@@ -83,7 +95,6 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
             }
         }
         RecoveryMode::TolerateCorruptTail => {
-            let mut data_problems = data_problems.peekable();
             if let Some(committed) = analysis
                 .problems
                 .iter()
@@ -94,19 +105,13 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
                     problems: analysis.problems.clone(),
                 });
             }
-            let first = data_problems.peek().copied();
             Ok(Plan {
-                cut: first.and_then(|p| cut_for(analysis, p)),
+                cut: earliest_cut(analysis, data_problems),
             })
         }
-        RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted => {
-            // The earliest cut of all the data problems' cuts (two problems at one offset,
-            // say a gap and an overlap, may call for cuts in different segments).
-            let cut = data_problems
-                .filter_map(|p| cut_for(analysis, p))
-                .min_by_key(|c| (c.segment, c.keep));
-            Ok(Plan { cut })
-        }
+        RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted => Ok(Plan {
+            cut: earliest_cut(analysis, data_problems),
+        }),
     }
 }
 

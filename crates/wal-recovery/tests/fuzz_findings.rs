@@ -495,3 +495,33 @@ fn a_cursor_at_the_largest_offsets_is_corrupt() {
         assert_eq!(next, 1);
     }
 }
+
+/// The same 494 bytes as `0.txn` (v1: entries 0 and 1, then garbage after the end
+/// marker) and as `1.txnx` (v2: a first record failing its crc): an overlap at 1, a
+/// damaged record at 1, garbage after the end of segment 0. `TolerateCorruptTail` cuts
+/// at the earliest of their cuts (segment 0 keeps its 2 entries, segment 1 goes whole),
+/// as `PointInTime` does (the fuzz finding: it cut for the problem listed first, kept
+/// segment 1 emptied, and the store refused the overlap).
+#[test]
+fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = vec![0u8; 494];
+    for (at, value) in [
+        (3, 0x01),
+        (8, 0x01),
+        (9, 0x88),
+        (406, 0xad),
+        (407, 0xd4),
+        (408, 0x82),
+    ] {
+        bytes[at] = value;
+    }
+    fs::write(dir.path().join("0.txn"), &bytes).unwrap();
+    fs::write(dir.path().join("1.txnx"), &bytes).unwrap();
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 2);
+    recovered.wal.close().unwrap();
+    assert!(!dir.path().join("1.txnx").exists());
+    assert_settled(dir.path(), 2);
+}
