@@ -214,6 +214,23 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         wal_options.first_offset = wal_options.first_offset.max(cursor.saturating_add(1));
     }
     let wal = Wal::open_locked(dir, wal_options, lock)?;
+    // Nothing changed on disk since the scan, which checked every record under the lock
+    // still held: the replay that follows need not check the sealed segments again.
+    if applied.actions.is_empty() && applied.cut.is_none() {
+        let checked: Vec<u64> = analysis
+            .segments
+            .iter()
+            .filter(|s| {
+                s.problem().is_none()
+                    && !analysis
+                        .problems
+                        .iter()
+                        .any(|p| p.segment == Some(s.base) && !p.is_informational())
+            })
+            .map(|s| s.base)
+            .collect();
+        wal.note_checked_segments(&checked)?;
+    }
     let next = wal.next_offset()?;
     let mut applied = applied;
     clamp_cursor(

@@ -47,6 +47,7 @@ impl CheckAhead {
             .iter()
             .skip(start + 1)
             .take_while(|s| !s.is_writable())
+            .filter(|s| !s.is_checked())
             .cloned()
             .collect();
         let bytes: u64 = sealed.iter().map(|s| u64::from(s.published_len())).sum();

@@ -59,6 +59,10 @@ pub(crate) struct Segment {
     published_len: AtomicU32,
     /// Bytes known durable.
     synced_len: AtomicU32,
+    /// Whether every record of this read-only segment had its crc checked by recovery
+    /// just before the log was opened, and no visit has read it since (see
+    /// [`Wal::note_checked_segments`](crate::Wal::note_checked_segments)).
+    checked_by_recovery: AtomicBool,
 }
 
 fn lock_poisoned<T>(_: T) -> StoreError {
@@ -145,7 +149,27 @@ impl Segment {
             data_len: AtomicU32::new(data_len),
             published_len: AtomicU32::new(data_len),
             synced_len: AtomicU32::new(data_len),
+            checked_by_recovery: AtomicBool::new(false),
         })
+    }
+
+    /// Notes that recovery has just checked every record's crc (read-only segments only).
+    pub(crate) fn note_checked(&self) {
+        if !self.is_writable() {
+            self.checked_by_recovery.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether recovery checked every record and no visit has read them since; the
+    /// answer is `true` once at most.
+    pub(crate) fn take_checked(&self) -> bool {
+        self.checked_by_recovery.load(Ordering::Acquire)
+            && self.checked_by_recovery.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether [`take_checked`](Segment::take_checked) would answer `true`.
+    pub(crate) fn is_checked(&self) -> bool {
+        self.checked_by_recovery.load(Ordering::Acquire)
     }
 
     /// The same segment mapped the other way (read-only once sealed, read-write when a

@@ -388,6 +388,10 @@ impl Wal {
             let (segment, position) = self.inner.locate(&segments, next)?;
             let checked_before = match (&checked, ahead) {
                 (Some((known, answer)), _) if Arc::ptr_eq(known, segment) => *answer,
+                _ if segment.take_checked() => {
+                    checked = Some((Arc::clone(segment), true));
+                    true
+                }
                 (_, Some(ahead)) => {
                     // Asked without the list lock (the answer may take a wait), then
                     // again from the top: the list may have changed meanwhile.
@@ -407,6 +411,24 @@ impl Wal {
                 return Ok(next);
             }
         }
+    }
+
+    /// For recovery, right after it opened this log: every record of the sealed segments
+    /// starting at `bases` was read and had its crc checked by the caller just now, under
+    /// this directory's lock, from the files this log has mapped (and nothing changed them
+    /// since). The first [`visit_from`](Wal::visit_from) that reads each of them (the
+    /// replay that follows recovery) reads it without computing its crcs a second time;
+    /// every later read checks them as always. Bases that are not a sealed segment of this
+    /// log are ignored.
+    pub fn note_checked_segments(&self, bases: &[u64]) -> Result<()> {
+        let segments = self.inner.segments_read()?;
+        let sealed = segments.len().saturating_sub(1);
+        for segment in segments.iter().take(sealed) {
+            if bases.contains(&segment.base) {
+                segment.note_checked();
+            }
+        }
+        Ok(())
     }
 
     /// Every entry, oldest first.
