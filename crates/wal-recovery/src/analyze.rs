@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::{DirLock, LockedFileMap, naming};
+use wal_store::{DirLock, LockedFileMap, ScannedMap, naming};
 
 use crate::cursor::{self, CursorState};
 use crate::error::{IoContext, Result};
@@ -53,6 +53,9 @@ pub(crate) struct SegmentScan {
     /// exactly the valid records, and the next segment starts right after them): garbage
     /// in the unused tail, not damage to an entry.
     pub(crate) tail_garbage: bool,
+    /// The mapping the scan read the data through (with the lock held), for the log to
+    /// reuse when it opens.
+    pub(crate) map: Option<ScannedMap>,
 }
 
 impl SegmentScan {
@@ -117,6 +120,14 @@ pub(crate) struct Analysis {
 
 impl Analysis {
     /// The first entry offset of the log, if it has segments.
+    /// The scan's mappings of the data files, for the log to reuse.
+    pub(crate) fn take_maps(&mut self) -> Vec<ScannedMap> {
+        self.segments
+            .iter_mut()
+            .filter_map(|s| s.map.take())
+            .collect()
+    }
+
     pub(crate) fn first_offset(&self) -> Option<u64> {
         self.segments.first().map(|s| s.base)
     }
@@ -240,14 +251,20 @@ pub(crate) fn scan_segment(
         _ => None,
     };
     let records_after_problem = resync.map_or(0, |at| count_records_from(codec, data, at, written));
+    let valid_len = scanner.valid_len().0;
+    let last_crc = scanner.last_crc();
+    let map = match bytes {
+        Bytes::Mapped(map) => map.into_scanned(),
+        Bytes::Read(_) => None,
+    };
     Ok(SegmentScan {
         base,
         codec,
         data_path,
         index: read_index(&index_path, codec)?,
         index_path,
-        valid_len: scanner.valid_len().0,
-        last_crc: scanner.last_crc(),
+        valid_len,
+        last_crc,
         offsets,
         written_len: written,
         first_prev_crc,
@@ -255,6 +272,7 @@ pub(crate) fn scan_segment(
         resync,
         records_after_problem,
         tail_garbage: false,
+        map,
     })
 }
 

@@ -203,8 +203,9 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     wal_store::fs::create_dir_durably(dir)?;
     let lock = DirLock::acquire(dir)?;
     journal::roll_forward(dir)?;
-    let analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
+    let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
+    let maps = analysis.take_maps();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
     // that offsets never go back (and the cursor stays valid).
@@ -213,7 +214,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     {
         wal_options.first_offset = wal_options.first_offset.max(cursor.saturating_add(1));
     }
-    let wal = Wal::open_locked(dir, wal_options, lock)?;
+    let wal = Wal::open_locked_with_maps(dir, wal_options, lock, maps)?;
     // Nothing changed on disk since the scan, which checked every record under the lock
     // still held: the replay that follows need not check the sealed segments again.
     if applied.actions.is_empty() && applied.cut.is_none() {

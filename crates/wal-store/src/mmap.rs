@@ -151,16 +151,75 @@ impl SegmentMap {
 #[derive(Debug)]
 pub struct LockedFileMap<'lock> {
     map: Option<SegmentMap>,
+    identity: FileIdentity,
     /// See [`LockedFileMap::scan_bytes`].
     scan_len: usize,
     _lock: PhantomData<&'lock crate::DirLock>,
+}
+
+/// Which file a mapping maps, and how long the file was: a mapping is reused only for the
+/// same file at the same length (a mapped page past the end of a file raises SIGBUS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+impl FileIdentity {
+    pub(crate) fn of(file: &File) -> io::Result<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        Ok(FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+        })
+    }
+}
+
+/// A read-only mapping recovery made of a segment's data file while scanning it, handed
+/// to [`Wal::open_locked_with_maps`](crate::Wal::open_locked_with_maps) so that the log
+/// reads the pages the scan has already mapped instead of mapping and faulting them in a
+/// second time. It gives no access to the bytes itself. A mapping is shared with the
+/// file (it always shows the file's current bytes), so reusing it is the same as mapping
+/// the file again, as long as it is the same file at the same length, which the store
+/// checks.
+#[derive(Debug)]
+pub struct ScannedMap {
+    map: SegmentMap,
+    identity: FileIdentity,
+}
+
+/// Mappings offered for reuse while a log is opened.
+#[derive(Debug, Default)]
+pub(crate) struct Premapped(Vec<ScannedMap>);
+
+impl Premapped {
+    pub(crate) fn new(maps: Vec<ScannedMap>) -> Premapped {
+        Premapped(maps)
+    }
+
+    /// The mapping of `file`, if one is offered (read-only, same file, same length).
+    pub(crate) fn take(&mut self, file: &File) -> io::Result<Option<SegmentMap>> {
+        if self.0.is_empty() {
+            return Ok(None);
+        }
+        let identity = FileIdentity::of(file)?;
+        Ok(self
+            .0
+            .iter()
+            .position(|m| m.identity == identity)
+            .map(|i| self.0.swap_remove(i).map))
+    }
 }
 
 impl<'lock> LockedFileMap<'lock> {
     /// Maps `path` (a file of the locked directory) for reading.
     pub fn open(_lock: &'lock crate::DirLock, path: &Path) -> io::Result<LockedFileMap<'lock>> {
         let file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let identity = FileIdentity::of(&file)?;
+        let len = identity.len;
         // An empty file cannot be mapped; it reads as no bytes.
         let map = if len == 0 {
             None
@@ -170,6 +229,7 @@ impl<'lock> LockedFileMap<'lock> {
         let scan_len = crate::fs::scan_len(crate::fs::data_end(&file)?, len);
         Ok(LockedFileMap {
             map,
+            identity,
             scan_len: usize::try_from(scan_len).unwrap_or(usize::MAX),
             _lock: PhantomData,
         })
@@ -186,5 +246,11 @@ impl<'lock> LockedFileMap<'lock> {
     /// The file's bytes (as long as it was when mapped).
     pub fn bytes(&self) -> &[u8] {
         self.map.as_ref().map_or(&[], |m| m.published(m.len()))
+    }
+
+    /// The mapping, for the log to reuse (see [`ScannedMap`]); `None` for an empty file.
+    pub fn into_scanned(self) -> Option<ScannedMap> {
+        let identity = self.identity;
+        self.map.map(|map| ScannedMap { map, identity })
     }
 }

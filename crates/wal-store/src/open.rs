@@ -10,7 +10,7 @@ use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::holes;
-use crate::mmap::SegmentMap;
+use crate::mmap::{Premapped, SegmentMap};
 use crate::naming::{self, FileName};
 use crate::segment::Segment;
 
@@ -69,6 +69,7 @@ fn load_sealed(
     base: u64,
     codec: Codec,
     prev_crc: Option<u32>,
+    premapped: &mut Premapped,
 ) -> Result<(Segment, Option<u32>)> {
     let index_path = naming::index_path(dir, base, codec);
     let index_bytes = match std::fs::read(&index_path) {
@@ -87,7 +88,11 @@ fn load_sealed(
         return Ok((segment, prev_crc));
     };
     let data_path = naming::data_path(dir, base, codec);
-    let (_file, map) = map_read_only(&data_path)?;
+    let file = File::open(&data_path).io_context("open", &data_path)?;
+    let map = match premapped.take(&file).io_context("stat", &data_path)? {
+        Some(map) => map,
+        None => SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
+    };
     let data = map.published(map.len());
     let needs_recovery = |problem| StoreError::NeedsRecovery {
         segment: base,
@@ -130,8 +135,9 @@ fn load_sealed(
         ));
     }
     let offsets = view.iter().map(|o| o.0).collect();
-    let segment = Segment::open(dir, base, codec, offsets, end.0, false)?;
-    Ok((segment, last.crc))
+    let last_crc = last.crc;
+    let segment = Segment::sealed_from_map(dir, base, codec, file, map, offsets, end.0);
+    Ok((segment, last_crc))
 }
 
 /// The last segment: scanned record by record, since it has no index to trust.
@@ -176,7 +182,7 @@ fn load_active(
 }
 
 /// Loads the log in `dir`, or `None` if the directory holds no segment.
-pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
+pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loaded>> {
     let listed = list_segments(dir)?;
     let Some(&(last_base, _)) = listed.last() else {
         return Ok(None);
@@ -210,7 +216,7 @@ pub(crate) fn load(dir: &Path) -> Result<Option<Loaded>> {
         let (segment, crc) = if base == last_base {
             load_active(dir, base, codec, prev_crc)?
         } else {
-            load_sealed(dir, base, codec, prev_crc)?
+            load_sealed(dir, base, codec, prev_crc, premapped)?
         };
         let entries = segment.entries()?;
         expected_base = Some(

@@ -120,6 +120,44 @@ impl Segment {
         Segment::mapped(dir, base, codec, file, offsets, data_len, writable)
     }
 
+    /// A sealed segment from its open data file and a read-only mapping of it, holding
+    /// records at `offsets` (checked) up to `data_len`.
+    pub(crate) fn sealed_from_map(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        file: File,
+        map: SegmentMap,
+        offsets: Vec<u32>,
+        data_len: u32,
+    ) -> Segment {
+        Segment::from_parts(dir, base, codec, file, map, offsets, data_len)
+    }
+
+    fn from_parts(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        file: File,
+        map: SegmentMap,
+        offsets: Vec<u32>,
+        data_len: u32,
+    ) -> Segment {
+        Segment {
+            base,
+            codec,
+            index_path: naming::index_path(dir, base, codec),
+            data_path: naming::data_path(dir, base, codec),
+            file,
+            map,
+            offsets: RwLock::new(offsets),
+            data_len: AtomicU32::new(data_len),
+            published_len: AtomicU32::new(data_len),
+            synced_len: AtomicU32::new(data_len),
+            checked_by_recovery: AtomicBool::new(false),
+        }
+    }
+
     /// Maps `file`, the data file of the segment at `base`, holding records at `offsets`
     /// up to `data_len` (all published and synced).
     fn mapped(
@@ -138,19 +176,9 @@ impl Segment {
             SegmentMap::read_only(&file)
         }
         .io_context("mmap", &data_path)?;
-        Ok(Segment {
-            base,
-            codec,
-            index_path: naming::index_path(dir, base, codec),
-            data_path,
-            file,
-            map,
-            offsets: RwLock::new(offsets),
-            data_len: AtomicU32::new(data_len),
-            published_len: AtomicU32::new(data_len),
-            synced_len: AtomicU32::new(data_len),
-            checked_by_recovery: AtomicBool::new(false),
-        })
+        Ok(Segment::from_parts(
+            dir, base, codec, file, map, offsets, data_len,
+        ))
     }
 
     /// Notes that recovery has just checked every record's crc (read-only segments only).

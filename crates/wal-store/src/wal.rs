@@ -12,6 +12,7 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::holes;
 use crate::lock::DirLock;
+use crate::mmap::{Premapped, ScannedMap};
 use crate::open;
 use crate::options::{ReadVisibility, SyncPolicy, WalOptions};
 use crate::prepare::Preparer;
@@ -117,6 +118,20 @@ impl Wal {
     /// Like [`open`](Wal::open), with the directory's lock already held (the recovery
     /// crate takes it before repairing, so that no other writer can slip in between).
     pub fn open_locked(dir: impl AsRef<Path>, options: WalOptions, lock: DirLock) -> Result<Wal> {
+        Wal::open_locked_with_maps(dir, options, lock, Vec::new())
+    }
+
+    /// [`open_locked`](Wal::open_locked), reusing the read-only mappings recovery made of
+    /// the data files while it scanned them (see [`ScannedMap`]): the sealed segments'
+    /// pages are then not mapped and faulted in a second time. A mapping of a file that
+    /// is no longer there at the same length is dropped.
+    pub fn open_locked_with_maps(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        maps: Vec<ScannedMap>,
+    ) -> Result<Wal> {
+        let mut premapped = Premapped::new(maps);
         options.validate()?;
         let dir = dir.as_ref().to_path_buf();
         if lock.path().parent() != Some(dir.as_path()) {
@@ -126,7 +141,7 @@ impl Wal {
                 reason: "the lock held is not this directory's",
             });
         }
-        let (segments, next_offset, last_crc, holes) = match open::load(&dir)? {
+        let (segments, next_offset, last_crc, holes) = match open::load(&dir, &mut premapped)? {
             Some(loaded) => {
                 let empty = loaded
                     .segments
