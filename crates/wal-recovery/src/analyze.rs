@@ -119,14 +119,32 @@ pub(crate) struct Analysis {
 }
 
 impl Analysis {
-    /// The first entry offset of the log, if it has segments.
-    /// The scan's mappings of the data files, for the log to reuse.
-    pub(crate) fn take_maps(&mut self) -> Vec<ScannedMap> {
+    /// The scan's mappings of the data files, for the log to reuse; with
+    /// `with_records`, the last segment's carries the records found in it when it is
+    /// clean (for a directory nothing has changed in since the scan).
+    pub(crate) fn take_maps(&mut self, with_records: bool) -> Vec<ScannedMap> {
+        let last = self.segments.len().saturating_sub(1);
+        let clean_last = with_records
+            && self
+                .segments
+                .get(last)
+                .is_some_and(|s| s.problem().is_none() && !s.tail_garbage && s.resync.is_none())
+            && !self.problems.iter().any(|p| p.kind.is_data());
         self.segments
             .iter_mut()
-            .filter_map(|s| s.map.take())
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let map = s.map.take()?;
+                Some(if i == last && clean_last {
+                    map.with_records(s.offsets.clone(), s.valid_len, s.last_crc)
+                } else {
+                    map
+                })
+            })
             .collect()
     }
+
+    /// The first entry offset of the log, if it has segments.
 
     pub(crate) fn first_offset(&self) -> Option<u64> {
         self.segments.first().map(|s| s.base)

@@ -205,7 +205,8 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     journal::roll_forward(dir)?;
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
-    let maps = analysis.take_maps();
+    let unchanged = applied.actions.is_empty() && applied.cut.is_none();
+    let maps = analysis.take_maps(unchanged);
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
     // that offsets never go back (and the cursor stays valid).
@@ -217,7 +218,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     let wal = Wal::open_locked_with_maps(dir, wal_options, lock, maps)?;
     // Nothing changed on disk since the scan, which checked every record under the lock
     // still held: the replay that follows need not check the sealed segments again.
-    if applied.actions.is_empty() && applied.cut.is_none() {
+    if unchanged {
         let checked: Vec<u64> = analysis
             .segments
             .iter()

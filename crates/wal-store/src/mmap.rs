@@ -189,6 +189,37 @@ impl FileIdentity {
 pub struct ScannedMap {
     map: SegmentMap,
     identity: FileIdentity,
+    records: Option<ScannedRecords>,
+}
+
+/// The records recovery found in a data file: see [`ScannedMap::with_records`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScannedRecords {
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) data_len: u32,
+    pub(crate) last_crc: Option<u32>,
+}
+
+impl ScannedMap {
+    /// Adds what the scan found in the file: whole records with valid crcs at `offsets`,
+    /// each chained from the one before (and the first from the log's previous entry),
+    /// ending at `data_len` with nothing but zeros after, the last one's crc `last_crc`.
+    /// Opening the log then takes these instead of scanning the file again when it is the
+    /// active segment. Only for a file nothing has changed since the scan (the store checks
+    /// its first and last records, and that it is the same file at the same length).
+    pub fn with_records(
+        mut self,
+        offsets: Vec<u32>,
+        data_len: u32,
+        last_crc: Option<u32>,
+    ) -> ScannedMap {
+        self.records = Some(ScannedRecords {
+            offsets,
+            data_len,
+            last_crc,
+        });
+        self
+    }
 }
 
 /// Mappings offered for reuse while a log is opened.
@@ -202,6 +233,15 @@ impl Premapped {
 
     /// The mapping of `file`, if one is offered (read-only, same file, same length).
     pub(crate) fn take(&mut self, file: &File) -> io::Result<Option<SegmentMap>> {
+        Ok(self.take_scanned(file)?.map(|m| m.map))
+    }
+
+    /// The records the scan found in `file`, if it offered them (same file, same length).
+    pub(crate) fn take_records(&mut self, file: &File) -> io::Result<Option<ScannedRecords>> {
+        Ok(self.take_scanned(file)?.and_then(|m| m.records))
+    }
+
+    fn take_scanned(&mut self, file: &File) -> io::Result<Option<ScannedMap>> {
         if self.0.is_empty() {
             return Ok(None);
         }
@@ -210,7 +250,7 @@ impl Premapped {
             .0
             .iter()
             .position(|m| m.identity == identity)
-            .map(|i| self.0.swap_remove(i).map))
+            .map(|i| self.0.swap_remove(i)))
     }
 }
 
@@ -251,6 +291,10 @@ impl<'lock> LockedFileMap<'lock> {
     /// The mapping, for the log to reuse (see [`ScannedMap`]); `None` for an empty file.
     pub fn into_scanned(self) -> Option<ScannedMap> {
         let identity = self.identity;
-        self.map.map(|map| ScannedMap { map, identity })
+        self.map.map(|map| ScannedMap {
+            map,
+            identity,
+            records: None,
+        })
     }
 }

@@ -10,7 +10,7 @@ use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::holes;
-use crate::mmap::{Premapped, SegmentMap};
+use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
 use crate::naming::{self, FileName};
 use crate::segment::Segment;
 
@@ -140,19 +140,91 @@ fn load_sealed(
     Ok((segment, last_crc))
 }
 
-/// The last segment: scanned record by record, since it has no index to trust.
+/// The last segment: scanned record by record, since it has no index to trust (or
+/// taken from the records recovery's scan has just found in it, once its first and last
+/// records check out).
 fn load_active(
     dir: &Path,
     base: u64,
     codec: Codec,
     prev_crc: Option<u32>,
+    premapped: &mut Premapped,
 ) -> Result<(Segment, Option<u32>)> {
     let data_path = naming::data_path(dir, base, codec);
     let (file, map) = map_read_only(&data_path)?;
+    let scanned = premapped
+        .take_records(&file)
+        .io_context("stat", &data_path)?
+        .filter(|records| scanned_records_hold(codec, map.published(map.len()), records, prev_crc));
+    let (offsets, data_len, last_crc) = match scanned {
+        Some(records) => (records.offsets, records.data_len, records.last_crc),
+        None => scan_active(&file, &map, &data_path, base, codec, prev_crc)?,
+    };
+    // Whatever a crashed process left in the page cache becomes durable now, so that
+    // everything this open accepted is durable.
+    file.sync_all().io_context("fsync", &data_path)?;
+    // An index file left for the last segment (a crash after sealing it, before its
+    // successor was created) is left alone: opening changes nothing on disk. The next
+    // seal replaces it, and a truncation removes it.
+    let segment = Segment::open(dir, base, codec, offsets, data_len, true)?;
+    Ok((segment, last_crc))
+}
+
+/// Whether records a scan reported for the bytes `data` agree with them: each listed
+/// record leads to the next, the first chains from `prev_crc`, the last is whole with the
+/// reported crc and ends at the reported length, followed by an end marker or the end of
+/// the file. (The crcs in between are the scan's word.)
+fn scanned_records_hold(
+    codec: Codec,
+    data: &[u8],
+    records: &ScannedRecords,
+    prev_crc: Option<u32>,
+) -> bool {
+    let decode = |at: u32| match codec.decode_record(data, FileOffset(at)) {
+        Ok(Decoded::Record { record, next }) => Some((record.prev_crc, record.crc, next)),
+        _ => None,
+    };
+    let after_end = matches!(
+        codec.decode_record(data, FileOffset(records.data_len)),
+        Ok(Decoded::EndMarker | Decoded::EndOfInput)
+    );
+    match (records.offsets.first(), records.offsets.last()) {
+        (Some(&first), Some(&last)) => {
+            let first_links = decode(first).is_some_and(|(prev, _, _)| {
+                prev.is_none() || prev_crc.is_none() || prev == prev_crc
+            });
+            let last_ends = decode(last).is_some_and(|(_, crc, next)| {
+                next.0 == records.data_len && crc == records.last_crc
+            });
+            // Every record in between leads to the next one listed (read for its size
+            // only: the scan checked the crcs).
+            let chained = records.offsets.windows(2).all(|pair| match pair {
+                [at, next] => matches!(
+                    codec.decode_record_checked_before(data, FileOffset(*at)),
+                    Ok(Decoded::Record { next: found, .. }) if found.0 == *next
+                ),
+                _ => false,
+            });
+            first == 0 && first_links && last_ends && after_end && chained
+        }
+        _ => records.data_len == 0 && after_end,
+    }
+}
+
+/// Scans the active segment's records; the check for zeros after the last one reads up
+/// to a page past the file's last data region only.
+fn scan_active(
+    file: &File,
+    map: &SegmentMap,
+    data_path: &Path,
+    base: u64,
+    codec: Codec,
+    prev_crc: Option<u32>,
+) -> Result<(Vec<u32>, u32, Option<u32>)> {
     // Past the file's last data region every byte reads as zero: the scan (and its
     // check for zeros after the last record) stops a page after it, so that the
     // untouched, preallocated part of the segment is neither read nor faulted in.
-    let data_end = crate::fs::data_end(&file).io_context("seek data", &data_path)?;
+    let data_end = crate::fs::data_end(file).io_context("seek data", data_path)?;
     let scan_len = crate::fs::scan_len(data_end, map.len() as u64);
     let data = map.published(usize::try_from(scan_len).unwrap_or(usize::MAX));
     let mut scanner = Scanner::new(codec, data);
@@ -169,16 +241,7 @@ fn load_active(
             problem: problem.clone(),
         });
     }
-    let last_crc = scanner.last_crc();
-    let data_len = scanner.valid_len().0;
-    // Whatever a crashed process left in the page cache becomes durable now, so that
-    // everything this open accepted is durable.
-    file.sync_all().io_context("fsync", &data_path)?;
-    // An index file left for the last segment (a crash after sealing it, before its
-    // successor was created) is left alone: opening changes nothing on disk. The next
-    // seal replaces it, and a truncation removes it.
-    let segment = Segment::open(dir, base, codec, offsets, data_len, true)?;
-    Ok((segment, last_crc))
+    Ok((offsets, scanner.valid_len().0, scanner.last_crc()))
 }
 
 /// Loads the log in `dir`, or `None` if the directory holds no segment.
@@ -214,7 +277,7 @@ pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loade
         // The chain is checked across a boundary only between two codecs with crcs.
         let prev_crc = if codec.has_crc() { last_crc } else { None };
         let (segment, crc) = if base == last_base {
-            load_active(dir, base, codec, prev_crc)?
+            load_active(dir, base, codec, prev_crc, premapped)?
         } else {
             load_sealed(dir, base, codec, prev_crc, premapped)?
         };

@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index};
@@ -59,10 +59,10 @@ pub(crate) struct Segment {
     published_len: AtomicU32,
     /// Bytes known durable.
     synced_len: AtomicU32,
-    /// Whether every record of this read-only segment had its crc checked by recovery
-    /// just before the log was opened, and no visit has read it since (see
+    /// How many of the first records had their crcs checked by recovery just before the
+    /// log was opened, with no visit reading them since (see
     /// [`Wal::note_checked_segments`](crate::Wal::note_checked_segments)).
-    checked_by_recovery: AtomicBool,
+    checked_by_recovery: AtomicU64,
 }
 
 fn lock_poisoned<T>(_: T) -> StoreError {
@@ -154,7 +154,7 @@ impl Segment {
             data_len: AtomicU32::new(data_len),
             published_len: AtomicU32::new(data_len),
             synced_len: AtomicU32::new(data_len),
-            checked_by_recovery: AtomicBool::new(false),
+            checked_by_recovery: AtomicU64::new(0),
         }
     }
 
@@ -181,23 +181,25 @@ impl Segment {
         ))
     }
 
-    /// Notes that recovery has just checked every record's crc (read-only segments only).
-    pub(crate) fn note_checked(&self) {
-        if !self.is_writable() {
-            self.checked_by_recovery.store(true, Ordering::Release);
+    /// Notes that recovery has just checked the crcs of every record the segment holds.
+    pub(crate) fn note_checked(&self) -> Result<()> {
+        self.checked_by_recovery
+            .store(self.entries()?, Ordering::Release);
+        Ok(())
+    }
+
+    /// How many of the first records recovery checked with no visit reading them since
+    /// (0 when none); answered once, then 0.
+    pub(crate) fn take_checked(&self) -> u64 {
+        if self.checked_by_recovery.load(Ordering::Acquire) == 0 {
+            return 0;
         }
+        self.checked_by_recovery.swap(0, Ordering::AcqRel)
     }
 
-    /// Whether recovery checked every record and no visit has read them since; the
-    /// answer is `true` once at most.
-    pub(crate) fn take_checked(&self) -> bool {
-        self.checked_by_recovery.load(Ordering::Acquire)
-            && self.checked_by_recovery.swap(false, Ordering::AcqRel)
-    }
-
-    /// Whether [`take_checked`](Segment::take_checked) would answer `true`.
+    /// Whether [`take_checked`](Segment::take_checked) would answer more than 0.
     pub(crate) fn is_checked(&self) -> bool {
-        self.checked_by_recovery.load(Ordering::Acquire)
+        self.checked_by_recovery.load(Ordering::Acquire) > 0
     }
 
     /// The same segment mapped the other way (read-only once sealed, read-write when a
@@ -390,16 +392,16 @@ impl Segment {
     /// caller holds the shared list lock and checked them), following the records from
     /// the first one's file offset. Returns the position after the last entry visited and
     /// whether `visit` asked to stop. Each
-    /// record's crc is checked, unless `checked_before` (the caller has had every record
-    /// of this read-only segment checked by [`check_records`](Segment::check_records)).
+    /// record's crc is checked, except those of the first `checked_below` records (which
+    /// the caller has had checked already: by [`check_records`](Segment::check_records)
+    /// for a read-only segment, or by recovery just before).
     pub(crate) fn visit(
         &self,
         position: u64,
         end: u64,
-        checked_before: bool,
+        checked_below: u64,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(u64, bool)> {
-        let checked_before = checked_before && !self.is_writable();
         let first_at = usize::try_from(position)
             .ok()
             .and_then(|p| self.offsets_read().ok()?.get(p).copied());
@@ -416,7 +418,7 @@ impl Segment {
                 offset,
                 problem,
             };
-            let decoded = if checked_before {
+            let decoded = if position < checked_below {
                 self.codec.decode_record_checked_before(bytes, at)
             } else {
                 self.codec.decode_record(bytes, at)
@@ -455,6 +457,9 @@ impl Segment {
     /// the zeros, so that no dropped record can come back after a crash. The caller holds
     /// the exclusive segment-list lock (readers may have published these bytes).
     pub(crate) fn cut(&self, position: u64) -> Result<()> {
+        // Bytes from `position` on change: recovery vouches for none of them any more.
+        self.checked_by_recovery
+            .fetch_min(position, Ordering::AcqRel);
         let mut offsets = self.offsets_write()?;
         let keep = usize::try_from(position).unwrap_or(usize::MAX);
         let Some(&cut_at) = offsets.get(keep) else {

@@ -389,8 +389,9 @@ impl Wal {
         /// Entries visited per hold of the shared lock.
         const BATCH: u64 = 4096;
         let mut next = offset;
-        // The segment last asked about, and the answer.
-        let mut checked: Option<(Arc<Segment>, bool)> = None;
+        // The segment last asked about, how many of its first records need no crc
+        // check, and the log's epoch then (a truncation since may have rewritten them).
+        let mut checked: Option<(Arc<Segment>, u64, u64)> = None;
         loop {
             let segments = self.inner.segments_read()?;
             if let Some(hole) = self.inner.hole_at(next) {
@@ -401,26 +402,30 @@ impl Wal {
                 return Ok(next);
             }
             let (segment, position) = self.inner.locate(&segments, next)?;
-            let checked_before = match (&checked, ahead) {
-                (Some((known, answer)), _) if Arc::ptr_eq(known, segment) => *answer,
-                _ if segment.take_checked() => {
-                    checked = Some((Arc::clone(segment), true));
-                    true
+            let epoch = self.inner.epoch();
+            let checked_below = match (&checked, ahead) {
+                (Some((known, below, at_epoch)), _) if Arc::ptr_eq(known, segment) => {
+                    if *at_epoch == epoch { *below } else { 0 }
+                }
+                _ if segment.is_checked() => {
+                    let below = segment.take_checked();
+                    checked = Some((Arc::clone(segment), below, epoch));
+                    below
                 }
                 (_, Some(ahead)) => {
                     // Asked without the list lock (the answer may take a wait), then
                     // again from the top: the list may have changed meanwhile.
                     let segment = Arc::clone(segment);
                     drop(segments);
-                    let answer = ahead.checked(&segment);
-                    checked = Some((segment, answer));
+                    let below = if ahead.checked(&segment) { u64::MAX } else { 0 };
+                    checked = Some((segment, below, epoch));
                     continue;
                 }
-                (_, None) => false,
+                (_, None) => 0,
             };
             let segment_end = segment.entries()?.min(end - segment.base);
             let stop = segment_end.min(position.saturating_add(BATCH));
-            let (reached, stopped) = segment.visit(position, stop, checked_before, visit)?;
+            let (reached, stopped) = segment.visit(position, stop, checked_below, visit)?;
             next = segment.base + reached;
             if stopped || reached == position {
                 return Ok(next);
@@ -428,19 +433,19 @@ impl Wal {
         }
     }
 
-    /// For recovery, right after it opened this log: every record of the sealed segments
-    /// starting at `bases` was read and had its crc checked by the caller just now, under
-    /// this directory's lock, from the files this log has mapped (and nothing changed them
-    /// since). The first [`visit_from`](Wal::visit_from) that reads each of them (the
-    /// replay that follows recovery) reads it without computing its crcs a second time;
-    /// every later read checks them as always. Bases that are not a sealed segment of this
-    /// log are ignored.
+    /// For recovery, right after it opened this log and before anything is appended:
+    /// every record the segments starting at `bases` hold was read and had its crc
+    /// checked by the caller just now, under this directory's lock, from the files this
+    /// log has mapped (and nothing changed them since). The first
+    /// [`visit_from`](Wal::visit_from) that reads each of them (the replay that follows
+    /// recovery) reads those records without computing their crcs a second time; every
+    /// later read checks them as always, and so does every read of a record appended or
+    /// rewritten since. Bases that are not a segment of this log are ignored.
     pub fn note_checked_segments(&self, bases: &[u64]) -> Result<()> {
         let segments = self.inner.segments_read()?;
-        let sealed = segments.len().saturating_sub(1);
-        for segment in segments.iter().take(sealed) {
+        for segment in segments.iter() {
             if bases.contains(&segment.base) {
-                segment.note_checked();
+                segment.note_checked()?;
             }
         }
         Ok(())
