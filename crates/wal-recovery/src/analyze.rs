@@ -145,7 +145,6 @@ impl Analysis {
     }
 
     /// The first entry offset of the log, if it has segments.
-
     pub(crate) fn first_offset(&self) -> Option<u64> {
         self.segments.first().map(|s| s.base)
     }
