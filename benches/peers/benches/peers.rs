@@ -11,8 +11,8 @@
 //! | G | write 4 GiB (1 KiB entries, one sync at the end) in a child process; VmRSS (RssAnon, RssFile) every 256 MiB and VmHWM at the end | MiB (JSON) |
 //!
 //! Extra walrs rows: `walrs-group-commit` (C: one writer with `SyncPolicy::GroupCommit`),
-//! `walrs-no-prepare` (A-D: `prepare_next_segment` off, so no background thread writes
-//! the next segment's 64 MiB of zeros while the workload runs) and `walrs-wal-open` (E,
+//! `walrs-prepare` (A-D: `prepare_next_segment` on, so a background thread writes the
+//! next segment's 64 MiB of zeros while the workload runs; off by default) and `walrs-wal-open` (E,
 //! F: `Wal::open` instead of `wal_recovery::open`).
 //!
 //! What each implementation does to be durable, and how it reads, is in its module of
@@ -205,7 +205,7 @@ impl RunLog {
 
 const WRITERS: [&dyn Subject; 8] = [
     &walrs::WALRS,
-    &walrs::WALRS_NO_PREPARE,
+    &walrs::WALRS_PREPARE,
     &okaywal_peer::Okaywal,
     &commitlog_peer::Commitlog,
     &raft_engine_peer::RaftEngine,
@@ -273,7 +273,7 @@ fn durable_one(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     let subjects: [&dyn Subject; 9] = [
         &walrs::WALRS,
         &walrs::WALRS_GROUP_COMMIT,
-        &walrs::WALRS_NO_PREPARE,
+        &walrs::WALRS_PREPARE,
         &okaywal_peer::Okaywal,
         &commitlog_peer::Commitlog,
         &raft_engine_peer::RaftEngine,
@@ -312,7 +312,7 @@ fn durable_threads(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     let mut scratch = Scratch::new(NAME);
     let subjects: [&dyn Subject; 8] = [
         &walrs::WALRS,
-        &walrs::WALRS_NO_PREPARE,
+        &walrs::WALRS_PREPARE,
         &okaywal_peer::Okaywal,
         &commitlog_peer::Commitlog,
         &raft_engine_peer::RaftEngine,

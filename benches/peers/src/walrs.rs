@@ -46,21 +46,21 @@ pub struct Walrs {
     prepare_next_segment: bool,
 }
 
-/// walrs as the headline figures use it.
+/// walrs as the headline figures use it: the default options (no segment preparer).
 pub static WALRS: Walrs = Walrs {
     name: "walrs",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::Recovery,
-    prepare_next_segment: true,
+    prepare_next_segment: false,
 };
 
-/// [`WALRS`] with `WalOptions::prepare_next_segment` off: no background thread writing
-/// the next segment's zeros while the workload runs (a diagnostic).
-pub static WALRS_NO_PREPARE: Walrs = Walrs {
-    name: "walrs-no-prepare",
+/// [`WALRS`] with `WalOptions::prepare_next_segment` on: a background thread writes the
+/// next segment's zeros while the workload runs (a diagnostic).
+pub static WALRS_PREPARE: Walrs = Walrs {
+    name: "walrs-prepare",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::Recovery,
-    prepare_next_segment: false,
+    prepare_next_segment: true,
 };
 
 /// One durable writer with group commit instead of `SyncPolicy::Always`.
@@ -68,7 +68,7 @@ pub static WALRS_GROUP_COMMIT: Walrs = Walrs {
     name: "walrs-group-commit",
     durable_policy: SyncPolicy::GroupCommit,
     read_path: ReadPath::Recovery,
-    prepare_next_segment: true,
+    prepare_next_segment: false,
 };
 
 /// Reading and opening through `Wal::open` (clean logs only) instead of recovery.
@@ -76,7 +76,7 @@ pub static WALRS_WAL_OPEN: Walrs = Walrs {
     name: "walrs-wal-open",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::WalOpen,
-    prepare_next_segment: true,
+    prepare_next_segment: false,
 };
 
 impl Walrs {

@@ -136,7 +136,7 @@ fn load_sealed(
     }
     let offsets = view.iter().map(|o| o.0).collect();
     let last_crc = last.crc;
-    let segment = Segment::sealed_from_map(dir, base, codec, file, map, offsets, end.0);
+    let segment = Segment::from_parts(dir, base, codec, file, map, offsets, end.0);
     Ok((segment, last_crc))
 }
 

@@ -120,21 +120,9 @@ impl Segment {
         Segment::mapped(dir, base, codec, file, offsets, data_len, writable)
     }
 
-    /// A sealed segment from its open data file and a read-only mapping of it, holding
-    /// records at `offsets` (checked) up to `data_len`.
-    pub(crate) fn sealed_from_map(
-        dir: &Path,
-        base: u64,
-        codec: Codec,
-        file: File,
-        map: SegmentMap,
-        offsets: Vec<u32>,
-        data_len: u32,
-    ) -> Segment {
-        Segment::from_parts(dir, base, codec, file, map, offsets, data_len)
-    }
-
-    fn from_parts(
+    /// A segment from its open data file and a mapping of it, holding records at
+    /// `offsets` (checked) up to `data_len` (all published and synced).
+    pub(crate) fn from_parts(
         dir: &Path,
         base: u64,
         codec: Codec,
