@@ -137,6 +137,8 @@ fn load_sealed(
     let offsets = view.iter().map(|o| o.0).collect();
     let last_crc = last.crc;
     let segment = Segment::from_parts(dir, base, codec, file, map, offsets, end.0);
+    // The index was checked above: the offsets are read from it from now on.
+    segment.read_offsets_from_index()?;
     Ok((segment, last_crc))
 }
 

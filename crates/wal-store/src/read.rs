@@ -69,7 +69,7 @@ impl<'a> Iter<'a> {
         let (segment, index) = self.inner.locate(&segments, self.next)?;
         let at = usize::try_from(index)
             .ok()
-            .and_then(|i| segment.offsets_read().ok()?.get(i).copied())
+            .and_then(|i| segment.offsets_read().ok()?.get(i))
             .ok_or(StoreError::OffsetOutOfRange {
                 offset: self.next,
                 first: segment.base,

@@ -41,6 +41,98 @@ pub struct EntryRef<'a> {
     pub crc: Option<u32>,
 }
 
+/// Where a segment's entry offsets (the file offset of each record) are kept: in memory
+/// for the active segment, whose offsets grow with each append; in the index file for a
+/// sealed one, mapped read-only, so that sealed segments take no heap for their offsets
+/// (4 bytes an entry otherwise). The index file was written by this log when it sealed
+/// the segment; index files are replaced by renaming, never shrunk, so the mapping stays
+/// whole.
+#[derive(Debug, Default)]
+pub(crate) struct Offsets {
+    owned: Vec<u32>,
+    index: Option<IndexMap>,
+}
+
+/// A mapped index file.
+#[derive(Debug)]
+pub(crate) struct IndexMap {
+    map: SegmentMap,
+    /// Bytes before the first offset (the crc of a v2 index).
+    header: usize,
+    len: usize,
+}
+
+impl IndexMap {
+    fn get(&self, position: usize) -> Option<u32> {
+        if position >= self.len {
+            return None;
+        }
+        let at = self.header.checked_add(position.checked_mul(4)?)?;
+        let bytes = self
+            .map
+            .published(self.map.len())
+            .get(at..at.checked_add(4)?)?;
+        Some(u32::from_be_bytes(bytes.try_into().ok()?))
+    }
+
+    /// The index file at `path`, mapped; `None` when it holds no whole offset.
+    fn open(path: &Path, codec: Codec) -> Result<Option<IndexMap>> {
+        let file = File::open(path).io_context("open", path)?;
+        let file_len = file.metadata().io_context("stat", path)?.len();
+        let header = codec.index_header_bytes();
+        let Some(body) = usize::try_from(file_len)
+            .ok()
+            .and_then(|l| l.checked_sub(header))
+        else {
+            return Ok(None);
+        };
+        if body == 0 || body % 4 != 0 {
+            return Ok(None);
+        }
+        let map = SegmentMap::read_only(&file).io_context("mmap", path)?;
+        Ok(Some(IndexMap {
+            map,
+            header,
+            len: body / 4,
+        }))
+    }
+}
+
+impl Offsets {
+    fn in_memory(owned: Vec<u32>) -> Offsets {
+        Offsets { owned, index: None }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.index
+            .as_ref()
+            .map_or(self.owned.len(), |index| index.len)
+    }
+
+    pub(crate) fn get(&self, position: usize) -> Option<u32> {
+        match &self.index {
+            Some(index) => index.get(position),
+            None => self.owned.get(position).copied(),
+        }
+    }
+
+    pub(crate) fn to_vec(&self) -> Vec<u32> {
+        match &self.index {
+            Some(index) => (0..index.len).filter_map(|i| index.get(i)).collect(),
+            None => self.owned.clone(),
+        }
+    }
+
+    /// The offsets in memory, to change them (the active segment's always are).
+    fn owned(&mut self) -> &mut Vec<u32> {
+        if self.index.is_some() {
+            self.owned = self.to_vec();
+            self.index = None;
+        }
+        &mut self.owned
+    }
+}
+
 /// A segment of the log. Its identity (base offset, codec, files) never changes; what it
 /// holds grows at the end while it is the active segment.
 #[derive(Debug)]
@@ -52,7 +144,7 @@ pub(crate) struct Segment {
     file: File,
     map: SegmentMap,
     /// File offset of every entry, in order.
-    offsets: RwLock<Vec<u32>>,
+    offsets: RwLock<Offsets>,
     /// Bytes written: the file offset where the next record goes.
     data_len: AtomicU32,
     /// Bytes readers may look at (see the contract in `mmap.rs`).
@@ -138,7 +230,7 @@ impl Segment {
             data_path: naming::data_path(dir, base, codec),
             file,
             map,
-            offsets: RwLock::new(offsets),
+            offsets: RwLock::new(Offsets::in_memory(offsets)),
             data_len: AtomicU32::new(data_len),
             published_len: AtomicU32::new(data_len),
             synced_len: AtomicU32::new(data_len),
@@ -193,7 +285,7 @@ impl Segment {
     /// The same segment mapped the other way (read-only once sealed, read-write when a
     /// truncation makes a sealed segment active again), with its state carried over.
     pub(crate) fn remap(&self, dir: &Path, writable: bool) -> Result<Segment> {
-        let offsets = self.offsets_read()?.clone();
+        let offsets = self.offsets_read()?.to_vec();
         Segment::open(
             dir,
             self.base,
@@ -204,11 +296,37 @@ impl Segment {
         )
     }
 
-    pub(crate) fn offsets_read(&self) -> Result<RwLockReadGuard<'_, Vec<u32>>> {
+    /// The segment, just sealed (its index file written and synced), mapped read-only
+    /// with its offsets read from the index file instead of kept in memory.
+    pub(crate) fn sealed(&self, dir: &Path) -> Result<Segment> {
+        let sealed = self.remap(dir, false)?;
+        sealed.read_offsets_from_index()?;
+        Ok(sealed)
+    }
+
+    /// Reads this sealed segment's offsets from its index file from now on (when it
+    /// lists them all), dropping the copy in memory.
+    pub(crate) fn read_offsets_from_index(&self) -> Result<()> {
+        let mut offsets = self.offsets_write()?;
+        if let Some(index) = IndexMap::open(&self.index_path, self.codec)?
+            && index.len == offsets.len()
+            && index.get(0) == offsets.get(0)
+            && index.get(index.len.saturating_sub(1))
+                == offsets.get(offsets.len().saturating_sub(1))
+        {
+            *offsets = Offsets {
+                owned: Vec::new(),
+                index: Some(index),
+            };
+        }
+        Ok(())
+    }
+
+    pub(crate) fn offsets_read(&self) -> Result<RwLockReadGuard<'_, Offsets>> {
         self.offsets.read().map_err(lock_poisoned)
     }
 
-    fn offsets_write(&self) -> Result<RwLockWriteGuard<'_, Vec<u32>>> {
+    fn offsets_write(&self) -> Result<RwLockWriteGuard<'_, Offsets>> {
         self.offsets.write().map_err(lock_poisoned)
     }
 
@@ -253,7 +371,7 @@ impl Segment {
                 max: self.codec.max_payload_bytes(),
             })
         })?;
-        self.offsets_write()?.push(at);
+        self.offsets_write()?.owned().push(at);
         self.data_len.store(end, Ordering::Release);
         Ok(encoded)
     }
@@ -290,8 +408,8 @@ impl Segment {
     pub(crate) fn write_index(&self, dir: &Path) -> Result<()> {
         let offsets: Vec<FileOffset> = self
             .offsets_read()?
-            .iter()
-            .copied()
+            .to_vec()
+            .into_iter()
             .map(FileOffset)
             .collect();
         let mut bytes = vec![0u8; index::index_bytes(self.codec, offsets.len())];
@@ -316,7 +434,7 @@ impl Segment {
         let offset = self.base.saturating_add(position);
         let at = usize::try_from(position)
             .ok()
-            .and_then(|p| self.offsets_read().ok()?.get(p).copied());
+            .and_then(|p| self.offsets_read().ok()?.get(p));
         let Some(at) = at else {
             return Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -363,13 +481,16 @@ impl Segment {
             return Some(false);
         };
         let bytes = self.map.published(self.published_len() as usize);
-        for (i, &at) in offsets.iter().enumerate() {
+        for i in 0..offsets.len() {
             if i % STOP_EVERY == 0 && stop.load(Ordering::Relaxed) {
                 return None;
             }
+            let Some(at) = offsets.get(i) else {
+                return Some(false);
+            };
             match self.codec.decode_record(bytes, FileOffset(at)) {
                 Ok(Decoded::Record { next, .. })
-                    if offsets.get(i + 1).is_none_or(|&n| n == next.0) => {}
+                    if offsets.get(i + 1).is_none_or(|n| n == next.0) => {}
                 _ => return Some(false),
             }
         }
@@ -392,7 +513,7 @@ impl Segment {
     ) -> Result<(u64, bool)> {
         let first_at = usize::try_from(position)
             .ok()
-            .and_then(|p| self.offsets_read().ok()?.get(p).copied());
+            .and_then(|p| self.offsets_read().ok()?.get(p));
         let Some(first_at) = first_at else {
             return Ok((position, false));
         };
@@ -448,7 +569,8 @@ impl Segment {
         // Bytes from `position` on change: recovery vouches for none of them any more.
         self.checked_by_recovery
             .fetch_min(position, Ordering::AcqRel);
-        let mut offsets = self.offsets_write()?;
+        let mut guard = self.offsets_write()?;
+        let offsets = guard.owned();
         let keep = usize::try_from(position).unwrap_or(usize::MAX);
         let Some(&cut_at) = offsets.get(keep) else {
             return Ok(());
@@ -478,5 +600,42 @@ fn to_entry(offset: u64, record: &Record<'_>) -> Entry {
         payload: record.payload.to_vec(),
         prev_crc: record.prev_crc,
         crc: record.crc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_segment_reads_its_offsets_from_its_index_file() {
+        for codec in [Codec::V1, Codec::V2] {
+            let dir = tempfile::tempdir().unwrap();
+            let active = Segment::create(dir.path(), 7, codec, 4096).unwrap();
+            let mut prev = 0;
+            for i in 0..50u8 {
+                let encoded = active.append(prev, &[i; 13]).unwrap();
+                prev = encoded.crc.unwrap_or(0);
+            }
+            active.publish(active.data_len());
+            active.write_index(dir.path()).unwrap();
+            let in_memory = active.offsets_read().unwrap().to_vec();
+            let sealed = active.sealed(dir.path()).unwrap();
+            let offsets = sealed.offsets_read().unwrap();
+            assert!(offsets.index.is_some(), "{codec}: offsets still in memory");
+            assert!(offsets.owned.is_empty());
+            assert_eq!(offsets.len(), 50);
+            assert_eq!(offsets.to_vec(), in_memory);
+            assert_eq!(offsets.get(50), None);
+            drop(offsets);
+            for position in [0, 1, 25, 49] {
+                let entry = sealed.read(position).unwrap();
+                assert_eq!(entry.payload, vec![u8::try_from(position).unwrap(); 13]);
+            }
+            // A truncation makes it active again, with its offsets back in memory.
+            let active = sealed.remap(dir.path(), true).unwrap();
+            active.cut(20).unwrap();
+            assert_eq!(active.offsets_read().unwrap().to_vec(), in_memory[..20]);
+        }
     }
 }

@@ -774,7 +774,7 @@ impl Inner {
             return Err(e);
         }
         old.write_index(&self.dir)?;
-        let sealed = Arc::new(old.remap(&self.dir, false)?);
+        let sealed = Arc::new(old.sealed(&self.dir)?);
         let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
             StoreError::EntryTooLarge {
                 size: needed,
