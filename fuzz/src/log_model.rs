@@ -226,7 +226,13 @@ impl LogModel {
     /// or the one just before the first.
     pub fn set_cursor(&mut self, offset: u64, last_durable: Option<u64>) -> Result<(), Refusal> {
         match last_durable {
-            Some(last) if offset <= last && offset.saturating_add(1) >= self.first => {
+            // A cursor needs room for a later entry: `u64::MAX - 1` and `u64::MAX` are
+            // refused (and read back as corrupt).
+            Some(last)
+                if offset <= last
+                    && offset.saturating_add(1) >= self.first
+                    && offset < u64::MAX - 1 =>
+            {
                 self.cursor = Some(offset);
                 Ok(())
             }

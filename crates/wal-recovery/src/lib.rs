@@ -349,7 +349,8 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
 
 /// Persists the consumer's cursor (the last offset it has finalized) for `wal`'s
 /// directory. To drop the segments wholly before it, call
-/// `wal.trim_before(offset + 1)` afterwards.
+/// `wal.trim_before(offset + 1)` afterwards. The offset must be a durable entry's, and
+/// leave room for a later one (at most `u64::MAX - 2`).
 pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
     // Only a durable entry can be finalized: a cursor past what a crash can take back
     // would point past the end after recovery, hiding the entries appended next.
