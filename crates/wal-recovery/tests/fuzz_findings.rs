@@ -525,3 +525,70 @@ fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
     assert!(!dir.path().join("1.txnx").exists());
     assert_settled(dir.path(), 2);
 }
+
+/// After `SkipCorrupted` left an empty `0`, a hole `0..5` and the log going on at 5:
+/// truncating after an offset of the hole drops every entry (the hole's entries do not
+/// exist), and the log goes on from 0 (found by review: the segment kept was chosen
+/// before the cut moved back over the hole, and the empty `0` has no entry to chain from).
+#[test]
+fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[], 4096);
+    fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
+    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    let wal = recovered.wal;
+    for _ in 0..3 {
+        wal.append(b"after").unwrap();
+    }
+    assert_eq!(wal.next_offset().unwrap(), 8);
+    wal.truncate_after(4).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 0);
+    assert_eq!(wal.append(b"again").unwrap().offset, 0);
+    wal.close().unwrap();
+    assert_settled(dir.path(), 1);
+}
+
+/// Entries `0..10` in `0`, a hole `10..17`, an empty `17`, a hole `17..1000`, the log
+/// going on at 1000: truncating after 999 (dropping everything from 1000) keeps `0..10`
+/// and chains the next entry from entry 9 (found by review: the cut moved back over both
+/// holes after the segment kept, the empty `17`, was chosen, and the position of the
+/// entry before the cut underflowed).
+#[test]
+fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![b'a' + i]).collect();
+    let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+    segment(&dir.path().join("0.txnx"), &refs, 4096);
+    let offsets: Vec<wal_format::FileOffset> =
+        (0..10u32).map(|i| wal_format::FileOffset(13 * i)).collect();
+    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 10)];
+    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    fs::write(dir.path().join("0.idxx"), &index).unwrap();
+    segment(&dir.path().join("17.txnx"), &[], 4096);
+    fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(
+        wal_store::holes::read_holes(dir.path()).unwrap(),
+        vec![
+            std::ops::Range { start: 10, end: 17 },
+            std::ops::Range {
+                start: 17,
+                end: 1000
+            }
+        ]
+    );
+    let wal = recovered.wal;
+    let last_kept_crc = wal.read(9).unwrap().crc;
+    for _ in 0..3 {
+        wal.append(b"after").unwrap();
+    }
+    wal.truncate_after(999).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 10);
+    assert_eq!(wal.last_crc().unwrap(), last_kept_crc);
+    let appended = wal.append(b"next").unwrap();
+    assert_eq!(appended.offset, 10);
+    assert_eq!(wal.read(10).unwrap().prev_crc, last_kept_crc);
+    wal.close().unwrap();
+    assert_settled(dir.path(), 11);
+}

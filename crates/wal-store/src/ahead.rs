@@ -8,7 +8,7 @@
 //! record handed out has had its crc checked in this process, once.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
 use crate::segment::Segment;
 
@@ -27,6 +27,15 @@ const MIN_BYTES: u64 = 16 << 20;
 fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// See [`CheckAhead::stop_on_drop`].
+pub(crate) struct StopOnDrop<'a>(&'a CheckAhead);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// Sealed segments of a visit's range, every other one checked by a helper thread.
@@ -67,7 +76,10 @@ impl CheckAhead {
     /// The helper's work: the first, third, fifth... segment of the plan (the visit
     /// checks the one it starts in, then the second, fourth...). Runs until done or
     /// [`stop`](CheckAhead::stop); whatever it leaves unfinished is marked unchecked.
-    pub(crate) fn run(&self) {
+    /// Each segment is read while holding the shared side of the log's segment list
+    /// (`list`), as every reader does (rule 3 of the mmap contract), and only if it is
+    /// still in the list.
+    pub(crate) fn run(&self, list: &RwLock<Vec<Arc<Segment>>>) {
         /// Marks what is left unchecked even if the helper unwinds, so that no visit
         /// waits for it forever.
         struct Finish<'a>(&'a CheckAhead);
@@ -86,11 +98,19 @@ impl CheckAhead {
         }
         let _finish = Finish(self);
         for (segment, state) in self.segments.iter().zip(&self.states).step_by(2) {
-            let outcome = match segment.check_records(&self.stop) {
-                Some(true) => CHECKED,
-                Some(false) => UNCHECKED,
-                None => return,
+            let Ok(current) = list.read() else {
+                return;
             };
+            let outcome = if current.iter().any(|s| Arc::ptr_eq(s, segment)) {
+                match segment.check_records(&self.stop) {
+                    Some(true) => CHECKED,
+                    Some(false) => UNCHECKED,
+                    None => return,
+                }
+            } else {
+                UNCHECKED
+            };
+            drop(current);
             state.store(outcome, Ordering::Release);
             self.notify();
         }
@@ -104,6 +124,12 @@ impl CheckAhead {
     /// Tells the helper to finish early (the visit ended).
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells the helper to finish early when dropped: however the visit ends, a panic
+    /// in its callback included.
+    pub(crate) fn stop_on_drop(&self) -> StopOnDrop<'_> {
+        StopOnDrop(self)
     }
 
     /// Whether every record of `segment` was checked by the helper. For a segment the

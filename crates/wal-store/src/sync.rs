@@ -121,6 +121,15 @@ impl SyncCoordinator {
         self.changed.notify_all();
     }
 
+    /// Records that everything below `end` is durable without waking anyone: for the
+    /// leader, whose release of the leadership wakes the waiters.
+    pub(crate) fn advance_quietly(&self, end: u64) {
+        let mut state = self.lock();
+        if end > state.synced_end {
+            state.synced_end = end;
+        }
+    }
+
     /// Lowers the durable end after a truncation (the caller holds the leadership).
     pub(crate) fn lower(&self, end: u64) {
         let mut state = self.lock();

@@ -371,10 +371,13 @@ impl Wal {
             return self.visit_range(offset, None, &mut visit);
         };
         std::thread::scope(|scope| {
-            scope.spawn(|| ahead.run());
-            let visited = self.visit_range(offset, Some(&ahead), &mut visit);
-            ahead.stop();
-            visited
+            let helper = std::thread::Builder::new()
+                .name("wal-check-ahead".to_owned())
+                .spawn_scoped(scope, || ahead.run(&self.inner.segments));
+            // No helper (no thread to be had): the visit checks every segment itself.
+            let ahead = helper.is_ok().then_some(&ahead);
+            let _stop = ahead.map(CheckAhead::stop_on_drop);
+            self.visit_range(offset, ahead, &mut visit)
         })
     }
 
@@ -725,7 +728,8 @@ impl Inner {
         let started = Instant::now();
         active.flush_to(len)?;
         self.counters.synced(started.elapsed());
-        self.sync.advance(end);
+        // No wake-up here: the leadership's release wakes the waiters, once.
+        self.sync.advance_quietly(end);
         self.publish_synced(&active, len, end);
         Ok(end)
     }
@@ -837,6 +841,13 @@ impl Inner {
             return Err(out_of_range("before the first entry"));
         }
         let mut segments = self.segments_write()?;
+        // A cut just after offsets in a hole (holes that touch count as one) keeps what
+        // precedes the hole: its entries do not exist. Decided first, so that the segment
+        // kept is the one before the hole.
+        let cut = match cut.checked_sub(1).and_then(|before| self.hole_at(before)) {
+            Some(hole) => hole.start.max(first),
+            None => cut,
+        };
         // The segment to keep holds the entry before the cut, or is the first one when
         // everything goes.
         let keep_index = segments
@@ -845,17 +856,23 @@ impl Inner {
         let Some(keep) = segments.get(keep_index).cloned() else {
             return Err(out_of_range("no segment holds it"));
         };
-        // A cut inside a hole keeps what precedes the hole: its entries do not exist.
-        let cut = match cut.checked_sub(1).and_then(|before| self.hole_at(before)) {
-            Some(hole) => hole.start,
-            None => cut,
-        };
         // The crc to continue from: that of the entry before the cut, or when everything
-        // goes, the seed the first entry was chained from (v2; none for v1).
+        // goes, the seed the log's first entry was chained from (v2; none for v1). The
+        // first segment may hold no entry (an empty one before a hole).
         let new_last_crc = if cut > first {
-            keep.entry_unpublished(cut - 1 - keep.base)?.crc
+            let position = (cut - 1)
+                .checked_sub(keep.base)
+                .ok_or_else(|| out_of_range("no segment holds the entry before it"))?;
+            keep.entry_unpublished(position)?.crc
         } else {
-            keep.entry_unpublished(0)?.prev_crc
+            let mut seed = None;
+            for segment in segments.iter() {
+                if segment.entries()? > 0 {
+                    seed = segment.entry_unpublished(0)?.prev_crc;
+                    break;
+                }
+            }
+            seed
         };
 
         let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
