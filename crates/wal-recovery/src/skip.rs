@@ -56,6 +56,19 @@ impl Walk {
         }
     }
 
+    /// Keeps only positions below `limit`: the runs and holes past it are dropped.
+    fn clamp(&mut self, limit: u64) {
+        self.runs.retain(|run| run.first < limit);
+        if let Some(run) = self.runs.last_mut() {
+            let keep = usize::try_from(limit - run.first).unwrap_or(usize::MAX);
+            run.records.truncate(keep);
+        }
+        self.holes.retain(|hole| hole.start < limit);
+        if let Some(hole) = self.holes.last_mut() {
+            hole.end = hole.end.min(limit);
+        }
+    }
+
     fn skip(&mut self, position: u64) {
         match self.holes.last_mut() {
             Some(hole) if hole.end == position => hole.end += 1,
@@ -194,10 +207,13 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     // Where the entries kept so far end (the next offset the log holds, holes aside).
     let mut kept_end = analysis.first_offset().unwrap_or(0);
 
+    // The crc of the last entry kept so far, to check the link into the next segment
+    // (the analysis cannot, where the segment before ended in damage).
+    let mut kept_crc: Option<u32> = None;
     for (i, segment) in analysis.segments.iter().enumerate() {
         // A hole recorded just before this segment: the chain does not run across it, so
         // a link broken there is only its consequence.
-        let hole_before = new_holes.last().is_some_and(|h| h.end == segment.base);
+        let hole_before = new_holes.iter().any(|h| h.end == segment.base);
         let gap = analysis.problems.iter().find(|p| {
             p.segment == Some(segment.base)
                 && matches!(
@@ -206,7 +222,16 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                 )
                 && p.file_offset.is_none_or(|f| f == 0)
         });
-        match gap.map(|p| (p.kind, p.offset)) {
+        // A first record that does not chain from the entry kept just before it, with no
+        // hole between: another history, as a chain break found by the analysis.
+        let link_broken = gap.is_none()
+            && !hole_before
+            && segment.codec.has_crc()
+            && matches!((kept_crc, segment.first_prev_crc), (Some(kept), Some(first)) if kept != first);
+        let found = gap
+            .map(|p| (p.kind, p.offset))
+            .or(link_broken.then_some((ProblemKind::ChainBreak, None)));
+        match found {
             // A missing segment: its boundaries are the names around it.
             Some((ProblemKind::SegmentGap, Some(expected))) => {
                 new_holes.push(expected..segment.base)
@@ -256,6 +281,9 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
         let is_last = i + 1 == count;
         if !has_damaged_records(analysis, segment.base) {
             kept_end = segment.base + segment.entries();
+            if segment.entries() > 0 {
+                kept_crc = segment.last_crc;
+            }
             // (An empty segment between others goes to quarantine in the housekeeping.)
             if !analysis
                 .problems
@@ -303,6 +331,12 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
             }
             _ => walk_by_size(segment, &data),
         };
+        // A sealed segment ends where the next one begins (its name says so): records
+        // found past that position belong to no entry and go with the rest of the tail.
+        let mut walk = walk;
+        if let Some(next) = analysis.segments.get(i + 1) {
+            walk.clamp(next.base.saturating_sub(segment.base));
+        }
         let file_len = data.len() as u64;
         // Everything from the first record not kept in place is copied to quarantine.
         let first_moved = walk
@@ -398,6 +432,9 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                 .iter()
                 .map(|h| segment.base + h.start..segment.base + h.end),
         );
+        if let Some(&(start, _)) = walk.runs.last().and_then(|r| r.records.last()) {
+            kept_crc = valid_record(segment.codec, &data, start).and_then(|(_, _, crc)| crc);
+        }
         kept_end = walk.runs.last().map_or(segment.base, |r| {
             segment.base + r.first + r.records.len() as u64
         });

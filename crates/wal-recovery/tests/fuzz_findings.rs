@@ -592,3 +592,38 @@ fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
     wal.close().unwrap();
     assert_settled(dir.path(), 11);
 }
+
+fn from_hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `0.txnx`: entry 0, a damaged record, then valid records that chain on from it (so
+/// `SkipCorrupted` can walk past the damage: positions 2, 3, 4); `1.txnx` begins at 1
+/// with a record that chains from 0, not from entry 0. Segment 0 ends where segment 1
+/// begins, so nothing of 0 past position 0 is placed, and segment 1, another history,
+/// is cut (the fuzz finding: the walk split segment 0 into files at 2 and 4, past the
+/// start of segment 1, which was left sealed with no index, and the store refused).
+#[test]
+fn skip_corrupted_places_nothing_past_the_next_segments_base() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("0.txnx"),
+        from_hex(
+            "00000006000000009b97992c000000000000000000019b97f62cae0f69090000000001ae0f6909b26b3f9b\
+             0000000001b2533f9b81079eb4000000000181079eb404b539bf00000000",
+        ),
+    )
+    .unwrap();
+    let mut one = from_hex("0000000400000000eda11f7100000043");
+    one.resize(95, 0);
+    fs::write(dir.path().join("1.txnx"), one).unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset().unwrap(), 1);
+    assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 1..5);
+    recovered.wal.close().unwrap();
+    assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
+    assert_settled(dir.path(), 1);
+}
