@@ -236,9 +236,13 @@ impl Premapped {
         Ok(self.take_scanned(file)?.map(|m| m.map))
     }
 
-    /// The records the scan found in `file`, if it offered them (same file, same length).
-    pub(crate) fn take_records(&mut self, file: &File) -> io::Result<Option<ScannedRecords>> {
-        Ok(self.take_scanned(file)?.and_then(|m| m.records))
+    /// The mapping of `file` and the records the scan found in it, if one is offered
+    /// (same file, same length).
+    pub(crate) fn take_with_records(
+        &mut self,
+        file: &File,
+    ) -> io::Result<Option<(SegmentMap, Option<ScannedRecords>)>> {
+        Ok(self.take_scanned(file)?.map(|m| (m.map, m.records)))
     }
 
     fn take_scanned(&mut self, file: &File) -> io::Result<Option<ScannedMap>> {

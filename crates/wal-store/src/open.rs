@@ -12,7 +12,7 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::holes;
 use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
 use crate::naming::{self, FileName};
-use crate::segment::Segment;
+use crate::segment::{Offsets, Segment};
 
 /// The log found in a directory.
 pub(crate) struct Loaded {
@@ -54,12 +54,6 @@ pub fn list_segments(dir: &Path) -> Result<Vec<(u64, Codec)>> {
 
 fn layout(segment: u64, detail: String) -> StoreError {
     StoreError::Layout { segment, detail }
-}
-
-fn map_read_only(path: &Path) -> Result<(File, SegmentMap)> {
-    let file = File::open(path).io_context("open", path)?;
-    let map = SegmentMap::read_only(&file).io_context("mmap", path)?;
-    Ok((file, map))
 }
 
 /// A sealed segment: trusted through its index (crc, order) plus a check of its first
@@ -134,11 +128,13 @@ fn load_sealed(
             "data file holds more entries than its index (stale index)".to_owned(),
         ));
     }
-    let offsets = view.iter().map(|o| o.0).collect();
+    // The index was checked above: the offsets are read from it (mapped), not copied.
+    let offsets = match Offsets::from_index_file(&index_path, codec, view.len())? {
+        Some(offsets) => offsets,
+        None => Offsets::in_memory(view.iter().map(|o| o.0).collect()),
+    };
     let last_crc = last.crc;
     let segment = Segment::from_parts(dir, base, codec, file, map, offsets, end.0);
-    // The index was checked above: the offsets are read from it from now on.
-    segment.read_offsets_from_index()?;
     Ok((segment, last_crc))
 }
 
@@ -153,10 +149,19 @@ fn load_active(
     premapped: &mut Premapped,
 ) -> Result<(Segment, Option<u32>)> {
     let data_path = naming::data_path(dir, base, codec);
-    let (file, map) = map_read_only(&data_path)?;
-    let scanned = premapped
-        .take_records(&file)
+    let file = File::open(&data_path).io_context("open", &data_path)?;
+    // Recovery's mapping, when offered, has the records' pages mapped already.
+    let (map, records) = match premapped
+        .take_with_records(&file)
         .io_context("stat", &data_path)?
+    {
+        Some(offered) => offered,
+        None => (
+            SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
+            None,
+        ),
+    };
+    let scanned = records
         .filter(|records| scanned_records_hold(codec, map.published(map.len()), records, prev_crc));
     let (offsets, data_len, last_crc) = match scanned {
         Some(records) => (records.offsets, records.data_len, records.last_crc),

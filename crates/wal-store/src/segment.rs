@@ -99,8 +99,23 @@ impl IndexMap {
 }
 
 impl Offsets {
-    fn in_memory(owned: Vec<u32>) -> Offsets {
+    pub(crate) fn in_memory(owned: Vec<u32>) -> Offsets {
         Offsets { owned, index: None }
+    }
+
+    /// A sealed segment's offsets read from its index file at `path`, when the file holds
+    /// `entries` of them (the caller wrote it or has just checked it); `None` otherwise.
+    pub(crate) fn from_index_file(
+        path: &Path,
+        codec: Codec,
+        entries: usize,
+    ) -> Result<Option<Offsets>> {
+        Ok(IndexMap::open(path, codec)?
+            .filter(|index| index.len == entries)
+            .map(|index| Offsets {
+                owned: Vec::new(),
+                index: Some(index),
+            }))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -220,7 +235,7 @@ impl Segment {
         codec: Codec,
         file: File,
         map: SegmentMap,
-        offsets: Vec<u32>,
+        offsets: Offsets,
         data_len: u32,
     ) -> Segment {
         Segment {
@@ -230,7 +245,7 @@ impl Segment {
             data_path: naming::data_path(dir, base, codec),
             file,
             map,
-            offsets: RwLock::new(Offsets::in_memory(offsets)),
+            offsets: RwLock::new(offsets),
             data_len: AtomicU32::new(data_len),
             published_len: AtomicU32::new(data_len),
             synced_len: AtomicU32::new(data_len),
@@ -257,7 +272,13 @@ impl Segment {
         }
         .io_context("mmap", &data_path)?;
         Ok(Segment::from_parts(
-            dir, base, codec, file, map, offsets, data_len,
+            dir,
+            base,
+            codec,
+            file,
+            map,
+            Offsets::in_memory(offsets),
+            data_len,
         ))
     }
 
@@ -282,44 +303,34 @@ impl Segment {
         self.checked_by_recovery.load(Ordering::Acquire) > 0
     }
 
-    /// The same segment mapped the other way (read-only once sealed, read-write when a
-    /// truncation makes a sealed segment active again), with its state carried over.
-    pub(crate) fn remap(&self, dir: &Path, writable: bool) -> Result<Segment> {
+    /// The same segment mapped read-write (a growing active segment, or a sealed one a
+    /// truncation makes active again), its offsets in memory.
+    pub(crate) fn remap_writable(&self, dir: &Path) -> Result<Segment> {
         let offsets = self.offsets_read()?.to_vec();
-        Segment::open(
-            dir,
-            self.base,
-            self.codec,
-            offsets,
-            self.data_len(),
-            writable,
-        )
+        Segment::open(dir, self.base, self.codec, offsets, self.data_len(), true)
     }
 
     /// The segment, just sealed (its index file written and synced), mapped read-only
     /// with its offsets read from the index file instead of kept in memory.
     pub(crate) fn sealed(&self, dir: &Path) -> Result<Segment> {
-        let sealed = self.remap(dir, false)?;
-        sealed.read_offsets_from_index()?;
-        Ok(sealed)
-    }
-
-    /// Reads this sealed segment's offsets from its index file from now on (when it
-    /// lists them all), dropping the copy in memory.
-    pub(crate) fn read_offsets_from_index(&self) -> Result<()> {
-        let mut offsets = self.offsets_write()?;
-        if let Some(index) = IndexMap::open(&self.index_path, self.codec)?
-            && index.len == offsets.len()
-            && index.get(0) == offsets.get(0)
-            && index.get(index.len.saturating_sub(1))
-                == offsets.get(offsets.len().saturating_sub(1))
+        let in_memory = self.offsets_read()?;
+        let offsets = match Offsets::from_index_file(&self.index_path, self.codec, in_memory.len())?
         {
-            *offsets = Offsets {
-                owned: Vec::new(),
-                index: Some(index),
-            };
-        }
-        Ok(())
+            Some(offsets) => offsets,
+            None => Offsets::in_memory(in_memory.to_vec()),
+        };
+        drop(in_memory);
+        let file = File::open(&self.data_path).io_context("open", &self.data_path)?;
+        let map = SegmentMap::read_only(&file).io_context("mmap", &self.data_path)?;
+        Ok(Segment::from_parts(
+            dir,
+            self.base,
+            self.codec,
+            file,
+            map,
+            offsets,
+            self.data_len(),
+        ))
     }
 
     pub(crate) fn offsets_read(&self) -> Result<RwLockReadGuard<'_, Offsets>> {
@@ -633,7 +644,7 @@ mod tests {
                 assert_eq!(entry.payload, vec![u8::try_from(position).unwrap(); 13]);
             }
             // A truncation makes it active again, with its offsets back in memory.
-            let active = sealed.remap(dir.path(), true).unwrap();
+            let active = sealed.remap_writable(dir.path()).unwrap();
             active.cut(20).unwrap();
             assert_eq!(active.offsets_read().unwrap().to_vec(), in_memory[..20]);
         }

@@ -752,7 +752,7 @@ impl Inner {
             }
         })?;
         tail.active.grow(len)?;
-        let grown = Arc::new(tail.active.remap(&self.dir, true)?);
+        let grown = Arc::new(tail.active.remap_writable(&self.dir)?);
         let mut segments = self.segments_write()?;
         if let Some(last) = segments.last_mut() {
             *last = Arc::clone(&grown);
@@ -887,7 +887,7 @@ impl Inner {
         let keep = if keep.is_writable() {
             keep
         } else {
-            Arc::new(keep.remap(&self.dir, true)?)
+            Arc::new(keep.remap_writable(&self.dir)?)
         };
         fs::sync_dir(&self.dir)?;
         if let Err(e) = keep.cut(cut - keep.base) {
