@@ -11,6 +11,10 @@ use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::mmap::SegmentMap;
+
+/// A sync of fewer bytes than this turns read-around off for the segment (see
+/// `SegmentMap::expect_small_syncs`): 1 MiB, the largest folio a fault read around here.
+const SMALL_SYNC_BYTES: u32 = 1 << 20;
 use crate::naming;
 
 /// An entry read from the log, owned by the caller.
@@ -396,6 +400,20 @@ impl Segment {
     pub(crate) fn flush_to(&self, end: u32) -> Result<()> {
         let from = self.synced_len();
         if end > from {
+            // A log synced in small steps (a durable append each time, group commit, a
+            // short interval) would write back whole read-around chunks at every sync:
+            // from the first small sync on, this segment faults page by page instead. A
+            // bulk load, synced rarely, keeps the cheaper faults.
+            // The advice only changes speed: a refusal is logged, not an error.
+            if end - from < SMALL_SYNC_BYTES
+                && let Err(e) = self.map.expect_small_syncs()
+            {
+                log::warn!(
+                    target: "wal_store::segment",
+                    "madvise(MADV_RANDOM) on {}: {e}",
+                    self.data_path.display()
+                );
+            }
             self.map
                 .flush(from as usize..end as usize)
                 .io_context("msync", &self.data_path)?;
@@ -617,6 +635,30 @@ fn to_entry(offset: u64, record: &Record<'_>) -> Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_sync_turns_read_around_off_and_a_large_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let bulk = Segment::create(dir.path(), 0, Codec::V2, 4 << 20).unwrap();
+        let mut prev = 0;
+        while bulk.data_len() < SMALL_SYNC_BYTES {
+            prev = bulk.append(prev, &[7; 4000]).unwrap().crc.unwrap_or(0);
+        }
+        bulk.flush_to(bulk.data_len()).unwrap();
+        assert!(!bulk.map.is_random_advised(), "a 1 MiB sync is not small");
+        bulk.append(prev, &[8; 100]).unwrap();
+        bulk.flush_to(bulk.data_len()).unwrap();
+        assert!(bulk.map.is_random_advised(), "a 112-byte sync is small");
+
+        let durable = Segment::create(dir.path(), 1 << 20, Codec::V2, 4 << 20).unwrap();
+        durable.append(0, &[9; 100]).unwrap();
+        assert!(
+            !durable.map.is_random_advised(),
+            "advice changes at a sync only"
+        );
+        durable.flush_to(durable.data_len()).unwrap();
+        assert!(durable.map.is_random_advised());
+    }
 
     #[test]
     fn a_sealed_segment_reads_its_offsets_from_its_index_file() {
