@@ -59,7 +59,12 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
             // Our own small files, interrupted while being replaced atomically.
             FileName::Unknown
                 if name.strip_suffix(naming::TEMP_SUFFIX).is_some_and(|n| {
-                    [CURSOR_FILE_NAME, wal_store::holes::HOLES_FILE_NAME].contains(&n)
+                    [
+                        CURSOR_FILE_NAME,
+                        wal_store::holes::HOLES_FILE_NAME,
+                        wal_store::closed::CLOSED_FILE_NAME,
+                    ]
+                    .contains(&n)
                 }) =>
             {
                 inventory.temp_files.push(path);
@@ -68,7 +73,10 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
             FileName::Unknown
                 if name == CURSOR_FILE_NAME
                     || name == QUARANTINE_DIR_NAME
-                    || name == wal_store::holes::HOLES_FILE_NAME => {}
+                    || name == wal_store::holes::HOLES_FILE_NAME
+                    // The store's close record: recovery scans the active segment
+                    // whatever it says, and the store drops it at open.
+                    || name == wal_store::closed::CLOSED_FILE_NAME => {}
             FileName::Unknown => inventory.unknown_files.push(path),
         }
     }

@@ -229,7 +229,7 @@ fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "LOCK")
+        .filter(|n| n != "LOCK" && n != wal_store::closed::CLOSED_FILE_NAME)
         .collect();
     names.sort();
     names

@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 mod ahead;
+pub mod closed;
 mod error;
 pub mod fs;
 pub mod holes;

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 
+use crate::closed::{self, CloseRecord};
 use crate::error::{IoContext, Result, StoreError};
 use crate::holes;
 use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
@@ -165,7 +166,14 @@ fn load_active(
         .filter(|records| scanned_records_hold(codec, map.published(map.len()), records, prev_crc));
     let (offsets, data_len, last_crc) = match scanned {
         Some(records) => (records.offsets, records.data_len, records.last_crc),
-        None => scan_active(&file, &map, &data_path, base, codec, prev_crc)?,
+        None => match closed::read(dir, map.len() as u64)? {
+            Some(record)
+                if close_record_holds(&file, &map, &data_path, base, codec, &record, prev_crc)? =>
+            {
+                (record.offsets, record.data_len, Some(record.last_crc))
+            }
+            _ => scan_active(&file, &map, &data_path, base, codec, prev_crc)?,
+        },
     };
     // Whatever a crashed process left in the page cache becomes durable now, so that
     // everything this open accepted is durable.
@@ -216,6 +224,56 @@ fn scanned_records_hold(
         }
         _ => records.data_len == 0 && after_end,
     }
+}
+
+/// Whether a clean close's record still describes the active segment (see `closed.rs`):
+/// the same base and codec, offsets from 0 in increasing order, the first record links to
+/// the previous segment, the last one is whole with the recorded crc and ends at the
+/// recorded length, and nothing but zeros follows it.
+fn close_record_holds(
+    file: &File,
+    map: &SegmentMap,
+    data_path: &Path,
+    base: u64,
+    codec: Codec,
+    record: &CloseRecord,
+    prev_crc: Option<u32>,
+) -> Result<bool> {
+    if record.base != base || record.codec != codec || !codec.has_crc() {
+        return Ok(false);
+    }
+    let data = map.published(map.len());
+    let (Some(&first), Some(&last)) = (record.offsets.first(), record.offsets.last()) else {
+        return Ok(false);
+    };
+    let increasing = record
+        .offsets
+        .windows(2)
+        .all(|pair| matches!(pair, [a, b] if a < b));
+    if first != 0 || !increasing || record.data_len as usize > data.len() {
+        return Ok(false);
+    }
+    let decode = |at: u32| match codec.decode_record(data, FileOffset(at)) {
+        Ok(Decoded::Record { record, next }) => Some((record.prev_crc, record.crc, next)),
+        _ => None,
+    };
+    let first_links = decode(first)
+        .is_some_and(|(prev, _, _)| prev.is_none() || prev_crc.is_none() || prev == prev_crc);
+    let last_ends = decode(last)
+        .is_some_and(|(_, crc, next)| next.0 == record.data_len && crc == Some(record.last_crc));
+    if !first_links || !last_ends {
+        return Ok(false);
+    }
+    // Zeros up to a page past the file's last data region: appends made after the record
+    // was written (and it came back after a crash) show up here.
+    let data_end = crate::fs::data_end(file).io_context("seek data", data_path)?;
+    let scan_len = usize::try_from(crate::fs::scan_len(data_end, data.len() as u64))
+        .unwrap_or(usize::MAX)
+        .min(data.len());
+    let after = data
+        .get(record.data_len as usize..scan_len)
+        .unwrap_or_default();
+    Ok(after.iter().all(|&byte| byte == 0))
 }
 
 /// Scans the active segment's records; the check for zeros after the last one reads up

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::ahead::CheckAhead;
+use crate::closed::{self, CloseRecord};
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::holes;
@@ -104,9 +105,15 @@ impl Wal {
     /// `options.first_offset`, seeded with `options.seed_crc`) if it holds none.
     ///
     /// An existing log must be clean: any damaged record, gap, missing index or other
-    /// problem is refused with [`StoreError::NeedsRecovery`] or [`StoreError::Layout`] and
-    /// nothing is changed. After a crash, open through the recovery crate, which decides
-    /// what to keep.
+    /// problem found is refused with [`StoreError::NeedsRecovery`] or
+    /// [`StoreError::Layout`] and nothing is changed. After a crash, open through the
+    /// recovery crate, which decides what to keep.
+    ///
+    /// Sealed segments are trusted through their index files, and after a clean
+    /// [`close`](Wal::close) the active segment through its close record: their first and
+    /// last records are checked at open, the records between them by every read, which
+    /// refuses a damaged one with [`StoreError::Corrupt`]. Without a close record (after a
+    /// crash) every record of the active segment is checked at open.
     pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<Wal> {
         options.validate()?;
         let dir = dir.as_ref();
@@ -521,7 +528,8 @@ impl Wal {
     }
 
     /// Syncs everything and closes the log, reporting any failure (including an earlier
-    /// failed sync).
+    /// failed sync). A v2 log also leaves a close record (the file `CLOSED`), so that the
+    /// next [`open`](Wal::open) need not scan the active segment.
     pub fn close(mut self) -> Result<()> {
         if let Some(syncer) = self.syncer.take() {
             syncer.stop();
@@ -529,7 +537,8 @@ impl Wal {
         if let Some(cause) = self.inner.sync.poisoned() {
             return Err(StoreError::Poisoned { cause });
         }
-        self.inner.sync_all()
+        self.inner.sync_all()?;
+        self.inner.write_close_record()
     }
 }
 
@@ -678,6 +687,31 @@ impl Inner {
             }
             SyncPolicy::Interval(_) | SyncPolicy::Manual => Ok(()),
         }
+    }
+
+    /// Writes the close record (see `closed.rs`) for the active segment, every entry of
+    /// which is durable: the next open need not scan it. Failing to write it costs that
+    /// open time, not data, so a failure is logged rather than returned.
+    fn write_close_record(&self) -> Result<()> {
+        let tail = self.lock_tail()?;
+        let offsets = tail.active.offsets_read()?.to_vec();
+        let Some(last_crc) = tail.last_crc else {
+            return Ok(());
+        };
+        if offsets.is_empty() || tail.active.synced_len() != tail.active.data_len() {
+            return Ok(());
+        }
+        let record = CloseRecord {
+            base: tail.active.base,
+            codec: tail.active.codec,
+            data_len: tail.active.data_len(),
+            last_crc,
+            offsets,
+        };
+        if let Err(e) = closed::write(&self.dir, &record) {
+            log::warn!(target: "wal_store::segment", "no close record written: {e}");
+        }
+        Ok(())
     }
 
     /// Syncs the active segment while holding the tail: nothing can be appended

@@ -1,0 +1,198 @@
+//! The close record: what a clean close knew about the active segment, so that the next
+//! open need not scan it.
+//!
+//! Opening a log finds the end of its active segment by scanning every record and
+//! checking its crc: ~7 ms for a full 64 MiB segment here, most of the time a clean open
+//! takes. A clean [`close`](crate::Wal::close), which has just made every entry durable,
+//! writes the `CLOSED` file: the active segment's base, codec, data length, last crc and
+//! every record's file offset. The next open trusts the segment through it the way it
+//! trusts a sealed segment through its index: it checks the first and the last record
+//! (the last one's crc in full), that nothing but zeros follows the end, and leaves the
+//! records in between to the crc check every read makes.
+//!
+//! The file is never needed and never relied on blindly. Opening leaves it where it is
+//! (opening changes nothing on disk) and believes it only while it still describes the
+//! segment: once the log has moved on, the last record it names no longer carries its
+//! crc (a truncation, a new segment at the same base) or bytes follow its end (appends),
+//! and the open scans as it would without it; the next clean close replaces it. A
+//! chained crc commits to the whole history before it, so a last record that still
+//! matches vouches for the offsets before it. Only v2 segments get one (v1 has no crc).
+//! Recovery ignores it: it scans the active segment whatever the file says.
+//!
+//! Layout, little-endian: magic `WCLS`, version (1), codec (2 for v2), two zero bytes,
+//! base (u64), data length (u32), entry count (u32), last crc (u32), the entry count's
+//! file offsets (u32 each), then `crc32c_update(0, every byte before it)`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use wal_format::{Codec, crc};
+
+use crate::error::{IoContext, Result};
+use crate::fs;
+
+/// Name of the close record in a WAL directory.
+pub const CLOSED_FILE_NAME: &str = "CLOSED";
+
+const MAGIC: [u8; 4] = *b"WCLS";
+const VERSION: u8 = 1;
+const CODEC_V2: u8 = 2;
+/// Magic, version, codec, two zero bytes, base, data length, entry count, last crc.
+const HEADER_BYTES: usize = 4 + 1 + 1 + 2 + 8 + 4 + 4 + 4;
+const CRC_BYTES: usize = 4;
+const _: () = assert!(HEADER_BYTES == 28);
+
+/// The active segment as a clean close left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CloseRecord {
+    pub(crate) base: u64,
+    pub(crate) codec: Codec,
+    pub(crate) data_len: u32,
+    pub(crate) last_crc: u32,
+    /// File offset of every record, in order.
+    pub(crate) offsets: Vec<u32>,
+}
+
+/// Path of the close record of `dir`.
+pub(crate) fn closed_path(dir: &Path) -> PathBuf {
+    dir.join(CLOSED_FILE_NAME)
+}
+
+fn encode(record: &CloseRecord) -> Option<Vec<u8>> {
+    if record.codec != Codec::V2 {
+        return None;
+    }
+    let entries = u32::try_from(record.offsets.len()).ok()?;
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + 4 * record.offsets.len() + CRC_BYTES);
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&[VERSION, CODEC_V2, 0, 0]);
+    bytes.extend_from_slice(&record.base.to_le_bytes());
+    bytes.extend_from_slice(&record.data_len.to_le_bytes());
+    bytes.extend_from_slice(&entries.to_le_bytes());
+    bytes.extend_from_slice(&record.last_crc.to_le_bytes());
+    for offset in &record.offsets {
+        bytes.extend_from_slice(&offset.to_le_bytes());
+    }
+    let check = crc::crc32c_update(0, &bytes);
+    bytes.extend_from_slice(&check.to_le_bytes());
+    Some(bytes)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Parses a close record; `None` for anything that is not exactly one, whole and intact.
+fn decode(bytes: &[u8]) -> Option<CloseRecord> {
+    let body_len = bytes.len().checked_sub(CRC_BYTES)?;
+    let body = bytes.get(..body_len)?;
+    if u32_at(bytes, body_len)? != crc::crc32c_update(0, body) {
+        return None;
+    }
+    if body.get(..8)?
+        != [
+            MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, CODEC_V2, 0, 0,
+        ]
+    {
+        return None;
+    }
+    let base = u64::from_le_bytes(body.get(8..16)?.try_into().ok()?);
+    let data_len = u32_at(body, 16)?;
+    let entries = usize::try_from(u32_at(body, 20)?).ok()?;
+    let last_crc = u32_at(body, 24)?;
+    let listed = body.get(HEADER_BYTES..)?;
+    if listed.len() != entries.checked_mul(4)? {
+        return None;
+    }
+    let offsets = listed
+        .chunks_exact(4)
+        .map(|chunk| chunk.try_into().map(u32::from_le_bytes))
+        .collect::<std::result::Result<Vec<u32>, _>>()
+        .ok()?;
+    Some(CloseRecord {
+        base,
+        codec: Codec::V2,
+        data_len,
+        last_crc,
+        offsets,
+    })
+}
+
+/// Writes `record` as the close record of `dir` (atomically, synced). Only a v2 segment
+/// has one: for any other, nothing is written.
+pub(crate) fn write(dir: &Path, record: &CloseRecord) -> Result<()> {
+    match encode(record) {
+        Some(bytes) => fs::write_atomically(dir, &closed_path(dir), &bytes),
+        None => Ok(()),
+    }
+}
+
+/// Reads the close record of `dir`: `None` when there is none, or when the file is not
+/// one (damaged, or larger than a record for a data file of `data_file_bytes` bytes could
+/// be, which is then not read).
+pub(crate) fn read(dir: &Path, data_file_bytes: u64) -> Result<Option<CloseRecord>> {
+    let path = closed_path(dir);
+    let len = match std::fs::metadata(&path) {
+        Ok(metadata) => metadata.len(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).io_context("stat", &path),
+    };
+    // Every record takes at least a header and one payload byte.
+    let smallest_record = (Codec::V2.header_bytes() + 1) as u64;
+    let largest = (HEADER_BYTES + CRC_BYTES) as u64 + 4 * (data_file_bytes / smallest_record);
+    if len > largest {
+        return Ok(None);
+    }
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(decode(&bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).io_context("read", &path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> CloseRecord {
+        CloseRecord {
+            base: 1 << 40,
+            codec: Codec::V2,
+            data_len: 4096,
+            last_crc: 0xDEAD_BEEF,
+            offsets: vec![0, 20, 1000, 4000],
+        }
+    }
+
+    #[test]
+    fn a_close_record_round_trips() {
+        let bytes = encode(&record()).unwrap();
+        assert_eq!(bytes.len(), HEADER_BYTES + 16 + CRC_BYTES);
+        assert_eq!(decode(&bytes), Some(record()));
+    }
+
+    #[test]
+    fn any_damage_or_truncation_makes_it_no_record() {
+        let bytes = encode(&record()).unwrap();
+        for len in 0..bytes.len() {
+            assert_eq!(decode(&bytes[..len]), None, "cut to {len} bytes");
+        }
+        for bit in 0..bytes.len() * 8 {
+            let mut damaged = bytes.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(decode(&damaged), None, "bit {bit} flipped");
+        }
+    }
+
+    #[test]
+    fn a_v1_segment_gets_no_close_record() {
+        let v1 = CloseRecord {
+            codec: Codec::V1,
+            ..record()
+        };
+        assert_eq!(encode(&v1), None);
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &v1).unwrap();
+        assert!(!closed_path(dir.path()).exists());
+    }
+}

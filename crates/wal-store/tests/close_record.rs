@@ -1,0 +1,198 @@
+//! A clean close leaves a close record (`CLOSED`) describing the active segment, so that
+//! the next open need not scan it; an open believes it only while it still describes the
+//! segment, and a read still checks every record's crc.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test (clippy.toml allows these only inside #[test] functions)"
+)]
+
+use std::fs;
+use std::path::Path;
+
+use wal_store::closed::CLOSED_FILE_NAME;
+use wal_store::format::Codec;
+use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+
+/// 20-byte payloads make 32-byte v2 records; 4 KiB segments hold 128 of them.
+const PAYLOAD_BYTES: usize = 20;
+const RECORD_BYTES: usize = 12 + PAYLOAD_BYTES;
+
+fn options() -> WalOptions {
+    WalOptions {
+        segment_bytes: 4096,
+        sync_policy: SyncPolicy::Manual,
+        ..WalOptions::default()
+    }
+}
+
+fn payload(offset: u64, generation: u8) -> Vec<u8> {
+    let mut payload = vec![generation; PAYLOAD_BYTES];
+    payload[..8].copy_from_slice(&offset.to_le_bytes());
+    payload
+}
+
+fn append(wal: &Wal, offsets: std::ops::Range<u64>, generation: u8) {
+    for offset in offsets {
+        assert_eq!(
+            wal.append(&payload(offset, generation)).unwrap().offset,
+            offset
+        );
+    }
+}
+
+/// A log of `count` entries (generation 0), closed cleanly; returns its close record.
+fn closed_log(dir: &Path, count: u64) -> Vec<u8> {
+    let wal = Wal::open(dir, options()).unwrap();
+    append(&wal, 0..count, 0);
+    wal.close().unwrap();
+    fs::read(dir.join(CLOSED_FILE_NAME)).expect("a clean close writes a close record")
+}
+
+/// Every entry of the log, read one by one, with its payload checked.
+fn assert_entries(wal: &Wal, expected: &[(u64, u8)]) {
+    assert_eq!(wal.next_offset().unwrap(), expected.len() as u64);
+    for &(offset, generation) in expected {
+        assert_eq!(
+            wal.read(offset).unwrap().payload,
+            payload(offset, generation)
+        );
+    }
+}
+
+/// Syncs and drops the log as a crash after the last sync would leave it: no close.
+fn crash(wal: Wal) {
+    wal.sync().unwrap();
+    drop(wal);
+}
+
+#[test]
+fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // 200 entries: segment 0 holds 0..128, the active segment 128 holds 128..200.
+    closed_log(dir.path(), 200);
+    let active = dir.path().join("128.txnx");
+    let mut bytes = fs::read(&active).unwrap();
+    // A payload byte of entry 150, in the middle of the active segment.
+    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
+    fs::write(&active, &bytes).unwrap();
+
+    // The open trusts the close record (it checked the first and last records only)...
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 200);
+    // ...and the read of the damaged entry fails instead of handing out its payload.
+    match wal.read(150) {
+        Err(StoreError::Corrupt { .. }) => {}
+        other => panic!("expected a corrupt-record error, got {other:?}"),
+    }
+    for offset in [128, 149, 151, 199] {
+        assert_eq!(wal.read(offset).unwrap().payload, payload(offset, 0));
+    }
+    drop(wal);
+
+    // Without the record (a crash), the open scans the segment and refuses it.
+    fs::remove_file(dir.path().join(CLOSED_FILE_NAME)).unwrap();
+    match Wal::open(dir.path(), options()) {
+        Err(StoreError::NeedsRecovery { segment: 128, .. }) => {}
+        other => panic!("expected NeedsRecovery for segment 128, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_close_record_left_behind_by_appends_is_not_believed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = closed_log(dir.path(), 200);
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    append(&wal, 200..210, 0);
+    crash(wal);
+    // The record a crash could bring back: it says the segment ends at entry 199.
+    fs::write(dir.path().join(CLOSED_FILE_NAME), &stale).unwrap();
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    let expected: Vec<(u64, u8)> = (0..210).map(|o| (o, 0)).collect();
+    assert_entries(&wal, &expected);
+}
+
+#[test]
+fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
+    // Truncated below the recorded end, with and without new entries past it.
+    for (kept, appended) in [(150, 0), (150, 50), (150, 60), (128, 0), (199, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = closed_log(dir.path(), 200);
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        wal.truncate_from(kept).unwrap();
+        append(&wal, kept..kept + appended, 1);
+        crash(wal);
+        fs::write(dir.path().join(CLOSED_FILE_NAME), &stale).unwrap();
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        let expected: Vec<(u64, u8)> = (0..kept)
+            .map(|o| (o, 0))
+            .chain((kept..kept + appended).map(|o| (o, 1)))
+            .collect();
+        assert_entries(&wal, &expected);
+        // The same end and last crc as a scan finds without the record.
+        let believed = wal.last_crc().unwrap();
+        drop(wal);
+        fs::remove_file(dir.path().join(CLOSED_FILE_NAME)).unwrap();
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        assert_entries(&wal, &expected);
+        assert_eq!(
+            wal.last_crc().unwrap(),
+            believed,
+            "kept {kept}, appended {appended}"
+        );
+        // Appends go on from the true end, chained from the true last entry.
+        let next = kept + appended;
+        append(&wal, next..next + 3, 2);
+        wal.close().unwrap();
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        assert_eq!(
+            wal.next_offset().unwrap(),
+            next + 3,
+            "kept {kept}, appended {appended}"
+        );
+        assert_eq!(wal.read(next + 2).unwrap().payload, payload(next + 2, 2));
+    }
+}
+
+#[test]
+fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
+    let dir = tempfile::tempdir().unwrap();
+    let of_segment_0 = closed_log(dir.path(), 100);
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    append(&wal, 100..300, 0);
+    crash(wal);
+    fs::write(dir.path().join(CLOSED_FILE_NAME), &of_segment_0).unwrap();
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    let expected: Vec<(u64, u8)> = (0..300).map(|o| (o, 0)).collect();
+    assert_entries(&wal, &expected);
+    wal.close().unwrap();
+
+    let record = fs::read(dir.path().join(CLOSED_FILE_NAME)).unwrap();
+    for at in [0, 8, 16, 20, 24, 28, record.len() - 1] {
+        let mut damaged = record.clone();
+        damaged[at] ^= 0x01;
+        fs::write(dir.path().join(CLOSED_FILE_NAME), &damaged).unwrap();
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        assert_entries(&wal, &expected);
+        drop(wal);
+    }
+}
+
+#[test]
+fn a_v1_log_gets_no_close_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = WalOptions {
+        codec: Codec::V1,
+        ..options()
+    };
+    let wal = Wal::open(dir.path(), options.clone()).unwrap();
+    for offset in 0..10 {
+        wal.append(&payload(offset, 0)).unwrap();
+    }
+    wal.close().unwrap();
+    assert!(!dir.path().join(CLOSED_FILE_NAME).exists());
+    let wal = Wal::open(dir.path(), options).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 10);
+}
