@@ -67,14 +67,26 @@ fn load_sealed(
     premapped: &mut Premapped,
 ) -> Result<(Segment, Option<u32>)> {
     let index_path = naming::index_path(dir, base, codec);
-    let index_bytes = match std::fs::read(&index_path) {
-        Ok(bytes) => bytes,
+    match std::fs::symlink_metadata(&index_path) {
+        Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(layout(base, "sealed segment has no index file".to_owned()));
         }
-        Err(e) => return Err(e).io_context("read", &index_path),
+        Err(e) => return Err(e).io_context("stat", &index_path),
+    }
+    // Mapped once: parsed (crc, order) from the mapping, then read through it. A file
+    // with no whole offset is not mapped; it is read to be parsed (and refused, unless it
+    // is the index of a segment with no entry).
+    let mapped = Offsets::map_index_file(&index_path, codec)?;
+    let read_bytes;
+    let index_bytes = match mapped.as_ref().and_then(Offsets::index_bytes) {
+        Some(bytes) => bytes,
+        None => {
+            read_bytes = std::fs::read(&index_path).io_context("read", &index_path)?;
+            read_bytes.as_slice()
+        }
     };
-    let view = IndexView::parse(codec, &index_bytes)
+    let view = IndexView::parse(codec, index_bytes)
         .map_err(|e| layout(base, format!("index file is corrupt: {e}")))?;
     let (Some(first_at), Some(last_at)) = (view.get(0), view.last()) else {
         // A sealed segment with no entry (recovery can leave one before a hole): nothing
@@ -129,10 +141,11 @@ fn load_sealed(
             "data file holds more entries than its index (stale index)".to_owned(),
         ));
     }
-    // The index was checked above: the offsets are read from it (mapped), not copied.
-    let offsets = match Offsets::from_index_file(&index_path, codec, view.len())? {
-        Some(offsets) => offsets,
-        None => Offsets::in_memory(view.iter().map(|o| o.0).collect()),
+    // The index was checked above: the offsets are read from its mapping, not copied.
+    let entries = view.len();
+    let offsets = match mapped {
+        Some(offsets) if offsets.len() == entries => offsets,
+        _ => Offsets::in_memory(view.iter().map(|o| o.0).collect()),
     };
     let last_crc = last.crc;
     let segment = Segment::from_parts(dir, base, codec, file, map, offsets, end.0);

@@ -107,6 +107,23 @@ impl Offsets {
         Offsets { owned, index: None }
     }
 
+    /// The index file at `path`, mapped whole and not yet checked: the caller parses
+    /// [`index_bytes`](Offsets::index_bytes) before it trusts any offset. `None` when the
+    /// file holds no whole offset.
+    pub(crate) fn map_index_file(path: &Path, codec: Codec) -> Result<Option<Offsets>> {
+        Ok(IndexMap::open(path, codec)?.map(|index| Offsets {
+            owned: Vec::new(),
+            index: Some(index),
+        }))
+    }
+
+    /// The whole index file, when the offsets are read from one.
+    pub(crate) fn index_bytes(&self) -> Option<&[u8]> {
+        self.index
+            .as_ref()
+            .map(|index| index.map.published(index.map.len()))
+    }
+
     /// A sealed segment's offsets read from its index file at `path`, when the file holds
     /// `entries` of them (the caller wrote it or has just checked it); `None` otherwise.
     pub(crate) fn from_index_file(
