@@ -647,12 +647,15 @@ impl Inner {
             return Err(StoreError::Poisoned { cause });
         }
         let offset = tail.next_offset;
-        let next_offset = offset.checked_add(1).ok_or(StoreError::OffsetOutOfRange {
-            offset,
-            first: self.first_offset(),
-            next: offset,
-            reason: "the log has reached the largest offset",
-        })?;
+        // Built only when needed: `ok_or` would build (and drop) the error on every append.
+        let next_offset = offset
+            .checked_add(1)
+            .ok_or_else(|| StoreError::OffsetOutOfRange {
+                offset,
+                first: self.first_offset(),
+                next: offset,
+                reason: "the log has reached the largest offset",
+            })?;
         let needed = record_bytes(tail.active.codec, payload.len())?;
         if tail.active.data_len() as usize + needed > tail.active.capacity() {
             if tail.active.entries()? == 0 {
@@ -1041,7 +1044,7 @@ impl Inner {
 fn record_bytes(codec: wal_format::Codec, payload_len: usize) -> Result<usize> {
     codec
         .record_bytes(payload_len)
-        .ok_or(StoreError::EntryTooLarge {
+        .ok_or_else(|| StoreError::EntryTooLarge {
             size: payload_len,
             max: codec.max_payload_bytes(),
         })
