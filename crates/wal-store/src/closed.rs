@@ -10,14 +10,18 @@
 //! (the last one's crc in full), that nothing but zeros follows the end, and leaves the
 //! records in between to the crc check every read makes.
 //!
-//! The file is never needed and never relied on blindly. Opening leaves it where it is
-//! (opening changes nothing on disk) and believes it only while it still describes the
-//! segment: once the log has moved on, the last record it names no longer carries its
-//! crc (a truncation, a new segment at the same base) or bytes follow its end (appends),
-//! and the open scans as it would without it; the next clean close replaces it. A
+//! The file is never needed and never relied on blindly. Opening leaves it in place
+//! (opening changes nothing on disk); the log removes it, durably (unlink, directory
+//! fsync), before it first changes the active segment (an append, a truncation, a
+//! clear). So nothing is made durable while a record of the old end is on disk, and a
+//! record found at open was written by the last close with nothing appended since. It is
+//! checked all the same, and believed only while it still describes the segment: a
+//! record that came back (a removal the file system lost) after appends has bytes right
+//! after its end, one left behind by a truncation (or by a recovery that cut the segment)
+//! names a last record that is gone, and the open then scans as it would without it. A
 //! chained crc commits to the whole history before it, so a last record that still
 //! matches vouches for the offsets before it. Only v2 segments get one (v1 has no crc).
-//! Recovery ignores it: it scans the active segment whatever the file says.
+//! Recovery never reads it: it scans the active segment whatever the file says.
 //!
 //! Layout, little-endian: magic `WCLS`, version (1), codec (2 for v2), two zero bytes,
 //! base (u64), data length (u32), entry count (u32), last crc (u32), the entry count's
@@ -148,6 +152,25 @@ pub(crate) fn read(dir: &Path, data_file_bytes: u64) -> Result<Option<CloseRecor
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).io_context("read", &path),
     }
+}
+
+/// Whether `dir` holds a close record (a valid one or not).
+pub(crate) fn exists(dir: &Path) -> Result<bool> {
+    let path = closed_path(dir);
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).io_context("stat", &path),
+    }
+}
+
+/// Removes the close record of `dir` durably (the directory is fsynced when there was
+/// one): the active segment is about to change.
+pub(crate) fn consume(dir: &Path) -> Result<()> {
+    if fs::remove_if_present(&closed_path(dir))? {
+        fs::sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

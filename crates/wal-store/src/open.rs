@@ -13,6 +13,9 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::holes;
 use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
 use crate::naming::{self, FileName};
+
+/// The zero check after a close record's end covers the rest of this page and the next.
+const ZERO_CHECK_BYTES: usize = 4096;
 use crate::segment::{Offsets, Segment};
 
 /// The log found in a directory.
@@ -180,9 +183,7 @@ fn load_active(
     let (offsets, data_len, last_crc) = match scanned {
         Some(records) => (records.offsets, records.data_len, records.last_crc),
         None => match closed::read(dir, map.len() as u64)? {
-            Some(record)
-                if close_record_holds(&file, &map, &data_path, base, codec, &record, prev_crc)? =>
-            {
+            Some(record) if close_record_holds(&map, base, codec, &record, prev_crc) => {
                 (record.offsets, record.data_len, Some(record.last_crc))
             }
             _ => scan_active(&file, &map, &data_path, base, codec, prev_crc)?,
@@ -242,29 +243,27 @@ fn scanned_records_hold(
 /// Whether a clean close's record still describes the active segment (see `closed.rs`):
 /// the same base and codec, offsets from 0 in increasing order, the first record links to
 /// the previous segment, the last one is whole with the recorded crc and ends at the
-/// recorded length, and nothing but zeros follows it.
+/// recorded length, and zeros follow it.
 fn close_record_holds(
-    file: &File,
     map: &SegmentMap,
-    data_path: &Path,
     base: u64,
     codec: Codec,
     record: &CloseRecord,
     prev_crc: Option<u32>,
-) -> Result<bool> {
+) -> bool {
     if record.base != base || record.codec != codec || !codec.has_crc() {
-        return Ok(false);
+        return false;
     }
     let data = map.published(map.len());
     let (Some(&first), Some(&last)) = (record.offsets.first(), record.offsets.last()) else {
-        return Ok(false);
+        return false;
     };
     let increasing = record
         .offsets
         .windows(2)
         .all(|pair| matches!(pair, [a, b] if a < b));
     if first != 0 || !increasing || record.data_len as usize > data.len() {
-        return Ok(false);
+        return false;
     }
     let decode = |at: u32| match codec.decode_record(data, FileOffset(at)) {
         Ok(Decoded::Record { record, next }) => Some((record.prev_crc, record.crc, next)),
@@ -275,18 +274,20 @@ fn close_record_holds(
     let last_ends = decode(last)
         .is_some_and(|(_, crc, next)| next.0 == record.data_len && crc == Some(record.last_crc));
     if !first_links || !last_ends {
-        return Ok(false);
+        return false;
     }
-    // Zeros up to a page past the file's last data region: appends made after the record
-    // was written (and it came back after a crash) show up here.
-    let data_end = crate::fs::data_end(file).io_context("seek data", data_path)?;
-    let scan_len = usize::try_from(crate::fs::scan_len(data_end, data.len() as u64))
-        .unwrap_or(usize::MAX)
+    // The log removes the record durably before it first changes the active segment, so
+    // a record on disk has nothing after it. The rest of the page holding
+    // its end and the next page are checked all the same, for a record that came back
+    // (a removal the file system lost): appends after it would start right there. The
+    // file's whole tail is not read: cached pages of zeros count as data for SEEK_DATA,
+    // so it may reach to the end of the segment.
+    let end = record.data_len as usize;
+    let checked_to = (end / ZERO_CHECK_BYTES + 2)
+        .saturating_mul(ZERO_CHECK_BYTES)
         .min(data.len());
-    let after = data
-        .get(record.data_len as usize..scan_len)
-        .unwrap_or_default();
-    Ok(after.iter().all(|&byte| byte == 0))
+    let after = data.get(end..checked_to).unwrap_or_default();
+    after.iter().all(|&byte| byte == 0)
 }
 
 /// Scans the active segment's records; the check for zeros after the last one reads up

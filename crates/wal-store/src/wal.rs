@@ -92,6 +92,9 @@ struct Tail {
     /// that appends hold anyway, rather than with atomics on every append.
     entries_appended: u64,
     payload_bytes_appended: u64,
+    /// Whether a close record may be on disk: removed before the active segment first
+    /// changes (see `closed.rs`).
+    close_record_on_disk: bool,
 }
 
 fn poisoned_lock<T>(_: T) -> StoreError {
@@ -186,6 +189,7 @@ impl Wal {
                 )
             }
         };
+        let close_record_on_disk = closed::exists(&dir)?;
         let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
         let (Some(first), Some(active)) = (segments.first(), segments.last()) else {
             return Err(StoreError::Layout {
@@ -208,6 +212,7 @@ impl Wal {
                 last_crc,
                 entries_appended: 0,
                 payload_bytes_appended: 0,
+                close_record_on_disk,
             }),
             segments: RwLock::new(segments),
             holes: RwLock::new(holes),
@@ -656,6 +661,7 @@ impl Inner {
                 next: offset,
                 reason: "the log has reached the largest offset",
             })?;
+        self.forget_close_record(tail)?;
         let needed = record_bytes(tail.active.codec, payload.len())?;
         if tail.active.data_len() as usize + needed > tail.active.capacity() {
             if tail.active.entries()? == 0 {
@@ -692,27 +698,42 @@ impl Inner {
         }
     }
 
+    /// Removes the close record, durably, if one may be on disk: the active segment is
+    /// about to change, and the record would no longer describe it.
+    fn forget_close_record(&self, tail: &mut Tail) -> Result<()> {
+        if tail.close_record_on_disk {
+            closed::consume(&self.dir)?;
+            tail.close_record_on_disk = false;
+        }
+        Ok(())
+    }
+
     /// Writes the close record (see `closed.rs`) for the active segment, every entry of
     /// which is durable: the next open need not scan it. Failing to write it costs that
     /// open time, not data, so a failure is logged rather than returned.
     fn write_close_record(&self) -> Result<()> {
         let tail = self.lock_tail()?;
         let offsets = tail.active.offsets_read()?.to_vec();
-        let Some(last_crc) = tail.last_crc else {
-            return Ok(());
+        let describable = !offsets.is_empty()
+            && tail.active.codec.has_crc()
+            && tail.active.synced_len() == tail.active.data_len();
+        let written = match tail.last_crc {
+            Some(last_crc) if describable => closed::write(
+                &self.dir,
+                &CloseRecord {
+                    base: tail.active.base,
+                    codec: tail.active.codec,
+                    data_len: tail.active.data_len(),
+                    last_crc,
+                    offsets,
+                },
+            ),
+            // Nothing to describe (an empty or v1 active segment). No record is left from
+            // before: the open removed it.
+            _ => Ok(()),
         };
-        if offsets.is_empty() || tail.active.synced_len() != tail.active.data_len() {
-            return Ok(());
-        }
-        let record = CloseRecord {
-            base: tail.active.base,
-            codec: tail.active.codec,
-            data_len: tail.active.data_len(),
-            last_crc,
-            offsets,
-        };
-        if let Err(e) = closed::write(&self.dir, &record) {
-            log::warn!(target: "wal_store::segment", "no close record written: {e}");
+        if let Err(e) = written {
+            log::warn!(target: "wal_store::segment", "close record not written: {e}");
         }
         Ok(())
     }
@@ -877,6 +898,7 @@ impl Inner {
         if cut < first {
             return Err(out_of_range("before the first entry"));
         }
+        self.forget_close_record(&mut tail)?;
         let mut segments = self.segments_write()?;
         // A cut just after offsets in a hole (holes that touch count as one) keeps what
         // precedes the hole: its entries do not exist. Decided first, so that the segment
@@ -1003,6 +1025,7 @@ impl Inner {
     fn clear(&self) -> Result<()> {
         let _leadership = self.sync.lead()?;
         let mut tail = self.lock_tail()?;
+        self.forget_close_record(&mut tail)?;
         let next = tail.next_offset;
         let fresh = if tail.active.entries()? == 0 {
             Arc::clone(&tail.active)

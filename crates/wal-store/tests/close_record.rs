@@ -92,7 +92,7 @@ fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
     }
     drop(wal);
 
-    // Without the record (a crash), the open scans the segment and refuses it.
+    // Without the record (after a crash), the open scans the segment and refuses it.
     fs::remove_file(dir.path().join(CLOSED_FILE_NAME)).unwrap();
     match Wal::open(dir.path(), options()) {
         Err(StoreError::NeedsRecovery { segment: 128, .. }) => {}
@@ -195,4 +195,53 @@ fn a_v1_log_gets_no_close_record() {
     assert!(!dir.path().join(CLOSED_FILE_NAME).exists());
     let wal = Wal::open(dir.path(), options).unwrap();
     assert_eq!(wal.next_offset().unwrap(), 10);
+}
+
+#[test]
+fn the_record_goes_before_the_active_segment_first_changes() {
+    // Opening alone changes nothing; the first append, truncation or clear removes the
+    // record before it changes anything.
+    type Change = fn(&Wal);
+    let changes: [(&str, Change); 3] = [
+        ("append", |wal| append(wal, 200..201, 1)),
+        ("truncate_from", |wal| wal.truncate_from(150).unwrap()),
+        ("clear", |wal| wal.clear().unwrap()),
+    ];
+    for (name, change) in changes {
+        let dir = tempfile::tempdir().unwrap();
+        let record = closed_log(dir.path(), 200);
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        assert_eq!(wal.read(199).unwrap().payload, payload(199, 0));
+        let path = dir.path().join(CLOSED_FILE_NAME);
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            record,
+            "{name}: opening changed it"
+        );
+        change(&wal);
+        assert!(!path.exists(), "{name}: the record is still there");
+        drop(wal);
+    }
+}
+
+#[test]
+fn a_close_with_nothing_to_describe_writes_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    closed_log(dir.path(), 200);
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    // Every entry removed: the active segment is a fresh, empty one at offset 200.
+    wal.clear().unwrap();
+    wal.close().unwrap();
+    assert!(!dir.path().join(CLOSED_FILE_NAME).exists());
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 200);
+    append(&wal, 200..205, 0);
+    wal.close().unwrap();
+    assert!(dir.path().join(CLOSED_FILE_NAME).exists());
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.first_offset(), 200);
+    assert_eq!(wal.next_offset().unwrap(), 205);
+    for offset in 200..205 {
+        assert_eq!(wal.read(offset).unwrap().payload, payload(offset, 0));
+    }
 }
