@@ -75,7 +75,8 @@ pub(crate) fn take(dir: &Path) -> Result<Inventory> {
                     || name == QUARANTINE_DIR_NAME
                     || name == wal_store::holes::HOLES_FILE_NAME
                     // The store's close record: recovery scans the active segment
-                    // whatever it says, and the store drops it at open.
+                    // whatever it says (and removes it before a repair changes that
+                    // segment).
                     || name == wal_store::closed::CLOSED_FILE_NAME => {}
             FileName::Unknown => inventory.unknown_files.push(path),
         }

@@ -147,6 +147,10 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     if mode == RecoveryMode::AbsoluteConsistency {
         return Ok(Applied { actions, cut: None });
     }
+    // The store's close record goes (durably) before a cut changes the active segment.
+    if plan.cut.is_some() {
+        wal_store::closed::consume(&analysis.dir)?;
+    }
     let mut quarantine = Quarantine::new(&analysis.dir);
     let mut cut = None;
     let last_kept = plan

@@ -193,6 +193,10 @@ fn index_bytes(codec: Codec, offsets: &[u32]) -> Result<Vec<u8>> {
 pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let dir = &analysis.dir;
     let mut actions = Vec::new();
+    // The store's close record goes (durably) before any segment is changed.
+    if analysis.problems.iter().any(|p| !p.is_informational()) {
+        wal_store::closed::consume(dir)?;
+    }
     crate::repair::remove_temp_files(analysis, &mut actions)?;
     let mut quarantine = Quarantine::new(dir);
     let mut journal = Journal::default();

@@ -20,8 +20,11 @@
 //! after its end, one left behind by a truncation (or by a recovery that cut the segment)
 //! names a last record that is gone, and the open then scans as it would without it. A
 //! chained crc commits to the whole history before it, so a last record that still
-//! matches vouches for the offsets before it. Only v2 segments get one (v1 has no crc).
-//! Recovery never reads it: it scans the active segment whatever the file says.
+//! matches ties the record to this segment's history; the offsets and the entry count
+//! themselves rest on the record's own crc, and every read checks the record it is
+//! pointed at. Only v2 segments get one (v1 has no crc). Recovery never reads it (it
+//! scans the active segment whatever the file says), removes it before a repair changes
+//! the active segment, and the store it opens does not use it.
 //!
 //! Layout, little-endian: magic `WCLS`, version (1), codec (2 for v2), two zero bytes,
 //! base (u64), data length (u32), entry count (u32), last crc (u32), the entry count's
@@ -132,45 +135,43 @@ pub(crate) fn write(dir: &Path, record: &CloseRecord) -> Result<()> {
 }
 
 /// Reads the close record of `dir`: `None` when there is none, or when the file is not
-/// one (damaged, or larger than a record for a data file of `data_file_bytes` bytes could
-/// be, which is then not read).
-pub(crate) fn read(dir: &Path, data_file_bytes: u64) -> Result<Option<CloseRecord>> {
+/// one (damaged, not a regular file, unreadable, or larger than a record for a data file
+/// of `data_file_bytes` bytes could be, which is then not read). The record is only ever
+/// an aid: a file that cannot be read costs the open a scan, never the open itself.
+pub(crate) fn read(dir: &Path, data_file_bytes: u64) -> Option<CloseRecord> {
     let path = closed_path(dir);
-    let len = match std::fs::metadata(&path) {
-        Ok(metadata) => metadata.len(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).io_context("stat", &path),
-    };
+    let metadata = std::fs::symlink_metadata(&path).ok()?;
     // Every record takes at least a header and one payload byte.
     let smallest_record = (Codec::V2.header_bytes() + 1) as u64;
     let largest = (HEADER_BYTES + CRC_BYTES) as u64 + 4 * (data_file_bytes / smallest_record);
-    if len > largest {
-        return Ok(None);
+    if !metadata.is_file() || metadata.len() > largest {
+        return None;
     }
     match std::fs::read(&path) {
-        Ok(bytes) => Ok(decode(&bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).io_context("read", &path),
+        Ok(bytes) => decode(&bytes),
+        Err(e) => {
+            log::warn!(target: "wal_store::open", "close record not read: {}: {e}", path.display());
+            None
+        }
     }
 }
 
-/// Whether `dir` holds a close record (a valid one or not).
+/// Whether `dir` holds a close record file (valid or not).
 pub(crate) fn exists(dir: &Path) -> Result<bool> {
     let path = closed_path(dir);
     match std::fs::symlink_metadata(&path) {
-        Ok(_) => Ok(true),
+        Ok(metadata) => Ok(metadata.is_file()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e).io_context("stat", &path),
     }
 }
 
-/// Removes the close record of `dir` durably (the directory is fsynced when there was
-/// one): the active segment is about to change.
-pub(crate) fn consume(dir: &Path) -> Result<()> {
-    if fs::remove_if_present(&closed_path(dir))? {
-        fs::sync_dir(dir)?;
-    }
-    Ok(())
+/// Removes the close record of `dir` durably: the active segment, or the segment it
+/// describes, is about to change. The directory is fsynced whether or not the file was
+/// still there, so that a retry after a failed fsync does not skip it.
+pub fn consume(dir: &Path) -> Result<()> {
+    fs::remove_if_present(&closed_path(dir))?;
+    fs::sync_dir(dir)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Opening a directory after a crash is the recovery crate's job: [`Wal::open`] refuses
-//! any log that is not clean, and never appends after bytes it has not checked.
+//! any log it finds not clean, and never appends after a record it has not checked.
 #![deny(missing_docs)]
 
 mod ahead;

@@ -1,6 +1,8 @@
 //! Opening an existing directory strictly: the segments must form one clean, contiguous
 //! log, or nothing is opened. Deciding what to keep of a damaged log is the recovery
-//! crate's job; the store never appends after bytes it has not checked.
+//! crate's job; the store never appends after a record it has not checked (the records
+//! before it are checked by the scan, or by every read where an index or a close record
+//! vouches for them).
 
 use std::fs::File;
 use std::io;
@@ -13,9 +15,6 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::holes;
 use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
 use crate::naming::{self, FileName};
-
-/// The zero check after a close record's end covers the rest of this page and the next.
-const ZERO_CHECK_BYTES: usize = 4096;
 use crate::segment::{Offsets, Segment};
 
 /// The log found in a directory.
@@ -155,9 +154,12 @@ fn load_sealed(
     Ok((segment, last_crc))
 }
 
-/// The last segment: scanned record by record, since it has no index to trust (or
-/// taken from the records recovery's scan has just found in it, once its first and last
-/// records check out).
+/// The zero check after a close record's end covers the rest of this page and the next.
+const ZERO_CHECK_BYTES: usize = 4096;
+
+/// The last segment: scanned record by record, since it has no index to trust; or taken
+/// from the records recovery's scan has just found in it, or from the record of a clean
+/// close, once its first and last records check out.
 fn load_active(
     dir: &Path,
     base: u64,
@@ -168,26 +170,32 @@ fn load_active(
     let data_path = naming::data_path(dir, base, codec);
     let file = File::open(&data_path).io_context("open", &data_path)?;
     // Recovery's mapping, when offered, has the records' pages mapped already.
-    let (map, records) = match premapped
+    let (map, records, from_recovery) = match premapped
         .take_with_records(&file)
         .io_context("stat", &data_path)?
     {
-        Some(offered) => offered,
+        Some((map, records)) => (map, records, true),
         None => (
             SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
             None,
+            false,
         ),
     };
     let scanned = records
         .filter(|records| scanned_records_hold(codec, map.published(map.len()), records, prev_crc));
-    let (offsets, data_len, last_crc) = match scanned {
-        Some(records) => (records.offsets, records.data_len, records.last_crc),
-        None => match closed::read(dir, map.len() as u64)? {
-            Some(record) if close_record_holds(&map, base, codec, &record, prev_crc) => {
-                (record.offsets, record.data_len, Some(record.last_crc))
-            }
-            _ => scan_active(&file, &map, &data_path, base, codec, prev_crc)?,
-        },
+    // A close record is for a plain open after a clean close; an open after recovery
+    // (which may have just changed the segment) uses what recovery's scan found, or scans.
+    let close_record = if from_recovery {
+        None
+    } else {
+        closed::read(dir, map.len() as u64)
+    };
+    let (offsets, data_len, last_crc) = match (scanned, close_record) {
+        (Some(records), _) => (records.offsets, records.data_len, records.last_crc),
+        (None, Some(record)) if close_record_holds(&map, base, codec, &record, prev_crc) => {
+            (record.offsets, record.data_len, Some(record.last_crc))
+        }
+        _ => scan_active(&file, &map, &data_path, base, codec, prev_crc)?,
     };
     // Whatever a crashed process left in the page cache becomes durable now, so that
     // everything this open accepted is durable.

@@ -728,8 +728,9 @@ impl Inner {
                     offsets,
                 },
             ),
-            // Nothing to describe (an empty or v1 active segment). No record is left from
-            // before: the open removed it.
+            // Nothing to describe (an empty or v1 active segment). Any record from before
+            // went when the segment first changed; one that did not describe it was
+            // refused at open and is refused again.
             _ => Ok(()),
         };
         if let Err(e) = written {

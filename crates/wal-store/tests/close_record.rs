@@ -245,3 +245,23 @@ fn a_close_with_nothing_to_describe_writes_no_record() {
         assert_eq!(wal.read(offset).unwrap().payload, payload(offset, 0));
     }
 }
+
+#[test]
+fn a_close_record_whose_segment_no_longer_chains_from_the_one_before_is_not_believed() {
+    // Two logs with the same shape (segments 0 and 128) but other entries in segment 0.
+    let dir = tempfile::tempdir().unwrap();
+    closed_log(dir.path(), 200);
+    let other = tempfile::tempdir().unwrap();
+    let wal = Wal::open(other.path(), options()).unwrap();
+    append(&wal, 0..200, 1);
+    wal.close().unwrap();
+    for name in ["0.txnx", "0.idxx"] {
+        fs::copy(other.path().join(name), dir.path().join(name)).unwrap();
+    }
+    // Segment 0 is whole and its index right, and the active segment matches its close
+    // record; but its first entry does not chain from the new segment 0's last one.
+    match Wal::open(dir.path(), options()) {
+        Err(StoreError::NeedsRecovery { segment: 128, .. }) => {}
+        other => panic!("expected NeedsRecovery for segment 128, got {other:?}"),
+    }
+}

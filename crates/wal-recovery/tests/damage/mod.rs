@@ -298,11 +298,15 @@ pub fn snapshot(dir: &Path) -> Snapshot {
     out
 }
 
-/// The paths whose content differs between two snapshots (or that are in only one).
+/// The paths whose content differs between two snapshots (or that are in only one),
+/// but the store's close record: a repair removes it before it changes the active
+/// segment (it holds no entry; the report need not name it).
 pub fn changed_paths(before: &Snapshot, after: &Snapshot) -> Vec<PathBuf> {
+    let close_record = Path::new(wal_store::closed::CLOSED_FILE_NAME);
     let mut changed: Vec<PathBuf> = before
         .keys()
         .chain(after.keys())
+        .filter(|path| path.as_path() != close_record)
         .filter(|path| before.get(*path) != after.get(*path))
         .cloned()
         .collect();

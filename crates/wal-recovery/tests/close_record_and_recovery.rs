@@ -1,0 +1,71 @@
+//! Recovery and the store's close record (`CLOSED`): recovery never relies on it, leaves
+//! it alone when it changes nothing, and removes it before a cut changes the active
+//! segment, so that the record never outlives the segment it describes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test (clippy.toml allows these only inside #[test] functions)"
+)]
+
+mod support;
+
+use std::fs;
+
+use support::{append_range, expected, open, options, replayed};
+use wal_store::closed::CLOSED_FILE_NAME;
+
+const SEGMENT_BYTES: u32 = 1024;
+
+#[test]
+fn recovery_of_a_clean_log_leaves_the_close_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    append_range(&recovered.wal, 0..50);
+    recovered.wal.close().unwrap();
+    let record = fs::read(dir.path().join(CLOSED_FILE_NAME)).unwrap();
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert_eq!(replayed(&recovered), expected(0..50));
+    assert_eq!(fs::read(dir.path().join(CLOSED_FILE_NAME)).unwrap(), record);
+}
+
+#[test]
+fn a_cut_of_the_active_segment_removes_the_close_record_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    append_range(&recovered.wal, 0..50);
+    let active_base = active_base_of(&recovered.wal);
+    assert!(active_base > 0, "the log spans segments");
+    recovered.wal.close().unwrap();
+    assert!(dir.path().join(CLOSED_FILE_NAME).exists());
+
+    // The last byte of the last record flipped: with no commit point, a torn tail.
+    let path = wal_store::naming::data_path(dir.path(), active_base, wal_store::format::Codec::V2);
+    let mut bytes = fs::read(&path).unwrap();
+    let end = support::written_len(&bytes);
+    bytes[end - 1] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(!recovered.report.is_clean());
+    assert_eq!(replayed(&recovered), expected(0..49));
+    assert!(
+        !dir.path().join(CLOSED_FILE_NAME).exists(),
+        "the record outlived the cut"
+    );
+    drop(recovered);
+    // A plain open afterwards scans the cut segment and agrees.
+    let wal = wal_store::Wal::open(dir.path(), options(SEGMENT_BYTES).wal).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 49);
+}
+
+/// Base of the log's last segment.
+fn active_base_of(wal: &wal_store::Wal) -> u64 {
+    wal_store::list_segments(wal.dir())
+        .unwrap()
+        .last()
+        .unwrap()
+        .0
+}
