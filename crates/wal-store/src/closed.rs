@@ -220,3 +220,66 @@ mod tests {
         assert!(!closed_path(dir.path()).exists());
     }
 }
+
+/// Records whose crc is right but whose offsets do not describe the segment: only a bug
+/// could write one, and the open still refuses it.
+#[cfg(test)]
+mod forged {
+    use super::*;
+    use crate::{SyncPolicy, Wal, WalOptions};
+
+    /// A closed log of 10 entries of 20 bytes (32-byte records) and its close record.
+    fn closed_log(dir: &Path) -> CloseRecord {
+        let options = WalOptions {
+            sync_policy: SyncPolicy::Manual,
+            ..WalOptions::default()
+        };
+        let wal = Wal::open(dir, options).unwrap();
+        for i in 0..10u8 {
+            wal.append(&[i; 20]).unwrap();
+        }
+        wal.close().unwrap();
+        decode(&std::fs::read(closed_path(dir)).unwrap()).unwrap()
+    }
+
+    fn open_with(record: &CloseRecord) -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let honest = closed_log(dir.path());
+        assert_eq!(
+            honest.offsets,
+            (0..10).map(|i| i * 32).collect::<Vec<u32>>()
+        );
+        write(dir.path(), record).unwrap();
+        let wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        for offset in 0..10u8 {
+            assert_eq!(wal.read(u64::from(offset)).unwrap().payload, [offset; 20]);
+        }
+        wal.next_offset().unwrap()
+    }
+
+    fn honest() -> CloseRecord {
+        let dir = tempfile::tempdir().unwrap();
+        closed_log(dir.path())
+    }
+
+    #[test]
+    fn offsets_out_of_order_are_refused() {
+        let mut record = honest();
+        record.offsets = vec![0, 64, 32, 96, 128, 160, 192, 224, 256, 288];
+        assert_eq!(open_with(&record), 10);
+        record.offsets = vec![0, 32, 32, 64, 96, 128, 160, 192, 224, 256, 288];
+        assert_eq!(open_with(&record), 10);
+    }
+
+    #[test]
+    fn offsets_that_skip_the_first_record_are_refused() {
+        let mut record = honest();
+        record.offsets.remove(0);
+        assert_eq!(open_with(&record), 10);
+    }
+
+    #[test]
+    fn the_honest_record_opens_the_whole_log() {
+        assert_eq!(open_with(&honest()), 10);
+    }
+}
