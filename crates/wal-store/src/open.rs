@@ -217,22 +217,20 @@ fn scanned_records_hold(
     records: &ScannedRecords,
     prev_crc: Option<u32>,
 ) -> bool {
-    let decode = |at: u32| match codec.decode_record(data, FileOffset(at)) {
-        Ok(Decoded::Record { record, next }) => Some((record.prev_crc, record.crc, next)),
-        _ => None,
-    };
     let after_end = matches!(
         codec.decode_record(data, FileOffset(records.data_len)),
         Ok(Decoded::EndMarker | Decoded::EndOfInput)
     );
     match (records.offsets.first(), records.offsets.last()) {
         (Some(&first), Some(&last)) => {
-            let first_links = decode(first).is_some_and(|(prev, _, _)| {
-                prev.is_none() || prev_crc.is_none() || prev == prev_crc
-            });
-            let last_ends = decode(last).is_some_and(|(_, crc, next)| {
-                next.0 == records.data_len && crc == records.last_crc
-            });
+            let ends = ends_hold(
+                codec,
+                data,
+                (first, last),
+                records.data_len,
+                records.last_crc,
+                prev_crc,
+            );
             // Every record in between leads to the next one listed (read for its size
             // only: the scan checked the crcs).
             let chained = records.offsets.windows(2).all(|pair| match pair {
@@ -242,10 +240,32 @@ fn scanned_records_hold(
                 ),
                 _ => false,
             });
-            first == 0 && first_links && last_ends && after_end && chained
+            ends && after_end && chained
         }
         _ => records.data_len == 0 && after_end,
     }
+}
+
+/// Whether the records listed from file offset `first` to `last` can be the active
+/// segment's: the first is at file offset 0 and links to the previous segment's last crc,
+/// the last is whole (its crc checked) with the crc `last_crc` and ends at `data_len`.
+fn ends_hold(
+    codec: Codec,
+    data: &[u8],
+    (first, last): (u32, u32),
+    data_len: u32,
+    last_crc: Option<u32>,
+    prev_crc: Option<u32>,
+) -> bool {
+    let decode = |at: u32| match codec.decode_record(data, FileOffset(at)) {
+        Ok(Decoded::Record { record, next }) => Some((record.prev_crc, record.crc, next)),
+        _ => None,
+    };
+    let first_links = decode(first)
+        .is_some_and(|(prev, _, _)| prev.is_none() || prev_crc.is_none() || prev == prev_crc);
+    let last_ends =
+        decode(last).is_some_and(|(_, crc, next)| next.0 == data_len && crc == last_crc);
+    first == 0 && first_links && last_ends
 }
 
 /// Whether a clean close's record still describes the active segment (see `closed.rs`):
@@ -270,18 +290,15 @@ fn close_record_holds(
         .offsets
         .windows(2)
         .all(|pair| matches!(pair, [a, b] if a < b));
-    if first != 0 || !increasing || record.data_len as usize > data.len() {
-        return false;
-    }
-    let decode = |at: u32| match codec.decode_record(data, FileOffset(at)) {
-        Ok(Decoded::Record { record, next }) => Some((record.prev_crc, record.crc, next)),
-        _ => None,
-    };
-    let first_links = decode(first)
-        .is_some_and(|(prev, _, _)| prev.is_none() || prev_crc.is_none() || prev == prev_crc);
-    let last_ends = decode(last)
-        .is_some_and(|(_, crc, next)| next.0 == record.data_len && crc == Some(record.last_crc));
-    if !first_links || !last_ends {
+    let ends = ends_hold(
+        codec,
+        data,
+        (first, last),
+        record.data_len,
+        Some(record.last_crc),
+        prev_crc,
+    );
+    if !increasing || !ends {
         return false;
     }
     // The log removes the record durably before it first changes the active segment, so

@@ -11,11 +11,11 @@ use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::mmap::SegmentMap;
+use crate::naming;
 
 /// A sync of fewer bytes than this turns read-around off for the segment (see
 /// `SegmentMap::expect_small_syncs`): 1 MiB, the largest folio a fault read around here.
 const SMALL_SYNC_BYTES: u32 = 1 << 20;
-use crate::naming;
 
 /// An entry read from the log, owned by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,12 +131,7 @@ impl Offsets {
         codec: Codec,
         entries: usize,
     ) -> Result<Option<Offsets>> {
-        Ok(IndexMap::open(path, codec)?
-            .filter(|index| index.len == entries)
-            .map(|index| Offsets {
-                owned: Vec::new(),
-                index: Some(index),
-            }))
+        Ok(Offsets::map_index_file(path, codec)?.filter(|offsets| offsets.len() == entries))
     }
 
     pub(crate) fn len(&self) -> usize {

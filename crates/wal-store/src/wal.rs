@@ -713,19 +713,19 @@ impl Inner {
     /// open time, not data, so a failure is logged rather than returned.
     fn write_close_record(&self) -> Result<()> {
         let tail = self.lock_tail()?;
-        let offsets = tail.active.offsets_read()?.to_vec();
-        let describable = !offsets.is_empty()
-            && tail.active.codec.has_crc()
-            && tail.active.synced_len() == tail.active.data_len();
+        let active = &tail.active;
+        let describable = active.entries()? > 0
+            && active.codec.has_crc()
+            && active.synced_len() == active.data_len();
         let written = match tail.last_crc {
             Some(last_crc) if describable => closed::write(
                 &self.dir,
                 &CloseRecord {
-                    base: tail.active.base,
-                    codec: tail.active.codec,
-                    data_len: tail.active.data_len(),
+                    base: active.base,
+                    codec: active.codec,
+                    data_len: active.data_len(),
                     last_crc,
-                    offsets,
+                    offsets: active.offsets_read()?.to_vec(),
                 },
             ),
             // Nothing to describe (an empty or v1 active segment). Any record from before
