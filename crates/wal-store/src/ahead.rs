@@ -59,7 +59,7 @@ impl CheckAhead {
             .filter(|s| !s.is_checked())
             .cloned()
             .collect();
-        let bytes: u64 = sealed.iter().map(|s| u64::from(s.published_len())).sum();
+        let bytes: u64 = sealed.iter().map(|s| s.bytes_hint()).sum();
         if sealed.len() < 2 || bytes < MIN_BYTES || cores() < 2 {
             return None;
         }

@@ -251,6 +251,11 @@ impl Premapped {
         Premapped(maps)
     }
 
+    /// Whether no mapping is offered (a plain open, not one after recovery).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The mapping of `file`, if one is offered (read-only, same file, same length).
     pub(crate) fn take(&mut self, file: &File) -> io::Result<Option<SegmentMap>> {
         Ok(self.take_scanned(file)?.map(|m| m.map))

@@ -59,6 +59,20 @@ fn layout(segment: u64, detail: String) -> StoreError {
     StoreError::Layout { segment, detail }
 }
 
+/// A sealed segment's files, checked: its index (crc, order) and its first and last
+/// records, with nothing after the last.
+pub(crate) struct SealedParts {
+    pub(crate) file: File,
+    pub(crate) map: SegmentMap,
+    pub(crate) offsets: Offsets,
+    /// Where its last record ends.
+    pub(crate) data_len: u32,
+    /// The crc its first record was chained from (v2).
+    first_prev_crc: Option<u32>,
+    /// The crc of its last record (v2).
+    last_crc: Option<u32>,
+}
+
 /// A sealed segment: trusted through its index (crc, order) plus a check of its first
 /// and last records; every read checks its record's crc again.
 fn load_sealed(
@@ -68,6 +82,99 @@ fn load_sealed(
     prev_crc: Option<u32>,
     premapped: &mut Premapped,
 ) -> Result<(Segment, Option<u32>)> {
+    let Some(parts) = check_sealed(dir, base, codec, premapped)? else {
+        // A sealed segment with no entry (recovery can leave one before a hole): nothing
+        // to check in its data, and the chain runs on unchanged.
+        let segment = Segment::open(dir, base, codec, Vec::new(), 0, false)?;
+        return Ok((segment, prev_crc));
+    };
+    if let (Some(expected), Some(actual)) = (prev_crc, parts.first_prev_crc)
+        && expected != actual
+    {
+        return Err(chain_break(base, expected, actual));
+    }
+    let last_crc = parts.last_crc;
+    let segment = Segment::from_parts(
+        dir,
+        base,
+        codec,
+        parts.file,
+        parts.map,
+        parts.offsets,
+        parts.data_len,
+    );
+    Ok((segment, last_crc))
+}
+
+fn chain_break(segment: u64, expected: u32, actual: u32) -> StoreError {
+    StoreError::NeedsRecovery {
+        segment,
+        problem: wal_format::FormatError::ChainBreak {
+            file_offset: FileOffset(0),
+            expected,
+            actual,
+        },
+    }
+}
+
+/// Opens a sealed segment that a plain open deferred (see [`load`]), at its first use:
+/// the checks of [`load_sealed`], and what the open would have checked across its
+/// boundaries: it holds the `entries` entries the layout gives it, and the next
+/// segment's first record chains from its last (when both have crcs). The next segment
+/// is sealed and stays in the log while this one does (a trim removes older segments
+/// first, a truncation keeps the segment it cuts in open while it removes later ones).
+pub(crate) fn open_deferred(
+    dir: &Path,
+    (base, codec): (u64, Codec),
+    entries: u64,
+    (next_base, next_codec): (u64, Codec),
+) -> Result<SealedParts> {
+    let parts = check_sealed(dir, base, codec, &mut Premapped::new(Vec::new()))?;
+    let found = parts.as_ref().map_or(0, |p| p.offsets.len() as u64);
+    let Some(parts) = parts.filter(|_| found == entries) else {
+        return Err(layout(
+            base,
+            format!(
+                "index lists {found} entries, but the next segment starts {entries} offsets on"
+            ),
+        ));
+    };
+    if codec.has_crc() && next_codec.has_crc() {
+        let next_path = naming::data_path(dir, next_base, next_codec);
+        let file = File::open(&next_path).io_context("open", &next_path)?;
+        let map = SegmentMap::read_only(&file).io_context("mmap", &next_path)?;
+        let next_first = match next_codec.decode_record(map.published(map.len()), FileOffset(0)) {
+            Ok(Decoded::Record { record, .. }) => record.prev_crc,
+            Ok(_) => {
+                return Err(layout(
+                    next_base,
+                    "sealed segment has no first record".to_owned(),
+                ));
+            }
+            Err(problem) => {
+                return Err(StoreError::NeedsRecovery {
+                    segment: next_base,
+                    problem,
+                });
+            }
+        };
+        if let (Some(expected), Some(actual)) = (parts.last_crc, next_first)
+            && expected != actual
+        {
+            return Err(chain_break(next_base, expected, actual));
+        }
+    }
+    Ok(parts)
+}
+
+/// The checks of a sealed segment's own files (see [`SealedParts`]); `None` for a
+/// segment whose index lists no entry.
+fn check_sealed(
+    dir: &Path,
+    base: u64,
+    codec: Codec,
+    premapped: &mut Premapped,
+) -> Result<Option<SealedParts>> {
     let index_path = naming::index_path(dir, base, codec);
     match std::fs::symlink_metadata(&index_path) {
         Ok(_) => {}
@@ -91,10 +198,7 @@ fn load_sealed(
     let view = IndexView::parse(codec, index_bytes)
         .map_err(|e| layout(base, format!("index file is corrupt: {e}")))?;
     let (Some(first_at), Some(last_at)) = (view.get(0), view.last()) else {
-        // A sealed segment with no entry (recovery can leave one before a hole): nothing
-        // to check in its data, and the chain runs on unchanged.
-        let segment = Segment::open(dir, base, codec, Vec::new(), 0, false)?;
-        return Ok((segment, prev_crc));
+        return Ok(None);
     };
     let data_path = naming::data_path(dir, base, codec);
     let file = File::open(&data_path).io_context("open", &data_path)?;
@@ -107,11 +211,11 @@ fn load_sealed(
         segment: base,
         problem,
     };
-    let first = match codec
+    let first_prev_crc = match codec
         .decode_record(data, first_at)
         .map_err(needs_recovery)?
     {
-        Decoded::Record { record, .. } => record,
+        Decoded::Record { record, .. } => record.prev_crc,
         _ => {
             return Err(layout(
                 base,
@@ -119,17 +223,8 @@ fn load_sealed(
             ));
         }
     };
-    if let (Some(expected), Some(actual)) = (prev_crc, first.prev_crc)
-        && expected != actual
-    {
-        return Err(needs_recovery(wal_format::FormatError::ChainBreak {
-            file_offset: FileOffset(0),
-            expected,
-            actual,
-        }));
-    }
-    let (last, end) = match codec.decode_record(data, last_at).map_err(needs_recovery)? {
-        Decoded::Record { record, next } => (record, next),
+    let (last_crc, end) = match codec.decode_record(data, last_at).map_err(needs_recovery)? {
+        Decoded::Record { record, next } => (record.crc, next),
         _ => {
             return Err(layout(
                 base,
@@ -149,9 +244,14 @@ fn load_sealed(
         Some(offsets) if offsets.len() == entries => offsets,
         _ => Offsets::in_memory(view.iter().map(|o| o.0).collect()),
     };
-    let last_crc = last.crc;
-    let segment = Segment::from_parts(dir, base, codec, file, map, offsets, end.0);
-    Ok((segment, last_crc))
+    Ok(Some(SealedParts {
+        file,
+        map,
+        offsets,
+        data_len: end.0,
+        first_prev_crc,
+        last_crc,
+    }))
 }
 
 /// The zero check after a close record's end covers the rest of this page and the next.
@@ -349,17 +449,46 @@ fn scan_active(
 }
 
 /// Loads the log in `dir`, or `None` if the directory holds no segment.
+///
+/// A plain open (no mappings offered by recovery, no holes recorded) opens only the
+/// active segment and the sealed one before it, so that its time does not grow with the
+/// log: every older sealed segment is deferred to its first use, which makes the same
+/// checks (see [`open_deferred`]). Its entries are known from the layout meanwhile: the
+/// next segment starts where it ends.
 pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loaded>> {
     let listed = list_segments(dir)?;
     let Some(&(last_base, _)) = listed.last() else {
         return Ok(None);
     };
     let recorded_holes = holes::read_holes(dir)?;
+    let deferred = if recorded_holes.is_empty() && premapped.is_empty() {
+        listed.len().saturating_sub(2)
+    } else {
+        0
+    };
+
     let mut holes = Vec::new();
     let mut segments = Vec::with_capacity(listed.len());
     let mut expected_base: Option<u64> = None;
     let mut last_crc: Option<u32> = None;
-    for &(base, codec) in &listed {
+    for (i, &(base, codec)) in listed.iter().enumerate() {
+        if i < deferred
+            && let Some(&(next_base, next_codec)) = listed.get(i + 1)
+        {
+            // Bases are listed in increasing order, so the entries are at least one.
+            let entries = next_base - base;
+            segments.push(Segment::deferred(
+                dir,
+                base,
+                codec,
+                entries,
+                (next_base, next_codec),
+            ));
+            expected_base = Some(next_base);
+            // Unknown until the segment is opened, which checks the link itself.
+            last_crc = None;
+            continue;
+        }
         // A gap recorded as a hole is known: the chain is not checked across it.
         if let Some(expected) = expected_base
             && base > expected

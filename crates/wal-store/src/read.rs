@@ -67,9 +67,8 @@ impl<'a> Iter<'a> {
             return Ok(Some(entry));
         }
         let (segment, index) = self.inner.locate(&segments, self.next)?;
-        let at = usize::try_from(index)
-            .ok()
-            .and_then(|i| segment.offsets_read().ok()?.get(i))
+        let at = segment
+            .offset_of(index)?
             .ok_or(StoreError::OffsetOutOfRange {
                 offset: self.next,
                 first: segment.base,

@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard};
 
 use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index};
 
@@ -172,10 +172,11 @@ pub(crate) struct Segment {
     pub(crate) codec: Codec,
     pub(crate) data_path: PathBuf,
     pub(crate) index_path: PathBuf,
-    file: File,
-    map: SegmentMap,
-    /// File offset of every entry, in order.
-    offsets: RwLock<Offsets>,
+    /// The open data file, its mapping and the entries' offsets: set when the segment is
+    /// made, or for a sealed segment a plain open deferred, at its first use.
+    body: OnceLock<Body>,
+    /// How to open a deferred sealed segment (`None` for every other segment).
+    deferred: Option<Deferred>,
     /// Bytes written: the file offset where the next record goes.
     data_len: AtomicU32,
     /// Bytes readers may look at (see the contract in `mmap.rs`).
@@ -186,6 +187,29 @@ pub(crate) struct Segment {
     /// log was opened, with no visit reading them since (see
     /// [`Wal::note_checked_segments`](crate::Wal::note_checked_segments)).
     checked_by_recovery: AtomicU64,
+}
+
+/// What a segment's records are read through.
+#[derive(Debug)]
+struct Body {
+    file: File,
+    map: SegmentMap,
+    /// File offset of every entry, in order.
+    offsets: RwLock<Offsets>,
+}
+
+/// A sealed segment whose files a plain open left unopened (see `open.rs`): what the
+/// directory's layout says it holds, checked against its files at its first use.
+#[derive(Debug)]
+struct Deferred {
+    dir: PathBuf,
+    /// Entries the layout gives it: the next segment starts this many offsets later.
+    entries: u64,
+    /// Base and codec of the next segment (sealed too), whose first record must chain
+    /// from this one's last.
+    next: (u64, Codec),
+    /// Held while the files are being opened, so that two first uses open them once.
+    opening: Mutex<()>,
 }
 
 fn lock_poisoned<T>(_: T) -> StoreError {
@@ -259,9 +283,12 @@ impl Segment {
             codec,
             index_path: naming::index_path(dir, base, codec),
             data_path: naming::data_path(dir, base, codec),
-            file,
-            map,
-            offsets: RwLock::new(offsets),
+            body: OnceLock::from(Body {
+                file,
+                map,
+                offsets: RwLock::new(offsets),
+            }),
+            deferred: None,
             data_len: AtomicU32::new(data_len),
             published_len: AtomicU32::new(data_len),
             synced_len: AtomicU32::new(data_len),
@@ -296,6 +323,69 @@ impl Segment {
             Offsets::in_memory(offsets),
             data_len,
         ))
+    }
+
+    /// A sealed segment whose files are opened at its first use: the directory's layout
+    /// says it holds `entries` entries, and the segment at `next` (sealed too) follows it.
+    pub(crate) fn deferred(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        entries: u64,
+        next: (u64, Codec),
+    ) -> Segment {
+        Segment {
+            base,
+            codec,
+            index_path: naming::index_path(dir, base, codec),
+            data_path: naming::data_path(dir, base, codec),
+            body: OnceLock::new(),
+            deferred: Some(Deferred {
+                dir: dir.to_path_buf(),
+                entries,
+                next,
+                opening: Mutex::new(()),
+            }),
+            data_len: AtomicU32::new(0),
+            published_len: AtomicU32::new(0),
+            synced_len: AtomicU32::new(0),
+            checked_by_recovery: AtomicU64::new(0),
+        }
+    }
+
+    /// The segment's files, opened and checked now if a plain open deferred them: its
+    /// index (crc, order, as many entries as the layout says), its first and last records,
+    /// and the link from its last record to the next segment's first. A failure is
+    /// returned to the caller that needed the segment, and the next use tries again.
+    fn body(&self) -> Result<&Body> {
+        if let Some(body) = self.body.get() {
+            return Ok(body);
+        }
+        let Some(deferred) = &self.deferred else {
+            return Err(StoreError::Layout {
+                segment: self.base,
+                detail: "segment has no data file open".to_owned(),
+            });
+        };
+        let _opening = deferred.opening.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(body) = self.body.get() {
+            return Ok(body);
+        }
+        let parts = crate::open::open_deferred(
+            &deferred.dir,
+            (self.base, self.codec),
+            deferred.entries,
+            deferred.next,
+        )?;
+        self.data_len.store(parts.data_len, Ordering::Release);
+        self.published_len.store(parts.data_len, Ordering::Release);
+        self.synced_len.store(parts.data_len, Ordering::Release);
+        let body = Body {
+            file: parts.file,
+            map: parts.map,
+            offsets: RwLock::new(parts.offsets),
+        };
+        Ok(self.body.get_or_init(|| body))
     }
 
     /// Notes that recovery has just checked the crcs of every record the segment holds.
@@ -350,21 +440,39 @@ impl Segment {
     }
 
     pub(crate) fn offsets_read(&self) -> Result<RwLockReadGuard<'_, Offsets>> {
-        self.offsets.read().map_err(lock_poisoned)
+        self.body()?.offsets.read().map_err(lock_poisoned)
     }
 
-    fn offsets_write(&self) -> Result<RwLockWriteGuard<'_, Offsets>> {
-        self.offsets.write().map_err(lock_poisoned)
+    /// The file offset of the entry at `position`, if the segment holds one there. An
+    /// error says the segment could not be opened (see [`body`](Segment::body)).
+    pub(crate) fn offset_of(&self, position: u64) -> Result<Option<u32>> {
+        let offsets = self.offsets_read()?;
+        Ok(usize::try_from(position).ok().and_then(|p| offsets.get(p)))
     }
 
-    /// Size of the mapped file.
+    /// Size of the mapped file (0 for a deferred segment not yet used).
     pub(crate) fn capacity(&self) -> usize {
-        self.map.len()
+        self.body.get().map_or(0, |body| body.map.len())
     }
 
-    /// Number of entries.
+    /// Number of entries. A deferred segment answers from the directory's layout without
+    /// opening its files: any read of it opens them and checks that they agree.
     pub(crate) fn entries(&self) -> Result<u64> {
-        Ok(self.offsets_read()?.len() as u64)
+        match (&self.deferred, self.body.get()) {
+            (Some(deferred), None) => Ok(deferred.entries),
+            _ => Ok(self.offsets_read()?.len() as u64),
+        }
+    }
+
+    /// The bytes of its records, or for a deferred segment not yet used, a lower bound
+    /// (every record has a header and at least one byte of payload).
+    pub(crate) fn bytes_hint(&self) -> u64 {
+        match (&self.deferred, self.body.get()) {
+            (Some(deferred), None) => deferred
+                .entries
+                .saturating_mul(self.codec.header_bytes() as u64 + 1),
+            _ => u64::from(self.published_len()),
+        }
     }
 
     pub(crate) fn data_len(&self) -> u32 {
@@ -376,14 +484,15 @@ impl Segment {
     }
 
     pub(crate) fn is_writable(&self) -> bool {
-        self.map.is_writable()
+        self.body.get().is_some_and(|body| body.map.is_writable())
     }
 
     /// Encodes a record at the end of the data. Only the holder of the log's tail calls
     /// this, and only on the active segment. The record is not yet visible to readers.
     pub(crate) fn append(&self, prev_crc: u32, payload: &[u8]) -> Result<Encoded> {
+        let body = self.body()?;
         let at = self.data_len();
-        let encoded = self
+        let encoded = body
             .map
             .write_at(at as usize, |buf| {
                 self.codec.encode_record(buf, prev_crc, payload)
@@ -398,7 +507,11 @@ impl Segment {
                 max: self.codec.max_payload_bytes(),
             })
         })?;
-        self.offsets_write()?.owned().push(at);
+        body.offsets
+            .write()
+            .map_err(lock_poisoned)?
+            .owned()
+            .push(at);
         self.data_len.store(end, Ordering::Release);
         Ok(encoded)
     }
@@ -417,8 +530,9 @@ impl Segment {
             // from the first small sync on, this segment faults page by page instead. A
             // bulk load, synced rarely, keeps the cheaper faults.
             // The advice only changes speed: a refusal is logged, not an error.
+            let body = self.body()?;
             if end - from < SMALL_SYNC_BYTES
-                && let Err(e) = self.map.expect_small_syncs()
+                && let Err(e) = body.map.expect_small_syncs()
             {
                 log::warn!(
                     target: "wal_store::segment",
@@ -426,7 +540,7 @@ impl Segment {
                     self.data_path.display()
                 );
             }
-            self.map
+            body.map
                 .flush(from as usize..end as usize)
                 .io_context("msync", &self.data_path)?;
             self.synced_len.fetch_max(end, Ordering::AcqRel);
@@ -437,12 +551,15 @@ impl Segment {
     /// Grows the data file to `len` bytes (preallocated). The caller remaps the segment
     /// afterwards to see the new bytes.
     pub(crate) fn grow(&self, len: u32) -> Result<()> {
-        fs::grow(&self.file, &self.data_path, u64::from(len))
+        fs::grow(&self.body()?.file, &self.data_path, u64::from(len))
     }
 
     /// Fsyncs the data file itself (its metadata too), as sealing requires.
     pub(crate) fn fsync_file(&self) -> Result<()> {
-        self.file.sync_all().io_context("fsync", &self.data_path)
+        self.body()?
+            .file
+            .sync_all()
+            .io_context("fsync", &self.data_path)
     }
 
     /// Writes the index file (atomically, synced) from the in-memory offsets.
@@ -461,6 +578,8 @@ impl Segment {
     /// The entry at position `position` of this segment, copied out. The caller holds
     /// the shared segment-list lock and has checked that the entry is visible.
     pub(crate) fn read(&self, position: u64) -> Result<Entry> {
+        // Opened first: a deferred segment has no lengths before.
+        self.body()?;
         let published = self.published_len.load(Ordering::Acquire);
         self.read_within(position, published)
     }
@@ -468,15 +587,13 @@ impl Segment {
     /// The entry at `position`, read from everything written, published or not. Only the
     /// holder of the tail may call this (no writer can be writing these bytes).
     pub(crate) fn entry_unpublished(&self, position: u64) -> Result<Entry> {
+        self.body()?;
         self.read_within(position, self.data_len())
     }
 
     fn read_within(&self, position: u64, len: u32) -> Result<Entry> {
         let offset = self.base.saturating_add(position);
-        let at = usize::try_from(position)
-            .ok()
-            .and_then(|p| self.offsets_read().ok()?.get(p));
-        let Some(at) = at else {
+        let Some(at) = self.offset_of(position)? else {
             return Err(StoreError::OffsetOutOfRange {
                 offset,
                 first: self.base,
@@ -496,7 +613,7 @@ impl Segment {
         at: FileOffset,
         len: u32,
     ) -> Result<(Entry, FileOffset)> {
-        let bytes = self.map.published(len as usize);
+        let bytes = self.body()?.map.published(len as usize);
         let corrupt = |problem| StoreError::Corrupt {
             segment: self.base,
             offset,
@@ -518,10 +635,10 @@ impl Segment {
     pub(crate) fn check_records(&self, stop: &AtomicBool) -> Option<bool> {
         /// Records decoded between two looks at `stop`.
         const STOP_EVERY: usize = 1024;
-        let Ok(offsets) = self.offsets_read() else {
+        let (Ok(body), Ok(offsets)) = (self.body(), self.offsets_read()) else {
             return Some(false);
         };
-        let bytes = self.map.published(self.published_len() as usize);
+        let bytes = body.map.published(self.published_len() as usize);
         for i in 0..offsets.len() {
             if i % STOP_EVERY == 0 && stop.load(Ordering::Relaxed) {
                 return None;
@@ -552,13 +669,10 @@ impl Segment {
         checked_below: u64,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(u64, bool)> {
-        let first_at = usize::try_from(position)
-            .ok()
-            .and_then(|p| self.offsets_read().ok()?.get(p));
-        let Some(first_at) = first_at else {
+        let Some(first_at) = self.offset_of(position)? else {
             return Ok((position, false));
         };
-        let bytes = self.map.published(self.published_len() as usize);
+        let bytes = self.body()?.map.published(self.published_len() as usize);
         let mut at = FileOffset(first_at);
         let mut position = position;
         while position < end {
@@ -610,21 +724,22 @@ impl Segment {
         // Bytes from `position` on change: recovery vouches for none of them any more.
         self.checked_by_recovery
             .fetch_min(position, Ordering::AcqRel);
-        let mut guard = self.offsets_write()?;
+        let body = self.body()?;
+        let mut guard = body.offsets.write().map_err(lock_poisoned)?;
         let offsets = guard.owned();
         let keep = usize::try_from(position).unwrap_or(usize::MAX);
         let Some(&cut_at) = offsets.get(keep) else {
             return Ok(());
         };
         let end = self.data_len();
-        if !self.map.zero(cut_at as usize..end as usize) {
+        if !body.map.zero(cut_at as usize..end as usize) {
             return Err(StoreError::Io {
                 op: "zero",
                 path: self.data_path.clone(),
                 source: std::io::Error::other("segment is not mapped for writing"),
             });
         }
-        self.map
+        body.map
             .flush(cut_at as usize..end as usize)
             .io_context("msync", &self.data_path)?;
         offsets.truncate(keep);
@@ -657,19 +772,25 @@ mod tests {
             prev = bulk.append(prev, &[7; 4000]).unwrap().crc.unwrap_or(0);
         }
         bulk.flush_to(bulk.data_len()).unwrap();
-        assert!(!bulk.map.is_random_advised(), "a 1 MiB sync is not small");
+        assert!(
+            !bulk.body().unwrap().map.is_random_advised(),
+            "a 1 MiB sync is not small"
+        );
         bulk.append(prev, &[8; 100]).unwrap();
         bulk.flush_to(bulk.data_len()).unwrap();
-        assert!(bulk.map.is_random_advised(), "a 112-byte sync is small");
+        assert!(
+            bulk.body().unwrap().map.is_random_advised(),
+            "a 112-byte sync is small"
+        );
 
         let durable = Segment::create(dir.path(), 1 << 20, Codec::V2, 4 << 20).unwrap();
         durable.append(0, &[9; 100]).unwrap();
         assert!(
-            !durable.map.is_random_advised(),
+            !durable.body().unwrap().map.is_random_advised(),
             "advice changes at a sync only"
         );
         durable.flush_to(durable.data_len()).unwrap();
-        assert!(durable.map.is_random_advised());
+        assert!(durable.body().unwrap().map.is_random_advised());
     }
 
     #[test]

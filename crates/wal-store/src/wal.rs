@@ -114,9 +114,19 @@ impl Wal {
     ///
     /// Sealed segments are trusted through their index files, and after a clean
     /// [`close`](Wal::close) the active segment through its close record: their first and
-    /// last records are checked at open, the records between them by every read, which
-    /// refuses a damaged one with [`StoreError::Corrupt`]. Without a close record (after a
-    /// crash) every record of the active segment is checked at open.
+    /// last records are checked, the records between them by every read, which refuses a
+    /// damaged one with [`StoreError::Corrupt`]. Without a close record (after a crash)
+    /// every record of the active segment is checked at open.
+    ///
+    /// The open's time does not grow with the log: it checks the active segment and the
+    /// sealed segment before it, and every older sealed segment at its first use (a read,
+    /// an iteration, a visit or a truncation that reaches it), with the same checks plus
+    /// the link from its last record to the next segment's first. A problem found then
+    /// fails that use with [`StoreError::Layout`] or [`StoreError::NeedsRecovery`], and
+    /// every later use of the segment, until recovery repairs it; the rest of the log
+    /// stays readable. A trim removes old segments without opening them. To have every
+    /// segment checked before anything is read, open through the recovery crate (or run
+    /// its `verify`).
     pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<Wal> {
         options.validate()?;
         let dir = dir.as_ref();
