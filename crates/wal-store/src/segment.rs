@@ -3,11 +3,12 @@
 use std::fs::{File, OpenOptions};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard};
 
 use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index};
 
+use crate::ahead::Checked;
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::mmap::SegmentMap;
@@ -479,13 +480,11 @@ impl Segment {
         }
     }
 
-    /// The bytes of its records, or for a deferred segment not yet used, a lower bound
-    /// (every record has a header and at least one byte of payload).
+    /// The bytes of its records, or for a deferred segment not yet used, its data file's
+    /// length (sealed segments are mostly full; 0 if the file cannot be looked at).
     pub(crate) fn bytes_hint(&self) -> u64 {
         match (&self.deferred, self.body.get()) {
-            (Some(deferred), None) => deferred
-                .entries
-                .saturating_mul(self.codec.header_bytes() as u64 + 1),
+            (Some(_), None) => std::fs::metadata(&self.data_path).map_or(0, |m| m.len()),
             _ => u64::from(self.published_len()),
         }
     }
@@ -672,44 +671,50 @@ impl Segment {
         }
     }
 
-    /// Decodes every record of a sealed (read-only) segment, checking each crc as
-    /// [`visit`](Segment::visit) does: whether all of them are whole and valid, or `None`
-    /// if `stop` was raised meanwhile.
-    pub(crate) fn check_records(&self, stop: &AtomicBool) -> Option<bool> {
-        /// Records decoded between two looks at `stop`.
-        const STOP_EVERY: usize = 1024;
-        let (Ok(body), Ok(offsets)) = (self.body(), self.offsets_read()) else {
-            return Some(false);
-        };
+    /// Checks the records at positions `from..to` as [`visit`](Segment::visit) reads them
+    /// (each decoded with its crc checked, following each to the next) and that each leads
+    /// to the offset the segment lists for the next position; stops early after
+    /// `max_bytes` of records. Returns the position after the last record checked, or
+    /// `None` if one is damaged, the offsets disagree, or the segment cannot be opened. The
+    /// caller holds the shared list lock; for the active segment, appends wait while the
+    /// offsets are read.
+    pub(crate) fn check_records(&self, from: u64, to: u64, max_bytes: usize) -> Option<u64> {
+        let body = self.body().ok()?;
+        let offsets = self.offsets_read().ok()?;
         let bytes = body.map.published(self.published_len() as usize);
-        for i in 0..offsets.len() {
-            if i % STOP_EVERY == 0 && stop.load(Ordering::Relaxed) {
+        let index = |position: u64| usize::try_from(position).ok().and_then(|p| offsets.get(p));
+        let first = index(from)?;
+        let mut at = first;
+        let mut position = from;
+        while position < to {
+            let Ok(Decoded::Record { next, .. }) = self.codec.decode_record(bytes, FileOffset(at))
+            else {
+                return None;
+            };
+            position += 1;
+            if index(position).is_some_and(|listed| listed != next.0) {
                 return None;
             }
-            let Some(at) = offsets.get(i) else {
-                return Some(false);
-            };
-            match self.codec.decode_record(bytes, FileOffset(at)) {
-                Ok(Decoded::Record { next, .. })
-                    if offsets.get(i + 1).is_none_or(|n| n == next.0) => {}
-                _ => return Some(false),
+            at = next.0;
+            if (at - first) as usize >= max_bytes {
+                break;
             }
         }
-        Some(true)
+        Some(position)
     }
 
     /// Calls `visit` on the entries at positions `position..end` (visible ones: the
     /// caller holds the shared list lock and checked them), following the records from
     /// the first one's file offset. Returns the position after the last entry visited and
     /// whether `visit` asked to stop. Each
-    /// record's crc is checked, except those of the first `checked_below` records (which
-    /// the caller has had checked already: by [`check_records`](Segment::check_records)
-    /// for a read-only segment, or by recovery just before).
+    /// record's crc is checked, except those `checked` covers (checked already: by
+    /// [`check_records`](Segment::check_records) on another thread, or by recovery just
+    /// before).
     pub(crate) fn visit(
         &self,
         position: u64,
         end: u64,
-        checked_below: u64,
+        checked: Checked<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(u64, bool)> {
         let Some(first_at) = self.offset_of(position)? else {
@@ -725,7 +730,7 @@ impl Segment {
                 offset,
                 problem,
             };
-            let decoded = if position < checked_below {
+            let decoded = if checked.covers(position) {
                 self.codec.decode_record_checked_before(bytes, at)
             } else {
                 self.codec.decode_record(bytes, at)

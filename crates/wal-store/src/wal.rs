@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLock
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::ahead::CheckAhead;
+use crate::ahead::{CheckAhead, Checked};
 use crate::closed::{self, CloseRecord};
 use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
@@ -381,13 +381,22 @@ impl Wal {
                 reason: "a visit starts between the first entry and the end",
             });
         }
-        // A long visit has the crcs of the sealed segments ahead checked on another core.
+        // A long visit has the crcs of the records ahead checked on another core.
         let ahead = {
             let segments = self.inner.segments_read()?;
             let start = segments
                 .partition_point(|s| s.base <= offset)
                 .saturating_sub(1);
-            CheckAhead::plan(&segments, start)
+            let position = segments
+                .get(start)
+                .map_or(0, |s| offset.saturating_sub(s.base));
+            CheckAhead::plan(
+                &segments,
+                start,
+                position,
+                self.inner.readable_end(),
+                self.inner.epoch(),
+            )
         };
         let Some(ahead) = ahead else {
             return self.visit_range(offset, None, &mut visit);
@@ -395,24 +404,25 @@ impl Wal {
         std::thread::scope(|scope| {
             let helper = std::thread::Builder::new()
                 .name("wal-check-ahead".to_owned())
-                .spawn_scoped(scope, || ahead.run(&self.inner.segments));
-            // No helper (no thread to be had): the visit checks every segment itself.
+                .spawn_scoped(scope, || ahead.run(&self.inner.segments, &self.inner.epoch));
+            // No helper (no thread to be had): the visit checks every record itself.
             let ahead = helper.is_ok().then_some(&ahead);
             let _stop = ahead.map(CheckAhead::stop_on_drop);
             self.visit_range(offset, ahead, &mut visit)
         })
     }
 
-    /// [`visit_from`](Wal::visit_from)'s loop, reading the segments `ahead` found whole
-    /// without checking their crcs again.
+    /// [`visit_from`](Wal::visit_from)'s loop, reading the records `ahead` checked without
+    /// checking their crcs again.
     fn visit_range(
         &self,
         offset: u64,
         ahead: Option<&CheckAhead>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<u64> {
-        /// Entries visited per hold of the shared lock.
-        const BATCH: u64 = 4096;
+        /// Entries visited per hold of the shared lock, and per look at what the helper
+        /// has checked.
+        const BATCH: u64 = 1024;
         let mut next = offset;
         // The segment last asked about, how many of its first records need no crc
         // check, and the log's epoch then (a truncation since may have rewritten them).
@@ -428,29 +438,29 @@ impl Wal {
             }
             let (segment, position) = self.inner.locate(&segments, next)?;
             let epoch = self.inner.epoch();
-            let checked_below = match (&checked, ahead) {
-                (Some((known, below, at_epoch)), _) if Arc::ptr_eq(known, segment) => {
-                    if *at_epoch == epoch { *below } else { 0 }
+            let by_recovery = match &checked {
+                // What recovery vouched for holds until a truncation (a new epoch).
+                Some((known, below, at_epoch))
+                    if Arc::ptr_eq(known, segment) && *at_epoch == epoch =>
+                {
+                    *below
                 }
+                Some((known, ..)) if Arc::ptr_eq(known, segment) => 0,
                 _ if segment.is_checked() => {
                     let below = segment.take_checked();
                     checked = Some((Arc::clone(segment), below, epoch));
                     below
                 }
-                (_, Some(ahead)) => {
-                    // Asked without the list lock (the answer may take a wait), then
-                    // again from the top: the list may have changed meanwhile.
-                    let segment = Arc::clone(segment);
-                    drop(segments);
-                    let below = if ahead.checked(&segment) { u64::MAX } else { 0 };
-                    checked = Some((segment, below, epoch));
-                    continue;
-                }
-                (_, None) => 0,
+                _ => 0,
+            };
+            // Recovery vouches for the first records, the helper for those it reaches.
+            let checked = Checked {
+                below: by_recovery,
+                ahead: ahead.and_then(|ahead| ahead.coverage(segment, position, epoch)),
             };
             let segment_end = segment.entries()?.min(end - segment.base);
             let stop = segment_end.min(position.saturating_add(BATCH));
-            let (reached, stopped) = segment.visit(position, stop, checked_below, visit)?;
+            let (reached, stopped) = segment.visit(position, stop, checked, visit)?;
             next = segment.base + reached;
             if stopped || reached == position {
                 return Ok(next);

@@ -1,7 +1,7 @@
-//! A long visit has the crcs of the sealed segments ahead checked on another core: every
-//! entry is still handed out in order, exactly as written, and damage in any sealed
-//! segment (one the helper checks, or one the visit checks itself) stops the visit at the
-//! damaged entry with `Corrupt`, after every entry before it.
+//! A long visit has the crcs of the records ahead checked on another core: every entry is
+//! still handed out in order, exactly as written, and damage in any segment (records the
+//! helper checks, or ones the visit checks itself; sealed segments and the active one)
+//! stops the visit at the damaged entry with `Corrupt`, after every entry before it.
 
 #![allow(
     clippy::unwrap_used,
@@ -134,4 +134,40 @@ fn damage_in_any_sealed_segment_stops_the_visit_at_the_damaged_entry() {
 
         file.write_all_at(&byte, at).unwrap();
     }
+}
+
+#[test]
+fn damage_in_the_active_segment_stops_the_visit_at_the_damaged_entry() {
+    // The helper checks the active segment's visible records too.
+    let dir = tempdir();
+    build(dir.path());
+    let segments = wal_store::list_segments(dir.path()).unwrap();
+    let &(base, codec) = segments.last().unwrap();
+    assert_eq!(ENTRIES - base, 10, "layout of the test log");
+    let damaged = base + 6;
+    let path = wal_store::naming::data_path(dir.path(), base, codec);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let at = 6 * (PAYLOAD_BYTES as u64 + 12) + 12 + 4000;
+    let mut byte = [0u8];
+    file.read_exact_at(&mut byte, at).unwrap();
+    file.write_all_at(&[byte[0] ^ 0x01], at).unwrap();
+
+    // After the clean close the open trusts the active segment through its close record;
+    // the visit checks each record it hands out.
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    for from in [0, base, damaged] {
+        let (seen, result) = visit(&wal, from);
+        match result {
+            Err(StoreError::Corrupt { offset, .. }) => assert_eq!(offset, damaged),
+            other => panic!("damage at {damaged}: the visit from {from} returned {other:?}"),
+        }
+        assert_eq!(seen, (from..damaged).collect::<Vec<u64>>());
+    }
+    let (seen, result) = visit(&wal, damaged + 1);
+    assert_eq!(result.unwrap(), ENTRIES);
+    assert_eq!(seen, (damaged + 1..ENTRIES).collect::<Vec<u64>>());
 }
