@@ -93,7 +93,14 @@ impl CheckAhead {
         for (i, segment) in segments.iter().enumerate().skip(start) {
             let entries = segment.entries().ok()?;
             let to = entries.min(end.saturating_sub(segment.base));
-            let from = if i == start { position.min(to) } else { 0 };
+            // Records recovery has just checked are read without a check anyway.
+            let from = if segment.is_checked() {
+                to
+            } else if i == start {
+                position.min(to)
+            } else {
+                0
+            };
             pack(from, to)?;
             // The bytes of the part visited, in proportion (a hint: a deferred segment
             // gives a lower bound).
