@@ -9,8 +9,9 @@
 //! Every record handed out has had its crc checked in this process, once.
 //!
 //! What the helper found holds only while the log's epoch is the one the visit began
-//! with: a truncation (the only change to records already visible) bumps it, and then
-//! the visit checks everything itself.
+//! with: any change of the segment list moves it (a rotation, a trim, a truncation: the
+//! last is the only change to records already visible), and then the visit checks
+//! everything itself.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -93,8 +94,9 @@ impl CheckAhead {
         for (i, segment) in segments.iter().enumerate().skip(start) {
             let entries = segment.entries().ok()?;
             let to = entries.min(end.saturating_sub(segment.base));
-            // Records recovery has just checked are read without a check anyway.
-            let from = if segment.is_checked() {
+            // Records recovery has just checked are read without a check anyway, and v1
+            // records have no crc.
+            let from = if segment.is_checked() || !segment.codec.has_crc() {
                 to
             } else if i == start {
                 position.min(to)
@@ -103,13 +105,15 @@ impl CheckAhead {
             };
             pack(from, to)?;
             // The bytes of the part visited, in proportion (a hint: a deferred segment
-            // gives a lower bound).
-            let share = segment
-                .bytes_hint()
-                .saturating_mul(to - from)
-                .checked_div(entries)
-                .unwrap_or(0);
-            bytes = bytes.saturating_add(share);
+            // gives its file's length), summed only as far as the threshold.
+            if bytes < MIN_BYTES && to > from {
+                let share = segment
+                    .bytes_hint()
+                    .saturating_mul(to - from)
+                    .checked_div(entries)
+                    .unwrap_or(0);
+                bytes = bytes.saturating_add(share);
+            }
             planned.push(Arc::clone(segment));
             ranges.push(from..to);
         }
@@ -228,13 +232,18 @@ pub(crate) struct Checked<'a> {
 }
 
 impl Checked<'_> {
-    /// Whether the record at `position` was checked.
+    /// Whether recovery checked the record at `position`.
     #[inline]
-    pub(crate) fn covers(&self, position: u64) -> bool {
+    pub(crate) fn by_recovery(&self, position: u64) -> bool {
         position < self.below
-            || self.ahead.is_some_and(|word| {
-                let (low, high) = unpack(word.load(Ordering::Acquire));
-                (low..high).contains(&position)
-            })
+    }
+
+    /// Whether the helper checked the record the offsets list at `position`.
+    #[inline]
+    pub(crate) fn by_helper(&self, position: u64) -> bool {
+        self.ahead.is_some_and(|word| {
+            let (low, high) = unpack(word.load(Ordering::Acquire));
+            (low..high).contains(&position)
+        })
     }
 }

@@ -1,8 +1,10 @@
 //! Opening an existing directory strictly: the segments must form one clean, contiguous
-//! log, or nothing is opened. Deciding what to keep of a damaged log is the recovery
-//! crate's job; the store never appends after a record it has not checked (the records
-//! before it are checked by the scan, or by every read where an index or a close record
-//! vouches for them).
+//! log. The active segment and the sealed one before it are checked at open (or nothing is
+//! opened); older sealed segments may be deferred to their first use (see [`load`]), and
+//! are all checked before the first append or truncation. Deciding what to keep of a
+//! damaged log is the recovery crate's job; the store never appends after a record it has
+//! not checked (the records before it are checked by the scan, or by every read where an
+//! index or a close record vouches for them).
 
 use std::fs::File;
 use std::io;

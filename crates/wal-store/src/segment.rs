@@ -218,8 +218,8 @@ struct Deferred {
     dir: PathBuf,
     /// Entries the layout gives it: the next segment starts this many offsets later.
     entries: u64,
-    /// Base and codec of the next segment (sealed too), whose first record must chain
-    /// from this one's last.
+    /// Base and codec of the next segment (sealed at open; after a truncation, possibly the
+    /// active one), whose first record must chain from this one's last.
     next: (u64, Codec),
     /// Held while the files are being opened, so that two first uses open them once.
     opening: Mutex<()>,
@@ -404,6 +404,16 @@ impl Segment {
         Ok(self.body.get_or_init(|| body))
     }
 
+    /// Whether this is a deferred sealed segment not opened yet.
+    pub(crate) fn is_deferred(&self) -> bool {
+        self.deferred.is_some() && self.body.get().is_none()
+    }
+
+    /// Opens a deferred segment now (see [`body`](Segment::body)); nothing for others.
+    pub(crate) fn open_if_deferred(&self) -> Result<()> {
+        self.body().map(|_| ())
+    }
+
     /// Notes that recovery has just checked the crcs of every record the segment holds.
     pub(crate) fn note_checked(&self) -> Result<()> {
         self.checked_by_recovery
@@ -504,8 +514,9 @@ impl Segment {
     /// Encodes a record at the end of the data. Only the holder of the log's tail calls
     /// this, and only on the active segment. The record is not yet visible to readers.
     ///
-    /// When more than [`WRITE_BEHIND_BYTES`] are written but neither synced nor being
-    /// written back, their writeback is started (all but the last few MiB), so that the
+    /// When more than [`WRITE_BEHIND_BYTES`] lie between the synced (or already written
+    /// back) bytes and a point [`WRITE_BEHIND_LAG`] behind the end (rounded down to
+    /// [`WRITE_BEHIND_ALIGN`]), their writeback is started, so that the
     /// disk works while the writer goes on: the next sync, or the seal of a full segment,
     /// then waits for what is left instead of writing the whole backlog at once (a 64 MiB
     /// segment sealed after a bulk load: ~25-30 ms of msync on the writer's path here).
@@ -718,11 +729,18 @@ impl Segment {
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(u64, bool)> {
         let Some(first_at) = self.offset_of(position)? else {
-            return Ok((position, false));
+            return Err(StoreError::Layout {
+                segment: self.base,
+                detail: format!("no offset listed for its entry {position}"),
+            });
         };
         let bytes = self.body()?.map.published(self.published_len() as usize);
         let mut at = FileOffset(first_at);
         let mut position = position;
+        // Whether the walk is on the records the helper checked: it checked the records
+        // the offsets list, so a walk entering its range from records it did not check is
+        // compared with the list first.
+        let mut on_helper_walk = false;
         while position < end {
             let offset = self.base.saturating_add(position);
             let corrupt = |problem| StoreError::Corrupt {
@@ -730,7 +748,11 @@ impl Segment {
                 offset,
                 problem,
             };
-            let decoded = if checked.covers(position) {
+            let covered = checked.by_recovery(position)
+                || (checked.by_helper(position)
+                    && (on_helper_walk || self.offset_of(position)? == Some(at.0)));
+            on_helper_walk = covered && checked.by_helper(position);
+            let decoded = if covered {
                 self.codec.decode_record_checked_before(bytes, at)
             } else {
                 self.codec.decode_record(bytes, at)

@@ -95,6 +95,9 @@ struct Tail {
     /// Whether a close record may be on disk: removed before the active segment first
     /// changes (see `closed.rs`).
     close_record_on_disk: bool,
+    /// Whether sealed segments the open deferred (see `open.rs`) may still be unopened:
+    /// they are all opened and checked before the first append or truncation.
+    deferred_unchecked: bool,
 }
 
 fn poisoned_lock<T>(_: T) -> StoreError {
@@ -109,8 +112,9 @@ impl Wal {
     ///
     /// An existing log must be clean: any damaged record, gap, missing index or other
     /// problem found is refused with [`StoreError::NeedsRecovery`] or
-    /// [`StoreError::Layout`] and nothing is changed. After a crash, open through the
-    /// recovery crate, which decides what to keep.
+    /// [`StoreError::Layout`] and nothing is changed (older sealed segments are checked
+    /// later, see below). After a crash, open through the recovery crate, which decides
+    /// what to keep.
     ///
     /// Sealed segments are trusted through their index files, and after a clean
     /// [`close`](Wal::close) the active segment through its close record: their first and
@@ -122,11 +126,13 @@ impl Wal {
     /// sealed segment before it, and every older sealed segment at its first use (a read,
     /// an iteration, a visit or a truncation that reaches it), with the same checks plus
     /// the link from its last record to the next segment's first. A problem found then
-    /// fails that use with [`StoreError::Layout`] or [`StoreError::NeedsRecovery`], and
-    /// every later use of the segment, until recovery repairs it; the rest of the log
-    /// stays readable. A trim removes old segments without opening them. To have every
-    /// segment checked before anything is read, open through the recovery crate (or run
-    /// its `verify`).
+    /// fails that use with [`StoreError::Layout`], [`StoreError::NeedsRecovery`] or
+    /// [`StoreError::Io`], and every later use of the segment, until recovery repairs it;
+    /// the rest of the log stays readable. The first append or truncation checks every
+    /// deferred segment first and is refused if one fails, so nothing is written on top of
+    /// damage. A trim removes old segments without opening them. To have every segment
+    /// checked before anything is read, open through the recovery crate (or run its
+    /// `verify`).
     pub fn open(dir: impl AsRef<Path>, options: WalOptions) -> Result<Wal> {
         options.validate()?;
         let dir = dir.as_ref();
@@ -200,6 +206,7 @@ impl Wal {
             }
         };
         let close_record_on_disk = closed::exists(&dir)?;
+        let deferred_unchecked = segments.iter().any(Segment::is_deferred);
         let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
         let (Some(first), Some(active)) = (segments.first(), segments.last()) else {
             return Err(StoreError::Layout {
@@ -223,6 +230,7 @@ impl Wal {
                 entries_appended: 0,
                 payload_bytes_appended: 0,
                 close_record_on_disk,
+                deferred_unchecked,
             }),
             segments: RwLock::new(segments),
             holes: RwLock::new(holes),
@@ -681,6 +689,7 @@ impl Inner {
                 next: offset,
                 reason: "the log has reached the largest offset",
             })?;
+        self.check_deferred(tail)?;
         self.forget_close_record(tail)?;
         let needed = record_bytes(tail.active.codec, payload.len())?;
         if tail.active.data_len() as usize + needed > tail.active.capacity() {
@@ -716,6 +725,21 @@ impl Inner {
             }
             SyncPolicy::Interval(_) | SyncPolicy::Manual => Ok(()),
         }
+    }
+
+    /// Opens and checks every sealed segment the open deferred, before the log first
+    /// changes: nothing is appended after, or truncated into, a log that has not been
+    /// checked whole, as if the open had checked it. A failure is returned to each append
+    /// or truncation until the log is reopened through recovery; readers of the other
+    /// segments go on.
+    fn check_deferred(&self, tail: &mut Tail) -> Result<()> {
+        if tail.deferred_unchecked {
+            for segment in self.segments_read()?.iter() {
+                segment.open_if_deferred()?;
+            }
+            tail.deferred_unchecked = false;
+        }
+        Ok(())
     }
 
     /// Removes the close record, durably, if one may be on disk: the active segment is
@@ -919,6 +943,7 @@ impl Inner {
         if cut < first {
             return Err(out_of_range("before the first entry"));
         }
+        self.check_deferred(&mut tail)?;
         self.forget_close_record(&mut tail)?;
         let mut segments = self.segments_write()?;
         // A cut just after offsets in a hole (holes that touch count as one) keeps what

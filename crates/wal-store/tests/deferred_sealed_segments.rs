@@ -306,3 +306,49 @@ fn threads_first_reading_one_old_segment_all_read_it_whole() {
         }
     });
 }
+
+#[test]
+fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    closed_log(dir.path(), Codec::V2, 0);
+    flip_byte(&index_path(dir.path(), 128, Codec::V2), 0);
+    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
+    // The first change checks every deferred segment, and each one after it again.
+    for _ in 0..2 {
+        let error = wal.append(&payload(ENTRIES, 1)).unwrap_err();
+        assert!(refuses(&error, 128), "{error:?}");
+        let error = wal.append_batch(&[payload(ENTRIES, 1)]).unwrap_err();
+        assert!(refuses(&error, 128), "{error:?}");
+        let error = wal.truncate_from(600).unwrap_err();
+        assert!(refuses(&error, 128), "{error:?}");
+    }
+    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
+    assert!(closed.exists(), "a refused change removed the close record");
+    assert_reads(&wal, [0, 256, 699], 0);
+    // Trimming the damaged segment away leaves a log that checks out whole.
+    assert_eq!(wal.trim_before(256).unwrap(), 2);
+    assert_eq!(wal.append(&payload(ENTRIES, 1)).unwrap().offset, ENTRIES);
+    wal.sync().unwrap();
+    assert_reads(&wal, [ENTRIES], 1);
+}
+
+#[test]
+fn appends_after_a_clean_open_check_the_deferred_segments_once() {
+    let dir = tempfile::tempdir().unwrap();
+    closed_log(dir.path(), Codec::V2, 0);
+    let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
+    for offset in ENTRIES..ENTRIES + 300 {
+        assert_eq!(wal.append(&payload(offset, 2)).unwrap().offset, offset);
+    }
+    // Damage found after the check (a file changed under the open log) is the reads'
+    // business: appends go on.
+    flip_byte(&index_path(dir.path(), 0, Codec::V2), 0);
+    assert_eq!(
+        wal.append(&payload(ENTRIES + 300, 2)).unwrap().offset,
+        ENTRIES + 300
+    );
+    wal.sync().unwrap();
+    assert_reads(&wal, [0, 127, 699], 0);
+    assert_reads(&wal, [ENTRIES, ENTRIES + 300], 2);
+}

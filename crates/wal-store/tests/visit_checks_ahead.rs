@@ -104,7 +104,7 @@ fn damage_in_any_sealed_segment_stops_the_visit_at_the_damaged_entry() {
     let dir = tempdir();
     build(dir.path());
     let segments = wal_store::list_segments(dir.path()).unwrap();
-    // Every sealed segment in turn: the helper checks every other one, the visit the rest.
+    // Every sealed segment in turn (the helper checks most records, the visit the rest).
     for &(base, codec) in segments.iter().take(segments.len() - 1) {
         let damaged = base + 17;
         let path = wal_store::naming::data_path(dir.path(), base, codec);
