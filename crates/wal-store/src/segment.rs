@@ -291,17 +291,31 @@ impl Segment {
         offsets: Offsets,
         data_len: u32,
     ) -> Segment {
+        let body = OnceLock::from(Body {
+            file,
+            map,
+            offsets: RwLock::new(offsets),
+        });
+        Segment::with_body(dir, base, codec, body, None, data_len)
+    }
+
+    /// The segment at `base`, whose records (if `body` is set) end at `data_len`, all
+    /// published and synced.
+    fn with_body(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        body: OnceLock<Body>,
+        deferred: Option<Deferred>,
+        data_len: u32,
+    ) -> Segment {
         Segment {
             base,
             codec,
             index_path: naming::index_path(dir, base, codec),
             data_path: naming::data_path(dir, base, codec),
-            body: OnceLock::from(Body {
-                file,
-                map,
-                offsets: RwLock::new(offsets),
-            }),
-            deferred: None,
+            body,
+            deferred,
             data_len: AtomicU32::new(data_len),
             published_len: AtomicU32::new(data_len),
             synced_len: AtomicU32::new(data_len),
@@ -340,7 +354,8 @@ impl Segment {
     }
 
     /// A sealed segment whose files are opened at its first use: the directory's layout
-    /// says it holds `entries` entries, and the segment at `next` (sealed too) follows it.
+    /// says it holds `entries` entries, and the segment at `next` follows it. Its lengths
+    /// are 0 until then.
     pub(crate) fn deferred(
         dir: &Path,
         base: u64,
@@ -348,24 +363,13 @@ impl Segment {
         entries: u64,
         next: (u64, Codec),
     ) -> Segment {
-        Segment {
-            base,
-            codec,
-            index_path: naming::index_path(dir, base, codec),
-            data_path: naming::data_path(dir, base, codec),
-            body: OnceLock::new(),
-            deferred: Some(Deferred {
-                dir: dir.to_path_buf(),
-                entries,
-                next,
-                opening: Mutex::new(()),
-            }),
-            data_len: AtomicU32::new(0),
-            published_len: AtomicU32::new(0),
-            synced_len: AtomicU32::new(0),
-            written_back: AtomicU32::new(0),
-            checked_by_recovery: AtomicU64::new(0),
-        }
+        let deferred = Deferred {
+            dir: dir.to_path_buf(),
+            entries,
+            next,
+            opening: Mutex::new(()),
+        };
+        Segment::with_body(dir, base, codec, OnceLock::new(), Some(deferred), 0)
     }
 
     /// The segment's files, opened and checked now if a plain open deferred them: its

@@ -65,6 +65,27 @@ fn visit(wal: &Wal, from: u64) -> (Vec<u64>, Result<u64, StoreError>) {
     (seen, result)
 }
 
+/// Flips a bit of byte `at` of the payload of record `record` (counted from 0) of the
+/// segment `(base, codec)`; returns what puts it back.
+fn flip_payload_byte(
+    dir: &Path,
+    (base, codec): (u64, wal_store::format::Codec),
+    record: u64,
+    at: u64,
+) -> impl FnOnce() {
+    let path = wal_store::naming::data_path(dir, base, codec);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let at = record * (PAYLOAD_BYTES as u64 + 12) + 12 + at;
+    let mut byte = [0u8];
+    file.read_exact_at(&mut byte, at).unwrap();
+    file.write_all_at(&[byte[0] ^ 0x40], at).unwrap();
+    move || file.write_all_at(&byte, at).unwrap()
+}
+
 #[test]
 fn a_long_visit_hands_out_every_entry_in_order() {
     let dir = tempdir();
@@ -107,17 +128,8 @@ fn damage_in_any_sealed_segment_stops_the_visit_at_the_damaged_entry() {
     // Every sealed segment in turn (the helper checks most records, the visit the rest).
     for &(base, codec) in segments.iter().take(segments.len() - 1) {
         let damaged = base + 17;
-        let path = wal_store::naming::data_path(dir.path(), base, codec);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
         // The 18th record of the segment: a byte inside its payload.
-        let at = 17 * (PAYLOAD_BYTES as u64 + 12) + 12 + 100;
-        let mut byte = [0u8];
-        file.read_exact_at(&mut byte, at).unwrap();
-        file.write_all_at(&[byte[0] ^ 0x40], at).unwrap();
+        let restore = flip_payload_byte(dir.path(), (base, codec), 17, 100);
 
         let wal = Wal::open(dir.path(), options()).unwrap();
         let (seen, result) = visit(&wal, 0);
@@ -132,7 +144,7 @@ fn damage_in_any_sealed_segment_stops_the_visit_at_the_damaged_entry() {
         assert_eq!(seen.len() as u64, ENTRIES - damaged - 1);
         wal.close().unwrap();
 
-        file.write_all_at(&byte, at).unwrap();
+        restore();
     }
 }
 
@@ -145,16 +157,7 @@ fn damage_in_the_active_segment_stops_the_visit_at_the_damaged_entry() {
     let &(base, codec) = segments.last().unwrap();
     assert_eq!(ENTRIES - base, 10, "layout of the test log");
     let damaged = base + 6;
-    let path = wal_store::naming::data_path(dir.path(), base, codec);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    let at = 6 * (PAYLOAD_BYTES as u64 + 12) + 12 + 4000;
-    let mut byte = [0u8];
-    file.read_exact_at(&mut byte, at).unwrap();
-    file.write_all_at(&[byte[0] ^ 0x01], at).unwrap();
+    let _left_damaged = flip_payload_byte(dir.path(), (base, codec), 6, 4000);
 
     // After the clean close the open trusts the active segment through its close record;
     // the visit checks each record it hands out.
