@@ -123,8 +123,8 @@ fn chain_break(segment: u64, expected: u32, actual: u32) -> StoreError {
 /// the checks of [`load_sealed`], and what the open would have checked across its
 /// boundaries: it holds the `entries` entries the layout gives it, and the next
 /// segment's first record chains from its last (when both have crcs). The next segment
-/// is sealed and stays in the log while this one does (a trim removes older segments
-/// first, a truncation keeps the segment it cuts in open while it removes later ones).
+/// is sealed and its files are there: a trim removes older segments first, and a
+/// truncation opens every deferred segment before it removes any file.
 pub(crate) fn open_deferred(
     dir: &Path,
     (base, codec): (u64, Codec),

@@ -218,8 +218,9 @@ struct Deferred {
     dir: PathBuf,
     /// Entries the layout gives it: the next segment starts this many offsets later.
     entries: u64,
-    /// Base and codec of the next segment (sealed at open; after a truncation, possibly the
-    /// active one), whose first record must chain from this one's last.
+    /// Base and codec of the next segment, whose first record must chain from this one's
+    /// last: sealed, since every deferred segment is opened before the first append or
+    /// truncation.
     next: (u64, Codec),
     /// Held while the files are being opened, so that two first uses open them once.
     opening: Mutex<()>,

@@ -462,13 +462,13 @@ impl Wal {
                 _ => 0,
             };
             // Recovery vouches for the first records, the helper for those it reaches.
-            let checked = Checked {
+            let covered = Checked {
                 below: by_recovery,
                 ahead: ahead.and_then(|ahead| ahead.coverage(segment, position, epoch)),
             };
             let segment_end = segment.entries()?.min(end - segment.base);
             let stop = segment_end.min(position.saturating_add(BATCH));
-            let (reached, stopped) = segment.visit(position, stop, checked, visit)?;
+            let (reached, stopped) = segment.visit(position, stop, covered, visit)?;
             next = segment.base + reached;
             if stopped || reached == position {
                 return Ok(next);
