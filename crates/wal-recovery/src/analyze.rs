@@ -71,10 +71,13 @@ impl SegmentScan {
     }
 
     /// Entries of the segment as far as anything proves: its valid records, or more if
-    /// its valid index lists more.
+    /// its valid index lists more and agrees with them (an index that disagrees with the
+    /// data proves nothing about it, so it cannot say where the next segment starts).
     pub(crate) fn proven_entries(&self) -> u64 {
         match &self.index {
-            IndexState::Valid(offsets) => self.entries().max(offsets.len() as u64),
+            IndexState::Valid(offsets) if offsets.starts_with(&self.offsets) => {
+                self.entries().max(offsets.len() as u64)
+            }
             _ => self.entries(),
         }
     }

@@ -627,3 +627,55 @@ fn skip_corrupted_places_nothing_past_the_next_segments_base() {
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
     assert_settled(dir.path(), 1);
 }
+
+/// A sealed segment whose data holds fewer records than the next segment's base says,
+/// under a valid index that disagrees with the data (another history's index): entries
+/// 3..5 are in no segment. The index proves nothing about this data, so the gap is the
+/// problem, committed since a later segment exists (the fuzz finding: the analysis took
+/// the index's count for the segment's, saw no gap, and after rebuilding the index from
+/// the data the store refused the gap).
+#[test]
+fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
+    let build = |dir: &Path| {
+        segment(&dir.join("0.txnx"), &[b"a", b"bb", b"ccc"], 200);
+        let offsets: Vec<wal_format::FileOffset> =
+            [0, 20, 40, 60, 80].map(wal_format::FileOffset).to_vec();
+        let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, offsets.len())];
+        wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+        fs::write(dir.join("0.idxx"), index).unwrap();
+        segment(&dir.join("5.txnx"), &[b"fifth"], 200);
+    };
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    let gap = verification
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::SegmentGap)
+        .expect("the gap is reported");
+    assert_eq!((gap.offset, gap.committed), (Some(3), true));
+    let before = listing(dir.path());
+    match wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency)) {
+        Err(RecoveryError::Inconsistent { problems }) => {
+            assert!(problems.iter().any(|p| p.kind == ProblemKind::SegmentGap));
+        }
+        other => panic!("AbsoluteConsistency: expected a refusal, got {other:?}"),
+    }
+    match wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)) {
+        Err(RecoveryError::CommittedCorruption { problem, .. }) => {
+            assert_eq!(problem.kind, ProblemKind::SegmentGap);
+        }
+        other => panic!("TolerateCorruptTail: expected committed corruption, got {other:?}"),
+    }
+    assert_eq!(listing(dir.path()), before, "a refusal changed files");
+    // PointInTime cuts at the gap; SkipCorrupted keeps what it can around it.
+    let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 0);
+    assert_eq!(next, 3);
+    assert_settled(dir.path(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    let next = recovered.wal.next_offset().unwrap();
+    recovered.wal.close().unwrap();
+    assert_settled(dir.path(), next);
+}
