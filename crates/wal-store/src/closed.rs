@@ -13,7 +13,9 @@
 //! The file is never needed and never relied on blindly. Opening leaves it in place
 //! (opening changes nothing on disk); the log removes it, durably (unlink, directory
 //! fsync), before it first changes the active segment (an append, a truncation, a
-//! clear). So nothing is made durable while a record of the old end is on disk, and a
+//! clear), and a close after an open that took the segment from it and changed nothing
+//! leaves it as it is. Because every byte it describes was durable before it was
+//! written, an open that takes the segment from it skips the fsync it otherwise makes. So nothing is made durable while a record of the old end is on disk, and a
 //! record found at open was written by the last close with nothing appended since. It is
 //! checked all the same, and believed only while it still describes the segment: a
 //! record that came back (a removal the file system lost) after appends has bytes right

@@ -95,6 +95,10 @@ struct Tail {
     /// Whether a close record may be on disk: removed before the active segment first
     /// changes (see `closed.rs`).
     close_record_on_disk: bool,
+    /// Whether the close record on disk is the one the open took the active segment
+    /// from, so that it still describes the segment exactly and a close need not write it
+    /// again. False from the first change on.
+    close_record_current: bool,
     /// Whether sealed segments the open deferred (see `open.rs`) may still be unopened:
     /// they are all opened and checked before the first append or truncation.
     deferred_unchecked: bool,
@@ -167,44 +171,47 @@ impl Wal {
                 reason: "the lock held is not this directory's",
             });
         }
-        let (segments, next_offset, last_crc, holes) = match open::load(&dir, &mut premapped)? {
-            Some(loaded) => {
-                let empty = loaded
-                    .segments
-                    .iter()
-                    .all(|s| s.entries().unwrap_or(0) == 0);
-                // The chain's seed for an empty log comes from the options, if the active
-                // segment's codec has crcs at all.
-                let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
-                let seed = (empty && active_has_crc).then_some(options.seed_crc);
-                if loaded.stale_holes {
-                    holes::write_holes(&dir, &loaded.holes)?;
+        let (segments, next_offset, last_crc, holes, close_record_current) =
+            match open::load(&dir, &mut premapped)? {
+                Some(loaded) => {
+                    let empty = loaded
+                        .segments
+                        .iter()
+                        .all(|s| s.entries().unwrap_or(0) == 0);
+                    // The chain's seed for an empty log comes from the options, if the active
+                    // segment's codec has crcs at all.
+                    let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
+                    let seed = (empty && active_has_crc).then_some(options.seed_crc);
+                    if loaded.stale_holes {
+                        holes::write_holes(&dir, &loaded.holes)?;
+                    }
+                    (
+                        loaded.segments,
+                        loaded.next_offset,
+                        loaded.last_crc.or(seed),
+                        loaded.holes,
+                        loaded.active_from_close_record,
+                    )
                 }
-                (
-                    loaded.segments,
-                    loaded.next_offset,
-                    loaded.last_crc.or(seed),
-                    loaded.holes,
-                )
-            }
-            None => {
-                // Holes of a log that is gone (every segment removed, the holes file
-                // left) would lie in the new log's offsets, which are all written.
-                holes::write_holes(&dir, &[])?;
-                let segment = Segment::create(
-                    &dir,
-                    options.first_offset,
-                    options.codec,
-                    options.segment_bytes,
-                )?;
-                (
-                    vec![segment],
-                    options.first_offset,
-                    options.codec.has_crc().then_some(options.seed_crc),
-                    Vec::new(),
-                )
-            }
-        };
+                None => {
+                    // Holes of a log that is gone (every segment removed, the holes file
+                    // left) would lie in the new log's offsets, which are all written.
+                    holes::write_holes(&dir, &[])?;
+                    let segment = Segment::create(
+                        &dir,
+                        options.first_offset,
+                        options.codec,
+                        options.segment_bytes,
+                    )?;
+                    (
+                        vec![segment],
+                        options.first_offset,
+                        options.codec.has_crc().then_some(options.seed_crc),
+                        Vec::new(),
+                        false,
+                    )
+                }
+            };
         let close_record_on_disk = closed::exists(&dir)?;
         let deferred_unchecked = segments.iter().any(Segment::is_deferred);
         let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
@@ -230,6 +237,7 @@ impl Wal {
                 entries_appended: 0,
                 payload_bytes_appended: 0,
                 close_record_on_disk,
+                close_record_current,
                 deferred_unchecked,
             }),
             segments: RwLock::new(segments),
@@ -746,6 +754,7 @@ impl Inner {
     /// about to change, and the record would no longer describe it.
     fn forget_close_record(&self, tail: &mut Tail) -> Result<()> {
         if tail.close_record_on_disk {
+            tail.close_record_current = false;
             closed::consume(&self.dir)?;
             tail.close_record_on_disk = false;
         }
@@ -757,6 +766,10 @@ impl Inner {
     /// open time, not data, so a failure is logged rather than returned.
     fn write_close_record(&self) -> Result<()> {
         let tail = self.lock_tail()?;
+        if tail.close_record_on_disk && tail.close_record_current {
+            // Opened from this very record, and nothing has changed the segment since.
+            return Ok(());
+        }
         let active = &tail.active;
         let describable = active.entries()? > 0
             && active.codec.has_crc()

@@ -265,3 +265,44 @@ fn a_close_record_whose_segment_no_longer_chains_from_the_one_before_is_not_beli
         other => panic!("expected NeedsRecovery for segment 128, got {other:?}"),
     }
 }
+
+#[test]
+fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() {
+    use std::os::unix::fs::MetadataExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let record = closed_log(dir.path(), 200);
+    let path = dir.path().join(CLOSED_FILE_NAME);
+    let inode = fs::metadata(&path).unwrap().ino();
+
+    // Reads, a sync and a trim of the sealed segment leave the active segment as the
+    // record describes it: the close keeps the file (a rewrite would be a new inode).
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_entries(&wal, &(0..200).map(|o| (o, 0)).collect::<Vec<_>>());
+    wal.sync().unwrap();
+    assert_eq!(wal.trim_before(128).unwrap(), 1);
+    wal.close().unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
+    assert_eq!(fs::read(&path).unwrap(), record);
+
+    // The record kept is still believed: the open takes the active segment from it
+    // without scanning, so damage in its middle is found by the read, not the open.
+    let active = dir.path().join("128.txnx");
+    let mut bytes = fs::read(&active).unwrap();
+    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
+    fs::write(&active, &bytes).unwrap();
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.first_offset(), 128);
+    assert_eq!(wal.next_offset().unwrap(), 200);
+    assert!(matches!(wal.read(150), Err(StoreError::Corrupt { .. })));
+    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
+    fs::write(&active, &bytes).unwrap();
+
+    // A change on the way to the close makes it write a new record for the new end.
+    append(&wal, 200..201, 1);
+    wal.close().unwrap();
+    assert_ne!(fs::read(&path).unwrap(), record);
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.next_offset().unwrap(), 201);
+    assert_eq!(wal.read(200).unwrap().payload, payload(200, 1));
+}
