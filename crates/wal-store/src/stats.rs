@@ -16,6 +16,8 @@ pub struct Stats {
     pub last_sync_micros: u64,
     /// Duration of the slowest sync, in microseconds.
     pub max_sync_micros: u64,
+    /// Time spent in syncs, in microseconds: over `syncs`, the mean sync's duration.
+    pub total_sync_micros: u64,
     /// Segments in the log now.
     pub segments: u64,
     /// Segments sealed and replaced by a new one since opening.
@@ -32,6 +34,7 @@ pub(crate) struct Counters {
     syncs: AtomicU64,
     last_sync_micros: AtomicU64,
     max_sync_micros: AtomicU64,
+    total_sync_micros: AtomicU64,
     rotations: AtomicU64,
     prepared: AtomicU64,
 }
@@ -42,6 +45,7 @@ impl Counters {
         self.syncs.fetch_add(1, Ordering::Relaxed);
         self.last_sync_micros.store(micros, Ordering::Relaxed);
         self.max_sync_micros.fetch_max(micros, Ordering::Relaxed);
+        self.total_sync_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
     pub(crate) fn rotated(&self, prepared: bool) {
@@ -59,10 +63,28 @@ impl Counters {
             syncs: self.syncs.load(Ordering::Relaxed),
             last_sync_micros: self.last_sync_micros.load(Ordering::Relaxed),
             max_sync_micros: self.max_sync_micros.load(Ordering::Relaxed),
+            total_sync_micros: self.total_sync_micros.load(Ordering::Relaxed),
             segments,
             rotations: self.rotations.load(Ordering::Relaxed),
             prepared_segments_used: self.prepared.load(Ordering::Relaxed),
             next_segment_prepared,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_durations_add_up_and_the_slowest_and_latest_are_kept() {
+        let counters = Counters::default();
+        counters.synced(Duration::from_micros(3000));
+        counters.synced(Duration::from_micros(1000));
+        let stats = counters.snapshot(1, false);
+        assert_eq!(stats.syncs, 2);
+        assert_eq!(stats.total_sync_micros, 4000);
+        assert_eq!(stats.max_sync_micros, 3000);
+        assert_eq!(stats.last_sync_micros, 1000);
     }
 }
