@@ -708,6 +708,11 @@ impl Inner {
                 self.rotate(tail, needed_new)?;
             }
         }
+        if let Err(e) = tail.active.zero_ahead(needed) {
+            // An msync failed: it may have taken a writeback error of the records.
+            self.sync.poison(e.to_string());
+            return Err(e);
+        }
         let encoded = tail.active.append(tail.last_crc.unwrap_or(0), payload)?;
         tail.next_offset = next_offset;
         tail.last_crc = encoded.crc;
