@@ -612,10 +612,17 @@ impl Segment {
     /// turned off (by the first small sync), so their pages stay single pages that the
     /// records' syncs write back alone. A failed msync is returned: it may have taken a
     /// writeback error meant for a data sync, so the log must be treated as failed.
+    #[inline]
     pub(crate) fn zero_ahead(&self, needed: usize) -> Result<()> {
-        if !self.tiny_syncs.load(Ordering::Relaxed) {
-            return Ok(());
+        if self.tiny_syncs.load(Ordering::Relaxed) {
+            self.zero_ahead_of(needed)
+        } else {
+            Ok(())
         }
+    }
+
+    /// [`zero_ahead`](Segment::zero_ahead) once armed.
+    fn zero_ahead_of(&self, needed: usize) -> Result<()> {
         let data_len = self.data_len() as usize;
         let zeroed = self.zeroed_to.load(Ordering::Relaxed) as usize;
         if data_len

@@ -745,13 +745,21 @@ impl Inner {
     /// checked whole, as if the open had checked it. A failure is returned to each append
     /// or truncation until the log is reopened through recovery; readers of the other
     /// segments go on.
+    #[inline]
     fn check_deferred(&self, tail: &mut Tail) -> Result<()> {
         if tail.deferred_unchecked {
-            for segment in self.segments_read()?.iter() {
-                segment.open_if_deferred()?;
-            }
-            tail.deferred_unchecked = false;
+            self.open_deferred(tail)
+        } else {
+            Ok(())
         }
+    }
+
+    #[cold]
+    fn open_deferred(&self, tail: &mut Tail) -> Result<()> {
+        for segment in self.segments_read()?.iter() {
+            segment.open_if_deferred()?;
+        }
+        tail.deferred_unchecked = false;
         Ok(())
     }
 
