@@ -124,6 +124,19 @@ fn selected(letter: char) -> bool {
     }
 }
 
+/// Lets the machine settle before a workload is measured: every dirty page written back
+/// (`sync`), then a pause. Without it the kernel's writeback of what the previous workload
+/// (or the data sets just written) left dirty runs during the next measurement and takes
+/// a vCPU from whoever runs first; on 2 vCPUs that hits hardest an implementation that
+/// uses both (walrs's check-ahead thread in E).
+fn settle() {
+    rustix::fs::sync();
+    std::thread::sleep(SETTLE_PAUSE);
+}
+
+/// The pause after `sync` in [`settle`].
+const SETTLE_PAUSE: Duration = Duration::from_secs(2);
+
 fn loadavg() -> String {
     fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -216,6 +229,7 @@ const WRITERS: [&dyn Subject; 8] = [
 
 /// A and B: bulk appends, one sync at the end.
 fn bulk(c: &mut Criterion, runs: &mut RunLog, name: &str, n: u64, size: usize) {
+    settle();
     let load = loadavg();
     let payloads = Payloads::new(size);
     let mut scratch = Scratch::new(name);
@@ -266,6 +280,7 @@ fn write_latency(group: &str, s: &dyn Subject, threads: usize, samples: &mut [u6
 /// C: one durable writer.
 fn durable_one(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     const NAME: &str = "C_durable_1_writer";
+    settle();
     let load = loadavg();
     let n = plan.c_entries();
     let payloads = Payloads::new(100);
@@ -306,6 +321,7 @@ fn durable_one(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
 /// D: durable appends from many threads.
 fn durable_threads(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     const NAME: &str = "D_durable_16_threads";
+    settle();
     let load = loadavg();
     let (threads, per_thread) = (plan.d_threads(), plan.d_per_thread());
     let payloads = Payloads::new(100);
@@ -379,12 +395,14 @@ fn datasets(
         sizes.join(", ")
     );
     results::write(&format!("datasets/{group}.json"), &json).expect("write data set JSON");
+    settle();
     made
 }
 
 /// E: reopen and read everything back.
 fn read_back(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     const NAME: &str = "E_reopen_read_all";
+    settle();
     let load = loadavg();
     let (n, size) = (plan.e_entries(), 100usize);
     let payloads = Payloads::new(size);
@@ -430,7 +448,8 @@ fn open_time(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
         &raft_engine_peer::RaftEngine,
     ];
     for (name, bytes) in plan.f_sizes() {
-        let load = loadavg();
+        settle();
+    let load = loadavg();
         let n = (bytes / KIB).max(1);
         let scratch = Scratch::new(name);
         let dirs = datasets(&scratch, name, &subjects, &payloads, n);
@@ -457,6 +476,7 @@ fn open_time(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
 /// G: peak resident memory while writing, each writer in a child process.
 fn memory(runs: &mut RunLog, plan: &Plan) {
     const NAME: &str = "G_rss_write_4GiB";
+    settle();
     let load = loadavg();
     let subjects: [&dyn Subject; 6] = [
         &walrs::WALRS,
