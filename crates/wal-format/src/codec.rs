@@ -122,6 +122,7 @@ impl Codec {
     /// Decodes the record starting at `at` in a segment's bytes. A v2 record is returned
     /// only if its crc matches; the link to the record before is the caller's to check
     /// (the [`Scanner`](crate::Scanner) does it).
+    #[inline]
     pub fn decode_record(self, segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError> {
         match self {
             Codec::V1 => v1::decode(segment, at),
@@ -133,6 +134,7 @@ impl Codec {
     /// every bound checked, but without computing a v2 record's crc: only for bytes whose
     /// records the caller has already decoded with [`decode_record`](Codec::decode_record)
     /// (and that cannot have changed since), to read them again at memory speed.
+    #[inline]
     pub fn decode_record_checked_before(
         self,
         segment: &[u8],
@@ -170,6 +172,7 @@ pub(crate) fn addressable(segment: &[u8]) -> &[u8] {
 
 /// Reads a record's size field at `at`, classifying the ends of the input. `segment`
 /// must already be [`addressable`].
+#[inline]
 pub(crate) fn read_size(segment: &[u8], at: FileOffset) -> Header {
     let start = at.as_usize();
     let Some(rest) = segment.get(start..) else {
@@ -197,6 +200,7 @@ pub(crate) fn read_size(segment: &[u8], at: FileOffset) -> Header {
 }
 
 /// Checks that a record of `header + size` bytes fits in `remaining`.
+#[inline]
 pub(crate) fn check_fits(
     at: FileOffset,
     header_bytes: usize,

@@ -46,6 +46,7 @@ pub fn encode(buf: &mut [u8], payload: &[u8]) -> Result<Encoded, FormatError> {
 /// Decodes the v1 record at `at` in `segment` (the whole data file).
 ///
 /// Without a checksum, v1 can only detect a size that runs past the end of the input.
+#[inline]
 pub fn decode(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError> {
     let segment = codec::addressable(segment);
     let (size, remaining) = match codec::read_size(segment, at) {

@@ -63,6 +63,7 @@ pub fn encode(buf: &mut [u8], prev_crc: u32, payload: &[u8]) -> Result<Encoded, 
 /// Decodes the v2 record at `at` in `segment` (the whole data file) and checks its crc
 /// against its own previous-crc field. Whether that field links to the record before is
 /// left to the caller.
+#[inline]
 pub fn decode(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError> {
     decode_inner(segment, at, true)
 }
@@ -70,6 +71,7 @@ pub fn decode(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError
 /// Decodes the v2 record at `at` like [`decode`], every bound checked, but without
 /// computing its crc: only for bytes whose crc the caller has checked already (and that
 /// cannot have changed since).
+#[inline]
 pub fn decode_checked_before(segment: &[u8], at: FileOffset) -> Result<Decoded<'_>, FormatError> {
     decode_inner(segment, at, false)
 }
