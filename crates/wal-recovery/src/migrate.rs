@@ -123,6 +123,10 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
             migration.rechained.push(segment.base);
         }
     }
+    // A clean close's record describes the active segment, which is rewritten (rechained
+    // or converted): it goes before anything is installed, as before any change of the
+    // active segment.
+    wal_store::closed::consume(dir)?;
     // The commit point: from here on the migration is completed, now or by the next
     // recovery.
     journal.commit(dir)?;

@@ -95,6 +95,21 @@ fn migration_converts_and_rechains_every_segment() {
     assert_whole_v2_log(dir.path());
 }
 
+/// The close record a clean close left describes the active segment as it was: the
+/// migration rewrites that segment (rechained), so it removes the record first, as every
+/// change of the active segment does.
+#[test]
+fn migration_removes_the_close_record_of_the_segment_it_rewrites() {
+    let dir = tempfile::tempdir().unwrap();
+    mixed_log(dir.path());
+    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    assert!(closed.exists(), "the clean close left no close record");
+    let migration = migrate(dir.path(), Codec::V2).unwrap();
+    assert!(!migration.rechained.is_empty());
+    assert!(!closed.exists(), "the close record outlived the migration");
+    assert_whole_v2_log(dir.path());
+}
+
 #[test]
 fn migration_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
