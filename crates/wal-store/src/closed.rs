@@ -13,14 +13,16 @@
 //! The file is never needed and never relied on blindly. Opening leaves it in place
 //! (opening changes nothing on disk); the log removes it, durably (unlink, directory
 //! fsync), before it first changes the active segment (an append, a truncation, a
-//! clear), and a close after an open that took the segment from it and changed nothing
-//! leaves it as it is. Because every byte it describes was durable before it was
-//! written, an open that takes the segment from it skips the fsync it otherwise makes. So nothing is made durable while a record of the old end is on disk, and a
-//! record found at open was written by the last close with nothing appended since. It is
-//! checked all the same, and believed only while it still describes the segment: a
-//! record that came back (a removal the file system lost) after appends has bytes right
-//! after its end, one left behind by a truncation (or by a recovery that cut the segment)
-//! names a last record that is gone, and the open then scans as it would without it. A
+//! clear; a migration too), and a close after an open that took the segment from it and
+//! changed nothing leaves it as it is. So nothing is made durable while a record of the
+//! old end is on disk, and a record found at open was written by the last close with
+//! nothing appended since. Because every byte it describes was durable before it was
+//! written, an open that takes the segment from it skips the fsync it otherwise makes.
+//! The record is checked all the same, and believed only while it still describes the
+//! segment: a record that came back (a removal the file system lost) after appends has
+//! bytes right after its end, one left behind by a truncation (or by a recovery that cut
+//! the segment) names a last record that is gone, and the open then scans as it would
+//! without it. A
 //! chained crc commits to the whole history before it, so a last record that still
 //! matches ties the record to this segment's history; the offsets and the entry count
 //! themselves rest on the record's own crc, and every read checks the record it is

@@ -45,6 +45,8 @@ pub(crate) struct SegmentMap {
     /// Whether read-around on faults has been turned off (see
     /// [`expect_small_syncs`](SegmentMap::expect_small_syncs)).
     random_advised: AtomicBool,
+    /// Whether that advice was taken (a refusal leaves read-around on).
+    random_in_effect: AtomicBool,
 }
 
 impl SegmentMap {
@@ -57,6 +59,7 @@ impl SegmentMap {
             raw,
             writable: true,
             random_advised: AtomicBool::new(false),
+            random_in_effect: AtomicBool::new(false),
         })
     }
 
@@ -65,11 +68,15 @@ impl SegmentMap {
     /// and msync writes back every dirty folio it touches whole (up to 1 MiB here), not
     /// just the bytes appended since the last sync (measured: 153 us against 58 us per
     /// durable 100 B append late in a segment). Pages already faulted in keep their folios.
-    pub(crate) fn expect_small_syncs(&self) -> io::Result<()> {
+    /// Answers whether read-around is off; a refusal of the advice is returned the first
+    /// time, and answered `false` after.
+    pub(crate) fn expect_small_syncs(&self) -> io::Result<bool> {
         if self.random_advised.swap(true, Ordering::AcqRel) {
-            return Ok(());
+            return Ok(self.random_in_effect.load(Ordering::Acquire));
         }
-        self.raw.advise(memmap2::Advice::Random)
+        self.raw.advise(memmap2::Advice::Random)?;
+        self.random_in_effect.store(true, Ordering::Release);
+        Ok(true)
     }
 
     /// Whether [`expect_small_syncs`](SegmentMap::expect_small_syncs) has run.
@@ -85,6 +92,7 @@ impl SegmentMap {
             raw,
             writable: false,
             random_advised: AtomicBool::new(false),
+            random_in_effect: AtomicBool::new(false),
         })
     }
 

@@ -34,7 +34,7 @@ const TINY_SYNC_BYTES: u32 = 16 << 10;
 const ZERO_AHEAD_BYTES: usize = 256 << 10;
 /// How close an append may come to the end of the zeroed bytes before more are zeroed:
 /// 64 KiB.
-const ZERO_AHEAD_LEAD: usize = 64 << 10;
+pub(crate) const ZERO_AHEAD_LEAD: usize = 64 << 10;
 /// The unit in which the file system converts written blocks, and msync writes.
 const PAGE_BYTES: usize = 4096;
 
@@ -275,7 +275,11 @@ impl Segment {
         crate::prepare::link_into_place(&file, &data_path).io_context("link", &data_path)?;
         fs::sync_dir(dir)?;
         log::info!(target: "wal_store::segment", "started segment {base} ({codec}) from a prepared file");
-        Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)
+        let segment = Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)?;
+        // Its zeros are written and synced: there is nothing to zero ahead of appends.
+        let len = u32::try_from(segment.capacity()).unwrap_or(u32::MAX);
+        segment.zeroed_to.store(len, Ordering::Relaxed);
+        Ok(segment)
     }
 
     /// Maps an existing data file whose records (at `offsets`, ending at `data_len`) have
@@ -593,10 +597,26 @@ impl Segment {
         }
     }
 
+    /// Whether, before a record of `needed` bytes is appended, this segment has to zero
+    /// ahead (see [`zero_ahead`](Segment::zero_ahead)): it is synced a few pages at a time,
+    /// and the record would end within [`ZERO_AHEAD_LEAD`] of the zeros written so far.
+    #[inline]
+    pub(crate) fn zero_ahead_due(&self, needed: usize) -> bool {
+        if !self.tiny_syncs.load(Ordering::Relaxed) {
+            return false;
+        }
+        let zeroed = self.zeroed_to.load(Ordering::Relaxed) as usize;
+        zeroed < self.capacity()
+            && (self.data_len() as usize)
+                .saturating_add(needed)
+                .saturating_add(ZERO_AHEAD_LEAD)
+                > zeroed
+    }
+
     /// Before a record of `needed` bytes is appended to a segment synced a few pages at a
-    /// time (a durable append each time, group commit): once the record would end within
-    /// [`ZERO_AHEAD_LEAD`] of the bytes written so far, the next [`ZERO_AHEAD_BYTES`]
-    /// after them are written with zeros and msynced.
+    /// time (a durable append each time, group commit), when
+    /// [`zero_ahead_due`](Segment::zero_ahead_due): writes the next [`ZERO_AHEAD_BYTES`]
+    /// after the bytes written so far with zeros, and msyncs them.
     ///
     /// The data file is preallocated, and a preallocated block is unwritten until
     /// something is written to it: the first sync that writes a block also converts it,
@@ -610,19 +630,10 @@ impl Segment {
     /// alone appends: they are zeros already, no reader looks at them, and a crash leaves
     /// zeros there either way. The zeros go through the mapping after read-around was
     /// turned off (by the first small sync), so their pages stay single pages that the
-    /// records' syncs write back alone. A failed msync is returned: it may have taken a
-    /// writeback error meant for a data sync, so the log must be treated as failed.
-    #[inline]
+    /// records' syncs write back alone. The msync is a sync of the segment's data like
+    /// any other: the caller runs it as the log runs every such sync (one at a time, a
+    /// failure poisoning the log), since it may report a writeback error of the records.
     pub(crate) fn zero_ahead(&self, needed: usize) -> Result<()> {
-        if self.tiny_syncs.load(Ordering::Relaxed) {
-            self.zero_ahead_of(needed)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// [`zero_ahead`](Segment::zero_ahead) once armed.
-    fn zero_ahead_of(&self, needed: usize) -> Result<()> {
         let data_len = self.data_len() as usize;
         let zeroed = self.zeroed_to.load(Ordering::Relaxed) as usize;
         if data_len
@@ -636,6 +647,11 @@ impl Segment {
         let from = zeroed.max(data_len.next_multiple_of(PAGE_BYTES));
         let to = from.saturating_add(ZERO_AHEAD_BYTES).min(body.map.len());
         if from >= to {
+            // Nothing left to zero before the end of the file: not due again.
+            self.zeroed_to.store(
+                u32::try_from(body.map.len()).unwrap_or(u32::MAX),
+                Ordering::Relaxed,
+            );
             return Ok(());
         }
         if !body.map.zero(from..to) {
@@ -647,6 +663,12 @@ impl Segment {
         self.zeroed_to
             .store(u32::try_from(to).unwrap_or(u32::MAX), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Where the zeros written ahead end (the bytes written so far when none were).
+    #[cfg(test)]
+    pub(crate) fn zeroed_to(&self) -> usize {
+        self.zeroed_to.load(Ordering::Relaxed) as usize
     }
 
     /// Makes `published_len` at least `len`: readers may now look at those bytes.
@@ -666,10 +688,11 @@ impl Segment {
             let body = self.body()?;
             if end - from < SMALL_SYNC_BYTES {
                 match body.map.expect_small_syncs() {
-                    Ok(()) if end - from < TINY_SYNC_BYTES => {
+                    // Zeros written ahead are worth it only once faults stay single pages.
+                    Ok(true) if end - from < TINY_SYNC_BYTES => {
                         self.tiny_syncs.store(true, Ordering::Relaxed);
                     }
-                    Ok(()) => {}
+                    Ok(_) => {}
                     Err(e) => log::warn!(
                         target: "wal_store::segment",
                         "madvise(MADV_RANDOM) on {}: {e}",
@@ -1010,7 +1033,9 @@ mod tests {
             if segment.data_len() as usize + needed > len as usize {
                 break;
             }
-            segment.zero_ahead(needed).unwrap();
+            if segment.zero_ahead_due(needed) {
+                segment.zero_ahead(needed).unwrap();
+            }
             let zeroed = segment.zeroed_to.load(Ordering::Relaxed) as usize;
             let end = segment.data_len() as usize + needed;
             if appended > 0 {
@@ -1044,7 +1069,7 @@ mod tests {
         let bulk = Segment::create(dir.path(), 1 << 20, Codec::V2, len).unwrap();
         let mut prev = 0;
         while (bulk.data_len() as usize) < (len as usize) / 2 {
-            bulk.zero_ahead(4012).unwrap();
+            assert!(!bulk.zero_ahead_due(4012));
             prev = bulk.append(prev, &[5; 4000]).unwrap().crc.unwrap_or(0);
             if bulk.data_len().is_multiple_of(8 * 4012) {
                 bulk.flush_to(bulk.data_len()).unwrap();
@@ -1052,6 +1077,30 @@ mod tests {
         }
         assert!(!bulk.tiny_syncs.load(Ordering::Relaxed));
         assert_eq!(bulk.zeroed_to.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_segment_made_from_a_prepared_file_never_zeroes_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let len = 1 << 20;
+        let preparer = crate::prepare::Preparer::start(dir.path(), len).unwrap();
+        let mut waited = 0;
+        while !preparer.is_ready() {
+            assert!(waited < 30_000, "the preparer did not finish");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            waited += 1;
+        }
+        let file = preparer.take(len).unwrap();
+        let segment = Segment::from_prepared(dir.path(), 0, Codec::V2, file).unwrap();
+        let mut prev = 0;
+        for _ in 0..2000 {
+            // Its zeros are written and synced already: small syncs never make it zero
+            // them again.
+            assert!(!segment.zero_ahead_due(112));
+            prev = segment.append(prev, &[7; 100]).unwrap().crc.unwrap_or(0);
+            segment.flush_to(segment.data_len()).unwrap();
+        }
+        assert!(segment.tiny_syncs.load(Ordering::Relaxed));
     }
 
     #[test]

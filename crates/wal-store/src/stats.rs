@@ -10,7 +10,10 @@ pub struct Stats {
     pub entries_appended: u64,
     /// Payload bytes appended.
     pub payload_bytes_appended: u64,
-    /// Syncs that reached the disk (msync or fsync rounds).
+    /// Syncs that reached the disk (msync or fsync rounds): those that make appended
+    /// entries durable, a rotation's seal of the old segment included (its index file
+    /// and the new segment too). The zeros a durably synced log writes ahead of its
+    /// records are synced apart and not counted.
     pub syncs: u64,
     /// Duration of the latest sync, in microseconds.
     pub last_sync_micros: u64,
@@ -45,7 +48,12 @@ impl Counters {
         self.syncs.fetch_add(1, Ordering::Relaxed);
         self.last_sync_micros.store(micros, Ordering::Relaxed);
         self.max_sync_micros.fetch_max(micros, Ordering::Relaxed);
-        self.total_sync_micros.fetch_add(micros, Ordering::Relaxed);
+        // Saturating: a total that overflowed would read as small.
+        let _ =
+            self.total_sync_micros
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                    Some(total.saturating_add(micros))
+                });
     }
 
     pub(crate) fn rotated(&self, prepared: bool) {

@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     /// The write position. Appenders hold it while they encode.
     tail: Mutex<Tail>,
     sync: SyncCoordinator,
+    /// Held by every sync of segment data (see [`Inner::flush_data`]).
+    flushing: Mutex<()>,
     /// Entries below this offset are visible to readers.
     readable_end: AtomicU64,
     /// Offset of the first entry the log holds (changed under the exclusive list lock).
@@ -243,6 +245,7 @@ impl Wal {
             segments: RwLock::new(segments),
             holes: RwLock::new(holes),
             sync: SyncCoordinator::new(next_offset),
+            flushing: Mutex::new(()),
             readable_end: AtomicU64::new(next_offset),
             first_offset: AtomicU64::new(first_offset),
             epoch: AtomicU64::new(0),
@@ -592,6 +595,28 @@ impl Drop for Wal {
 }
 
 impl Inner {
+    /// Runs `flush`, a sync (msync or fsync) of segment data, as the only one running in
+    /// this log; a failure poisons the log before the next sync can start, and none
+    /// starts once the log is poisoned.
+    ///
+    /// Linux reports a writeback error of a file once per open file description, to the
+    /// first sync of it that looks, whatever range that sync covered. Two syncs of the
+    /// active segment at once (a group-commit leader's, and a zero-ahead's or a
+    /// rotation's under the tail) could let one take the error of the other's pages, and
+    /// the other report success for data that never reached the disk. One at a time,
+    /// every error is seen by the sync whose writeback failed or by an earlier one,
+    /// which poisons the log first.
+    fn flush_data<T>(&self, flush: impl FnOnce() -> Result<T>) -> Result<T> {
+        let _alone = self
+            .flushing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(cause) = self.sync.poisoned_fast() {
+            return Err(StoreError::Poisoned { cause });
+        }
+        flush().inspect_err(|e| self.sync.poison(e.to_string()))
+    }
+
     fn lock_tail(&self) -> Result<MutexGuard<'_, Tail>> {
         self.tail.lock().map_err(poisoned_lock)
     }
@@ -708,10 +733,8 @@ impl Inner {
                 self.rotate(tail, needed_new)?;
             }
         }
-        if let Err(e) = tail.active.zero_ahead(needed) {
-            // An msync failed: it may have taken a writeback error of the records.
-            self.sync.poison(e.to_string());
-            return Err(e);
+        if tail.active.zero_ahead_due(needed) {
+            self.flush_data(|| tail.active.zero_ahead(needed))?;
         }
         let encoded = tail.active.append(tail.last_crc.unwrap_or(0), payload)?;
         tail.next_offset = next_offset;
@@ -814,10 +837,7 @@ impl Inner {
     fn sync_holding_tail(&self, tail: &Tail) -> Result<()> {
         let len = tail.active.data_len();
         let started = Instant::now();
-        if let Err(e) = tail.active.flush_to(len) {
-            self.sync.poison(e.to_string());
-            return Err(e);
-        }
+        self.flush_data(|| tail.active.flush_to(len))?;
         self.counters.synced(started.elapsed());
         self.sync.advance(tail.next_offset);
         self.publish_synced(&tail.active, len, tail.next_offset);
@@ -855,7 +875,7 @@ impl Inner {
             )
         };
         let started = Instant::now();
-        active.flush_to(len)?;
+        self.flush_data(|| active.flush_to(len))?;
         self.counters.synced(started.elapsed());
         // No wake-up here: the leadership's release wakes the waiters, once.
         self.sync.advance_quietly(end);
@@ -880,7 +900,7 @@ impl Inner {
                 max: self.options.max_entry_bytes,
             }
         })?;
-        tail.active.grow(len)?;
+        self.flush_data(|| tail.active.grow(len))?;
         let grown = Arc::new(tail.active.remap_writable(&self.dir)?);
         let mut segments = self.segments_write()?;
         if let Some(last) = segments.last_mut() {
@@ -902,10 +922,7 @@ impl Inner {
     fn rotate(&self, tail: &mut Tail, needed: usize) -> Result<()> {
         let old = Arc::clone(&tail.active);
         let started = Instant::now();
-        if let Err(e) = old.flush_to(old.data_len()).and_then(|()| old.fsync_file()) {
-            self.sync.poison(e.to_string());
-            return Err(e);
-        }
+        self.flush_data(|| old.flush_to(old.data_len()).and_then(|()| old.fsync_file()))?;
         old.write_index(&self.dir)?;
         let sealed = Arc::new(old.sealed(&self.dir)?);
         let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
@@ -1021,10 +1038,7 @@ impl Inner {
             Arc::new(keep.remap_writable(&self.dir)?)
         };
         fs::sync_dir(&self.dir)?;
-        if let Err(e) = keep.cut(cut - keep.base) {
-            self.sync.poison(e.to_string());
-            return Err(e);
-        }
+        self.flush_data(|| keep.cut(cut - keep.base))?;
         if let Some(last) = segments.last_mut() {
             *last = Arc::clone(&keep);
         }
@@ -1105,10 +1119,7 @@ impl Inner {
             // Seal the active segment first, as a rotation would: a crash before the old
             // files are gone then leaves an ordinary log that ends in an empty segment.
             let old = Arc::clone(&tail.active);
-            if let Err(e) = old.flush_to(old.data_len()).and_then(|()| old.fsync_file()) {
-                self.sync.poison(e.to_string());
-                return Err(e);
-            }
+            self.flush_data(|| old.flush_to(old.data_len()).and_then(|()| old.fsync_file()))?;
             old.write_index(&self.dir)?;
             Arc::new(Segment::create(
                 &self.dir,
@@ -1193,5 +1204,120 @@ impl IntervalSyncer {
         // The thread only syncs and returns; a panic in it has already been reported by
         // the panic hook, and the log's own state stays consistent.
         let _ = self.handle.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn failed_msync() -> StoreError {
+        StoreError::Io {
+            op: "msync",
+            path: PathBuf::from("segment"),
+            source: std::io::Error::from_raw_os_error(5),
+        }
+    }
+
+    /// Durable appends (tiny syncs) zero ahead of themselves through the log's append
+    /// path; a log synced once at the end does not.
+    #[test]
+    fn durable_appends_zero_ahead_and_bulk_appends_do_not() {
+        for (policy, zeroes) in [
+            (SyncPolicy::Always, true),
+            (SyncPolicy::GroupCommit, true),
+            (SyncPolicy::Manual, false),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let options = WalOptions {
+                sync_policy: policy,
+                ..WalOptions::default()
+            };
+            let wal = Wal::open(dir.path(), options).unwrap();
+            for i in 0..300u32 {
+                wal.append(&[u8::try_from(i % 200).unwrap() + 1; 1000])
+                    .unwrap();
+            }
+            wal.sync().unwrap();
+            let tail = wal.inner.lock_tail().unwrap();
+            let (written, zeroed) = (tail.active.data_len() as usize, tail.active.zeroed_to());
+            if zeroes {
+                assert!(
+                    zeroed >= written + crate::segment::ZERO_AHEAD_LEAD,
+                    "{policy:?}: records end at {written}, zeros at {zeroed}"
+                );
+            } else {
+                assert_eq!(zeroed, 0, "{policy:?}");
+            }
+        }
+    }
+
+    /// The error a sync of the file returns may belong to pages another sync wrote: the
+    /// log's syncs run one at a time, and the first failure refuses every later sync and
+    /// append, so that no sync reports success after another took its error.
+    #[test]
+    fn a_failed_data_sync_refuses_every_sync_after_it_and_syncs_run_one_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        wal.append(b"before").unwrap();
+        let inner = Arc::clone(&wal.inner);
+
+        // A sync holds its turn while it runs: one started meanwhile waits for it, then
+        // finds the log failed and does not run at all.
+        let (inside_tx, inside_rx) = mpsc::channel();
+        let (finish_tx, finish_rx) = mpsc::channel::<()>();
+        let first_inside = Arc::new(AtomicBool::new(false));
+        let first = {
+            let inner = Arc::clone(&inner);
+            let first_inside = Arc::clone(&first_inside);
+            std::thread::spawn(move || {
+                inner.flush_data(|| -> Result<()> {
+                    first_inside.store(true, Ordering::SeqCst);
+                    inside_tx.send(()).unwrap();
+                    finish_rx.recv().unwrap();
+                    first_inside.store(false, Ordering::SeqCst);
+                    Err(failed_msync())
+                })
+            })
+        };
+        inside_rx.recv().unwrap();
+        let second_ran = Arc::new(AtomicBool::new(false));
+        let second = {
+            let inner = Arc::clone(&inner);
+            let first_inside = Arc::clone(&first_inside);
+            let second_ran = Arc::clone(&second_ran);
+            std::thread::spawn(move || {
+                inner.flush_data(|| -> Result<()> {
+                    // Never while the first runs.
+                    assert!(!first_inside.load(Ordering::SeqCst));
+                    second_ran.store(true, Ordering::SeqCst);
+                    Ok(())
+                })
+            })
+        };
+        // Room for the second sync to reach the lock while the first holds it (the
+        // outcome is the same whichever comes first).
+        std::thread::sleep(Duration::from_millis(20));
+        finish_tx.send(()).unwrap();
+        assert!(matches!(
+            first.join().unwrap(),
+            Err(StoreError::Io { op: "msync", .. })
+        ));
+        assert!(matches!(
+            second.join().unwrap(),
+            Err(StoreError::Poisoned { .. })
+        ));
+        assert!(!second_ran.load(Ordering::SeqCst));
+
+        // The log refuses appends and syncs from then on.
+        assert!(matches!(
+            wal.append(b"after"),
+            Err(StoreError::Poisoned { .. })
+        ));
+        assert!(matches!(wal.sync(), Err(StoreError::Poisoned { .. })));
     }
 }
