@@ -3,8 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// A snapshot of the store's counters since it was opened.
+/// A snapshot of the store's counters since it was opened. More counters may come: the
+/// struct is `#[non_exhaustive]`, read its fields rather than build or match it whole.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Entries appended.
     pub entries_appended: u64,
