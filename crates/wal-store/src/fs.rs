@@ -140,12 +140,21 @@ pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> R
 /// Grows `file` to `len` bytes of preallocated zeros and fsyncs it. A mapped file is only
 /// ever grown, never shrunk.
 pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
-    let current = file.metadata().io_context("stat", path)?.len();
-    if len > current {
-        preallocate(file, current, len - current, path)?;
+    if extend(file, path, len)? {
         file.sync_all().io_context("fsync", path)?;
     }
     Ok(())
+}
+
+/// Grows `file` to `len` bytes of preallocated zeros, without syncing: whether it grew.
+pub(crate) fn extend(file: &File, path: &Path, len: u64) -> Result<bool> {
+    let current = file.metadata().io_context("stat", path)?.len();
+    if len > current {
+        preallocate(file, current, len - current, path)?;
+        Ok(true)
+    } else {
+        Ok(false)
+    }
 }
 
 /// Writes `bytes` as the whole content of `path`: to `path.tmp` first, fsynced, renamed

@@ -708,10 +708,11 @@ impl Segment {
         Ok(())
     }
 
-    /// Grows the data file to `len` bytes (preallocated). The caller remaps the segment
-    /// afterwards to see the new bytes.
+    /// Grows the data file to `len` bytes (preallocated), not yet synced: the caller
+    /// fsyncs it ([`fsync_file`](Segment::fsync_file)), then remaps the segment to see
+    /// the new bytes.
     pub(crate) fn grow(&self, len: u32) -> Result<()> {
-        fs::grow(&self.body()?.file, &self.data_path, u64::from(len))
+        fs::extend(&self.body()?.file, &self.data_path, u64::from(len)).map(|_| ())
     }
 
     /// Fsyncs the data file itself (its metadata too), as sealing requires.

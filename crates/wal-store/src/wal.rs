@@ -836,9 +836,11 @@ impl Inner {
     /// meanwhile, so the whole log is durable when it returns.
     fn sync_holding_tail(&self, tail: &Tail) -> Result<()> {
         let len = tail.active.data_len();
-        let started = Instant::now();
-        self.flush_data(|| tail.active.flush_to(len))?;
-        self.counters.synced(started.elapsed());
+        let took = self.flush_data(|| {
+            let started = Instant::now();
+            tail.active.flush_to(len).map(|()| started.elapsed())
+        })?;
+        self.counters.synced(took);
         self.sync.advance(tail.next_offset);
         self.publish_synced(&tail.active, len, tail.next_offset);
         Ok(())
@@ -874,9 +876,11 @@ impl Inner {
                 tail.next_offset,
             )
         };
-        let started = Instant::now();
-        self.flush_data(|| active.flush_to(len))?;
-        self.counters.synced(started.elapsed());
+        let took = self.flush_data(|| {
+            let started = Instant::now();
+            active.flush_to(len).map(|()| started.elapsed())
+        })?;
+        self.counters.synced(took);
         // No wake-up here: the leadership's release wakes the waiters, once.
         self.sync.advance_quietly(end);
         self.publish_synced(&active, len, end);
@@ -900,7 +904,10 @@ impl Inner {
                 max: self.options.max_entry_bytes,
             }
         })?;
-        self.flush_data(|| tail.active.grow(len))?;
+        // A full disk here is an error of this append alone; only the fsync is a sync
+        // of the segment's data (invariant 6).
+        tail.active.grow(len)?;
+        self.flush_data(|| tail.active.fsync_file())?;
         let grown = Arc::new(tail.active.remap_writable(&self.dir)?);
         let mut segments = self.segments_write()?;
         if let Some(last) = segments.last_mut() {
@@ -921,8 +928,13 @@ impl Inner {
     /// start appending to the new one.
     fn rotate(&self, tail: &mut Tail, needed: usize) -> Result<()> {
         let old = Arc::clone(&tail.active);
-        let started = Instant::now();
-        self.flush_data(|| old.flush_to(old.data_len()).and_then(|()| old.fsync_file()))?;
+        // Timed from the seal's first sync on, not from the wait for its turn.
+        let started = self.flush_data(|| {
+            let started = Instant::now();
+            old.flush_to(old.data_len())
+                .and_then(|()| old.fsync_file())
+                .map(|()| started)
+        })?;
         old.write_index(&self.dir)?;
         let sealed = Arc::new(old.sealed(&self.dir)?);
         let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
@@ -1285,6 +1297,10 @@ mod tests {
             })
         };
         inside_rx.recv().unwrap();
+        assert!(
+            inner.flushing.try_lock().is_err(),
+            "a sync runs without holding its turn"
+        );
         let second_ran = Arc::new(AtomicBool::new(false));
         let second = {
             let inner = Arc::clone(&inner);
