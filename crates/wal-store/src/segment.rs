@@ -634,15 +634,11 @@ impl Segment {
     /// any other: the caller runs it as the log runs every such sync (one at a time, a
     /// failure poisoning the log), since it may report a writeback error of the records.
     pub(crate) fn zero_ahead(&self, needed: usize) -> Result<()> {
-        let data_len = self.data_len() as usize;
-        let zeroed = self.zeroed_to.load(Ordering::Relaxed) as usize;
-        if data_len
-            .saturating_add(needed)
-            .saturating_add(ZERO_AHEAD_LEAD)
-            <= zeroed
-        {
+        if !self.zero_ahead_due(needed) {
             return Ok(());
         }
+        let data_len = self.data_len() as usize;
+        let zeroed = self.zeroed_to.load(Ordering::Relaxed) as usize;
         let body = self.body()?;
         let from = zeroed.max(data_len.next_multiple_of(PAGE_BYTES));
         let to = from.saturating_add(ZERO_AHEAD_BYTES).min(body.map.len());

@@ -50,12 +50,7 @@ impl Counters {
         self.syncs.fetch_add(1, Ordering::Relaxed);
         self.last_sync_micros.store(micros, Ordering::Relaxed);
         self.max_sync_micros.fetch_max(micros, Ordering::Relaxed);
-        // Saturating: a total that overflowed would read as small.
-        let _ =
-            self.total_sync_micros
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
-                    Some(total.saturating_add(micros))
-                });
+        self.total_sync_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
     pub(crate) fn rotated(&self, prepared: bool) {
