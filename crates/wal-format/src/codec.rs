@@ -7,6 +7,17 @@ use crate::{v1, v2};
 /// The largest segment the format can address: file offsets are u32.
 pub const MAX_SEGMENT_BYTES: usize = u32::MAX as usize;
 
+/// Bytes a data file holds past its segment size. The reference implementation creates a
+/// data file by writing one zero byte at file offset `segment size`, and never writes a
+/// record into that byte; its readers rely on it (its v1 index rebuild reads a size field
+/// without checking that four bytes are left). Files made here have the same length.
+pub const DATA_FILE_EXTRA_BYTES: u64 = 1;
+
+/// Length of a new data file whose records may take up to `segment_bytes` bytes.
+pub const fn data_file_bytes(segment_bytes: u32) -> u64 {
+    segment_bytes as u64 + DATA_FILE_EXTRA_BYTES
+}
+
 /// A segment format version. The version of a segment is known from its file extension
 /// only: there is no header, magic number or version field on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

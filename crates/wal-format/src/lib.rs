@@ -39,7 +39,7 @@ mod scan;
 pub mod v1;
 pub mod v2;
 
-pub use codec::{Codec, MAX_SEGMENT_BYTES};
+pub use codec::{Codec, DATA_FILE_EXTRA_BYTES, MAX_SEGMENT_BYTES, data_file_bytes};
 pub use error::FormatError;
 pub use index::IndexView;
 pub use record::{Decoded, Encoded, FileOffset, Record};

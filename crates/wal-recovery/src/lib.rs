@@ -54,7 +54,7 @@ pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
-pub use migrate::{Migration, migrate};
+pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
 pub use quarantine::QUARANTINE_DIR_NAME;

@@ -6,13 +6,21 @@
 //! end, and must never leave a directory where part of the log carries the new chain and
 //! part the old one: the new files are installed through the redo journal
 //! ([`crate::journal`]), all or nothing.
+//!
+//! A v2 record is 8 bytes longer than a v1 one, so a converted segment no longer fits in
+//! the segment size. The rewritten records are laid out again as a v2 writer would have
+//! written them ([`Packer`]): each segment's records end within the segment size, the
+//! next record starts a new segment named after its entry, an entry larger than a
+//! segment gets a segment of its own, sealed, and a gap between segments (a recorded
+//! hole) stays a gap. Other implementations of the format map only the segment size of
+//! the last segment: records past it would be invisible to them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use wal_format::{Codec, FileOffset, MAX_SEGMENT_BYTES, Scanner, index};
-use wal_store::{DirLock, fs as store_fs, naming};
+use wal_format::{Codec, DATA_FILE_EXTRA_BYTES, FileOffset, Scanner, data_file_bytes, index};
+use wal_store::{DirLock, MIN_SEGMENT_BYTES, fs as store_fs, naming};
 
-use crate::analyze;
+use crate::analyze::{self, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
 use crate::journal::{self, Journal, pending_path};
 
@@ -23,6 +31,11 @@ pub struct Migration {
     pub converted: Vec<u64>,
     /// Base offsets of the v2 segments rewritten to continue the new chain.
     pub rechained: Vec<u64>,
+    /// Base offsets of the v2 segments that now hold the rewritten entries (more than
+    /// were converted and rechained when converted records no longer fit).
+    pub segments: Vec<u64>,
+    /// The segment size the rewritten segments were laid out for.
+    pub segment_bytes: u32,
     /// Whether an interrupted journaled change was completed first.
     pub rolled_forward: bool,
 }
@@ -31,11 +44,32 @@ pub struct Migration {
 /// segment from the first v1 one on, crash-safely and idempotently: running it again
 /// after it completed changes nothing. Refuses, changing nothing, if the log has a data
 /// problem: repair it first.
+///
+/// The rewritten segments are laid out for the log's segment size, taken from the last
+/// segment's data file (which every writer of the format creates at the full size, one
+/// byte longer than the segment size): see [`migrate_with_segment_bytes`] to give it.
 pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
+    migrate_with_segment_bytes(dir, to, None)
+}
+
+/// [`migrate`], with the rewritten segments laid out for `segment_bytes` (records of each
+/// segment end within it) instead of the segment size found in the directory.
+pub fn migrate_with_segment_bytes(
+    dir: impl AsRef<Path>,
+    to: Codec,
+    segment_bytes: Option<u32>,
+) -> Result<Migration> {
     let dir = dir.as_ref();
     if to != Codec::V2 {
         return Err(RecoveryError::InvalidArgument(format!(
             "migration goes from v1 to v2 only, not to {to}"
+        )));
+    }
+    if let Some(bytes) = segment_bytes
+        && bytes < MIN_SEGMENT_BYTES
+    {
+        return Err(RecoveryError::InvalidArgument(format!(
+            "a segment size of {bytes} bytes is smaller than the minimum of {MIN_SEGMENT_BYTES}"
         )));
     }
     let lock = DirLock::acquire(dir)?;
@@ -58,64 +92,29 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
     let Some(first_v1) = analysis.segments.iter().position(|s| s.codec == Codec::V1) else {
         return Ok(migration);
     };
-    let last = analysis.segments.len() - 1;
-    let mut prev_crc = first_v1
+    let rewritten = analysis.segments.get(first_v1..).unwrap_or_default();
+    migration.segment_bytes = match segment_bytes {
+        Some(bytes) => bytes,
+        None => found_segment_bytes(rewritten)?,
+    };
+    let prev_crc = first_v1
         .checked_sub(1)
         .and_then(|i| analysis.segments.get(i))
         .and_then(|s| s.last_crc)
         .unwrap_or(0);
-    let mut journal = Journal::default();
-    for (i, segment) in analysis.segments.iter().enumerate().skip(first_v1) {
+    let mut packer = Packer::new(dir, migration.segment_bytes, prev_crc);
+    for (i, segment) in rewritten.iter().enumerate() {
+        let previous_end = i
+            .checked_sub(1)
+            .and_then(|p| rewritten.get(p))
+            .map(|p| p.base + p.entries());
+        if previous_end.is_some_and(|end| end != segment.base) {
+            // A recorded hole: the gap stays, and the next segment starts after it.
+            packer.finish_segment()?;
+        }
         let data = std::fs::read(&segment.data_path).io_context("read", &segment.data_path)?;
-        let mut out = Vec::new();
-        let mut offsets = Vec::new();
-        for record in Scanner::new(segment.codec, &data) {
-            let start = out.len();
-            let needed = Codec::V2
-                .record_bytes(record.payload.len())
-                .ok_or_else(|| {
-                    RecoveryError::InvalidArgument("record too large for v2".to_owned())
-                })?;
-            out.resize(start + needed, 0);
-            let encoded = Codec::V2
-                .encode_record(
-                    out.get_mut(start..).unwrap_or_default(),
-                    prev_crc,
-                    record.payload,
-                )
-                .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
-            prev_crc = encoded.crc.unwrap_or(prev_crc);
-            offsets.push(FileOffset(u32::try_from(start).map_err(|_| {
-                RecoveryError::InvalidArgument(format!(
-                    "segment {} does not fit in a v2 segment",
-                    segment.base
-                ))
-            })?));
-        }
-        let old_len = std::fs::metadata(&segment.data_path)
-            .io_context("stat", &segment.data_path)?
-            .len();
-        let new_len = old_len.max(out.len() as u64);
-        if new_len > MAX_SEGMENT_BYTES as u64 {
-            return Err(RecoveryError::InvalidArgument(format!(
-                "segment {} would exceed the largest segment once converted",
-                segment.base
-            )));
-        }
-        let data_path = naming::data_path(dir, segment.base, Codec::V2);
-        store_fs::create_with_content(dir, &pending_path(&data_path), &out, new_len)?;
-        journal.install(&data_path)?;
-        if i < last {
-            let mut bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
-            index::encode(Codec::V2, &offsets, &mut bytes)
-                .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
-            let index_path = naming::index_path(dir, segment.base, Codec::V2);
-            store_fs::write_atomically(dir, &pending_path(&index_path), &bytes)?;
-            journal.install(&index_path)?;
-        }
-        if segment.codec != Codec::V2 {
-            journal.remove(&naming::index_path(dir, segment.base, segment.codec))?;
-            journal.remove(&segment.data_path)?;
+        for (position, record) in Scanner::new(segment.codec, &data).enumerate() {
+            packer.push(segment.base + position as u64, record.payload)?;
         }
         if segment.codec == Codec::V1 {
             migration.converted.push(segment.base);
@@ -123,18 +122,169 @@ pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
             migration.rechained.push(segment.base);
         }
     }
+    let end = rewritten.last().map_or(0, |s| s.base + s.entries());
+    let journal = packer.finish(end, rewritten)?;
+    migration.segments = journal.bases.clone();
     // A clean close's record describes the active segment, which is rewritten (rechained
     // or converted): it goes before anything is installed, as before any change of the
     // active segment.
     wal_store::closed::consume(dir)?;
     // The commit point: from here on the migration is completed, now or by the next
     // recovery.
-    journal.commit(dir)?;
+    journal.journal.commit(dir)?;
     log::info!(
         target: "wal_recovery::migrate",
-        "migrated {} v1 segments to v2 and rechained {} v2 segments",
+        "migrated {} v1 segments to v2 and rechained {} v2 segments, now {} segments",
         migration.converted.len(),
-        migration.rechained.len()
+        migration.rechained.len(),
+        migration.segments.len()
     );
     Ok(migration)
+}
+
+/// The log's segment size as its files show it: the last segment's data file is created
+/// at the full size by every writer (one byte longer than the segment size, here and in
+/// the reference implementation; files made here before were exactly the segment size,
+/// which then loses a byte of room, not an entry).
+fn found_segment_bytes(segments: &[SegmentScan]) -> Result<u32> {
+    let Some(last) = segments.last() else {
+        return Ok(wal_store::DEFAULT_SEGMENT_BYTES);
+    };
+    let len = std::fs::metadata(&last.data_path)
+        .io_context("stat", &last.data_path)?
+        .len();
+    let bytes = len.saturating_sub(DATA_FILE_EXTRA_BYTES);
+    Ok(u32::try_from(bytes)
+        .unwrap_or(u32::MAX)
+        .max(MIN_SEGMENT_BYTES))
+}
+
+/// The rewritten segments, as staged: their files written under pending names, and the
+/// journal that installs them.
+struct Staged {
+    journal: Journal,
+    /// Base offsets of the staged segments, in order.
+    bases: Vec<u64>,
+    /// Every file the journal installs.
+    installed: Vec<PathBuf>,
+}
+
+/// Lays records out in v2 segments as a v2 writer would (see the module's comment), each
+/// finished segment written at once under its pending name.
+struct Packer<'a> {
+    dir: &'a Path,
+    segment_bytes: u32,
+    prev_crc: u32,
+    /// The segment being filled: its base, record bytes and their file offsets.
+    current: Option<(u64, Vec<u8>, Vec<FileOffset>)>,
+    /// Finished segments: written (sealed, with their index) and journaled.
+    staged: Staged,
+}
+
+impl<'a> Packer<'a> {
+    fn new(dir: &'a Path, segment_bytes: u32, prev_crc: u32) -> Packer<'a> {
+        Packer {
+            dir,
+            segment_bytes,
+            prev_crc,
+            current: None,
+            staged: Staged {
+                journal: Journal::default(),
+                bases: Vec::new(),
+                installed: Vec::new(),
+            },
+        }
+    }
+
+    /// Appends the entry at `offset`, chained from the entry before.
+    fn push(&mut self, offset: u64, payload: &[u8]) -> Result<()> {
+        let needed = Codec::V2.record_bytes(payload.len()).ok_or_else(|| {
+            RecoveryError::InvalidArgument(format!("entry {offset} is too large for v2"))
+        })?;
+        let fits = self.current.as_ref().is_some_and(|(_, bytes, _)| {
+            bytes.len().saturating_add(needed) <= self.segment_bytes as usize
+        });
+        if !fits {
+            self.finish_segment()?;
+        }
+        let (_, bytes, offsets) = self
+            .current
+            .get_or_insert_with(|| (offset, Vec::new(), Vec::new()));
+        let start = bytes.len();
+        let at = u32::try_from(start).map_err(|_| {
+            RecoveryError::InvalidArgument(format!("entry {offset} lies past 4 GiB in a segment"))
+        })?;
+        bytes.resize(start + needed, 0);
+        let encoded = Codec::V2
+            .encode_record(
+                bytes.get_mut(start..).unwrap_or_default(),
+                self.prev_crc,
+                payload,
+            )
+            .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
+        self.prev_crc = encoded.crc.unwrap_or(self.prev_crc);
+        offsets.push(FileOffset(at));
+        if bytes.len() > self.segment_bytes as usize {
+            // An entry larger than a segment: its segment is sealed at once.
+            self.finish_segment()?;
+        }
+        Ok(())
+    }
+
+    /// Seals the segment being filled, if any: its data and index files are written
+    /// under their pending names, and journaled.
+    fn finish_segment(&mut self) -> Result<()> {
+        let Some((base, bytes, offsets)) = self.current.take() else {
+            return Ok(());
+        };
+        self.stage_data(base, &bytes)?;
+        let mut index_bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
+        index::encode(Codec::V2, &offsets, &mut index_bytes)
+            .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
+        let index_path = naming::index_path(self.dir, base, Codec::V2);
+        store_fs::write_atomically(self.dir, &pending_path(&index_path), &index_bytes)?;
+        self.install(index_path)
+    }
+
+    fn stage_data(&mut self, base: u64, bytes: &[u8]) -> Result<()> {
+        let records = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        let len = data_file_bytes(records.max(self.segment_bytes));
+        let data_path = naming::data_path(self.dir, base, Codec::V2);
+        store_fs::create_with_content(self.dir, &pending_path(&data_path), bytes, len)?;
+        self.install(data_path)?;
+        self.staged.bases.push(base);
+        Ok(())
+    }
+
+    /// Stages the last segment (the active one: no index), which is a new, empty one at
+    /// `end` when the last records were sealed; then journals the removal of every file of
+    /// the `replaced` segments that nothing was installed over.
+    fn finish(mut self, end: u64, replaced: &[SegmentScan]) -> Result<Staged> {
+        let (base, bytes) = match self.current.take() {
+            Some((base, bytes, _)) => (base, bytes),
+            None => (end, Vec::new()),
+        };
+        self.stage_data(base, &bytes)?;
+        // Removals come after every install in the journal: rolled forward again after a
+        // crash, a removal must never hit a file already installed under the same name.
+        let mut removals: Vec<PathBuf> = replaced
+            .iter()
+            .flat_map(|s| [s.data_path.clone(), s.index_path.clone()])
+            .collect();
+        // The active segment has no index, whatever was at its base before.
+        removals.push(naming::index_path(self.dir, base, Codec::V2));
+        for path in removals {
+            if !self.staged.installed.contains(&path) {
+                self.staged.journal.remove(&path)?;
+            }
+        }
+        Ok(self.staged)
+    }
+
+    /// Journals `path` to be installed from its pending file.
+    fn install(&mut self, path: PathBuf) -> Result<()> {
+        self.staged.journal.install(&path)?;
+        self.staged.installed.push(path);
+        Ok(())
+    }
 }

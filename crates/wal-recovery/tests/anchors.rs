@@ -729,7 +729,7 @@ fn anchor_10_rotation_fsyncs_directory() {
     assert_eq!(rotated_at, 10);
     // Created preallocated and complete under its final name, never renamed after.
     let meta = fs::metadata(data_path(dir.path(), 10)).unwrap();
-    assert_eq!(meta.len(), u64::from(SEGMENT_BYTES));
+    assert_eq!(meta.len(), wal_format::data_file_bytes(SEGMENT_BYTES));
     assert!(support::temp_files(dir.path()).is_empty());
     drop(recovered);
 }
@@ -848,7 +848,7 @@ fn anchor_12_segment_files_are_not_sparse() {
     four_segments(dir.path());
     for base in [0, 10, 20, 30] {
         let meta = fs::metadata(data_path(dir.path(), base)).unwrap();
-        assert_eq!(meta.len(), u64::from(SEGMENT_BYTES));
+        assert_eq!(meta.len(), wal_format::data_file_bytes(SEGMENT_BYTES));
         assert!(
             meta.blocks() * 512 >= meta.len(),
             "segment {base}: {} blocks for {} bytes",

@@ -156,7 +156,7 @@ fn crash_at_each_step_of_rotation() {
         "rotation changes only the index of 20 and the new segment"
     );
     let index = done["20.idxx"].clone();
-    let empty = vec![0u8; SEGMENT_BYTES as usize];
+    let empty = vec![0u8; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()];
     let entry_30 = records(&done["30.txnx"])[0];
     let torn_30 = zeroed(&done["30.txnx"], entry_30.1 - 4..entry_30.1);
 
@@ -358,7 +358,7 @@ fn crash_at_each_step_of_clearing() {
     // rename, directory fsync), then removes every older segment's files, oldest first.
     let before = log_files(36);
     let done = after(&before, |wal| wal.clear().unwrap());
-    let empty = vec![0u8; SEGMENT_BYTES as usize];
+    let empty = vec![0u8; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()];
     assert_eq!(
         done,
         [("36.txnx".to_owned(), empty.clone())]

@@ -159,13 +159,14 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
         fs::write(dir.path().join(format!("{name}.pending")), &after[*name]).unwrap();
     }
     if keep_journal {
-        // The journal as a migration commits it: install every new file, remove the v1
-        // files it replaces.
+        // The journal as a migration commits it: install every new file, then remove
+        // the files of the segments it replaces that nothing was installed over (the
+        // v1 files, and v2 segments whose entries moved to other segments). The close
+        // record is removed before the journal is written, not by it.
         let mut journal: String = changed.iter().map(|n| format!("install {n}\n")).collect();
-        for name in before
-            .keys()
-            .filter(|n| n.ends_with(".txn") || n.ends_with(".idx"))
-        {
+        for name in before.keys().filter(|n| {
+            !after.contains_key(*n) && *n != "LOCK" && *n != wal_store::closed::CLOSED_FILE_NAME
+        }) {
             journal.push_str(&format!("remove {name}\n"));
         }
         fs::write(dir.path().join(JOURNAL_FILE_NAME), journal).unwrap();

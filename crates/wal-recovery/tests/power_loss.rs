@@ -729,7 +729,10 @@ impl Rotation {
     /// ...and `B` created: what is durable after the rotation (`B` all zeros).
     fn b_created(&self) -> Files {
         let mut files = self.a_sealed();
-        files.insert(data_name(self.b), vec![0; SEGMENT_BYTES as usize]);
+        files.insert(
+            data_name(self.b),
+            vec![0; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()],
+        );
         files
     }
 
@@ -811,7 +814,7 @@ fn rename_or_creation_not_persisted() {
     let (a, b) = (rotation.a, rotation.b);
     let before = Some(rotation.synced_before);
     let sealed = rotation.a_sealed();
-    let zeros = vec![0u8; SEGMENT_BYTES as usize];
+    let zeros = vec![0u8; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()];
     let b_temp = format!("{}{}", data_name(b), naming::TEMP_SUFFIX);
     let a_index = index_name(a);
     let a_index_temp = format!("{a_index}{}", naming::TEMP_SUFFIX);

@@ -63,7 +63,9 @@ pub(crate) struct Preparer {
     thread: Option<JoinHandle<()>>,
 }
 
-fn write_zeros(dir: &Path, len: u32, stop: &AtomicBool) -> io::Result<File> {
+/// An unnamed file of zeros for records of up to `segment_bytes` bytes (one byte longer,
+/// as `Segment::create` makes it), written and synced.
+fn write_zeros(dir: &Path, segment_bytes: u32, stop: &AtomicBool) -> io::Result<File> {
     const CHUNK: usize = 1 << 20;
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
@@ -74,7 +76,7 @@ fn write_zeros(dir: &Path, len: u32, stop: &AtomicBool) -> io::Result<File> {
     let file = File::from(fd);
     let zeros = vec![0u8; CHUNK];
     let mut at = 0u64;
-    let len = u64::from(len);
+    let len = wal_format::data_file_bytes(segment_bytes);
     while at < len {
         if stop.load(Ordering::Acquire) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
@@ -88,7 +90,7 @@ fn write_zeros(dir: &Path, len: u32, stop: &AtomicBool) -> io::Result<File> {
 }
 
 impl Preparer {
-    /// Starts preparing files of `len` bytes in `dir`.
+    /// Starts preparing files for segments of `len` bytes in `dir`.
     pub(crate) fn start(dir: &Path, len: u32) -> io::Result<Preparer> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::Wanted),
@@ -139,7 +141,7 @@ impl Preparer {
         })
     }
 
-    /// The prepared (unnamed) file, if one of `len` bytes is ready; the caller links it
+    /// The prepared (unnamed) file, if one for a segment of `len` bytes is ready; the caller links it
     /// into place. Asks for the next one.
     pub(crate) fn take(&self, len: u32) -> Option<File> {
         if len != self.len {

@@ -251,13 +251,21 @@ fn lock_poisoned<T>(_: T) -> StoreError {
 }
 
 impl Segment {
-    /// Creates a new, empty, preallocated segment file and maps it for writing.
-    pub(crate) fn create(dir: &Path, base: u64, codec: Codec, len: u32) -> Result<Segment> {
+    /// Creates a new, empty, preallocated segment file for records of up to
+    /// `segment_bytes` bytes, and maps it for writing. The file is one byte longer (see
+    /// [`wal_format::DATA_FILE_EXTRA_BYTES`]).
+    pub(crate) fn create(
+        dir: &Path,
+        base: u64,
+        codec: Codec,
+        segment_bytes: u32,
+    ) -> Result<Segment> {
         let data_path = naming::data_path(dir, base, codec);
         // An index file left at this base (with no data file) belongs to no segment: it
         // must not be taken for this new segment's index later.
         fs::remove_if_present(&naming::index_path(dir, base, codec))?;
-        let file = fs::create_preallocated(dir, &data_path, u64::from(len))?;
+        let len = wal_format::data_file_bytes(segment_bytes);
+        let file = fs::create_preallocated(dir, &data_path, len)?;
         log::info!(target: "wal_store::segment", "created segment {base} ({codec}, {len} bytes)");
         Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)
     }
@@ -704,11 +712,13 @@ impl Segment {
         Ok(())
     }
 
-    /// Grows the data file to `len` bytes (preallocated), not yet synced: the caller
+    /// Grows the data file to hold records of up to `segment_bytes` bytes (preallocated;
+    /// one byte more, as [`create`](Segment::create) makes it), not yet synced: the caller
     /// fsyncs it ([`fsync_file`](Segment::fsync_file)), then remaps the segment to see
     /// the new bytes.
-    pub(crate) fn grow(&self, len: u32) -> Result<()> {
-        fs::extend(&self.body()?.file, &self.data_path, u64::from(len)).map(|_| ())
+    pub(crate) fn grow(&self, segment_bytes: u32) -> Result<()> {
+        let len = wal_format::data_file_bytes(segment_bytes);
+        fs::extend(&self.body()?.file, &self.data_path, len).map(|_| ())
     }
 
     /// Fsyncs the data file itself (its metadata too), as sealing requires.
@@ -1053,7 +1063,8 @@ mod tests {
             appended += 1;
         }
         assert!(segment.tiny_syncs.load(Ordering::Relaxed));
-        assert_eq!(segment.zeroed_to.load(Ordering::Relaxed), len);
+        // Zeroed to the file's end, one byte past the segment size.
+        assert_eq!(segment.zeroed_to.load(Ordering::Relaxed), len + 1);
         // Every record is as appended, and the bytes after the last are zeros.
         segment.publish(segment.data_len());
         for i in 0..appended {

@@ -725,7 +725,7 @@ impl Inner {
         self.check_deferred(tail)?;
         self.forget_close_record(tail)?;
         let needed = record_bytes(tail.active.codec, payload.len())?;
-        if tail.active.data_len() as usize + needed > tail.active.capacity() {
+        if !self.fits(&tail.active, needed) {
             if tail.active.entries()? == 0 {
                 self.grow_active(tail, needed)?;
             } else {
@@ -744,6 +744,12 @@ impl Inner {
         if self.options.read_visibility == ReadVisibility::Appended {
             tail.active.publish(tail.active.data_len());
             self.readable_end.store(next_offset, Ordering::Release);
+        }
+        if tail.active.data_len() > self.options.segment_bytes {
+            // An entry larger than a segment, in a segment grown for it: sealed at once,
+            // so that the last segment never holds records past the segment size (other
+            // readers of the format map only that much of the last segment).
+            self.rotate(tail, 0)?;
         }
         Ok(Appended {
             offset,
@@ -894,6 +900,15 @@ impl Inner {
             segment.publish(len);
             self.readable_end.fetch_max(end, Ordering::AcqRel);
         }
+    }
+
+    /// Whether a record of `needed` bytes fits in `active` after its records: they end
+    /// within the log's segment size and within the file (one made for a smaller
+    /// segment size, or by another writer, may be shorter).
+    #[inline]
+    fn fits(&self, active: &Segment, needed: usize) -> bool {
+        let limit = active.capacity().min(self.options.segment_bytes as usize);
+        (active.data_len() as usize).saturating_add(needed) <= limit
     }
 
     /// Grows the (empty) active segment so that a record of `needed` bytes fits.

@@ -1,5 +1,6 @@
 //! Entries larger than a segment: each gets a segment of its own, sized for it (or the
-//! empty active segment grows to fit it), the entries around it stay in normal segments,
+//! empty active segment grows to fit it), sealed at once so that the last segment never
+//! holds records past the segment size; the entries around it stay in normal segments,
 //! and everything reads back, before and after a reopen. Entries above the configured
 //! maximum are refused without a trace, and a maximum the codec cannot hold is refused
 //! when opening.
@@ -18,7 +19,7 @@ use common_a::{
     LogModel, assert_chain, assert_files_match, assert_payloads, assert_sealed_segment,
     assert_segment_records, entries, file_names, payload, tempdir,
 };
-use wal_store::format::Codec;
+use wal_store::format::{Codec, data_file_bytes};
 use wal_store::naming;
 use wal_store::{StoreError, Wal, WalOptions};
 
@@ -102,7 +103,7 @@ fn large_entries_in_the_middle(codec: Codec) {
         let base = model.segment_of(offset).base;
         assert_eq!(
             data_file_len(dir.path(), base, codec),
-            u64::from(SEGMENT_BYTES)
+            data_file_bytes(SEGMENT_BYTES)
         );
     }
     assert_disk_matches(dir.path(), &model, make);
@@ -161,20 +162,20 @@ fn an_oversized_first_entry_grows_the_empty_active_segment() {
     let wal = Wal::open(dir.path(), large_options(Codec::V2)).unwrap();
     assert_eq!(wal.append(&make(0)).unwrap().offset, 0);
     let record = Codec::V2.record_bytes(LARGE_BYTES).unwrap() as u64;
-    assert_eq!(file_names(dir.path()), ["0.txnx"]);
-    assert!(data_file_len(dir.path(), 0, Codec::V2) >= record);
-    assert_eq!(wal.stats().rotations, 0);
-    assert_eq!(wal.stats().segments, 1);
+    // Grown, then sealed at once: a segment of the normal size follows, empty.
+    assert_eq!(file_names(dir.path()), ["0.idxx", "0.txnx", "1.txnx"]);
+    assert_eq!(data_file_len(dir.path(), 0, Codec::V2), record + 1);
+    assert_eq!(
+        data_file_len(dir.path(), 1, Codec::V2),
+        data_file_bytes(SEGMENT_BYTES)
+    );
+    assert_eq!(wal.stats().rotations, 1);
+    assert_eq!(wal.stats().segments, 2);
     assert_eq!(wal.read(0).unwrap().payload, make(0));
 
-    // The next entry does not fit: a segment of the normal size follows.
     append_range(&wal, 1..40, make);
     let model = LogModel::of(Codec::V2, SEGMENT_BYTES, 0..40, make);
     assert_eq!(model.bases()[..2], [0, 1]);
-    assert_eq!(
-        data_file_len(dir.path(), 1, Codec::V2),
-        u64::from(SEGMENT_BYTES)
-    );
     assert_disk_matches(dir.path(), &model, make);
     wal.close().unwrap();
 
@@ -214,13 +215,16 @@ fn every_entry_larger_than_a_tiny_segment_gets_a_segment_sized_for_it() {
     let wal = Wal::open(dir.path(), tiny).unwrap();
     append_range(&wal, 0..40, make);
     let model = LogModel::of(Codec::V2, 64, 0..40, make);
-    assert_eq!(model.segments.len(), 40);
-    for segment in &model.segments {
+    // Each sealed at once; the last segment is a new, empty one.
+    assert_eq!(model.segments.len(), 41);
+    let (active, sealed) = model.segments.split_last().unwrap();
+    assert_eq!((active.base, active.entries()), (40, 0));
+    for segment in sealed {
         let record = Codec::V2.record_bytes(make(segment.base).len()).unwrap();
         assert_eq!(segment.entries(), 1);
         assert_eq!(
             data_file_len(dir.path(), segment.base, Codec::V2),
-            record as u64
+            record as u64 + 1
         );
     }
     assert_disk_matches(dir.path(), &model, make);
@@ -295,7 +299,7 @@ fn an_entry_over_the_maximum_is_refused_and_appends_nothing() {
     assert_eq!(file_names(dir.path()), names);
     assert_eq!(
         data_file_len(dir.path(), 0, Codec::V2),
-        u64::from(SEGMENT_BYTES)
+        data_file_bytes(SEGMENT_BYTES)
     );
     assert_eq!(wal.stats().entries_appended, 3);
 

@@ -66,7 +66,11 @@ fn rotations_use_prepared_files_that_are_invisible_and_not_sparse() {
     // Every data file has all its blocks.
     for name in names.iter().filter(|n| n.ends_with(".txnx")) {
         let meta = std::fs::metadata(dir.path().join(name)).unwrap();
-        assert_eq!(meta.len(), u64::from(SEGMENT_BYTES), "{name}");
+        assert_eq!(
+            meta.len(),
+            wal_store::format::data_file_bytes(SEGMENT_BYTES),
+            "{name}"
+        );
         assert!(meta.blocks() * 512 >= meta.len(), "{name} is sparse");
     }
     let appended = wal.next_offset().unwrap();

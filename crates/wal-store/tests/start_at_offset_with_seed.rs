@@ -42,7 +42,7 @@ fn a_new_log_starts_at_the_configured_offset_with_the_seed() {
     let size = std::fs::metadata(dir.path().join("1000.txnx"))
         .unwrap()
         .len();
-    assert_eq!(size, u64::from(SEGMENT_BYTES));
+    assert_eq!(size, wal_store::format::data_file_bytes(SEGMENT_BYTES));
 
     let data = payload(FIRST);
     let appended = wal.append(&data).unwrap();

@@ -60,6 +60,10 @@ pub struct MigrateArgs {
     /// The codec to convert to (only v2: v1 segments become v2).
     #[arg(long, value_enum, default_value = "v2")]
     pub to: CodecArg,
+    /// The log's segment size, in bytes: each rewritten segment's records end within it
+    /// (default: the last segment's data file length minus one, as writers create it).
+    #[arg(long, value_name = "BYTES")]
+    pub segment_size: Option<u32>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -116,7 +120,8 @@ pub struct WriteArgs {
     /// Codec of new segments.
     #[arg(long, value_enum, default_value = "v2")]
     pub codec: CodecArg,
-    /// Size of new segments' data files, in bytes (default 64 MiB, at least 64).
+    /// Size of new segments, in bytes: records never reach past it (default 64 MiB, at
+    /// least 64). Data files are one byte longer, as other writers of the format make them.
     #[arg(long, value_name = "BYTES")]
     pub segment_size: Option<u32>,
     /// When entries are made durable.

@@ -42,7 +42,16 @@ fn migrate_converts_every_v1_segment_and_keeps_every_entry() {
     let migrated = run(["migrate", s(dir.path()), "--json"]);
     migrated.ok();
     let report = migrated.json();
-    assert_keys(&report, &["converted", "rechained", "rolled_forward"]);
+    assert_keys(
+        &report,
+        &[
+            "converted",
+            "rechained",
+            "rolled_forward",
+            "segment_bytes",
+            "segments",
+        ],
+    );
     assert!(!report["converted"].as_array().unwrap().is_empty());
     assert_eq!(report["rolled_forward"], false);
 

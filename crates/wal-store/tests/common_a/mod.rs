@@ -185,7 +185,8 @@ pub fn read_data(dir: &Path, base: u64, codec: Codec) -> Vec<u8> {
 pub struct SegmentModel {
     /// Offset of its first entry (its file name).
     pub base: u64,
-    /// Size of its data file.
+    /// Bytes its records may take: its data file is one byte longer (the length other
+    /// implementations of the format give their files).
     pub capacity: usize,
     /// File offset of each entry.
     pub file_offsets: Vec<u32>,
@@ -207,7 +208,8 @@ impl SegmentModel {
 
 /// Where the documented rotation rule puts every record: a record that does not fit in
 /// the active segment starts a new one of `max(record, segment_bytes)` bytes, unless the
-/// active segment is empty, in which case that one grows to fit.
+/// active segment is empty, in which case that one grows to fit; a segment whose records
+/// then reach past `segment_bytes` is sealed at once.
 #[derive(Debug, Clone)]
 pub struct LogModel {
     pub codec: Codec,
@@ -256,7 +258,7 @@ impl LogModel {
         let segment_bytes = self.segment_bytes;
         let next = self.next_offset();
         let active = self.segments.last_mut().unwrap();
-        if active.data_len + needed > active.capacity {
+        if active.data_len + needed > active.capacity.min(segment_bytes) {
             if active.file_offsets.is_empty() {
                 active.capacity = needed.max(segment_bytes);
             } else {
@@ -273,6 +275,16 @@ impl LogModel {
             .file_offsets
             .push(u32::try_from(active.data_len).unwrap());
         active.data_len += needed;
+        // A segment grown for an entry larger than a segment is sealed at once.
+        if active.data_len > segment_bytes {
+            let next = active.end();
+            self.segments.push(SegmentModel {
+                base: next,
+                capacity: segment_bytes,
+                file_offsets: Vec::new(),
+                data_len: 0,
+            });
+        }
     }
 
     /// What `truncate_after(offset)` should leave: the segment holding `offset` (or the
@@ -366,7 +378,7 @@ pub fn assert_segment_records(
     let data = read_data(dir, segment.base, codec);
     assert_eq!(
         data.len(),
-        segment.capacity,
+        segment.capacity + 1,
         "size of data file {}",
         segment.base
     );

@@ -16,11 +16,13 @@ pub fn run(args: &MigrateArgs, out: &mut Out) -> Result<Exit> {
             ));
         }
     };
-    let migration = wal_recovery::migrate(&args.dir, to)?;
+    let migration = wal_recovery::migrate_with_segment_bytes(&args.dir, to, args.segment_size)?;
     if args.json {
         out.json(&serde_json::json!({
             "converted": migration.converted,
             "rechained": migration.rechained,
+            "segments": migration.segments,
+            "segment_bytes": migration.segment_bytes,
             "rolled_forward": migration.rolled_forward,
         }))?;
         return Ok(Exit::Clean);
@@ -35,10 +37,13 @@ pub fn run(args: &MigrateArgs, out: &mut Out) -> Result<Exit> {
         ))?;
     } else {
         out.line(format_args!(
-            "{}: converted {} v1 segments to v2 and rechained {} v2 segments after them",
+            "{}: converted {} v1 segments to v2 and rechained {} v2 segments after them, \
+             now {} segments of at most {} bytes of records",
             args.dir.display(),
             migration.converted.len(),
-            migration.rechained.len()
+            migration.rechained.len(),
+            migration.segments.len(),
+            migration.segment_bytes
         ))?;
     }
     Ok(Exit::Clean)
