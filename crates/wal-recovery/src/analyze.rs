@@ -559,6 +559,13 @@ pub(crate) fn analyze(
 
         if !is_last {
             let index_problem = match &segment.index {
+                // A sealed segment with no entry has no index: none that lists no entry
+                // is written.
+                IndexState::Missing
+                    if segment.offsets.is_empty() && segment.problem().is_none() =>
+                {
+                    None
+                }
                 IndexState::Missing => {
                     Some((ProblemKind::IndexMissing, "no index file".to_owned()))
                 }

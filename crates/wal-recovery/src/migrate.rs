@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wal_format::{Codec, DATA_FILE_EXTRA_BYTES, FileOffset, Scanner, data_file_bytes, index};
+use wal_format::{Codec, DATA_FILE_EXTRA_BYTES, Scanner, data_file_bytes};
 use wal_store::{DirLock, MIN_SEGMENT_BYTES, fs as store_fs, naming};
 
 use crate::analyze::{self, SegmentScan};
@@ -176,7 +176,7 @@ struct Packer<'a> {
     segment_bytes: u32,
     prev_crc: u32,
     /// The segment being filled: its base, record bytes and their file offsets.
-    current: Option<(u64, Vec<u8>, Vec<FileOffset>)>,
+    current: Option<(u64, Vec<u8>, Vec<u32>)>,
     /// Finished segments: written (sealed, with their index) and journaled.
     staged: Staged,
 }
@@ -223,7 +223,7 @@ impl<'a> Packer<'a> {
             )
             .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
         self.prev_crc = encoded.crc.unwrap_or(self.prev_crc);
-        offsets.push(FileOffset(at));
+        offsets.push(at);
         if bytes.len() > self.segment_bytes as usize {
             // An entry larger than a segment: its segment is sealed at once.
             self.finish_segment()?;
@@ -238,11 +238,9 @@ impl<'a> Packer<'a> {
             return Ok(());
         };
         self.stage_data(base, &bytes)?;
-        let mut index_bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
-        index::encode(Codec::V2, &offsets, &mut index_bytes)
-            .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
         let index_path = naming::index_path(self.dir, base, Codec::V2);
-        store_fs::write_atomically(self.dir, &pending_path(&index_path), &index_bytes)?;
+        let pending = pending_path(&index_path);
+        store_fs::write_index(self.dir, &pending, base, Codec::V2, &offsets)?;
         self.install(index_path)
     }
 

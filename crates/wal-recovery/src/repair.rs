@@ -3,7 +3,6 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
-use wal_format::{FileOffset, index};
 use wal_store::fs as store_fs;
 
 use crate::analyze::{Analysis, SegmentScan};
@@ -116,15 +115,17 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
 }
 
 pub(crate) fn write_index(segment: &SegmentScan, offsets: &[u32]) -> Result<()> {
-    let offsets: Vec<FileOffset> = offsets.iter().copied().map(FileOffset).collect();
-    let mut bytes = vec![0u8; index::index_bytes(segment.codec, offsets.len())];
-    index::encode(segment.codec, &offsets, &mut bytes)
-        .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
     let dir = segment
         .index_path
         .parent()
         .ok_or_else(|| RecoveryError::InvalidArgument("index path has no directory".to_owned()))?;
-    store_fs::write_atomically(dir, &segment.index_path, &bytes)?;
+    store_fs::write_index(
+        dir,
+        &segment.index_path,
+        segment.base,
+        segment.codec,
+        offsets,
+    )?;
     Ok(())
 }
 
@@ -329,7 +330,13 @@ pub(crate) fn housekeeping(
             continue;
         }
         // Sealed segments that stay need an index that agrees with their data.
-        if i < last_kept && !segment.index_matches() && !touched.contains(&segment.base) {
+        // (A sealed segment with no entry needs none: no index that lists no entry is
+        // written.)
+        if i < last_kept
+            && !segment.index_matches()
+            && !segment.offsets.is_empty()
+            && !touched.contains(&segment.base)
+        {
             write_index(segment, &segment.offsets)?;
             actions.push(Action::IndexRebuilt {
                 segment: segment.base,

@@ -13,11 +13,11 @@
 
 use std::ops::Range;
 
-use wal_format::{Codec, Decoded, FileOffset, FormatError, ScanEnd, Scanner, index};
+use wal_format::{Codec, Decoded, FileOffset, FormatError, ScanEnd, Scanner};
 use wal_store::{fs as store_fs, holes, naming};
 
 use crate::analyze::{Analysis, IndexState, SegmentScan};
-use crate::error::{IoContext, RecoveryError, Result};
+use crate::error::{IoContext, Result};
 use crate::journal::{Journal, pending_path};
 use crate::problem::ProblemKind;
 use crate::quarantine::Quarantine;
@@ -181,14 +181,6 @@ fn has_damaged_records(analysis: &Analysis, base: u64) -> bool {
     })
 }
 
-fn index_bytes(codec: Codec, offsets: &[u32]) -> Result<Vec<u8>> {
-    let offsets: Vec<FileOffset> = offsets.iter().copied().map(FileOffset).collect();
-    let mut bytes = vec![0u8; index::index_bytes(codec, offsets.len())];
-    index::encode(codec, &offsets, &mut bytes)
-        .map_err(|e| RecoveryError::InvalidArgument(e.to_string()))?;
-    Ok(bytes)
-}
-
 /// Applies `SkipCorrupted` to an analysed directory (the caller holds the lock).
 pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let dir = &analysis.dir;
@@ -313,13 +305,20 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                 } else {
                     new_holes.push(kept_end..listed_end);
                     touched.push(segment.base);
-                    let bytes = index_bytes(segment.codec, &segment.offsets)?;
-                    store_fs::write_atomically(dir, &pending_path(&segment.index_path), &bytes)?;
-                    journal.install(&segment.index_path)?;
-                    actions.push(Action::IndexRebuilt {
-                        segment: segment.base,
-                        entries: segment.entries(),
-                    });
+                    if segment.offsets.is_empty() {
+                        // Nothing left to list: a sealed segment with no entry has no
+                        // index (no index that lists no entry is written).
+                        journal.remove(&segment.index_path)?;
+                    } else {
+                        let pending = pending_path(&segment.index_path);
+                        let (base, codec) = (segment.base, segment.codec);
+                        store_fs::write_index(dir, &pending, base, codec, &segment.offsets)?;
+                        journal.install(&segment.index_path)?;
+                        actions.push(Action::IndexRebuilt {
+                            segment: segment.base,
+                            entries: segment.entries(),
+                        });
+                    }
                 }
             }
             continue;
@@ -416,8 +415,8 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
                 }
             } else {
                 let offsets: Vec<u32> = run.records.iter().map(|&(s, _)| s - start).collect();
-                let index_bytes = index_bytes(segment.codec, &offsets)?;
-                store_fs::write_atomically(dir, &pending_path(&index_path), &index_bytes)?;
+                let pending = pending_path(&index_path);
+                store_fs::write_index(dir, &pending, base, segment.codec, &offsets)?;
                 journal.install(&index_path)?;
                 actions.push(Action::IndexRebuilt {
                     segment: base,

@@ -6,7 +6,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::error::{IoContext, Result};
+use wal_format::{Codec, FileOffset, index};
+
+use crate::error::{IoContext, Result, StoreError};
 use crate::naming::temp_path;
 
 /// Fsyncs a directory, making the creation, renaming or removal of its entries durable.
@@ -169,6 +171,31 @@ pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     drop(file);
     fs::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)
+}
+
+/// Writes the index file of the sealed segment at `base`, listing the file offsets
+/// `offsets`, as `path` (its own name, or a pending name for a journaled change),
+/// atomically and synced. Every index file is written here.
+///
+/// An index that lists no entry is refused: other readers of the format refuse such a
+/// file, and a sealed segment that holds no entry needs no index (its data says so).
+pub fn write_index(
+    dir: &Path,
+    path: &Path,
+    base: u64,
+    codec: Codec,
+    offsets: &[u32],
+) -> Result<()> {
+    if offsets.is_empty() {
+        return Err(StoreError::Layout {
+            segment: base,
+            detail: "an index that lists no entry is never written".to_owned(),
+        });
+    }
+    let offsets: Vec<FileOffset> = offsets.iter().copied().map(FileOffset).collect();
+    let mut bytes = vec![0u8; index::index_bytes(codec, offsets.len())];
+    index::encode(codec, &offsets, &mut bytes)?;
+    write_atomically(dir, path, &bytes)
 }
 
 /// Removes a file; one that is already gone is not an error. The caller fsyncs the

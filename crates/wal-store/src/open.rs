@@ -184,7 +184,13 @@ fn check_sealed(
     match std::fs::symlink_metadata(&index_path) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(layout(base, "sealed segment has no index file".to_owned()));
+            return if holds_no_record(dir, base, codec)? {
+                // No index is written for a segment with no entry (recovery can leave
+                // one before a hole).
+                Ok(None)
+            } else {
+                Err(layout(base, "sealed segment has no index file".to_owned()))
+            };
         }
         Err(e) => return Err(e).io_context("stat", &index_path),
     }
@@ -257,6 +263,34 @@ fn check_sealed(
         first_prev_crc,
         last_crc,
     }))
+}
+
+/// Whether the data file of the segment at `base` ends before its first record: an end
+/// marker, or nothing, at file offset 0.
+fn holds_no_record(dir: &Path, base: u64, codec: Codec) -> Result<bool> {
+    let data_path = naming::data_path(dir, base, codec);
+    let file = File::open(&data_path).io_context("open", &data_path)?;
+    let mut header = vec![0u8; codec.header_bytes()];
+    let read = read_up_to(&file, &mut header).io_context("read", &data_path)?;
+    Ok(matches!(
+        codec.decode_record(header.get(..read).unwrap_or_default(), FileOffset(0)),
+        Ok(Decoded::EndMarker | Decoded::EndOfInput)
+    ))
+}
+
+/// Reads from the start of `file` into `buf` until it is full or the file ends.
+fn read_up_to(file: &File, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match file.read_at(rest, filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// The zero check after a close record's end covers the rest of this page and the next.

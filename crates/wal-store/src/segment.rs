@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard};
 
-use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record, index};
+use wal_format::{Codec, Decoded, Encoded, FileOffset, FormatError, Record};
 
 use crate::ahead::Checked;
 use crate::error::{IoContext, Result, StoreError};
@@ -729,17 +729,11 @@ impl Segment {
             .io_context("fsync", &self.data_path)
     }
 
-    /// Writes the index file (atomically, synced) from the in-memory offsets.
+    /// Writes the index file (atomically, synced) from the in-memory offsets. The
+    /// segment holds at least one entry: no index that lists none is written.
     pub(crate) fn write_index(&self, dir: &Path) -> Result<()> {
-        let offsets: Vec<FileOffset> = self
-            .offsets_read()?
-            .to_vec()
-            .into_iter()
-            .map(FileOffset)
-            .collect();
-        let mut bytes = vec![0u8; index::index_bytes(self.codec, offsets.len())];
-        index::encode(self.codec, &offsets, &mut bytes)?;
-        fs::write_atomically(dir, &self.index_path, &bytes)
+        let offsets = self.offsets_read()?.to_vec();
+        fs::write_index(dir, &self.index_path, self.base, self.codec, &offsets)
     }
 
     /// The entry at position `position` of this segment, copied out. The caller holds
