@@ -103,9 +103,10 @@ impl Recovered {
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    /// Whether no problem was found (files recovery does not know, and a cursor before
-    /// the first entry, are reported but do not count: see
-    /// [`Problem::is_informational`]).
+    /// Whether no problem was found that concerns the entries or needs more than a
+    /// rebuild of derived data: files recovery does not know, a cursor before the first
+    /// entry, and a sealed segment's missing or corrupt index are reported but do not
+    /// count (see [`Problem::keeps_verify_ok`]).
     pub ok: bool,
     /// First entry offset, if the directory holds a log.
     pub first_offset: Option<u64>,
@@ -144,7 +145,7 @@ fn segment_reports(analysis: &Analysis) -> Vec<SegmentReport> {
 /// takes no lock and creates no file.
 pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verification> {
     let analysis = analyze::analyze(dir.as_ref(), commit_offset, None)?;
-    let ok = analysis.problems.iter().all(Problem::is_informational);
+    let ok = analysis.problems.iter().all(Problem::keeps_verify_ok);
     let first_offset = analysis.first_offset();
     let last_valid_offset = match (first_offset, analysis.valid_end()) {
         (Some(first), Some(end)) if end > first => Some(end - 1),
