@@ -53,7 +53,7 @@ use wal_store::{DirLock, EntryRef, Iter, Wal, WalOptions};
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{RecoveryError, Result};
-pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
+pub use journal::{DirView, JOURNAL_FILE_NAME, PENDING_SUFFIX};
 pub use migrate::{Migration, migrate};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
@@ -320,6 +320,9 @@ pub fn repair(
 pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
     let dir = dir.as_ref();
     let lock = DirLock::acquire(dir)?;
+    // An interrupted journaled change first: the indexes are written beside the files
+    // it installs, never under them.
+    journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, None, Some(&lock))?;
     let sealed = analysis.segments.len().saturating_sub(1);
     if let Some(problem) = analysis.problems.iter().find(|p| {
