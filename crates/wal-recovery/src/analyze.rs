@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::{DirLock, LockedFileMap, ScannedMap, naming};
+use wal_store::{DirLock, LockedFileMap, ScannedMap, StoreError, naming};
 
 use crate::cursor::{self, CursorState};
-use crate::error::{IoContext, Result};
+use crate::error::{IoContext, RecoveryError, Result};
 use crate::inventory;
 use crate::journal::DirView;
 use crate::problem::{Problem, ProblemKind};
@@ -406,7 +406,9 @@ pub(crate) fn analyze(
     let cursor = cursor::read_cursor(dir)?;
     let (recorded_holes, holes_problem) = match view.holes() {
         Ok(holes) => (holes, None),
-        Err(e) => (
+        // A damaged file loses its holes; a failed read (any other error) says nothing
+        // about them and is the caller's I/O error.
+        Err(e @ RecoveryError::Store(StoreError::Layout { .. })) => (
             Vec::new(),
             Some(file_problem(
                 ProblemKind::HolesCorrupt,
@@ -414,6 +416,7 @@ pub(crate) fn analyze(
                 &format!("{e}: its holes are treated as gaps"),
             )),
         ),
+        Err(e) => return Err(e),
     };
     let mut known_holes = Vec::new();
     let count = inventory.segments.len();

@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use wal_format::Codec;
-use wal_store::{fs as store_fs, holes};
+use wal_store::{StoreError, fs as store_fs, holes};
 
 use crate::error::{IoContext, RecoveryError, Result};
 
@@ -242,13 +242,18 @@ impl DirView {
         Ok(wal_store::segments_named(names.iter().map(String::as_str))?)
     }
 
-    /// The recorded holes once the journal is rolled forward (see
-    /// [`wal_store::holes::read_holes_from`]: a file that cannot be read is an I/O error,
-    /// a damaged one a layout error).
+    /// The recorded holes once the journal is rolled forward. A file that cannot be read
+    /// is [`RecoveryError::Io`]; one that was read but is damaged is
+    /// `RecoveryError::Store(StoreError::Layout { .. })` (see
+    /// [`wal_store::holes::read_holes_from`]).
     pub fn holes(&self) -> Result<Vec<Range<u64>>> {
-        match self.source(&holes::holes_path(&self.dir)) {
-            Some(path) => Ok(holes::read_holes_from(&path)?),
-            None => Ok(Vec::new()),
-        }
+        let Some(path) = self.source(&holes::holes_path(&self.dir)) else {
+            return Ok(Vec::new());
+        };
+        holes::read_holes_from(&path).map_err(|e| match e {
+            // A failed read is this crate's I/O error, like any other file it reads.
+            StoreError::Io { op, path, source } => RecoveryError::Io { op, path, source },
+            other => RecoveryError::Store(other),
+        })
     }
 }

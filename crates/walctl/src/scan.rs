@@ -205,8 +205,13 @@ pub fn scan_log(
     let mut seed: Option<u32> = None;
 
     // Gaps recovery left on purpose (SkipCorrupted): stepped over, and the chain is not
-    // checked across them. A damaged holes file makes every gap a problem again.
-    let holes = view.holes().unwrap_or_default();
+    // checked across them. A damaged holes file makes every gap a problem again; one that
+    // cannot be read is an I/O error, which says nothing about the holes.
+    let holes = match view.holes() {
+        Ok(holes) => holes,
+        Err(RecoveryError::Store(StoreError::Layout { .. })) => Vec::new(),
+        Err(e) => return Err(CliError::from(e)),
+    };
     for (i, &(base, codec)) in listed.iter().enumerate() {
         let is_last = i + 1 == count;
         if let Some(expected) = expected_base
