@@ -7,11 +7,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::{DirLock, LockedFileMap, ScannedMap, naming};
+use wal_store::{DirLock, LockedFileMap, ScannedMap, StoreError, naming};
 
 use crate::cursor::{self, CursorState};
-use crate::error::{IoContext, Result};
+use crate::error::{IoContext, RecoveryError, Result};
 use crate::inventory;
+use crate::journal::DirView;
 use crate::problem::{Problem, ProblemKind};
 
 /// What a sealed or last segment's index file holds.
@@ -241,15 +242,21 @@ fn read_bytes<'lock>(lock: Option<&'lock DirLock>, path: &Path) -> Result<Bytes<
     }
 }
 
+/// Scans one segment, reading its files where `view` says they are (see [`DirView`]).
 pub(crate) fn scan_segment(
-    dir: &Path,
+    view: &DirView,
     base: u64,
     codec: Codec,
     lock: Option<&DirLock>,
 ) -> Result<SegmentScan> {
-    let data_path = naming::data_path(dir, base, codec);
-    let index_path = naming::index_path(dir, base, codec);
-    let bytes = read_bytes(lock, &data_path)?;
+    let data_path = naming::data_path(view.dir(), base, codec);
+    let index_path = naming::index_path(view.dir(), base, codec);
+    let data_source = view.source(&data_path).unwrap_or_else(|| data_path.clone());
+    let index = match view.source(&index_path) {
+        Some(source) => read_index(&source, codec)?,
+        None => IndexState::Missing,
+    };
+    let bytes = read_bytes(lock, &data_source)?;
     let data = bytes.get();
     let mut scanner = Scanner::new(codec, data);
     let mut offsets = Vec::new();
@@ -281,7 +288,7 @@ pub(crate) fn scan_segment(
         base,
         codec,
         data_path,
-        index: read_index(&index_path, codec)?,
+        index,
         index_path,
         valid_len,
         last_crc,
@@ -325,7 +332,7 @@ fn count_records_from(codec: Codec, data: &[u8], at: u32, until: u64) -> u64 {
 /// its own seed, so segments check independently; the links between them are compared
 /// afterwards.
 fn scan_all(
-    dir: &Path,
+    view: &DirView,
     listed: &[(u64, Codec)],
     lock: Option<&DirLock>,
 ) -> Result<Vec<SegmentScan>> {
@@ -334,7 +341,8 @@ fn scan_all(
     const PARALLEL_FROM_BYTES: u64 = 32 << 20;
     let total_bytes: u64 = listed
         .iter()
-        .filter_map(|&(base, codec)| std::fs::metadata(naming::data_path(dir, base, codec)).ok())
+        .filter_map(|&(base, codec)| view.source(&naming::data_path(view.dir(), base, codec)))
+        .filter_map(|path| std::fs::metadata(path).ok())
         .map(|meta| meta.len())
         .sum();
     let workers = if total_bytes < PARALLEL_FROM_BYTES {
@@ -354,7 +362,7 @@ fn scan_all(
             let Some(&(base, codec)) = listed.get(i) else {
                 return;
             };
-            let scanned = scan_segment(dir, base, codec, lock);
+            let scanned = scan_segment(view, base, codec, lock);
             results
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -391,11 +399,16 @@ pub(crate) fn analyze(
     commit_offset: Option<u64>,
     lock: Option<&DirLock>,
 ) -> Result<Analysis> {
-    let inventory = inventory::take(dir)?;
+    // Without the lock, a committed journal may wait to be rolled forward: the files are
+    // read as its roll-forward will leave them. (With the lock, it has been.)
+    let view = DirView::read(dir)?;
+    let inventory = inventory::take(&view)?;
     let cursor = cursor::read_cursor(dir)?;
-    let (recorded_holes, holes_problem) = match wal_store::holes::read_holes(dir) {
+    let (recorded_holes, holes_problem) = match view.holes() {
         Ok(holes) => (holes, None),
-        Err(e) => (
+        // A damaged file loses its holes; a failed read (any other error) says nothing
+        // about them and is the caller's I/O error.
+        Err(e @ RecoveryError::Store(StoreError::Layout { .. })) => (
             Vec::new(),
             Some(file_problem(
                 ProblemKind::HolesCorrupt,
@@ -403,11 +416,12 @@ pub(crate) fn analyze(
                 &format!("{e}: its holes are treated as gaps"),
             )),
         ),
+        Err(e) => return Err(e),
     };
     let mut known_holes = Vec::new();
     let count = inventory.segments.len();
     let listed: Vec<(u64, Codec)> = inventory.segments.iter().map(|(&b, &c)| (b, c)).collect();
-    let mut segments = scan_all(dir, &listed, lock)?;
+    let mut segments = scan_all(&view, &listed, lock)?;
 
     // The commit point: what the caller says, what the consumer finalized, and what the
     // segments themselves prove (a segment exists only once the one before it was sealed

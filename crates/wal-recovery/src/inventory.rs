@@ -1,14 +1,14 @@
 //! What files a WAL directory holds, by name.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use wal_format::Codec;
 use wal_store::naming::{self, FileName};
 
 use crate::cursor::CURSOR_FILE_NAME;
-use crate::error::{IoContext, Result};
-use crate::journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
+use crate::error::Result;
+use crate::journal::{DirView, JOURNAL_FILE_NAME, PENDING_SUFFIX};
 use crate::quarantine::QUARANTINE_DIR_NAME;
 
 /// The files of a WAL directory, sorted into what recovery knows.
@@ -27,20 +27,15 @@ pub(crate) struct Inventory {
     pub(crate) unknown_files: Vec<PathBuf>,
 }
 
-pub(crate) fn take(dir: &Path) -> Result<Inventory> {
+/// Sorts the files of the directory `view` shows: as they are, or, when a committed
+/// journal waits for the lock's next holder, as that holder will find them.
+pub(crate) fn take(view: &DirView) -> Result<Inventory> {
+    let dir = view.dir();
     let mut inventory = Inventory::default();
     let mut data: BTreeMap<u64, Vec<Codec>> = BTreeMap::new();
     let mut indexes: Vec<(u64, Codec, PathBuf)> = Vec::new();
-    let mut names: Vec<(String, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(dir).io_context("list directory", dir)? {
-        let entry = entry.io_context("list directory", dir)?;
-        names.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            entry.path(),
-        ));
-    }
-    names.sort();
-    for (name, path) in names {
+    for name in view.file_names()? {
+        let path = dir.join(&name);
         // An interrupted journaled change (its journal and pending files): whoever holds the lock rolls the
         // change forward before taking the inventory, so a reader only reports them.
         if name == JOURNAL_FILE_NAME

@@ -5,10 +5,13 @@
 //! pending files are leftovers); a crash after it is rolled forward by whoever next holds
 //! the directory's lock, before anything looks at the segments.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use wal_store::fs as store_fs;
+use wal_format::Codec;
+use wal_store::{StoreError, fs as store_fs, holes};
 
 use crate::error::{IoContext, RecoveryError, Result};
 
@@ -65,42 +68,192 @@ impl Journal {
     }
 }
 
-/// Applies a committed journal left in `dir`, if any, and removes it. Idempotent. The
-/// caller holds the directory's lock. Returns whether there was one.
-pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
+/// One line of a committed journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// `<name>.pending` replaces `<name>` (nothing to do once the pending file is gone).
+    Install(String),
+    /// `<name>` goes.
+    Remove(String),
+}
+
+/// The steps of the journal in `dir`, or `None` when there is none. A journal is written
+/// atomically, so it is whole or absent; lines that are not a step are skipped.
+fn read_steps(dir: &Path) -> Result<Option<Vec<Step>>> {
     let journal = dir.join(JOURNAL_FILE_NAME);
     let text = match std::fs::read_to_string(&journal) {
         Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).io_context("read", journal),
     };
-    for line in text.lines() {
-        let Some((verb, name)) = line.split_once(' ') else {
-            continue;
-        };
-        // Only plain names inside the directory: a damaged journal must not reach out.
-        if name.contains(['/', '\0']) || name == ".." || name == "." || name.is_empty() {
-            continue;
-        }
-        let path = dir.join(name);
-        match verb {
-            "install" => {
-                let pending = pending_path(&path);
-                match std::fs::rename(&pending, &path) {
+    let steps = text
+        .lines()
+        .filter_map(|line| {
+            let (verb, name) = line.split_once(' ')?;
+            // Only plain names inside the directory: a damaged journal must not reach out.
+            if name.contains(['/', '\0']) || name == ".." || name == "." || name.is_empty() {
+                return None;
+            }
+            match verb {
+                "install" => Some(Step::Install(name.to_owned())),
+                "remove" => Some(Step::Remove(name.to_owned())),
+                _ => None,
+            }
+        })
+        .collect();
+    Ok(Some(steps))
+}
+
+/// Applies a committed journal left in `dir`, if any, and removes it. Idempotent. The
+/// caller holds the directory's lock. Returns whether there was one.
+pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
+    let Some(steps) = read_steps(dir)? else {
+        return Ok(false);
+    };
+    for step in &steps {
+        match step {
+            Step::Install(name) => {
+                let pending = pending_path(&dir.join(name));
+                match std::fs::rename(&pending, dir.join(name)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).io_context("rename", pending),
                 }
             }
-            "remove" => {
-                store_fs::remove_if_present(&path)?;
+            Step::Remove(name) => {
+                store_fs::remove_if_present(&dir.join(name))?;
             }
-            _ => {}
         }
     }
     store_fs::sync_dir(dir)?;
-    store_fs::remove_if_present(&journal)?;
+    store_fs::remove_if_present(&dir.join(JOURNAL_FILE_NAME))?;
     store_fs::sync_dir(dir)?;
     log::warn!(target: "wal_recovery::journal", "applied a journaled change in {}", dir.display());
     Ok(true)
+}
+
+/// Where the bytes of a name come from once a committed journal is rolled forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// From `<name>.pending`.
+    Pending,
+    /// Nowhere: the journal removes the name.
+    Removed,
+}
+
+/// A WAL directory as the next holder of its lock will find it, read without the lock.
+///
+/// A committed journal (see the module) whose roll-forward was interrupted leaves the
+/// directory half changed: some pending files installed, some not, some old files removed.
+/// The lock's next holder completes the change before anything looks at the segments, but
+/// a reader takes no lock and writes nothing, so it cannot. This view replays the journal
+/// in memory instead: for each name, the file is removed, read from `<name>.pending`, or
+/// read as it is, exactly as [`roll_forward`] would leave it. Without a journal it is the
+/// directory as it is. Every read-only path over a log goes through it (`verify`, and the
+/// command line's `dump`, `stat` and `replay`), so that none of them reports a log in the
+/// middle of a migration as empty or damaged. `*.pending` files the journal does not name
+/// (a change interrupted before its commit point) are leftovers, never segments.
+#[derive(Debug, Clone)]
+pub struct DirView {
+    dir: PathBuf,
+    journal: bool,
+    sources: BTreeMap<String, Source>,
+}
+
+impl DirView {
+    /// Reads the journal of `dir`, if there is one. Takes no lock and writes nothing. A
+    /// journal that cannot be read is an I/O error (`RecoveryError::Io`).
+    pub fn read(dir: &Path) -> Result<DirView> {
+        let mut view = DirView {
+            dir: dir.to_path_buf(),
+            journal: false,
+            sources: BTreeMap::new(),
+        };
+        let Some(steps) = read_steps(dir)? else {
+            return Ok(view);
+        };
+        view.journal = true;
+        // The pending files each install can still take (one rename each).
+        let mut consumed: BTreeSet<&str> = BTreeSet::new();
+        for step in &steps {
+            match step {
+                Step::Install(name) => {
+                    let pending = pending_path(&dir.join(name));
+                    let present = match std::fs::symlink_metadata(&pending) {
+                        Ok(_) => true,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                        Err(e) => return Err(e).io_context("stat", pending),
+                    };
+                    if present && consumed.insert(name) {
+                        view.sources.insert(name.clone(), Source::Pending);
+                    }
+                }
+                Step::Remove(name) => {
+                    view.sources.insert(name.clone(), Source::Removed);
+                }
+            }
+        }
+        Ok(view)
+    }
+
+    /// Whether a committed journal is waiting to be rolled forward.
+    pub fn has_journal(&self) -> bool {
+        self.journal
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The names the directory holds once the journal is rolled forward, sorted. The
+    /// journal and the pending files are still listed, as they are on disk until then.
+    pub fn file_names(&self) -> Result<Vec<String>> {
+        let mut names = BTreeSet::new();
+        for entry in std::fs::read_dir(&self.dir).io_context("list directory", &self.dir)? {
+            let entry = entry.io_context("list directory", &self.dir)?;
+            names.insert(entry.file_name().to_string_lossy().into_owned());
+        }
+        for (name, source) in &self.sources {
+            match source {
+                Source::Pending => names.insert(name.clone()),
+                Source::Removed => names.remove(name),
+            };
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Where to read the file `path` (in the directory) from: `<path>.pending` when the
+    /// journal installs it from there, `path` itself otherwise, `None` when the journal
+    /// removes it.
+    pub fn source(&self, path: &Path) -> Option<PathBuf> {
+        let name = path.file_name().map(|n| n.to_string_lossy());
+        match name.and_then(|n| self.sources.get(n.as_ref())) {
+            Some(Source::Pending) => Some(pending_path(path)),
+            Some(Source::Removed) => None,
+            None => Some(path.to_path_buf()),
+        }
+    }
+
+    /// The segments, as [`wal_store::list_segments`] lists them, once the journal is
+    /// rolled forward.
+    pub fn segments(&self) -> Result<Vec<(u64, Codec)>> {
+        let names = self.file_names()?;
+        Ok(wal_store::segments_named(names.iter().map(String::as_str))?)
+    }
+
+    /// The recorded holes once the journal is rolled forward. A file that cannot be read
+    /// is [`RecoveryError::Io`]; one that was read but is damaged is
+    /// `RecoveryError::Store(StoreError::Layout { .. })` (see
+    /// [`wal_store::holes::read_holes_from`]).
+    pub fn holes(&self) -> Result<Vec<Range<u64>>> {
+        let Some(path) = self.source(&holes::holes_path(&self.dir)) else {
+            return Ok(Vec::new());
+        };
+        holes::read_holes_from(&path).map_err(|e| match e {
+            // A failed read is this crate's I/O error, like any other file it reads.
+            StoreError::Io { op, path, source } => RecoveryError::Io { op, path, source },
+            other => RecoveryError::Store(other),
+        })
+    }
 }

@@ -53,7 +53,7 @@ use wal_store::{DirLock, EntryRef, Iter, Wal, WalOptions};
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{RecoveryError, Result};
-pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
+pub use journal::{DirView, JOURNAL_FILE_NAME, PENDING_SUFFIX};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
@@ -103,9 +103,10 @@ impl Recovered {
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    /// Whether no problem was found (files recovery does not know, and a cursor before
-    /// the first entry, are reported but do not count: see
-    /// [`Problem::is_informational`]).
+    /// Whether no problem was found that concerns the entries or needs more than a
+    /// rebuild of derived data: files recovery does not know, a cursor before the first
+    /// entry, and a sealed segment's missing or corrupt index are reported but do not
+    /// count (see [`Problem::keeps_verify_ok`]).
     pub ok: bool,
     /// First entry offset, if the directory holds a log.
     pub first_offset: Option<u64>,
@@ -144,7 +145,7 @@ fn segment_reports(analysis: &Analysis) -> Vec<SegmentReport> {
 /// takes no lock and creates no file.
 pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verification> {
     let analysis = analyze::analyze(dir.as_ref(), commit_offset, None)?;
-    let ok = analysis.problems.iter().all(Problem::is_informational);
+    let ok = analysis.problems.iter().all(Problem::keeps_verify_ok);
     let first_offset = analysis.first_offset();
     let last_valid_offset = match (first_offset, analysis.valid_end()) {
         (Some(first), Some(end)) if end > first => Some(end - 1),
@@ -319,6 +320,9 @@ pub fn repair(
 pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
     let dir = dir.as_ref();
     let lock = DirLock::acquire(dir)?;
+    // An interrupted journaled change first: the indexes are written beside the files
+    // it installs, never under them.
+    journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, None, Some(&lock))?;
     let sealed = analysis.segments.len().saturating_sub(1);
     if let Some(problem) = analysis.problems.iter().find(|p| {

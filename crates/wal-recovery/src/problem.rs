@@ -101,6 +101,17 @@ impl ProblemKind {
     pub const fn is_tail_garbage(self) -> bool {
         matches!(self, ProblemKind::TailGarbage)
     }
+
+    /// A sealed segment's index that is missing or fails its own checks. An index is
+    /// derived from its segment's data, and every reader of the segment format rebuilds
+    /// one that is absent or unreadable (the reference implementation writes a segment's
+    /// index only when it seals it, so after a crash its sealed segments often have none).
+    /// Such an index says nothing about the entries. An index that disagrees with the data
+    /// (`IndexStale`) or lists entries the data lacks (`MissingEntries`) is not one of
+    /// these: it may be the only trace of lost entries.
+    pub const fn is_rebuildable_index(self) -> bool {
+        matches!(self, ProblemKind::IndexMissing | ProblemKind::IndexCorrupt)
+    }
 }
 
 impl fmt::Display for ProblemKind {
@@ -141,6 +152,16 @@ impl Problem {
             ProblemKind::CursorOutOfRange => !self.committed,
             _ => false,
         }
+    }
+
+    /// Whether [`verify`](crate::verify) reports the problem without counting it against
+    /// the log: an informational problem, or a sealed segment's index that is missing or
+    /// corrupt ([`ProblemKind::is_rebuildable_index`]). Unlike an informational problem,
+    /// the index still needs an action: the writing modes rebuild it, and
+    /// `AbsoluteConsistency` refuses it (the store needs a valid index for every sealed
+    /// segment).
+    pub fn keeps_verify_ok(&self) -> bool {
+        self.is_informational() || self.kind.is_rebuildable_index()
     }
 }
 

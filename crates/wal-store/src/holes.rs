@@ -56,12 +56,24 @@ pub fn decode_holes(text: &str) -> Option<Vec<Range<u64>>> {
 
 /// Reads the holes of `dir` (none when there is no file).
 pub fn read_holes(dir: &Path) -> Result<Vec<Range<u64>>> {
-    let path = holes_path(dir);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => decode_holes(&text).ok_or(StoreError::Layout {
-            segment: 0,
-            detail: format!("{} is corrupt", path.display()),
-        }),
+    read_holes_from(&holes_path(dir))
+}
+
+/// Reads a holes file at `path` (none when there is no file): `HOLES`, or the file a
+/// journaled change will install as `HOLES`. A file that cannot be read is
+/// [`StoreError::Io`]; one that was read but is not a holes file (bytes that are not
+/// text, a crc that does not match, ranges out of order) is [`StoreError::Layout`]. The
+/// two call for different answers: a failed read says nothing about the holes, while a
+/// damaged file loses them.
+pub fn read_holes_from(path: &Path) -> Result<Vec<Range<u64>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(decode_holes)
+            .ok_or(StoreError::Layout {
+                segment: 0,
+                detail: format!("{} is corrupt", path.display()),
+            }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e).io_context("read", path),
     }

@@ -47,7 +47,7 @@ mod wal;
 pub use error::{Result, StoreError};
 pub use lock::DirLock;
 pub use mmap::{LockedFileMap, ScannedMap};
-pub use open::list_segments;
+pub use open::{list_segments, segments_named};
 pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };

@@ -38,11 +38,21 @@ pub(crate) struct Loaded {
 
 /// The data files of `dir`, sorted by base offset. Two codecs for one base is an error.
 pub fn list_segments(dir: &Path) -> Result<Vec<(u64, Codec)>> {
-    let mut found = Vec::new();
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).io_context("list directory", dir)? {
         let entry = entry.io_context("list directory", dir)?;
-        let name = entry.file_name();
-        if let FileName::Data { base, codec } = naming::parse_file_name(&name.to_string_lossy()) {
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    segments_named(names.iter().map(String::as_str))
+}
+
+/// The segments that `names` (the file names of one directory) hold, as
+/// [`list_segments`] finds them in a directory: for a caller that lists the names its own
+/// way (recovery's read-only view of a directory with an unfinished journaled change).
+pub fn segments_named<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<(u64, Codec)>> {
+    let mut found = Vec::new();
+    for name in names {
+        if let FileName::Data { base, codec } = naming::parse_file_name(name) {
             found.push((base, codec));
         }
     }

@@ -306,3 +306,28 @@ fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() 
     assert_eq!(wal.next_offset().unwrap(), 201);
     assert_eq!(wal.read(200).unwrap().payload, payload(200, 1));
 }
+
+/// The record only saves the open a scan: one that cannot be read (here a directory in its
+/// place) costs that scan, never the open, and is never believed. Its absence or
+/// presence is still learned (a failure to stat it is an I/O error), since the store must
+/// remove it before the active segment changes.
+#[test]
+fn a_close_record_that_cannot_be_read_costs_the_open_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    closed_log(dir.path(), 100);
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    append(&wal, 100..150, 0);
+    crash(wal);
+    // The appends removed the record; a directory now stands where it was.
+    let record = dir.path().join(CLOSED_FILE_NAME);
+    assert!(!record.exists());
+    fs::create_dir(&record).unwrap();
+
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    let expected: Vec<(u64, u8)> = (0..150).map(|o| (o, 0)).collect();
+    assert_entries(&wal, &expected);
+    append(&wal, 150..151, 1);
+    drop(wal);
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.read(150).unwrap().payload, payload(150, 1));
+}

@@ -192,10 +192,13 @@ pub struct RepairJson {
     pub last_crc: Option<u32>,
     pub cursor: Option<u64>,
     pub replay_from: Option<u64>,
+    /// The warning printed on stderr, if any: the log has holes that other readers of
+    /// the segment format stop at.
+    pub warning: Option<String>,
 }
 
 impl RepairJson {
-    pub fn from_report(report: &RecoveryReport, ok: bool) -> RepairJson {
+    pub fn from_report(report: &RecoveryReport, ok: bool, warning: Option<String>) -> RepairJson {
         RepairJson {
             ok,
             refused: false,
@@ -216,6 +219,7 @@ impl RepairJson {
             last_crc: report.last_crc,
             cursor: report.cursor.offset(),
             replay_from: Some(report.replay_from),
+            warning,
         }
     }
 }

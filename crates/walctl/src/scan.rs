@@ -12,7 +12,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use wal_format::{Codec, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::{StoreError, list_segments, naming};
+use wal_recovery::{DirView, RecoveryError};
+use wal_store::{StoreError, naming};
 
 use crate::error::{CliError, IoContext, Result};
 
@@ -152,8 +153,10 @@ fn kind_of(problem: &FormatError) -> &'static str {
     }
 }
 
-fn index_status(dir: &Path, base: u64, codec: Codec, offsets: &[u32]) -> Result<IndexStatus> {
-    let path = naming::index_path(dir, base, codec);
+fn index_status(view: &DirView, base: u64, codec: Codec, offsets: &[u32]) -> Result<IndexStatus> {
+    let Some(path) = view.source(&naming::index_path(view.dir(), base, codec)) else {
+        return Ok(IndexStatus::Missing);
+    };
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(IndexStatus::Missing),
@@ -167,16 +170,20 @@ fn index_status(dir: &Path, base: u64, codec: Codec, offsets: &[u32]) -> Result<
 }
 
 /// Walks the log in `dir`, calling `on_entry` for each entry of the valid prefix, oldest
-/// first, until it returns `Break`. `dir` must exist.
+/// first, until it returns `Break`. `dir` must exist. The files are read as the next
+/// holder of the lock will find them (`wal_recovery::DirView`): an interrupted journaled
+/// change (a migration, a split around a hole) is rolled forward in memory, never on
+/// disk.
 pub fn scan_log(
     dir: &Path,
     options: ScanOptions,
     mut on_entry: impl FnMut(&EntryView<'_>) -> Result<ControlFlow<()>>,
 ) -> Result<ScanOutcome> {
     let mut outcome = ScanOutcome::default();
-    let listed = match list_segments(dir) {
+    let view = DirView::read(dir)?;
+    let listed = match view.segments() {
         Ok(listed) => listed,
-        Err(StoreError::Layout { segment, detail }) => {
+        Err(RecoveryError::Store(StoreError::Layout { segment, detail })) => {
             outcome.problem = Some(LogProblem {
                 kind: "duplicate_codec",
                 segment: Some(segment),
@@ -198,8 +205,13 @@ pub fn scan_log(
     let mut seed: Option<u32> = None;
 
     // Gaps recovery left on purpose (SkipCorrupted): stepped over, and the chain is not
-    // checked across them. A damaged holes file makes every gap a problem again.
-    let holes = wal_store::holes::read_holes(dir).unwrap_or_default();
+    // checked across them. A damaged holes file makes every gap a problem again; one that
+    // cannot be read is an I/O error, which says nothing about the holes.
+    let holes = match view.holes() {
+        Ok(holes) => holes,
+        Err(RecoveryError::Store(StoreError::Layout { .. })) => Vec::new(),
+        Err(e) => return Err(CliError::from(e)),
+    };
     for (i, &(base, codec)) in listed.iter().enumerate() {
         let is_last = i + 1 == count;
         if let Some(expected) = expected_base
@@ -237,7 +249,8 @@ pub fn scan_log(
             }
         }
 
-        let path = naming::data_path(dir, base, codec);
+        let name = naming::data_path(dir, base, codec);
+        let path = view.source(&name).unwrap_or(name);
         let data = std::fs::read(&path).context("read", &path)?;
         let mut scanner = Scanner::new(codec, &data);
         if let Some(seed) = seed {
@@ -272,7 +285,7 @@ pub fn scan_log(
         let index = if is_last {
             IndexStatus::Active
         } else if options.check_indexes {
-            index_status(dir, base, codec, &offsets)?
+            index_status(&view, base, codec, &offsets)?
         } else {
             IndexStatus::Unchecked
         };

@@ -47,6 +47,7 @@ fn tolerate_corrupt_tail_cuts_an_uncommitted_tail_and_exits_0() {
             "last_crc",
             "cursor",
             "replay_from",
+            "warning",
         ],
     );
     assert_eq!(report["ok"], true);
@@ -208,9 +209,16 @@ fn skip_corrupted_leaves_a_hole_that_dump_and_verify_accept() {
         "skip-corrupted",
         "--json",
     ]);
-    run.ok();
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_holes_warning(&run.stderr, "1..2");
     let report = run.json();
     assert_eq!(report["mode"], "skip-corrupted");
+    assert_eq!(
+        report["warning"],
+        run.stderr
+            .trim_end()
+            .trim_start_matches("walctl: warning: ")
+    );
     common::run(["verify", s(dir.path())]).ok();
     // Every entry but the skipped one, in order.
     let dump = common::run(["dump", s(dir.path()), "--json"]);
@@ -222,4 +230,53 @@ fn skip_corrupted_leaves_a_hole_that_dump_and_verify_accept() {
         .collect();
     let expected: Vec<u64> = (0..60).filter(|&o| o != 1).collect();
     assert_eq!(offsets, expected);
+}
+
+/// Exactly one warning line on stderr, saying that the log has the hole `range` and that
+/// other readers stop there.
+fn assert_holes_warning(stderr: &str, range: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one warning line: {stderr:?}");
+    assert!(lines[0].starts_with("walctl: warning: "), "{stderr:?}");
+    assert!(lines[0].contains(range), "{stderr:?}");
+    assert!(
+        lines[0].contains("other readers of the segment format stop at the first hole"),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn skip_corrupted_warns_when_it_leaves_holes_and_only_then() {
+    // A missing middle segment: skipped as a hole.
+    let dir = tempdir();
+    write_entries(dir.path(), 60, 20, 512);
+    std::fs::remove_file(dir.path().join("16.txnx")).unwrap();
+    std::fs::remove_file(dir.path().join("16.idxx")).unwrap();
+    let text = run(["repair", s(dir.path()), "--mode", "skip-corrupted"]);
+    assert_eq!(text.code, 0, "{text:#?}");
+    assert_holes_warning(&text.stderr, "16..32");
+    assert!(dir.path().join("HOLES").is_file());
+
+    // A torn tail: cut, no hole, no warning.
+    let dir = tempdir();
+    write_entries(dir.path(), 10, 20, 4096);
+    let (_, active) = active_segment(dir.path());
+    flip_byte(&active, 10 * 32 - 1);
+    let json = run([
+        "repair",
+        s(dir.path()),
+        "--mode",
+        "skip-corrupted",
+        "--json",
+    ]);
+    json.ok();
+    let report = json.json();
+    assert_eq!(report["warning"], serde_json::Value::Null, "{report}");
+    assert!(report["cut"].is_object(), "{report}");
+    assert!(!dir.path().join("HOLES").exists());
+
+    // A clean log: nothing to warn about either.
+    let dir = tempdir();
+    write_entries(dir.path(), 10, 20, 4096);
+    run(["repair", s(dir.path()), "--mode", "skip-corrupted"]).ok();
 }

@@ -117,3 +117,91 @@ fn a_missing_directory_is_a_usage_error() {
         "--commit-offset",
     );
 }
+
+/// Sealed segments and the index file of each, oldest first (the active one has none).
+fn sealed_indexes(dir: &std::path::Path) -> Vec<(u64, std::path::PathBuf)> {
+    let mut files = data_files(dir);
+    files.pop();
+    files
+        .into_iter()
+        .map(|(base, _)| (base, dir.join(format!("{base}.idxx"))))
+        .collect()
+}
+
+#[test]
+fn sealed_segments_without_their_indexes_verify_ok_with_exit_0() {
+    let dir = tempdir();
+    write_entries(dir.path(), 60, 20, 512);
+    let sealed = sealed_indexes(dir.path());
+    assert!(sealed.len() >= 3, "several sealed segments: {sealed:?}");
+    for (_, index) in &sealed {
+        std::fs::remove_file(index).unwrap();
+    }
+    let before = snapshot(dir.path());
+
+    let run = run(["verify", s(dir.path()), "--json"]);
+    run.ok();
+    let verdict = run.json();
+    assert_eq!(verdict["ok"], true, "{verdict}");
+    assert_eq!(verdict["last_valid_offset"], 59);
+    let problems = verdict["problems"].as_array().unwrap();
+    assert_eq!(
+        problems.len(),
+        sealed.len(),
+        "each is still reported: {verdict}"
+    );
+    for (problem, (base, _)) in problems.iter().zip(&sealed) {
+        assert_eq!(problem["kind"], "index_missing");
+        assert_eq!(problem["segment"], *base);
+        assert_eq!(problem["committed"], false);
+    }
+
+    let text = common::run(["verify", s(dir.path())]);
+    assert!(text.ok().starts_with("ok: "), "{text:#?}");
+    assert!(text.stdout.contains("index_missing"), "{text:#?}");
+    assert_eq!(snapshot(dir.path()), before, "verify is read-only");
+}
+
+#[test]
+fn a_corrupt_index_over_intact_data_verifies_ok_with_exit_0() {
+    let dir = tempdir();
+    write_entries(dir.path(), 60, 20, 512);
+    let sealed = sealed_indexes(dir.path());
+    let (base, index) = &sealed[1];
+    flip_byte(index, 2);
+
+    let run = run(["verify", s(dir.path()), "--json"]);
+    run.ok();
+    let verdict = run.json();
+    assert_eq!(verdict["ok"], true, "{verdict}");
+    assert_eq!(verdict["problems"][0]["kind"], "index_corrupt");
+    assert_eq!(verdict["problems"][0]["segment"], *base);
+    assert_eq!(verdict["problems"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_index_listing_more_entries_than_the_data_is_a_problem_with_exit_1() {
+    let dir = tempdir();
+    write_entries(dir.path(), 60, 20, 512);
+    let files = data_files(dir.path());
+    let (_, first) = &files[0];
+    let (next_base, _) = &files[1];
+    // The last two 32-byte records of segment 0 zeroed cleanly: its data ends early, and
+    // only its index still lists them.
+    let mut bytes = std::fs::read(first).unwrap();
+    let end = usize::try_from(*next_base).unwrap() * 32;
+    bytes[end - 64..end].fill(0);
+    std::fs::write(first, &bytes).unwrap();
+
+    let run = run(["verify", s(dir.path()), "--json"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let verdict = run.json();
+    assert_eq!(verdict["ok"], false);
+    let kinds: Vec<&str> = verdict["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"missing_entries"), "{verdict}");
+}

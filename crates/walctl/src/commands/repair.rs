@@ -1,10 +1,12 @@
 //! `walctl repair`: apply a recovery mode without opening the log for appends.
 
+use std::path::Path;
+
 use wal_recovery::{Action, RecoveryError, RecoveryMode, RecoveryReport};
 
 use super::verify::problem_line;
 use crate::cli::{ModeArg, RepairArgs};
-use crate::error::{Exit, Result, existing_dir};
+use crate::error::{Exit, Result, existing_dir, warn};
 use crate::json::{self, RepairJson};
 use crate::output::Out;
 use crate::render;
@@ -98,6 +100,24 @@ pub fn print_report(out: &mut Out, report: &RecoveryReport, indent: &str) -> Res
     ))
 }
 
+/// The warning for a repaired log that records holes (`SkipCorrupted` leaves them, and
+/// every mode keeps those it finds): the `HOLES` file is this implementation's extension
+/// of the segment format, and another reader stops at the first gap between segments.
+fn holes_warning(dir: &Path) -> Result<Option<String>> {
+    let holes = wal_store::holes::read_holes(dir)?;
+    if holes.is_empty() {
+        return Ok(None);
+    }
+    let ranges: Vec<String> = holes
+        .iter()
+        .map(|h| format!("{}..{}", h.start, h.end))
+        .collect();
+    Ok(Some(format!(
+        "the log has holes (entries {} skipped, recorded in HOLES, this implementation's extension): other readers of the segment format stop at the first hole",
+        ranges.join(", ")
+    )))
+}
+
 pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
     existing_dir(&args.dir)?;
     let mode = match args.mode {
@@ -125,6 +145,7 @@ pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
                     last_crc: None,
                     cursor: None,
                     replay_from: None,
+                    warning: None,
                 })?;
             } else {
                 out.line(format_args!(
@@ -144,8 +165,12 @@ pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
         Err(e) => return Err(e.into()),
     };
     let ok = wal_recovery::verify(&args.dir, None)?.ok;
+    let warning = holes_warning(&args.dir)?;
+    if let Some(warning) = &warning {
+        warn(warning);
+    }
     if args.json {
-        out.json(&RepairJson::from_report(&report, ok))?;
+        out.json(&RepairJson::from_report(&report, ok, warning))?;
     } else {
         out.line(format_args!(
             "repaired {} ({}): {}",
