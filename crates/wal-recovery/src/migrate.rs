@@ -45,9 +45,10 @@ pub struct Migration {
 /// after it completed changes nothing. Refuses, changing nothing, if the log has a data
 /// problem: repair it first.
 ///
-/// The rewritten segments are laid out for the log's segment size, taken from the last
-/// segment's data file (which every writer of the format creates at the full size, one
-/// byte longer than the segment size): see [`migrate_with_segment_bytes`] to give it.
+/// The rewritten segments are laid out for the log's segment size, taken from the data
+/// files (every writer of the format creates them at the full size, one byte longer than
+/// the segment size, zeros after the records; the newest such file counts): see
+/// [`migrate_with_segment_bytes`] to give it.
 pub fn migrate(dir: impl AsRef<Path>, to: Codec) -> Result<Migration> {
     migrate_with_segment_bytes(dir, to, None)
 }
@@ -142,21 +143,33 @@ pub fn migrate_with_segment_bytes(
     Ok(migration)
 }
 
-/// The log's segment size as its files show it: the last segment's data file is created
-/// at the full size by every writer (one byte longer than the segment size, here and in
-/// the reference implementation; files made here before were exactly the segment size,
-/// which then loses a byte of room, not an entry).
+/// The log's segment size as its files show it. Every writer creates a data file at the
+/// full size (one byte longer than the segment size, here and in the reference
+/// implementation; files made here before were exactly the segment size, which then
+/// loses a byte of room, not an entry) and leaves zeros after the records; files whose
+/// records reach their last byte or the one before say nothing about it (a segment grown
+/// for one large entry, a piece of a split segment, a segment a writer filled to the
+/// byte). The last file that says something counts: it is the newest writer's setting.
 fn found_segment_bytes(segments: &[SegmentScan]) -> Result<u32> {
-    let Some(last) = segments.last() else {
-        return Ok(wal_store::DEFAULT_SEGMENT_BYTES);
-    };
-    let len = std::fs::metadata(&last.data_path)
-        .io_context("stat", &last.data_path)?
-        .len();
+    let mut last_len = None;
+    for segment in segments.iter().rev() {
+        let len = std::fs::metadata(&segment.data_path)
+            .io_context("stat", &segment.data_path)?
+            .len();
+        last_len = last_len.or(Some(len));
+        if u64::from(segment.valid_len) + 2 <= len {
+            return Ok(segment_bytes_of_file(len));
+        }
+    }
+    Ok(last_len.map_or(wal_store::DEFAULT_SEGMENT_BYTES, segment_bytes_of_file))
+}
+
+/// The segment size of a data file `len` bytes long, as writers create them.
+fn segment_bytes_of_file(len: u64) -> u32 {
     let bytes = len.saturating_sub(DATA_FILE_EXTRA_BYTES);
-    Ok(u32::try_from(bytes)
+    u32::try_from(bytes)
         .unwrap_or(u32::MAX)
-        .max(MIN_SEGMENT_BYTES))
+        .max(MIN_SEGMENT_BYTES)
 }
 
 /// The rewritten segments, as staged: their files written under pending names, and the
