@@ -745,12 +745,7 @@ impl Inner {
             tail.active.publish(tail.active.data_len());
             self.readable_end.store(next_offset, Ordering::Release);
         }
-        if tail.active.data_len() > self.options.segment_bytes {
-            // An entry larger than a segment, in a segment grown for it: sealed at once,
-            // so that the last segment never holds records past the segment size (other
-            // readers of the format map only that much of the last segment).
-            self.rotate(tail, 0)?;
-        }
+        self.seal_if_oversized(tail);
         Ok(Appended {
             offset,
             crc: encoded.crc,
@@ -899,6 +894,26 @@ impl Inner {
         if self.options.read_visibility == ReadVisibility::Synced {
             segment.publish(len);
             self.readable_end.fetch_max(end, Ordering::AcqRel);
+        }
+    }
+
+    /// Seals the active segment at once when its records reach past the segment size (a
+    /// segment grown for an entry larger than a segment, just appended or made active
+    /// again by a truncation), so that the last segment never holds records past the
+    /// segment size: other readers of the format map only that much of the last segment.
+    /// The operation that left it so has happened already, so a failure here is logged,
+    /// not returned: the next append, which cannot fit after such a segment, rotates then
+    /// (and a failed sync has poisoned the log, which every later call reports).
+    fn seal_if_oversized(&self, tail: &mut Tail) {
+        if tail.active.data_len() <= self.options.segment_bytes {
+            return;
+        }
+        if let Err(e) = self.rotate(tail, 0) {
+            log::warn!(
+                target: "wal_store::segment",
+                "segment {} holds an entry larger than a segment and could not be sealed: {e}",
+                tail.active.base
+            );
         }
     }
 
@@ -1083,6 +1098,7 @@ impl Inner {
         tail.active = keep;
         tail.next_offset = cut;
         tail.last_crc = new_last_crc;
+        self.seal_if_oversized(&mut tail);
         Ok(())
     }
 

@@ -342,3 +342,29 @@ fn a_maximum_larger_than_the_codec_allows_is_an_invalid_option() {
         wal.close().unwrap();
     }
 }
+
+/// A truncation back to a large entry makes its segment the last one again: it is sealed
+/// again at once, and a new segment of the normal size follows.
+#[test]
+fn truncating_back_to_a_large_entry_seals_its_segment_again() {
+    let dir = tempdir();
+    let make = mixed(&[5]);
+    let wal = Wal::open(dir.path(), large_options(Codec::V2)).unwrap();
+    append_range(&wal, 0..40, make);
+    wal.truncate_after(5).unwrap();
+    let names = file_names(dir.path());
+    assert!(names.contains(&"5.idxx".to_owned()), "{names:?}");
+    assert!(names.contains(&"6.txnx".to_owned()), "{names:?}");
+    assert_eq!(names.last().unwrap(), "6.txnx");
+    assert_eq!(
+        data_file_len(dir.path(), 6, Codec::V2),
+        data_file_bytes(SEGMENT_BYTES)
+    );
+    append_range(&wal, 6..40, make);
+    let model = LogModel::of(Codec::V2, SEGMENT_BYTES, 0..40, make);
+    assert_disk_matches(dir.path(), &model, make);
+    wal.close().unwrap();
+    let wal = Wal::open(dir.path(), large_options(Codec::V2)).unwrap();
+    assert_payloads(&entries(&wal), 0..40, make);
+    wal.close().unwrap();
+}
