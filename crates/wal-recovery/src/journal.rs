@@ -77,14 +77,28 @@ enum Step {
     Remove(String),
 }
 
-/// The steps of the journal in `dir`, or `None` when there is none. A journal is written
-/// atomically, so it is whole or absent; lines that are not a step are skipped.
-fn read_steps(dir: &Path) -> Result<Option<Vec<Step>>> {
+/// What the journal file of a directory holds.
+enum Read {
+    /// No journal.
+    Absent,
+    /// A journal that is not text: damaged, since one is written whole or not at all.
+    /// Rolling it forward is refused; a reader sees the directory as it is.
+    Damaged(PathBuf),
+    /// The journal's steps.
+    Steps(Vec<Step>),
+}
+
+/// The journal in `dir`. A journal is written atomically, so it is whole or absent; lines
+/// that are not a step are skipped. A failed read is an I/O error.
+fn read_steps(dir: &Path) -> Result<Read> {
     let journal = dir.join(JOURNAL_FILE_NAME);
-    let text = match std::fs::read_to_string(&journal) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+    let bytes = match std::fs::read(&journal) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Read::Absent),
         Err(e) => return Err(e).io_context("read", journal),
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(Read::Damaged(journal));
     };
     let steps = text
         .lines()
@@ -101,14 +115,22 @@ fn read_steps(dir: &Path) -> Result<Option<Vec<Step>>> {
             }
         })
         .collect();
-    Ok(Some(steps))
+    Ok(Read::Steps(steps))
 }
 
 /// Applies a committed journal left in `dir`, if any, and removes it. Idempotent. The
 /// caller holds the directory's lock. Returns whether there was one.
 pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
-    let Some(steps) = read_steps(dir)? else {
-        return Ok(false);
+    let steps = match read_steps(dir)? {
+        Read::Absent => return Ok(false),
+        Read::Steps(steps) => steps,
+        Read::Damaged(journal) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the redo journal is not text: it cannot be rolled forward",
+            ))
+            .io_context("read", journal);
+        }
     };
     for step in &steps {
         match step {
@@ -162,15 +184,26 @@ pub struct DirView {
 
 impl DirView {
     /// Reads the journal of `dir`, if there is one. Takes no lock and writes nothing. A
-    /// journal that cannot be read is an I/O error (`RecoveryError::Io`).
+    /// journal that cannot be read is an I/O error (`RecoveryError::Io`); one that is not
+    /// text is damaged (the next writer's open refuses to roll it forward): the view is
+    /// then the directory as it is.
     pub fn read(dir: &Path) -> Result<DirView> {
         let mut view = DirView {
             dir: dir.to_path_buf(),
             journal: false,
             sources: BTreeMap::new(),
         };
-        let Some(steps) = read_steps(dir)? else {
-            return Ok(view);
+        let steps = match read_steps(dir)? {
+            Read::Steps(steps) => steps,
+            Read::Absent => return Ok(view),
+            Read::Damaged(journal) => {
+                log::warn!(
+                    target: "wal_recovery::journal",
+                    "{} is not text: the directory is read as it is",
+                    journal.display()
+                );
+                return Ok(view);
+            }
         };
         view.journal = true;
         // The pending files each install can still take (one rename each).

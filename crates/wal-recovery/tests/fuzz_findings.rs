@@ -680,3 +680,40 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
     recovered.wal.close().unwrap();
     assert_settled(dir.path(), next);
 }
+
+/// A redo journal that is not text (the fuzz finding: `verify` failed with an I/O error
+/// once it read the journal to see the directory as the next open will): `verify` reads
+/// the directory as it is and reports the journal, every entry is found, nothing
+/// changes; the writing open still refuses to roll such a journal forward.
+#[test]
+fn verify_reads_past_a_journal_that_is_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
+    fs::write(
+        dir.path().join(wal_recovery::JOURNAL_FILE_NAME),
+        [0xff, 0xfe, b'\n'],
+    )
+    .unwrap();
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert_eq!(verification.last_valid_offset, Some(2));
+    assert!(
+        verification
+            .problems
+            .iter()
+            .all(|p| !p.kind.is_data() && !p.committed),
+        "{:#?}",
+        verification.problems
+    );
+    assert!(matches!(
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)),
+        Err(RecoveryError::Io { .. })
+    ));
+    assert!(dir.path().join(wal_recovery::JOURNAL_FILE_NAME).exists());
+    assert!(
+        wal_recovery::verify(dir.path(), None)
+            .unwrap()
+            .problems
+            .iter()
+            .any(|p| p.path.as_deref() == Some(&dir.path().join(wal_recovery::JOURNAL_FILE_NAME)))
+    );
+}
