@@ -23,14 +23,13 @@ from html import escape
 
 PEERS = ["okaywal", "commitlog", "raft-engine"]
 BASELINES = ["plain-bufwriter", "pwrite-prezeroed", "mmap-prealloc"]
-WALRS_VARIANTS = ["walrs", "walrs-group-commit", "walrs-prepare", "walrs-wal-open"]
+WALRS_VARIANTS = ["walrs", "walrs-group-commit", "walrs-wal-open"]
 ORDER = WALRS_VARIANTS + PEERS + BASELINES
 
 LABELS = {
     "walrs": "walrs",
     "walrs-group-commit": "walrs (GroupCommit)",
     "walrs-wal-open": "walrs (Wal::open)",
-    "walrs-prepare": "walrs (preparer on)",
     "okaywal": "okaywal 0.3.1",
     "commitlog": "commitlog 0.2.0",
     "raft-engine": "raft-engine 0.4.2",

@@ -9,10 +9,7 @@
 //!   crosses one segment rotation (which seals, and so syncs, the full segment: that is part
 //!   of the store's real cost). Opening, dropping and removing the log are not timed, and no
 //!   final sync is made: nothing here waits for the disk except the rotation. `store` uses
-//!   the default options (no segment preparer: the rotation creates its segment with
-//!   `fallocate`); `store_prepared` turns `WalOptions::prepare_next_segment` on and starts
-//!   once the next segment file is prepared, so the rotation links a zero-filled file and the
-//!   preparer zero-fills the following one while the appends go on. Baselines:
+//!   the default options (the rotation creates its segment with `fallocate`). Baselines:
 //!   - `mapping`: the same records (`Codec::V2.encode_record`, crc chained) written back to
 //!     back into a `memmap2::MmapMut` of one file preallocated the way the store preallocates
 //!     the segments it creates itself (`fallocate`, mode 0: reserved, unwritten extents; not
@@ -24,16 +21,13 @@
 //! - `append_durable`: one writer, 100 B payloads, every entry durable before the next.
 //!   The store with `SyncPolicy::Always` (an msync of the written range per append), with
 //!   the default options (`store_fallocated_segment`: every segment created with
-//!   `fallocate`) and, with `prepare_next_segment` on, after a rotation into a segment the
-//!   preparer zero-filled (`store_prepared_segment`, where such a log spends its life, measured
-//!   with the preparer idle); each log is opened once for all samples.
+//!   `fallocate`); the log is opened once for all samples.
 //!   Baselines: `plain_append` (a file opened for appending: `write_all` + `sync_data` per
 //!   entry, so every sync also commits the file's new size) and, for reference,
 //!   `prezeroed_pwrite` (a file zero-filled and fsynced beforehand, overwritten in place:
 //!   `pwrite` + `fdatasync`), each in a fresh file per sample whose creation is not timed.
 //! - `group_commit`: `SyncPolicy::GroupCommit` with 1, 4 and 16 threads appending durable
-//!   100 B entries to one log, in its first segment or in a prepared one (as for
-//!   `append_durable`). The threads are spawned once per sample and released together by a
+//!   100 B entries to one log, in its first segment (as for `append_durable`). The threads are spawned once per sample and released together by a
 //!   barrier; the time runs until the last one has finished its appends. Throughput is the
 //!   total of entries made durable per second, all threads together.
 //! - `read_sequential`: `Wal::iter` over a log of 200,000 entries of 100 B (prepared once,
@@ -86,7 +80,7 @@ use criterion::{
 use memmap2::{Mmap, MmapMut};
 use tempfile::TempDir;
 use wal_store::format::{Codec, Scanner};
-use wal_store::{DEFAULT_SEGMENT_BYTES, ReadVisibility, SyncPolicy, Wal, WalOptions};
+use wal_store::{ReadVisibility, SyncPolicy, Wal, WalOptions};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -250,44 +244,6 @@ fn set_sync_timing(group: &mut BenchmarkGroup<'_, WallTime>, measurement: Durati
         .measurement_time(measurement);
 }
 
-/// Waits until the log's background preparer has the next segment file ready, and so is
-/// idle: no zero-filling competes with the appends measured next.
-fn wait_for_preparer(wal: &Wal) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !wal.stats().next_segment_prepared {
-        assert!(
-            Instant::now() < deadline,
-            "the next segment was never prepared"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// A log in `dir` with `WalOptions::prepare_next_segment` on (it is off by default), as it
-/// runs after its first rotation: appending into a segment file the preparer zero-filled
-/// ahead of time, with the preparer idle again. The first segment is filled with 1 MiB
-/// entries (one batch, one sync), which rotates once; the new segment starts with one of
-/// them and has room for about 590,000 more 100 B entries.
-fn log_in_prepared_segment(dir: &Path, sync_policy: SyncPolicy) -> Wal {
-    let options = WalOptions {
-        prepare_next_segment: true,
-        ..wal_options(sync_policy, ReadVisibility::Synced)
-    };
-    let wal = Wal::open(dir, options).expect("open the log");
-    wait_for_preparer(&wal);
-    let filler = pseudo_random_bytes(MIB);
-    let segment_bytes = usize::try_from(DEFAULT_SEGMENT_BYTES).expect("fits");
-    let batch = vec![filler.as_slice(); segment_bytes / MIB];
-    wal.append_batch(&batch).expect("fill the first segment");
-    let stats = wal.stats();
-    assert!(
-        stats.rotations == 1 && stats.prepared_segments_used == 1,
-        "the log did not move into a prepared segment: {stats:?}"
-    );
-    wait_for_preparer(&wal);
-    wal
-}
-
 /// `iters` appends of `payload` to `wal`, timed.
 fn append_timed(wal: &Wal, payload: &[u8], iters: u64) -> Duration {
     let started = Instant::now();
@@ -308,42 +264,26 @@ fn append_unsynced(c: &mut Criterion) {
         group.throughput(entries_throughput(entries));
 
         // With the default options the rotation creates its segment with `fallocate`, as
-        // the first one is. `store_prepared` turns the preparer on and starts once the next
-        // segment file is ready (as it is in a log that has been running a while); the
-        // preparer then starts on the following one while the appends go on.
-        for (name, prepare_next_segment) in [("store", false), ("store_prepared", true)] {
-            group.bench_function(BenchmarkId::new(name, &label), |b| {
-                b.iter_custom(|iters| {
-                    let mut timed = Duration::ZERO;
-                    for _ in 0..iters {
-                        let dir = temp_dir();
-                        let options = WalOptions {
-                            prepare_next_segment,
-                            ..wal_options(SyncPolicy::Manual, ReadVisibility::Appended)
-                        };
-                        let wal = Wal::open(dir.path(), options).expect("open the log");
-                        if prepare_next_segment {
-                            wait_for_preparer(&wal);
-                        }
-                        let started = Instant::now();
-                        for _ in 0..entries {
-                            black_box(wal.append(black_box(&payload)).expect("append"));
-                        }
-                        timed += started.elapsed();
-                        let stats = wal.stats();
-                        assert_eq!(stats.rotations, 1, "one rotation per iteration");
-                        assert_eq!(
-                            stats.prepared_segments_used,
-                            u64::from(prepare_next_segment),
-                            "the rotation used a prepared segment if and only if asked to"
-                        );
-                        // Dropped without a sync, as a crash would leave it.
-                        drop(wal);
+        // the first one is.
+        group.bench_function(BenchmarkId::new("store", &label), |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = temp_dir();
+                    let options = wal_options(SyncPolicy::Manual, ReadVisibility::Appended);
+                    let wal = Wal::open(dir.path(), options).expect("open the log");
+                    let started = Instant::now();
+                    for _ in 0..entries {
+                        black_box(wal.append(black_box(&payload)).expect("append"));
                     }
-                    timed
-                });
+                    timed += started.elapsed();
+                    assert_eq!(wal.stats().rotations, 1, "one rotation per iteration");
+                    // Dropped without a sync, as a crash would leave it.
+                    drop(wal);
+                }
+                timed
             });
-        }
+        });
 
         group.bench_function(BenchmarkId::new("mapping", &label), |b| {
             b.iter_custom(|iters| {
@@ -406,10 +346,8 @@ fn append_durable(c: &mut Criterion) {
     set_sync_timing(&mut group, Duration::from_secs(5));
     group.throughput(entries_throughput(1));
 
-    // Two logs, each opened once for all its samples: one with the default options, in its
-    // first segment (created with `fallocate`, as every segment is when nothing is
-    // prepared); one with the preparer on, in a segment the preparer zero-filled, where
-    // such a log spends its life after its first rotation (measured with the preparer idle).
+    // The log is opened once for all its samples, and measured in its first segment
+    // (created with `fallocate`, as every segment is).
     let dir = temp_dir();
     let wal = Wal::open(
         dir.path(),
@@ -423,19 +361,6 @@ fn append_durable(c: &mut Criterion) {
         wal.stats().rotations,
         0,
         "measured in the first segment only"
-    );
-    wal.close().expect("close the log");
-    drop(dir);
-
-    let dir = temp_dir();
-    let wal = log_in_prepared_segment(dir.path(), SyncPolicy::Always);
-    group.bench_function(BenchmarkId::new("store_prepared_segment", &label), |b| {
-        b.iter_custom(|iters| append_timed(&wal, &payload, iters));
-    });
-    assert_eq!(
-        wal.stats().rotations,
-        1,
-        "measured in the prepared segment only"
     );
     wal.close().expect("close the log");
     drop(dir);
@@ -519,7 +444,7 @@ fn group_commit(c: &mut Criterion) {
         group.throughput(entries_throughput(threads));
 
         // As in `append_durable`: a log with the default options in its first (fallocated)
-        // segment, and one with the preparer on in a segment the preparer zero-filled.
+        // segment.
         let dir = temp_dir();
         let wal = Wal::open(
             dir.path(),
@@ -536,13 +461,6 @@ fn group_commit(c: &mut Criterion) {
         );
         wal.close().expect("close the log");
         drop(dir);
-
-        let dir = temp_dir();
-        let wal = log_in_prepared_segment(dir.path(), SyncPolicy::GroupCommit);
-        group.bench_function(BenchmarkId::new("store_prepared_segment", threads), |b| {
-            b.iter_custom(|iters| concurrent_appends_timed(&wal, &payload, threads, iters));
-        });
-        wal.close().expect("close the log");
     }
     group.finish();
 }

@@ -86,7 +86,6 @@ fn options(u: &mut Unstructured<'_>) -> WalOptions {
         read_visibility,
         first_offset: pick::one_of(u, &[0, 1, 17, u64::MAX - 6]),
         seed_crc: if pick::flag(u) { pick::any_u32(u) } else { 0 },
-        prepare_next_segment: pick::flag(u),
     }
 }
 

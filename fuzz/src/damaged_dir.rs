@@ -56,7 +56,6 @@ pub fn build(u: &mut Unstructured<'_>, dir: &Path) -> Setup {
         wal: WalOptions {
             segment_bytes: pick::int(u, 64, 512) as u32,
             codec: pick::one_of(u, &[Codec::V2, Codec::V1]),
-            prepare_next_segment: pick::flag(u),
             ..WalOptions::default()
         },
     }
@@ -71,7 +70,6 @@ fn write_valid_log(u: &mut Unstructured<'_>, dir: &Path) {
         sync_policy: SyncPolicy::Manual,
         first_offset: pick::one_of(u, &NUMBERS),
         seed_crc: if pick::flag(u) { pick::any_u32(u) } else { 0 },
-        prepare_next_segment: pick::flag(u),
         ..WalOptions::default()
     };
     let mut wal = Wal::open(dir, options.clone()).expect("a new log opens");

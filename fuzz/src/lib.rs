@@ -17,16 +17,12 @@
 //! - [`log_model`]: the in-memory model of a log.
 //! - [`api`]: decoding operations and running them on the log and the model.
 //!
-//! [`known`] lists the findings reported and not fixed yet, each with the switch that
-//! keeps it from hiding everything else.
-//!
 //! Shared: [`pick`] (reading choices from the input), [`scratch`] (a fresh directory per
 //! run), [`snapshot`] (a directory's files, to tell whether anything changed).
 
 pub mod api;
 pub mod damaged_dir;
 pub mod index;
-pub mod known;
 pub mod log_model;
 pub mod model;
 pub mod pick;

@@ -15,17 +15,15 @@
 
 use std::path::Path;
 
-use wal_format::{Codec, crc};
+use wal_format::crc;
 use wal_recovery::CursorState;
 use wal_recovery::{
     JOURNAL_FILE_NAME, PENDING_SUFFIX, Problem, ProblemKind, RecoveryError, RecoveryMode,
     RecoveryOptions,
 };
-use wal_store::naming::{self, FileName};
 use wal_store::{Entry, StoreError, Wal, holes};
 
 use crate::damaged_dir::Setup;
-use crate::known;
 use crate::scratch::Scratch;
 use crate::snapshot::Snapshot;
 
@@ -59,68 +57,9 @@ pub fn check(dir: &Path, setup: &Setup) {
     );
     let expected = Expected::new(&before, &verification);
     for mode in MODES {
-        if mode == RecoveryMode::SkipCorrupted && known_skip_finding(&verification) {
-            continue;
-        }
         let copy = Scratch::new();
         before.write_to(copy.path());
         check_open(copy.path(), mode, setup, &expected);
-    }
-}
-
-/// Whether the directory shows a finding of `SkipCorrupted` that is known (see
-/// [`known`]).
-fn known_skip_finding(verification: &wal_recovery::Verification) -> bool {
-    known::SKIP_DROPS_EMPTY_SEGMENT_AFTER_GAP
-        && verification
-            .segments
-            .iter()
-            .skip(1)
-            .any(|s| s.entries == 0 && s.problems.iter().any(|p| p.kind.is_data()))
-}
-
-/// Whether several data problems, an overlap among them, share the first offset of any
-/// data problem (see [`known::POINT_IN_TIME_CUTS_AFTER_AN_EARLIER_PROBLEM`]).
-fn first_problems_tie(verification: &wal_recovery::Verification) -> bool {
-    let data: Vec<&Problem> = verification
-        .problems
-        .iter()
-        .filter(|p| p.kind.is_data() && p.offset.is_some())
-        .collect();
-    let Some(first) = data.iter().filter_map(|p| p.offset).min() else {
-        return false;
-    };
-    let at_first: Vec<&&Problem> = data.iter().filter(|p| p.offset == Some(first)).collect();
-    at_first.len() > 1
-        && at_first
-            .iter()
-            .any(|p| p.kind == ProblemKind::SegmentOverlap)
-}
-
-/// Whether `open` failed on a journal line naming a file with a NUL byte (see
-/// [`known::JOURNAL_NAME_WITH_NUL_BLOCKS_OPEN`]).
-fn known_journal_failure(error: &RecoveryError) -> bool {
-    let path = match error {
-        RecoveryError::Store(StoreError::Io { path, .. }) | RecoveryError::Io { path, .. } => path,
-        _ => return false,
-    };
-    known::JOURNAL_NAME_WITH_NUL_BLOCKS_OPEN && path.as_os_str().as_encoded_bytes().contains(&0)
-}
-
-/// Whether the store refused the holes file, as known findings make it do (see
-/// [`known::CORRUPT_HOLES_FILE_BLOCKS_OPEN`], [`known::STRAY_HOLE_BLOCKS_OPEN_LATER`]).
-fn known_holes_refusal(error: &RecoveryError) -> bool {
-    match error {
-        RecoveryError::Store(StoreError::Layout { detail, .. }) => {
-            (known::STRAY_HOLE_BLOCKS_OPEN_LATER && detail.contains("holes file lists"))
-                || (known::CORRUPT_HOLES_FILE_BLOCKS_OPEN
-                    && detail.contains(holes::HOLES_FILE_NAME)
-                    && detail.contains("is corrupt"))
-        }
-        RecoveryError::Store(StoreError::Io { path, .. }) => {
-            known::CORRUPT_HOLES_FILE_BLOCKS_OPEN && path.ends_with(holes::HOLES_FILE_NAME)
-        }
-        _ => false,
     }
 }
 
@@ -135,8 +74,6 @@ struct Expected<'a> {
     verify_saw_it_all: bool,
     /// A redo journal that is not UTF-8: `open` cannot read it and fails.
     unreadable_journal: bool,
-    /// Index files with no data file.
-    orphan_indexes: Vec<(u64, Codec)>,
 }
 
 impl<'a> Expected<'a> {
@@ -151,7 +88,6 @@ impl<'a> Expected<'a> {
         .without_lock();
         Expected {
             verification,
-            orphan_indexes: orphan_indexes(&after_refusal),
             after_refusal,
             verify_saw_it_all: journal.is_none(),
             unreadable_journal,
@@ -248,7 +184,7 @@ fn check_open(dir: &Path, mode: RecoveryMode, setup: &Setup, expected: &Expected
                     "AbsoluteConsistency accepted a directory verify finds damaged: {verification:#?}"
                 );
             }
-            check_recovered(dir, mode, setup, recovered, &expected.orphan_indexes);
+            check_recovered(dir, mode, setup, recovered);
         }
         Err(RecoveryError::Inconsistent { problems }) => {
             assert_eq!(
@@ -303,20 +239,6 @@ fn check_open(dir: &Path, mode: RecoveryMode, setup: &Setup, expected: &Expected
             // Not a refusal by the mode, but a typed error before anything changed.
             assert_unchanged(dir, expected, "open could not read the redo journal");
         }
-        Err(e) if known_holes_refusal(&e) || known_journal_failure(&e) => {}
-        Err(RecoveryError::Store(StoreError::Layout { .. }))
-            if known::POINT_IN_TIME_CUTS_AFTER_AN_EARLIER_PROBLEM
-                && mode == RecoveryMode::PointInTime
-                && first_problems_tie(verification) => {}
-        Err(RecoveryError::Store(StoreError::Layout { detail, .. }))
-            if known::EMPTY_SEGMENT_BEFORE_HOLE_REFUSED_BY_STORE
-                && detail.contains("empty segment before the last one")
-                && verification
-                    .segments
-                    .iter()
-                    .rev()
-                    .skip(1)
-                    .any(|s| s.entries == 0) => {}
         Err(e) => panic!(
             "open with {mode:?} failed (commit offset {:?}): {e}\n{e:?}\nverify saw: {verification:#?}",
             setup.commit_offset
@@ -354,22 +276,10 @@ fn assert_out_of_range(wal: &Wal, offset: u64) {
 fn read_all(wal: &Wal) -> Vec<Entry> {
     let first = wal.first_offset();
     let next = wal.next_offset().expect("next offset");
-    let mut holes = match holes::read_holes(wal.dir()) {
+    let holes = match holes::read_holes(wal.dir()) {
         Ok(holes) => holes,
-        // The store reads the file only when it finds segments: a new log ignores it.
-        Err(_) if known::CORRUPT_HOLES_FILE_BLOCKS_OPEN => Vec::new(),
         Err(e) => panic!("the log opened with a holes file it cannot read: {e}"),
     };
-    if known::STRAY_HOLE_BLOCKS_OPEN_LATER {
-        // The store steps over the holes that are gaps between segments and ignores the
-        // others while they lie past its end.
-        let bases: Vec<u64> = wal_store::list_segments(wal.dir())
-            .expect("list segments")
-            .iter()
-            .map(|&(base, _)| base)
-            .collect();
-        holes.retain(|h| h.start > first && bases.contains(&h.end));
-    }
     let in_hole = |offset: u64| holes.iter().any(|h| h.contains(&offset));
     let expected_offsets: Vec<u64> = (first..next).filter(|&o| !in_hole(o)).collect();
     let entries: Vec<Entry> = wal
@@ -399,13 +309,8 @@ fn read_all(wal: &Wal) -> Vec<Entry> {
             );
         }
     }
-    let active_v1 = wal_store::list_segments(wal.dir())
-        .expect("list segments")
-        .last()
-        .is_some_and(|&(_, codec)| codec == Codec::V1);
     if let Some(last) = entries.last()
         && last.offset + 1 == next
-        && !(known::LAST_CRC_LOST_BEHIND_EMPTY_V1_SEGMENT && active_v1)
     {
         assert_eq!(
             wal.last_crc().expect("last crc"),
@@ -433,39 +338,11 @@ fn read_all(wal: &Wal) -> Vec<Entry> {
     entries
 }
 
-/// Index files that had no data file of their own before recovery.
-fn orphan_indexes(before: &Snapshot) -> Vec<(u64, Codec)> {
-    before
-        .files
-        .keys()
-        .filter_map(|name| match naming::parse_file_name(name) {
-            FileName::Index { base, codec }
-                if !before
-                    .files
-                    .contains_key(&naming::data_file_name(base, codec)) =>
-            {
-                Some((base, codec))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// Whether a segment of the log now has the base and codec of an index that was an
-/// orphan (see [`known::ORPHAN_INDEX_ADOPTED_BY_NEW_SEGMENT`]).
-fn adopted_orphan_index(dir: &Path, orphans: &[(u64, Codec)]) -> bool {
-    wal_store::list_segments(dir)
-        .expect("list segments")
-        .iter()
-        .any(|segment| orphans.contains(segment))
-}
-
 fn check_recovered(
     dir: &Path,
     mode: RecoveryMode,
     setup: &Setup,
     recovered: wal_recovery::Recovered,
-    orphans: &[(u64, Codec)],
 ) {
     let wal = &recovered.wal;
     let report = &recovered.report;
@@ -488,11 +365,8 @@ fn check_recovered(
     );
     match mode {
         RecoveryMode::AbsoluteConsistency => {
-            let known = known::NO_SEGMENT_FORGETS_COMMIT_AND_CURSOR
-                && report.segments.is_empty()
-                && matches!(report.cursor, CursorState::At(_));
             assert!(
-                known || report.actions.is_empty() && report.cut.is_none(),
+                report.actions.is_empty() && report.cut.is_none(),
                 "AbsoluteConsistency changed something: {report:#?}"
             );
         }
@@ -503,9 +377,7 @@ fn check_recovered(
                     "TolerateCorruptTail cut committed entries: {cut:?}"
                 );
             }
-            if let Some(commit) = setup.commit_offset
-                && !(known::NO_SEGMENT_FORGETS_COMMIT_AND_CURSOR && report.segments.is_empty())
-            {
+            if let Some(commit) = setup.commit_offset {
                 assert!(
                     commit < next,
                     "TolerateCorruptTail accepted a log that ends before the commit offset {commit}: {report:#?}"
@@ -566,9 +438,6 @@ fn check_recovered(
     wal.close()
         .unwrap_or_else(|e| panic!("closing a recovered log failed: {e}"));
 
-    if known::ORPHAN_INDEX_ADOPTED_BY_NEW_SEGMENT && adopted_orphan_index(dir, orphans) {
-        return;
-    }
     // Recovered means clean: verify finds nothing wrong, a second open nothing to do.
     let verification = wal_recovery::verify(dir, None).expect("verify after recovery");
     assert!(
@@ -590,7 +459,6 @@ fn check_recovered(
         },
     ) {
         Ok(again) => again,
-        Err(e) if known_holes_refusal(&e) => return,
         Err(e) => panic!("a second open with {mode:?} failed: {e}"),
     };
     assert!(

@@ -8,7 +8,7 @@
 //!
 //! Workloads: `bulk` (A, B), `durable` (C), `threads` (D, 16 threads), `read` (E) and
 //! `open` (F); the last two write their data set once, then repeat. Subjects: see
-//! `wal_peers::subject::all` (`walrs`, `walrs-no-prepare`, `okaywal`, ...). Directories
+//! `wal_peers::subject::all` (`walrs`, `okaywal`, ...). Directories
 //! go under `WAL_PEERS_DATA_DIR` (default `benches/peers/target/bench-data/probe`).
 
 use std::path::PathBuf;

@@ -116,7 +116,6 @@ pub fn all() -> Vec<&'static dyn Subject> {
         &walrs::WALRS,
         &walrs::WALRS_GROUP_COMMIT,
         &walrs::WALRS_WAL_OPEN,
-        &walrs::WALRS_PREPARE,
         &okaywal_peer::Okaywal,
         &commitlog_peer::Commitlog,
         &raft_engine_peer::RaftEngine,

@@ -43,24 +43,13 @@ pub struct Walrs {
     name: &'static str,
     durable_policy: SyncPolicy,
     read_path: ReadPath,
-    prepare_next_segment: bool,
 }
 
-/// walrs as the headline figures use it: the default options (no segment preparer).
+/// walrs as the headline figures use it: the default options.
 pub static WALRS: Walrs = Walrs {
     name: "walrs",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::Recovery,
-    prepare_next_segment: false,
-};
-
-/// [`WALRS`] with `WalOptions::prepare_next_segment` on: a background thread writes the
-/// next segment's zeros while the workload runs (a diagnostic).
-pub static WALRS_PREPARE: Walrs = Walrs {
-    name: "walrs-prepare",
-    durable_policy: SyncPolicy::Always,
-    read_path: ReadPath::Recovery,
-    prepare_next_segment: true,
 };
 
 /// One durable writer with group commit instead of `SyncPolicy::Always`.
@@ -68,7 +57,6 @@ pub static WALRS_GROUP_COMMIT: Walrs = Walrs {
     name: "walrs-group-commit",
     durable_policy: SyncPolicy::GroupCommit,
     read_path: ReadPath::Recovery,
-    prepare_next_segment: false,
 };
 
 /// Reading and opening through `Wal::open` (clean logs only) instead of recovery.
@@ -76,14 +64,12 @@ pub static WALRS_WAL_OPEN: Walrs = Walrs {
     name: "walrs-wal-open",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::WalOpen,
-    prepare_next_segment: false,
 };
 
 impl Walrs {
     fn options(&self, sync_policy: SyncPolicy) -> WalOptions {
         WalOptions {
             sync_policy,
-            prepare_next_segment: self.prepare_next_segment,
             ..WalOptions::default()
         }
     }

@@ -806,10 +806,7 @@ fn anchor_12_full_disk_at_rotation_is_an_error_and_restart_works() {
     assert!(Path::new("/dev/full").exists(), "this test needs /dev/full");
     let dir = tempdir();
     write_log(dir.path(), 10, SEGMENT_BYTES);
-    // The rotation must create its file (a prepared one would need no new space).
-    let mut creating = options(SEGMENT_BYTES);
-    creating.wal.prepare_next_segment = false;
-    let recovered = open(dir.path(), &creating);
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     let temp = dir.path().join("10.txnx.tmp");
     std::os::unix::fs::symlink("/dev/full", &temp).unwrap();
     let err = recovered.wal.append(&payload(10)).unwrap_err();

@@ -37,7 +37,6 @@ mod mmap;
 pub mod naming;
 mod open;
 mod options;
-mod prepare;
 mod read;
 mod segment;
 mod stats;

@@ -53,14 +53,6 @@ pub struct WalOptions {
     /// Offset of the first entry of a new log (a replica that starts after a snapshot
     /// starts at the snapshot's offset + 1). Used only when the directory holds no log.
     pub first_offset: u64,
-    /// Whether a background thread prepares the next segment file ahead of time (zeros
-    /// written and synced, in an unnamed file), so that rotation only links it, and
-    /// appends into it neither fault in fresh pages nor make each sync convert unwritten
-    /// extents. Off by default: measured here (docs/BENCHMARKS.md, peers), writing the
-    /// zeros competes with durable appends for the disk and every segment is written twice,
-    /// which costs more than it saves until the preparation is scheduled better (later, at
-    /// idle priority). Off, each rotation creates its file with `fallocate`.
-    pub prepare_next_segment: bool,
     /// Crc that seeds the chain of a new log (the crc of entry `first_offset - 1` when
     /// starting mid-stream; 0 otherwise). Used when the log holds no entry yet: a log
     /// with no entry has nowhere to keep its seed, so pass it again when reopening one.
@@ -76,7 +68,6 @@ impl Default for WalOptions {
             sync_policy: SyncPolicy::GroupCommit,
             read_visibility: ReadVisibility::Synced,
             first_offset: 0,
-            prepare_next_segment: false,
             seed_crc: 0,
         }
     }

@@ -270,26 +270,6 @@ impl Segment {
         Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)
     }
 
-    /// Makes a prepared, unnamed file (zeros written and synced) the new segment at `base`:
-    /// links it into place and fsyncs the directory.
-    pub(crate) fn from_prepared(
-        dir: &Path,
-        base: u64,
-        codec: Codec,
-        file: File,
-    ) -> Result<Segment> {
-        let data_path = naming::data_path(dir, base, codec);
-        fs::remove_if_present(&naming::index_path(dir, base, codec))?;
-        crate::prepare::link_into_place(&file, &data_path).io_context("link", &data_path)?;
-        fs::sync_dir(dir)?;
-        log::info!(target: "wal_store::segment", "started segment {base} ({codec}) from a prepared file");
-        let segment = Segment::mapped(dir, base, codec, file, Vec::new(), 0, true)?;
-        // Its zeros are written and synced: there is nothing to zero ahead of appends.
-        let len = u32::try_from(segment.capacity()).unwrap_or(u32::MAX);
-        segment.zeroed_to.store(len, Ordering::Relaxed);
-        Ok(segment)
-    }
-
     /// Maps an existing data file whose records (at `offsets`, ending at `data_len`) have
     /// been checked. `writable` maps it for appending (the active segment).
     pub(crate) fn open(
@@ -1079,30 +1059,6 @@ mod tests {
         }
         assert!(!bulk.tiny_syncs.load(Ordering::Relaxed));
         assert_eq!(bulk.zeroed_to.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn a_segment_made_from_a_prepared_file_never_zeroes_ahead() {
-        let dir = tempfile::tempdir().unwrap();
-        let len = 1 << 20;
-        let preparer = crate::prepare::Preparer::start(dir.path(), len).unwrap();
-        let mut waited = 0;
-        while !preparer.is_ready() {
-            assert!(waited < 30_000, "the preparer did not finish");
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            waited += 1;
-        }
-        let file = preparer.take(len).unwrap();
-        let segment = Segment::from_prepared(dir.path(), 0, Codec::V2, file).unwrap();
-        let mut prev = 0;
-        for _ in 0..2000 {
-            // Its zeros are written and synced already: small syncs never make it zero
-            // them again.
-            assert!(!segment.zero_ahead_due(112));
-            prev = segment.append(prev, &[7; 100]).unwrap().crc.unwrap_or(0);
-            segment.flush_to(segment.data_len()).unwrap();
-        }
-        assert!(segment.tiny_syncs.load(Ordering::Relaxed));
     }
 
     #[test]

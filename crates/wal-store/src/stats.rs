@@ -27,11 +27,6 @@ pub struct Stats {
     pub segments: u64,
     /// Segments sealed and replaced by a new one since opening.
     pub rotations: u64,
-    /// Rotations whose new segment was a file prepared ahead of time (see
-    /// [`WalOptions::prepare_next_segment`](crate::WalOptions::prepare_next_segment)).
-    pub prepared_segments_used: u64,
-    /// Whether the next segment's file is prepared and waiting for the next rotation.
-    pub next_segment_prepared: bool,
 }
 
 #[derive(Debug, Default)]
@@ -41,7 +36,6 @@ pub(crate) struct Counters {
     max_sync_micros: AtomicU64,
     total_sync_micros: AtomicU64,
     rotations: AtomicU64,
-    prepared: AtomicU64,
 }
 
 impl Counters {
@@ -53,14 +47,11 @@ impl Counters {
         self.total_sync_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
-    pub(crate) fn rotated(&self, prepared: bool) {
+    pub(crate) fn rotated(&self) {
         self.rotations.fetch_add(1, Ordering::Relaxed);
-        if prepared {
-            self.prepared.fetch_add(1, Ordering::Relaxed);
-        }
     }
 
-    pub(crate) fn snapshot(&self, segments: u64, next_segment_prepared: bool) -> Stats {
+    pub(crate) fn snapshot(&self, segments: u64) -> Stats {
         Stats {
             // Counted in the log's tail (see `Wal::stats`).
             entries_appended: 0,
@@ -71,8 +62,6 @@ impl Counters {
             total_sync_micros: self.total_sync_micros.load(Ordering::Relaxed),
             segments,
             rotations: self.rotations.load(Ordering::Relaxed),
-            prepared_segments_used: self.prepared.load(Ordering::Relaxed),
-            next_segment_prepared,
         }
     }
 }
@@ -86,7 +75,7 @@ mod tests {
         let counters = Counters::default();
         counters.synced(Duration::from_micros(3000));
         counters.synced(Duration::from_micros(1000));
-        let stats = counters.snapshot(1, false);
+        let stats = counters.snapshot(1);
         assert_eq!(stats.syncs, 2);
         assert_eq!(stats.total_sync_micros, 4000);
         assert_eq!(stats.max_sync_micros, 3000);

@@ -16,7 +16,6 @@ use crate::lock::DirLock;
 use crate::mmap::{Premapped, ScannedMap};
 use crate::open;
 use crate::options::{ReadVisibility, SyncPolicy, WalOptions};
-use crate::prepare::Preparer;
 use crate::read::{Iter, RevIter};
 use crate::segment::{Entry, EntryRef, Segment};
 use crate::stats::{Counters, Stats};
@@ -80,8 +79,6 @@ pub(crate) struct Inner {
     /// that iterators know their cached position may be stale.
     epoch: AtomicU64,
     counters: Counters,
-    /// Prepares the next segment file in the background (see `prepare.rs`).
-    preparer: Option<Preparer>,
 }
 
 #[derive(Debug)]
@@ -250,11 +247,6 @@ impl Wal {
             first_offset: AtomicU64::new(first_offset),
             epoch: AtomicU64::new(0),
             counters: Counters::default(),
-            preparer: if options.prepare_next_segment {
-                Some(Preparer::start(&dir, options.segment_bytes).io_context("spawn", &dir)?)
-            } else {
-                None
-            },
             dir,
             options,
             _lock: lock,
@@ -559,13 +551,12 @@ impl Wal {
     /// Counters since opening.
     pub fn stats(&self) -> Stats {
         let segments = self.inner.segments_read().map(|s| s.len()).unwrap_or(0);
-        let prepared = self.inner.preparer.as_ref().is_some_and(Preparer::is_ready);
         let (entries, bytes) = self
             .inner
             .lock_tail()
             .map(|t| (t.entries_appended, t.payload_bytes_appended))
             .unwrap_or_default();
-        let mut stats = self.inner.counters.snapshot(segments as u64, prepared);
+        let mut stats = self.inner.counters.snapshot(segments as u64);
         stats.entries_appended = entries;
         stats.payload_bytes_appended = bytes;
         stats
@@ -973,14 +964,12 @@ impl Inner {
                 max: self.options.max_entry_bytes,
             }
         })?;
-        let prepared = self.preparer.as_ref().and_then(|p| p.take(len));
-        let used_prepared = prepared.is_some();
-        let new = Arc::new(match prepared {
-            Some(file) => {
-                Segment::from_prepared(&self.dir, tail.next_offset, self.options.codec, file)?
-            }
-            None => Segment::create(&self.dir, tail.next_offset, self.options.codec, len)?,
-        });
+        let new = Arc::new(Segment::create(
+            &self.dir,
+            tail.next_offset,
+            self.options.codec,
+            len,
+        )?);
         let mut segments = self.segments_write()?;
         if let Some(last) = segments.last_mut() {
             *last = Arc::clone(&sealed);
@@ -988,7 +977,7 @@ impl Inner {
         segments.push(Arc::clone(&new));
         self.epoch.fetch_add(1, Ordering::AcqRel);
         drop(segments);
-        self.counters.rotated(used_prepared);
+        self.counters.rotated();
         self.counters.synced(started.elapsed());
         // Durable first, visible second: a reader that sees an entry always finds it
         // within `last_synced_offset()`.
