@@ -94,34 +94,39 @@ pub enum ActionJson {
     TempFileRemoved {
         path: String,
     },
-    /// An action this version of walctl does not know field by field: its name (the
-    /// variant's, in snake case) and its debug form.
+    HolesRewritten {
+        /// The holes the file lists now, `[start, end)` each.
+        holes: Vec<OffsetRangeJson>,
+        quarantined_to: String,
+    },
+    HoleLeft {
+        /// The skipped offsets, `[from, to)`.
+        from: u64,
+        to: u64,
+    },
+    SegmentSplit {
+        segment: u64,
+        into: u64,
+    },
+    CursorClamped {
+        from: u64,
+        /// `null`: the log is empty and the cursor file was removed.
+        to: Option<u64>,
+    },
+    /// An action of a newer recovery crate that this walctl has no fields for: its name
+    /// and a readable form. (`Action` is `#[non_exhaustive]`.)
     #[serde(untagged)]
     Other {
-        action: String,
+        action: &'static str,
         detail: String,
     },
 }
 
-/// `HoleLeft { .. }` -> `hole_left`: the name of an action walctl has no case for.
-pub fn action_name(action: &Action) -> String {
-    let debug = format!("{action:?}");
-    let variant = debug
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or_default();
-    let mut name = String::with_capacity(variant.len() + 4);
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                name.push('_');
-            }
-            name.push(c.to_ascii_lowercase());
-        } else {
-            name.push(c);
-        }
-    }
-    name
+/// A range of entry offsets, `start` included, `end` excluded.
+#[derive(Debug, Serialize)]
+pub struct OffsetRangeJson {
+    pub start: u64,
+    pub end: u64,
 }
 
 impl From<&Action> for ActionJson {
@@ -152,11 +157,34 @@ impl From<&Action> for ActionJson {
             Action::TempFileRemoved { path } => ActionJson::TempFileRemoved {
                 path: path.display().to_string(),
             },
-            // `Action` is not `#[non_exhaustive]`, but the recovery crate grows new ones
-            // (holes, split segments): report them generically rather than break.
-            #[allow(unreachable_patterns)]
+            Action::HolesRewritten {
+                holes,
+                quarantined_to,
+            } => ActionJson::HolesRewritten {
+                holes: holes
+                    .iter()
+                    .map(|h| OffsetRangeJson {
+                        start: h.start,
+                        end: h.end,
+                    })
+                    .collect(),
+                quarantined_to: quarantined_to.display().to_string(),
+            },
+            Action::HoleLeft { offsets } => ActionJson::HoleLeft {
+                from: offsets.start,
+                to: offsets.end,
+            },
+            Action::SegmentSplit { segment, into } => ActionJson::SegmentSplit {
+                segment: *segment,
+                into: *into,
+            },
+            Action::CursorClamped { from, to } => ActionJson::CursorClamped {
+                from: *from,
+                to: *to,
+            },
+            // `Action` is `#[non_exhaustive]`: a newer recovery crate may add one.
             other => ActionJson::Other {
-                action: action_name(other),
+                action: other.name(),
                 detail: format!("{other:?}"),
             },
         }
@@ -310,19 +338,55 @@ mod tests {
             segment: 3,
             entries: 9,
         };
-        assert_eq!(action_name(&action), "index_rebuilt");
         let value = serde_json::to_value(ActionJson::from(&action)).unwrap();
         assert_eq!(
             value,
             serde_json::json!({"action": "index_rebuilt", "segment": 3, "entries": 9})
         );
-        let other = ActionJson::Other {
-            action: "hole_left".to_owned(),
-            detail: "HoleLeft { offsets: 3..5 }".to_owned(),
-        };
-        assert_eq!(
-            serde_json::to_value(other).unwrap(),
-            serde_json::json!({"action": "hole_left", "detail": "HoleLeft { offsets: 3..5 }"})
-        );
+    }
+
+    /// Every action is real JSON with its own fields, none a debug string.
+    #[test]
+    fn holes_splits_and_clamped_cursors_have_fields_of_their_own() {
+        let cases = [
+            (
+                Action::HoleLeft { offsets: 3..5 },
+                serde_json::json!({"action": "hole_left", "from": 3, "to": 5}),
+            ),
+            (
+                Action::SegmentSplit {
+                    segment: 10,
+                    into: 14,
+                },
+                serde_json::json!({"action": "segment_split", "segment": 10, "into": 14}),
+            ),
+            (
+                Action::CursorClamped {
+                    from: 40,
+                    to: Some(29),
+                },
+                serde_json::json!({"action": "cursor_clamped", "from": 40, "to": 29}),
+            ),
+            (
+                Action::CursorClamped { from: 40, to: None },
+                serde_json::json!({"action": "cursor_clamped", "from": 40, "to": null}),
+            ),
+            (
+                Action::HolesRewritten {
+                    holes: vec![3..5, 9..12],
+                    quarantined_to: "/q/HOLES".into(),
+                },
+                serde_json::json!({
+                    "action": "holes_rewritten",
+                    "holes": [{"start": 3, "end": 5}, {"start": 9, "end": 12}],
+                    "quarantined_to": "/q/HOLES",
+                }),
+            ),
+        ];
+        for (action, expected) in cases {
+            let value = serde_json::to_value(ActionJson::from(&action)).unwrap();
+            assert_eq!(value, expected);
+            assert_eq!(value["action"], action.name());
+        }
     }
 }

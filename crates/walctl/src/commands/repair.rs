@@ -39,9 +39,39 @@ fn action_line(action: &Action) -> String {
         Action::TempFileRemoved { path } => {
             format!("leftover temporary file removed: {}", path.display())
         }
-        // See `json::ActionJson::Other`.
-        #[allow(unreachable_patterns)]
-        other => format!("{}: {other:?}", crate::json::action_name(other)),
+        Action::HolesRewritten {
+            holes,
+            quarantined_to,
+        } => {
+            let listed: Vec<String> = holes
+                .iter()
+                .map(|h| format!("{}..{}", h.start, h.end))
+                .collect();
+            format!(
+                "holes file rewritten to list the gaps alone ({}), the old one copied to {}",
+                if listed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    listed.join(", ")
+                },
+                quarantined_to.display()
+            )
+        }
+        Action::HoleLeft { offsets } => format!(
+            "hole left: entries {}..{} skipped (recorded in HOLES)",
+            offsets.start, offsets.end
+        ),
+        Action::SegmentSplit { segment, into } => {
+            format!("segment {segment} split: the records after its hole moved to segment {into}")
+        }
+        Action::CursorClamped { from, to: Some(to) } => {
+            format!("cursor {from} was past the end: set to {to}")
+        }
+        Action::CursorClamped { from, to: None } => {
+            format!("cursor {from} was past the end of an empty log: removed")
+        }
+        // `Action` is `#[non_exhaustive]`: a newer recovery crate may add one.
+        other => format!("{}: {other:?}", other.name()),
     }
 }
 
