@@ -32,6 +32,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The README's quick start is compiled and run with this crate's doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeQuickStart;
+
 mod analyze;
 pub mod cursor;
 mod divergence;

@@ -1,5 +1,5 @@
 //! The JSON the commands print with `--json`. The library types have no serde on
-//! purpose; these views are the command line's contract, documented in the README, and
+//! purpose; these views are the command line's contract, documented in its README, and
 //! field names and order here are that contract.
 
 use serde::Serialize;

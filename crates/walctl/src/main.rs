@@ -7,8 +7,8 @@
 //!   refused to cut committed entries); what was found is printed;
 //! - 2: a usage or I/O error, reported as exactly one `walctl: error: ...` line on stderr.
 //!
-//! The contract (arguments, output, JSON fields) is documented in the README's "Command
-//! line" section; change both together.
+//! The contract (arguments, output, JSON fields) is documented in `crates/walctl/README.md`;
+//! change both together.
 #![forbid(unsafe_code)]
 
 mod cli;

@@ -34,6 +34,10 @@ fn demo_recovers_a_torn_tail_and_replays_from_the_cursor() {
         );
     }
     assert!(log.join("quarantine").is_dir());
+    // Its closing hints are commands a newcomer can run from the repository (this walctl
+    // is the one cargo built).
+    let hint = format!("  cargo run --release -p walctl -- stat {}", log.display());
+    assert!(text.contains(&hint), "{hint:?} missing from:\n{text}");
 
     // The log it leaves verifies clean, holds the cursor, and accepts appends.
     common::run(["verify", s(&log)]).ok();

@@ -260,16 +260,29 @@ pub fn run(args: &DemoArgs, out: &mut Out) -> Result<Exit> {
 
     out.line("")?;
     let shown = dir.display();
+    let walctl = walctl_command();
     out.line(format_args!("The log is kept in {shown}. Look at it with:"))?;
-    out.line(format_args!("  walctl stat {shown}"))?;
-    out.line(format_args!("  walctl verify {shown}"))?;
+    out.line(format_args!("  {walctl} stat {shown}"))?;
+    out.line(format_args!("  {walctl} verify {shown}"))?;
     out.line(format_args!(
-        "  walctl dump {shown} --from {}",
+        "  {walctl} dump {shown} --from {}",
         tear.offset.saturating_sub(3)
     ))?;
-    out.line(format_args!("  walctl replay {shown} | tail -3"))?;
+    out.line(format_args!("  {walctl} replay {shown} | tail -3"))?;
     if temporary {
         out.line(format_args!("and remove it with: rm -r {shown}"))?;
     }
     Ok(Exit::Clean)
+}
+
+/// How a newcomer runs walctl again: through cargo when this binary is the one cargo built
+/// in the repository (`cargo run ... -- demo`), by its name when it is installed.
+fn walctl_command() -> &'static str {
+    let built_by_cargo = std::env::current_exe()
+        .is_ok_and(|exe| exe.components().any(|c| c.as_os_str() == "target"));
+    if built_by_cargo {
+        "cargo run --release -p walctl --"
+    } else {
+        "walctl"
+    }
 }
