@@ -234,7 +234,7 @@ impl Runner<'_> {
             Err(refusal) => {
                 assert_refused(result, refusal, first, "append_batch");
                 if overflows {
-                    let next = wal.next_offset().expect("next offset");
+                    let next = wal.next_offset();
                     assert_eq!(
                         next, self.model.next,
                         "append_batch ran out of offsets part way and appended a prefix of the batch"
@@ -718,21 +718,9 @@ impl Runner<'_> {
     fn check_state(&self, wal: &Wal) {
         let model = &*self.model;
         assert_eq!(wal.first_offset(), model.first, "first offset");
-        assert_eq!(
-            wal.next_offset().expect("next offset"),
-            model.next,
-            "next offset"
-        );
-        assert_eq!(
-            wal.last_offset().expect("last offset"),
-            model.last(),
-            "last offset"
-        );
-        assert_eq!(
-            wal.last_crc().expect("last crc"),
-            model.last_crc,
-            "last crc"
-        );
+        assert_eq!(wal.next_offset(), model.next, "next offset");
+        assert_eq!(wal.last_offset(), model.last(), "last offset");
+        assert_eq!(wal.last_crc(), model.last_crc, "last crc");
         let synced = wal.last_synced_offset().map_or(model.first, |o| o + 1);
         assert!(
             synced >= model.synced_end.max(model.first) && synced <= model.next,

@@ -239,7 +239,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
             .collect();
         wal.note_checked_segments(&checked)?;
     }
-    let next = wal.next_offset()?;
+    let next = wal.next_offset();
     let mut applied = applied;
     clamp_cursor(
         dir,
@@ -255,7 +255,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         options.commit_offset,
         wal.first_offset(),
         next,
-        wal.last_crc()?,
+        wal.last_crc(),
     );
     report.log();
     Ok(Recovered { wal, report })

@@ -197,7 +197,7 @@ fn anchor_02_offsets_survive_purge_and_restart() {
     assert_eq!(recovered.report.last_offset, Some(35));
     assert_eq!(recovered.report.replay_from, 15);
     assert_eq!(replayed(&recovered), expected(15..36));
-    assert_eq!(recovered.wal.next_offset().unwrap(), 36);
+    assert_eq!(recovered.wal.next_offset(), 36);
     append_range(&recovered.wal, 36..50);
     assert_eq!(all_entries(&recovered.wal), expected(10..50));
     set_cursor(&recovered.wal, 25).unwrap();
@@ -248,7 +248,7 @@ fn anchor_03_crash_between_seal_and_new_segment() {
                     .actions
                     .contains(&Action::ActiveIndexRemoved { segment: 20 })
             );
-            assert_eq!(recovered.wal.next_offset().unwrap(), 30);
+            assert_eq!(recovered.wal.next_offset(), 30);
             set_cursor(&recovered.wal, 29).unwrap();
             assert_eq!(recovered.wal.append(&payload(30)).unwrap().offset, 30);
             assert_eq!(recovered.wal.append(&payload(31)).unwrap().offset, 31);
@@ -273,7 +273,7 @@ fn anchor_04_sequence_survives_purging_everything() {
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     set_cursor(&recovered.wal, 35).unwrap();
     recovered.wal.clear().unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 36);
+    assert_eq!(recovered.wal.next_offset(), 36);
     drop(recovered);
     assert_eq!(segment_bases(dir.path()), [36]);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -283,7 +283,7 @@ fn anchor_04_sequence_survives_purging_everything() {
     assert_eq!(recovered.report.replay_from, 36);
     assert_eq!(replayed(&recovered), []);
     assert_eq!(recovered.wal.first_offset(), 36);
-    assert_eq!(recovered.wal.last_offset().unwrap(), None);
+    assert_eq!(recovered.wal.last_offset(), None);
     assert_eq!(recovered.wal.append(&payload(36)).unwrap().offset, 36);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -613,8 +613,8 @@ fn anchor_08_truncate_below_every_segment_is_a_typed_error() {
     assert_eq!(wal.append(&payload(36)).unwrap().offset, 36);
     wal.sync().unwrap();
     wal.truncate_after(19).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 20);
-    assert_eq!(wal.last_offset().unwrap(), None);
+    assert_eq!(wal.next_offset(), 20);
+    assert_eq!(wal.last_offset(), None);
     assert_eq!(wal.append(&other_payload(20)).unwrap().offset, 20);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -752,7 +752,7 @@ fn anchor_11_leftover_temp_files_do_not_block_startup() {
 
     // The store alone opens past them.
     let wal = Wal::open(dir.path(), support::wal_options(SEGMENT_BYTES)).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
+    assert_eq!(wal.next_offset(), ENTRIES);
     drop(wal);
 
     // The strict mode reports them and changes nothing.
@@ -814,7 +814,7 @@ fn anchor_12_full_disk_at_rotation_is_an_error_and_restart_works() {
         matches!(&err, StoreError::Io { path, .. } if *path == temp),
         "{err:?}"
     );
-    assert_eq!(recovered.wal.next_offset().unwrap(), 10);
+    assert_eq!(recovered.wal.next_offset(), 10);
     assert_eq!(recovered.wal.last_synced_offset(), Some(9));
     assert_eq!(all_entries(&recovered.wal), expected(0..10));
     // The failed creation removed its temporary name (only the link, not /dev/full).
@@ -874,7 +874,7 @@ fn anchor_13_failed_write_during_rotation_is_returned_to_the_appender() {
             if *path == temp && source.raw_os_error() == Some(28)),
         "{err:?}"
     );
-    assert_eq!(recovered.wal.next_offset().unwrap(), 10);
+    assert_eq!(recovered.wal.next_offset(), 10);
     assert_eq!(recovered.wal.last_synced_offset(), Some(9));
     assert!(!data_path(dir.path(), 10).exists());
     // The failed write removed its temporary name; once the disk has room, the same log
@@ -1145,7 +1145,7 @@ fn reference_last_crc_reset_after_truncation() {
         (FIRST - 1, SEED),
     ] {
         wal.truncate_after(keep).unwrap();
-        assert_eq!(wal.last_crc().unwrap(), Some(seed), "after {keep}");
+        assert_eq!(wal.last_crc(), Some(seed), "after {keep}");
         let appended = wal.append(&other_payload(keep + 1)).unwrap();
         assert_eq!(appended.offset, keep + 1);
         assert_eq!(
@@ -1159,8 +1159,8 @@ fn reference_last_crc_reset_after_truncation() {
     // After a restart the seed of an empty log is the configured one again.
     let recovered = open(dir.path(), &options);
     assert_eq!(recovered.report.last_offset, None);
-    assert_eq!(recovered.wal.last_crc().unwrap(), Some(SEED));
-    assert_eq!(recovered.wal.next_offset().unwrap(), FIRST);
+    assert_eq!(recovered.wal.last_crc(), Some(SEED));
+    assert_eq!(recovered.wal.next_offset(), FIRST);
 
     // A truncation, then a restart: the recovered last crc is the kept entry's.
     let dir = tempdir();
@@ -1172,5 +1172,5 @@ fn reference_last_crc_reset_after_truncation() {
     drop(recovered);
     let recovered = open(dir.path(), &options);
     assert_eq!(recovered.report.last_crc, Some(crcs[12]));
-    assert_eq!(recovered.wal.last_crc().unwrap(), Some(crcs[12]));
+    assert_eq!(recovered.wal.last_crc(), Some(crcs[12]));
 }

@@ -95,7 +95,7 @@ fn assert_recovers(
         end.checked_sub(1).filter(|&l| l >= first),
         "{label}"
     );
-    assert_eq!(recovered.wal.next_offset().unwrap(), end, "{label}");
+    assert_eq!(recovered.wal.next_offset(), end, "{label}");
     assert!(
         report.problems.iter().all(|p| !p.committed),
         "{label}: {:#?}",

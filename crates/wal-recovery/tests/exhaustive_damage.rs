@@ -172,9 +172,9 @@ fn check_entries(recovered: &Recovered, end: u64) -> Vec<String> {
             end.checked_sub(1)
         ));
     }
-    match recovered.wal.next_offset() {
-        Ok(next) if next == end => {}
-        other => wrong.push(format!("next offset {other:?}, expected {end}")),
+    let next = recovered.wal.next_offset();
+    if next != end {
+        wrong.push(format!("next offset {next}, expected {end}"));
     }
     wrong
 }
@@ -208,10 +208,7 @@ fn expect_committed_refusal(dir: &Path, damaged: &Files, segment: u64, offset: u
                 "recovery accepted committed damage: {:?}",
                 recovered.report.problems
             ));
-            wrong.extend(check_entries(
-                &recovered,
-                recovered.wal.next_offset().unwrap_or(0),
-            ));
+            wrong.extend(check_entries(&recovered, recovered.wal.next_offset()));
         }
         Ok(Err(RecoveryError::CommittedCorruption { problem, .. })) => {
             if problem.segment != Some(segment)
@@ -570,10 +567,7 @@ fn every_swap_copy_or_deletion_of_segment_files_is_refused_or_recovered_exactly(
                     "opened, expected a refusal: {:?}",
                     recovered.report.problems
                 ));
-                wrong.extend(check_entries(
-                    &recovered,
-                    recovered.wal.next_offset().unwrap_or(0),
-                ));
+                wrong.extend(check_entries(&recovered, recovered.wal.next_offset()));
             }
             (Ok(Err(e)), expect) => wrong.push(format!("refused ({e}), expected {expect:?}")),
         }

@@ -37,7 +37,7 @@ fn reopen_and_append(dir: &Path, count: u64) -> u64 {
     for _ in 0..count {
         recovered.wal.append(b"next").unwrap();
     }
-    let next = recovered.wal.next_offset().unwrap();
+    let next = recovered.wal.next_offset();
     recovered.wal.close().unwrap();
     next
 }
@@ -59,7 +59,7 @@ fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
             .iter()
             .any(|p| p.kind == ProblemKind::CursorOutOfRange && p.committed)
     );
-    assert_eq!(recovered.wal.next_offset().unwrap(), 1001);
+    assert_eq!(recovered.wal.next_offset(), 1001);
     assert_eq!(recovered.wal.append(b"a").unwrap().offset, 1001);
     drop(recovered);
     assert_eq!(
@@ -108,7 +108,7 @@ fn a_corrupt_holes_file_is_reported_and_quarantined() {
     ] {
         fs::write(dir.path().join("HOLES"), b"junk\n").unwrap();
         let recovered = wal_recovery::open(dir.path(), options(mode)).unwrap();
-        assert_eq!(recovered.wal.next_offset().unwrap(), 1);
+        assert_eq!(recovered.wal.next_offset(), 1);
         drop(recovered);
         assert!(!dir.path().join("HOLES").exists());
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -166,7 +166,7 @@ fn a_nul_in_a_journal_name_does_not_block_opening() {
     fs::write(dir.path().join("JOURNAL"), b"remove 1.\0x\n").unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 1);
+    assert_eq!(recovered.wal.next_offset(), 1);
     drop(recovered);
     assert!(!dir.path().join("JOURNAL").exists());
 }
@@ -187,7 +187,7 @@ fn point_in_time_cuts_at_the_earliest_of_two_problems_at_one_offset() {
     // overlapping segment 5 and everything after it to quarantine; it used to cut for the
     // gap only and leave the overlap, so that opening failed.
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::PointInTime)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 7);
+    assert_eq!(recovered.wal.next_offset(), 7);
     assert_eq!(recovered.wal.iter().count(), 7);
     drop(recovered);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -207,7 +207,7 @@ fn the_last_crc_survives_an_empty_v1_segment_after_it() {
     let expected = wal_format::crc::chain(0, b"only");
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.last_crc().unwrap(), Some(expected));
+    assert_eq!(recovered.wal.last_crc(), Some(expected));
     assert_eq!(recovered.report.last_crc, Some(expected));
 }
 
@@ -218,7 +218,7 @@ fn open_append_close(dir: &Path, mode: RecoveryMode, count: u64) -> (u64, usize)
     for _ in 0..count {
         recovered.wal.append(b"next").unwrap();
     }
-    let next = recovered.wal.next_offset().unwrap();
+    let next = recovered.wal.next_offset();
     let problems = recovered.report.problems.len();
     recovered.wal.close().unwrap();
     (next, problems)
@@ -268,7 +268,7 @@ fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("17.txnx"), &[], 4096);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 17);
+    assert_eq!(recovered.wal.next_offset(), 17);
     recovered.wal.close().unwrap();
     assert_eq!(
         wal_store::holes::read_holes(dir.path()).unwrap(),
@@ -289,7 +289,7 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
     wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 5);
+    assert_eq!(recovered.wal.next_offset(), 5);
     assert!(recovered.report.cut.is_some());
     recovered.wal.close().unwrap();
     assert_eq!(fs::metadata(dir.path().join("5.txnx")).unwrap().len(), 17);
@@ -315,7 +315,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     segment(&dir.path().join("17.txnx"), &[], 4096);
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 1000);
+    assert_eq!(recovered.wal.next_offset(), 1000);
     // The iterator steps over both holes at once (the store stopped at the empty `17`,
     // inside the second hole).
     assert!(
@@ -450,7 +450,7 @@ fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
     fs::write(dir.path().join("0.txnx"), b"crc a282ead8\n").unwrap();
     fs::write(dir.path().join("0.txnx.pending"), b"install 0.idx\n").unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 0);
+    assert_eq!(recovered.wal.next_offset(), 0);
     recovered.wal.close().unwrap();
     assert!(!dir.path().join("0.txnx.pending").exists());
     assert!(dir.path().join("quarantine").is_dir());
@@ -473,7 +473,7 @@ fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
     fs::write(dir.path().join("1.txnx"), b"crc a282ead8\n").unwrap();
     segment(&dir.path().join("4.txnx"), &[b"e", b"f", b"g", b"h"], 64);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 0);
+    assert_eq!(recovered.wal.next_offset(), 0);
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 0..8);
     recovered.wal.close().unwrap();
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
@@ -521,7 +521,7 @@ fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
     fs::write(dir.path().join("1.txnx"), &bytes).unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 2);
+    assert_eq!(recovered.wal.next_offset(), 2);
     recovered.wal.close().unwrap();
     assert!(!dir.path().join("1.txnx").exists());
     assert_settled(dir.path(), 2);
@@ -542,9 +542,9 @@ fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
     for _ in 0..3 {
         wal.append(b"after").unwrap();
     }
-    assert_eq!(wal.next_offset().unwrap(), 8);
+    assert_eq!(wal.next_offset(), 8);
     wal.truncate_after(4).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 0);
+    assert_eq!(wal.next_offset(), 0);
     assert_eq!(wal.append(b"again").unwrap().offset, 0);
     wal.close().unwrap();
     assert_settled(dir.path(), 1);
@@ -585,8 +585,8 @@ fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
         wal.append(b"after").unwrap();
     }
     wal.truncate_after(999).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 10);
-    assert_eq!(wal.last_crc().unwrap(), last_kept_crc);
+    assert_eq!(wal.next_offset(), 10);
+    assert_eq!(wal.last_crc(), last_kept_crc);
     let appended = wal.append(b"next").unwrap();
     assert_eq!(appended.offset, 10);
     assert_eq!(wal.read(10).unwrap().prev_crc, last_kept_crc);
@@ -622,7 +622,7 @@ fn skip_corrupted_places_nothing_past_the_next_segments_base() {
     one.resize(95, 0);
     fs::write(dir.path().join("1.txnx"), one).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset().unwrap(), 1);
+    assert_eq!(recovered.wal.next_offset(), 1);
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 1..5);
     recovered.wal.close().unwrap();
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
@@ -676,7 +676,7 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let next = recovered.wal.next_offset().unwrap();
+    let next = recovered.wal.next_offset();
     recovered.wal.close().unwrap();
     assert_settled(dir.path(), next);
 }

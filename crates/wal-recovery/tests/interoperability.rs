@@ -294,7 +294,7 @@ fn assert_no_empty_index(dir: &Path, when: &str) {
 
 /// Appends [`payload`] from the log's next offset up to `end`.
 fn append_up_to(wal: &Wal, end: u64) {
-    for offset in wal.next_offset().unwrap()..end {
+    for offset in wal.next_offset()..end {
         assert_eq!(wal.append(&payload(offset)).unwrap().offset, offset);
     }
 }
@@ -330,7 +330,7 @@ fn no_index_that_lists_no_entry_is_written_by_the_store() {
         wal.trim_before(base).unwrap();
         assert_no_empty_index(dir.path(), "after a trim");
     }
-    wal.trim_before(wal.next_offset().unwrap()).unwrap();
+    wal.trim_before(wal.next_offset()).unwrap();
     assert_no_empty_index(dir.path(), "after a trim to the end");
     wal.truncate_after(wal.first_offset() - 1).unwrap();
     assert_no_empty_index(dir.path(), "after truncating everything");
@@ -415,7 +415,7 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
         },
     )
     .unwrap();
-    let last = recovered.wal.last_offset().unwrap().unwrap();
+    let last = recovered.wal.last_offset().unwrap();
     wal_recovery::set_cursor(&recovered.wal, last).unwrap();
     recovered.wal.trim_before(bases[2]).unwrap();
     recovered.wal.truncate_after(last - 3).unwrap();

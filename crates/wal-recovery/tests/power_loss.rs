@@ -413,7 +413,7 @@ fn assert_recovers(label: &str, files: &Files, synced: Option<u64>, end: u64) ->
         expected(end),
         "{label}: kept 0..{kept}, expected 0..{end}: {report:#?}"
     );
-    assert_eq!(recovered.wal.next_offset().unwrap(), end, "{label}");
+    assert_eq!(recovered.wal.next_offset(), end, "{label}");
     assert!(
         report.problems.iter().all(|p| !p.committed),
         "{label}: committed problems: {report:#?}"

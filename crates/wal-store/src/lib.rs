@@ -18,7 +18,7 @@
 //!
 //! // A clean log reopens where it left off.
 //! let wal = Wal::open(dir.path(), options)?;
-//! assert_eq!(wal.next_offset()?, 2);
+//! assert_eq!(wal.next_offset(), 2);
 //! # Ok(())
 //! # }
 //! ```

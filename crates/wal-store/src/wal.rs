@@ -333,20 +333,20 @@ impl Wal {
     }
 
     /// Offset the next append will get.
-    pub fn next_offset(&self) -> Result<u64> {
-        Ok(self.inner.lock_tail()?.next_offset)
+    pub fn next_offset(&self) -> u64 {
+        self.inner.tail_for_reading().next_offset
     }
 
     /// Offset of the last entry appended, or `None` if the log is empty.
-    pub fn last_offset(&self) -> Result<Option<u64>> {
-        let next = self.next_offset()?;
-        Ok((next > self.first_offset()).then(|| next - 1))
+    pub fn last_offset(&self) -> Option<u64> {
+        let next = self.next_offset();
+        (next > self.first_offset()).then(|| next - 1)
     }
 
     /// Crc of the last entry appended: the seed of the next one (`None` after a v1 entry,
     /// or for an empty v1 log).
-    pub fn last_crc(&self) -> Result<Option<u32>> {
-        Ok(self.inner.lock_tail()?.last_crc)
+    pub fn last_crc(&self) -> Option<u32> {
+        self.inner.tail_for_reading().last_crc
     }
 
     /// The entry at `offset`, if readers can see it (see [`ReadVisibility`]).
@@ -606,6 +606,15 @@ impl Inner {
             return Err(StoreError::Poisoned { cause });
         }
         flush().inspect_err(|e| self.sync.poison(e.to_string()))
+    }
+
+    /// The tail, to read a field of it. A thread that panicked while holding it left every
+    /// field it holds whole (each is changed by one assignment), so the accessors read it
+    /// all the same; every change of the log refuses a poisoned tail (`lock_tail`).
+    fn tail_for_reading(&self) -> MutexGuard<'_, Tail> {
+        self.tail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock_tail(&self) -> Result<MutexGuard<'_, Tail>> {

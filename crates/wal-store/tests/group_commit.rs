@@ -143,7 +143,7 @@ fn synced_visibility_hides_entries_until_sync() {
     for p in &first {
         wal.append(p).unwrap();
     }
-    assert_eq!(wal.next_offset().unwrap(), 5);
+    assert_eq!(wal.next_offset(), 5);
     assert_eq!(wal.last_synced_offset(), None);
     for offset in 0..5 {
         assert_out_of_range(wal.read(offset), offset);
@@ -268,5 +268,5 @@ fn closing_or_dropping_right_after_opening_does_not_wait_for_the_interval() {
         },
     )
     .unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 0);
+    assert_eq!(wal.next_offset(), 0);
 }

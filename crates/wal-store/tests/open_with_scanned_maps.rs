@@ -48,7 +48,7 @@ fn active_records(dir: &Path) -> (Vec<u32>, u32, Option<u32>) {
 }
 
 fn assert_log(wal: &Wal) {
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
+    assert_eq!(wal.next_offset(), ENTRIES);
     let read: Vec<Vec<u8>> = wal.iter().map(|e| e.unwrap().payload).collect();
     assert_eq!(read, (0..ENTRIES).map(payload).collect::<Vec<_>>());
     // Appends continue the chain where the log ended.
@@ -78,7 +78,7 @@ fn the_scanned_maps_and_records_are_taken() {
     wal.close().unwrap();
     // And the log opens the usual way afterwards.
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES + 1);
+    assert_eq!(wal.next_offset(), ENTRIES + 1);
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn records_that_disagree_with_the_file_are_ignored() {
         let maps = with_active_records(maps(dir.path(), &lock), records.clone());
         let wal =
             Wal::open_locked_with_maps(dir.path(), options(SEGMENT_BYTES), lock, maps).unwrap();
-        assert_eq!(wal.next_offset().unwrap(), ENTRIES, "{records:?}");
+        assert_eq!(wal.next_offset(), ENTRIES, "{records:?}");
         let read: Vec<Vec<u8>> = wal.iter().map(|e| e.unwrap().payload).collect();
         assert_eq!(read, (0..ENTRIES).map(payload).collect::<Vec<_>>());
         wal.close().unwrap();

@@ -389,8 +389,8 @@ impl Model {
                 entry.offset
             );
         }
-        assert_eq!(wal.next_offset().unwrap(), self.next());
-        assert_eq!(wal.last_crc().unwrap(), self.crcs.last().copied());
+        assert_eq!(wal.next_offset(), self.next());
+        assert_eq!(wal.last_crc(), self.crcs.last().copied());
     }
 }
 

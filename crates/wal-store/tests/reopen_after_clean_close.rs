@@ -46,17 +46,17 @@ fn a_closed_log_reopens_with_the_same_entries_and_position() {
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     let appended = append_all(&wal, 0..150, payload);
     let before = entries(&wal);
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     assert_eq!(last_crc, appended.last().unwrap().crc);
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(entries(&wal), before);
     assert_eq!(wal.first_offset(), 0);
-    assert_eq!(wal.next_offset().unwrap(), 150);
-    assert_eq!(wal.last_offset().unwrap(), Some(149));
+    assert_eq!(wal.next_offset(), 150);
+    assert_eq!(wal.last_offset(), Some(149));
     assert_eq!(wal.last_synced_offset(), Some(149));
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.last_crc(), last_crc);
     let model = LogModel::of(Codec::V2, SEGMENT_BYTES, 0..150, payload);
     let stats = wal.stats();
     assert_eq!(stats.segments, model.segments.len() as u64);
@@ -71,7 +71,7 @@ fn appends_after_a_reopen_continue_the_offsets_and_the_chain() {
     let dir = tempdir();
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     append_all(&wal, 0..150, payload);
-    let last_crc = wal.last_crc().unwrap().unwrap();
+    let last_crc = wal.last_crc().unwrap();
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
@@ -96,14 +96,14 @@ fn reopening_again_and_again_keeps_every_entry_and_the_chain() {
     let mut expected_crc = Some(0);
     for round in 0..6 {
         let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
-        assert_eq!(wal.next_offset().unwrap(), next, "round {round}");
-        assert_eq!(wal.last_crc().unwrap(), expected_crc, "round {round}");
+        assert_eq!(wal.next_offset(), next, "round {round}");
+        assert_eq!(wal.last_crc(), expected_crc, "round {round}");
         let all = entries(&wal);
         assert_payloads(&all, 0..next, payload);
         assert_chain(&all, 0);
         append_all(&wal, next..next + 37, payload);
         next += 37;
-        expected_crc = wal.last_crc().unwrap();
+        expected_crc = wal.last_crc();
         wal.close().unwrap();
     }
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
@@ -144,7 +144,7 @@ fn a_second_open_of_an_open_log_is_refused() {
     ));
     wal.close().unwrap();
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 5);
+    assert_eq!(wal.next_offset(), 5);
     wal.close().unwrap();
 }
 
@@ -163,9 +163,9 @@ fn assert_prefix_after_crash(dir: &Path, appended: &[Entry], synced: Option<u64>
         );
     }
     let next = kept.len() as u64;
-    assert_eq!(wal.next_offset().unwrap(), next);
+    assert_eq!(wal.next_offset(), next);
     assert_eq!(
-        wal.last_crc().unwrap(),
+        wal.last_crc(),
         Some(kept.last().map_or(0, |e| e.crc.unwrap()))
     );
     assert_chain(&kept, 0);
@@ -258,8 +258,8 @@ fn a_log_dropped_under_group_commit_keeps_every_acknowledged_entry() {
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(entries(&wal), acknowledged);
-    assert_eq!(wal.next_offset().unwrap(), 80);
-    assert_eq!(wal.last_crc().unwrap(), acknowledged.last().unwrap().crc);
+    assert_eq!(wal.next_offset(), 80);
+    assert_eq!(wal.last_crc(), acknowledged.last().unwrap().crc);
     append_all(&wal, 80..90, payload);
     assert_chain(&entries(&wal), 0);
     wal.close().unwrap();
@@ -277,8 +277,8 @@ fn a_v1_log_reopens_and_continues() {
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), v1.clone()).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 120);
-    assert_eq!(wal.last_crc().unwrap(), None);
+    assert_eq!(wal.next_offset(), 120);
+    assert_eq!(wal.last_crc(), None);
     let appended = append_all(&wal, 120..160, payload);
     assert!(appended.iter().all(|a| a.crc.is_none()));
     let all = entries(&wal);

@@ -34,10 +34,10 @@ fn a_new_log_starts_at_the_configured_offset_with_the_seed() {
     let dir = tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
-    assert_eq!(wal.next_offset().unwrap(), FIRST);
-    assert_eq!(wal.last_offset().unwrap(), None);
+    assert_eq!(wal.next_offset(), FIRST);
+    assert_eq!(wal.last_offset(), None);
     assert_eq!(wal.last_synced_offset(), None);
-    assert_eq!(wal.last_crc().unwrap(), Some(SEED));
+    assert_eq!(wal.last_crc(), Some(SEED));
     assert_eq!(file_names(dir.path()), ["1000.txnx"]);
     let size = std::fs::metadata(dir.path().join("1000.txnx"))
         .unwrap()
@@ -53,7 +53,7 @@ fn a_new_log_starts_at_the_configured_offset_with_the_seed() {
     assert_eq!(entry.payload, data);
     assert_eq!(entry.prev_crc, Some(SEED));
     assert_eq!(entry.crc, appended.crc);
-    assert_eq!(wal.last_offset().unwrap(), Some(FIRST));
+    assert_eq!(wal.last_offset(), Some(FIRST));
     assert_eq!(wal.last_synced_offset(), Some(FIRST));
     assert!(matches!(
         wal.read(FIRST - 1),
@@ -101,15 +101,15 @@ fn the_chain_continues_after_a_reopen() {
     let dir = tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     append_all(&wal, FIRST..FIRST + 50, payload);
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     wal.close().unwrap();
 
     // Once the log has entries, its files say where it starts: the options' start and
     // seed (here the defaults, 0 and 0) are not used.
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
-    assert_eq!(wal.next_offset().unwrap(), FIRST + 50);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), FIRST + 50);
+    assert_eq!(wal.last_crc(), last_crc);
     append_all(&wal, FIRST + 50..FIRST + 80, payload);
     assert_eq!(wal.read(FIRST + 50).unwrap().prev_crc, last_crc);
     let all = entries(&wal);
@@ -131,15 +131,15 @@ fn an_empty_log_reopens_at_its_named_offset() {
     // options say; the seed, which an empty log has nowhere to keep, is the options'.
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
-    assert_eq!(wal.next_offset().unwrap(), FIRST);
-    assert_eq!(wal.last_offset().unwrap(), None);
-    assert_eq!(wal.last_crc().unwrap(), Some(0));
+    assert_eq!(wal.next_offset(), FIRST);
+    assert_eq!(wal.last_offset(), None);
+    assert_eq!(wal.last_crc(), Some(0));
     assert_eq!(file_names(dir.path()), ["1000.txnx"]);
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), seeded()).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), FIRST);
-    assert_eq!(wal.last_crc().unwrap(), Some(SEED));
+    assert_eq!(wal.next_offset(), FIRST);
+    assert_eq!(wal.last_crc(), Some(SEED));
     let appended = wal.append(&payload(FIRST)).unwrap();
     assert_eq!(appended.offset, FIRST);
     assert_eq!(wal.read(FIRST).unwrap().prev_crc, Some(SEED));
@@ -152,7 +152,7 @@ fn an_empty_log_dropped_without_close_reopens_at_its_named_offset() {
     drop(Wal::open(dir.path(), seeded()).unwrap());
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
-    assert_eq!(wal.next_offset().unwrap(), FIRST);
+    assert_eq!(wal.next_offset(), FIRST);
     wal.close().unwrap();
 }
 
@@ -177,7 +177,7 @@ fn a_log_may_start_one_before_the_largest_offset() {
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), at_the_end).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), u64::MAX);
+    assert_eq!(wal.next_offset(), u64::MAX);
     assert_eq!(wal.read(last).unwrap().payload, b"the-last-entry");
     assert_eq!(wal.read(last).unwrap().prev_crc, Some(SEED));
     wal.close().unwrap();
@@ -213,7 +213,7 @@ fn a_v1_log_starts_at_the_configured_offset_without_crcs() {
 
     let wal = Wal::open(dir.path(), v1).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
-    assert_eq!(wal.next_offset().unwrap(), FIRST + 60);
+    assert_eq!(wal.next_offset(), FIRST + 60);
     let all = entries(&wal);
     assert_payloads(&all, FIRST..FIRST + 60, payload);
     assert!(all.iter().all(|e| e.prev_crc.is_none() && e.crc.is_none()));

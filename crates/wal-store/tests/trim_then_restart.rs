@@ -131,13 +131,13 @@ fn a_trimmed_log_restarts_with_the_same_offsets_and_entries() {
     let first = model.segments[5].base + 1;
     trim_and_check(&wal, dir.path(), &mut model, first);
     let kept = entries(&wal);
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), model.first_offset());
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.last_crc(), last_crc);
     assert_eq!(entries(&wal), kept);
     for entry in &kept {
         assert_eq!(wal.read(entry.offset).unwrap(), *entry);
@@ -157,7 +157,7 @@ fn a_trimmed_log_restarts_with_the_same_offsets_and_entries() {
     wal.close().unwrap();
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), again);
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES + 40);
+    assert_eq!(wal.next_offset(), ENTRIES + 40);
     assert_eq!(entries(&wal), kept);
     assert_chain(&kept, kept[0].prev_crc.unwrap());
     assert_files_match(dir.path(), &model);
@@ -182,13 +182,13 @@ fn trimming_up_to_the_end_keeps_the_active_segment() {
     assert_eq!(model.segments.len(), 1);
     let active_base = model.first_offset();
     assert_eq!(wal.first_offset(), active_base);
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), active_base);
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.last_crc(), last_crc);
     assert_payloads(&entries(&wal), active_base..ENTRIES, payload);
     let appended = append_all(&wal, ENTRIES..ENTRIES + 3, payload);
     assert_eq!(appended[0].offset, ENTRIES);
@@ -223,13 +223,13 @@ fn leave_an_empty_active_segment(dir: &Path, model: &mut LogModel) {
 fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
     let dir = tempdir();
     let (wal, mut model) = filled(dir.path());
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     wal.close().unwrap();
     leave_an_empty_active_segment(dir.path(), &mut model);
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.last_crc(), last_crc);
     assert_eq!(wal.stats().segments, model.segments.len() as u64);
 
     // Everything is before ENTRIES, but the segment before the empty one stays.
@@ -248,8 +248,8 @@ fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), kept_base);
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.last_crc(), last_crc);
     let appended = wal.append(&payload(ENTRIES)).unwrap();
     assert_eq!(appended.offset, ENTRIES);
     let entry = wal.read(ENTRIES).unwrap();
@@ -263,8 +263,8 @@ fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
 
     // And the appended entry chains on from the kept segment when reopened again.
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES + 1);
-    assert_eq!(wal.last_crc().unwrap(), appended.crc);
+    assert_eq!(wal.next_offset(), ENTRIES + 1);
+    assert_eq!(wal.last_crc(), appended.crc);
     wal.close().unwrap();
 }
 
@@ -272,13 +272,13 @@ fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
 fn clear_keeps_the_next_offset_and_the_chain() {
     let dir = tempdir();
     let (wal, _) = filled(dir.path());
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     wal.clear().unwrap();
 
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
+    assert_eq!(wal.next_offset(), ENTRIES);
     assert_eq!(wal.first_offset(), ENTRIES);
-    assert_eq!(wal.last_offset().unwrap(), None);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.last_offset(), None);
+    assert_eq!(wal.last_crc(), last_crc);
     for offset in [0, ENTRIES / 2, ENTRIES - 1, ENTRIES] {
         assert!(
             matches!(
@@ -304,11 +304,11 @@ fn clear_keeps_the_next_offset_and_the_chain() {
 fn a_cleared_log_restarts_at_the_same_offset() {
     let dir = tempdir();
     let (wal, _) = filled(dir.path());
-    let last_crc = wal.last_crc().unwrap().unwrap();
+    let last_crc = wal.last_crc().unwrap();
     wal.clear().unwrap();
     // A second clear, of an empty log, changes nothing either.
     wal.clear().unwrap();
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
+    assert_eq!(wal.next_offset(), ENTRIES);
     assert_eq!(file_names(dir.path()), [format!("{ENTRIES}.txnx")]);
     wal.close().unwrap();
 
@@ -320,9 +320,9 @@ fn a_cleared_log_restarts_at_the_same_offset() {
     for _ in 0..2 {
         let wal = Wal::open(dir.path(), reopen.clone()).unwrap();
         assert_eq!(wal.first_offset(), ENTRIES);
-        assert_eq!(wal.next_offset().unwrap(), ENTRIES);
-        assert_eq!(wal.last_offset().unwrap(), None);
-        assert_eq!(wal.last_crc().unwrap(), Some(last_crc));
+        assert_eq!(wal.next_offset(), ENTRIES);
+        assert_eq!(wal.last_offset(), None);
+        assert_eq!(wal.last_crc(), Some(last_crc));
         assert_eq!(wal.iter().count(), 0);
         wal.close().unwrap();
     }
@@ -349,7 +349,7 @@ fn a_cleared_log_dropped_without_close_restarts_at_the_same_offset() {
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), ENTRIES);
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
+    assert_eq!(wal.next_offset(), ENTRIES);
     assert_eq!(wal.iter().count(), 0);
     assert_eq!(file_names(dir.path()), [format!("{ENTRIES}.txnx")]);
     assert_eq!(wal.append(&payload(ENTRIES)).unwrap().offset, ENTRIES);

@@ -53,16 +53,13 @@ fn assert_truncated(wal: &Wal, offset: u64, before: &[Entry]) {
         .cloned()
         .collect();
     assert_eq!(entries(wal), kept);
-    assert_eq!(wal.next_offset().unwrap(), offset + 1);
-    assert_eq!(
-        wal.last_offset().unwrap(),
-        (offset >= first).then_some(offset)
-    );
+    assert_eq!(wal.next_offset(), offset + 1);
+    assert_eq!(wal.last_offset(), (offset >= first).then_some(offset));
     let expected_crc = match kept.last() {
         Some(entry) => entry.crc,
         None => before.first().unwrap().prev_crc,
     };
-    assert_eq!(wal.last_crc().unwrap(), expected_crc);
+    assert_eq!(wal.last_crc(), expected_crc);
     assert_eq!(
         wal.last_synced_offset(),
         (offset >= first).then_some(offset)
@@ -79,7 +76,7 @@ fn assert_truncated(wal: &Wal, offset: u64, before: &[Entry]) {
 /// Appends `count` new entries after a truncation at `offset` and checks that they
 /// chain from the kept entry's crc.
 fn append_after(wal: &Wal, offset: u64, count: u64) {
-    let seed = wal.last_crc().unwrap().unwrap();
+    let seed = wal.last_crc().unwrap();
     let appended = append_all(wal, offset + 1..offset + 1 + count, other_payload);
     let first_new = wal.read(offset + 1).unwrap();
     assert_eq!(first_new.prev_crc, Some(seed));
@@ -113,13 +110,13 @@ fn assert_rewritten_log(dir: &Path, wal: Wal, offset: u64, end: u64, mut model: 
         model.append(other_payload(o).len());
     }
     assert_disk_matches(dir, &model, rewritten(offset));
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
     wal.close().unwrap();
 
     let wal = Wal::open(dir, options(SEGMENT_BYTES)).unwrap();
     assert_eq!(entries(&wal), all);
-    assert_eq!(wal.next_offset().unwrap(), end);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), end);
+    assert_eq!(wal.last_crc(), last_crc);
     wal.close().unwrap();
 }
 
@@ -229,8 +226,8 @@ fn truncating_before_the_first_entry_drops_everything_and_keeps_the_seed() {
 
     wal.truncate_after(999).unwrap();
     assert_truncated(&wal, 999, &before);
-    assert_eq!(wal.last_offset().unwrap(), None);
-    assert_eq!(wal.last_crc().unwrap(), Some(0xDEAD_BEEF));
+    assert_eq!(wal.last_offset(), None);
+    assert_eq!(wal.last_crc(), Some(0xDEAD_BEEF));
     assert_eq!(wal.first_offset(), 1000);
     assert_eq!(file_names(dir.path()), ["1000.txnx"]);
     assert_zero_from(dir.path(), 1000, Codec::V2, 0);
@@ -254,7 +251,7 @@ fn truncating_everything_after_a_trim_chains_from_the_trimmed_entry() {
 
     wal.truncate_after(first - 1).unwrap();
     assert_truncated(&wal, first - 1, &before);
-    assert_eq!(wal.last_crc().unwrap(), crc_before_first);
+    assert_eq!(wal.last_crc(), crc_before_first);
     assert_eq!(file_names(dir.path()), [format!("{first}.txnx")]);
     assert_zero_from(dir.path(), first, Codec::V2, 0);
 
@@ -277,12 +274,12 @@ fn truncating_after_the_last_entry_changes_nothing() {
         .iter()
         .map(|n| std::fs::read(dir.path().join(n)).unwrap())
         .collect();
-    let last_crc = wal.last_crc().unwrap();
+    let last_crc = wal.last_crc();
 
     wal.truncate_after(ENTRIES - 1).unwrap();
     assert_eq!(entries(&wal), before);
-    assert_eq!(wal.next_offset().unwrap(), ENTRIES);
-    assert_eq!(wal.last_crc().unwrap(), last_crc);
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.last_crc(), last_crc);
     let after: Vec<Vec<u8>> = file_names(dir.path())
         .iter()
         .map(|n| std::fs::read(dir.path().join(n)).unwrap())
@@ -337,8 +334,8 @@ fn truncating_outside_the_log_is_out_of_range_and_changes_nothing() {
     let empty = tempdir();
     let wal = Wal::open(empty.path(), seeded).unwrap();
     wal.truncate_after(999).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 1000);
-    assert_eq!(wal.last_crc().unwrap(), Some(0));
+    assert_eq!(wal.next_offset(), 1000);
+    assert_eq!(wal.last_crc(), Some(0));
     wal.close().unwrap();
 }
 
@@ -363,13 +360,13 @@ fn truncate_then_crash(
 
     let wal = Wal::open(dir.path(), wal_options.clone()).unwrap();
     assert_eq!(entries(&wal), kept);
-    assert_eq!(wal.next_offset().unwrap(), offset + 1);
+    assert_eq!(wal.next_offset(), offset + 1);
     let expected_crc = match kept.last() {
         Some(entry) => entry.crc,
         // An empty log takes its seed from the options.
         None => wal_options.codec.has_crc().then_some(wal_options.seed_crc),
     };
-    assert_eq!(wal.last_crc().unwrap(), expected_crc);
+    assert_eq!(wal.last_crc(), expected_crc);
     model.truncate_after(offset);
     assert_disk_matches(dir.path(), &model, payload);
     if wal_options.codec.has_crc() {
@@ -444,7 +441,7 @@ fn dropped_unsynced_entries_do_not_come_back_after_a_crash() {
 
     let wal = Wal::open(dir.path(), manual).unwrap();
     assert_eq!(entries(&wal), kept);
-    assert_eq!(wal.next_offset().unwrap(), 21);
+    assert_eq!(wal.next_offset(), 21);
     let mut model = LogModel::of(Codec::V2, SEGMENT_BYTES, 0..90, payload);
     model.truncate_after(20);
     assert_disk_matches(dir.path(), &model, payload);
@@ -480,8 +477,8 @@ fn rewrite_the_same_tail_twice(segment_bytes: u32, segments: usize) {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].payload, a);
     assert_eq!(all[0].crc, first.crc);
-    assert_eq!(wal.next_offset().unwrap(), 1);
-    assert_eq!(wal.last_crc().unwrap(), first.crc);
+    assert_eq!(wal.next_offset(), 1);
+    assert_eq!(wal.last_crc(), first.crc);
     assert_eq!(file_names(dir.path()), ["0.txnx"]);
     assert_zero_from(dir.path(), 0, Codec::V2, 12 + a.len());
     let again = wal.append(b"D-entry-1-------------").unwrap();

@@ -100,11 +100,11 @@ fn v1_log_writes_txn_and_idx_rotates_reopens_and_truncates() {
     }
     let newest_first: Vec<u64> = wal.iter_rev().map(|e| e.unwrap().offset).collect();
     assert_eq!(newest_first, (0..30).rev().collect::<Vec<_>>());
-    assert_eq!(wal.last_crc().unwrap(), None);
+    assert_eq!(wal.last_crc(), None);
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), v1_options()).unwrap();
-    assert_eq!(wal.next_offset().unwrap(), 30);
+    assert_eq!(wal.next_offset(), 30);
     assert_eq!(contents(&wal), expected(0..30));
     assert_eq!(wal.read(17).unwrap().crc, None);
 
@@ -112,7 +112,7 @@ fn v1_log_writes_txn_and_idx_rotates_reopens_and_truncates() {
     wal.truncate_after(10).unwrap();
     assert_files(dir.path(), &["0.txn", "0.idx", "8.txn", "LOCK"]);
     assert_eq!(contents(&wal), expected(0..11));
-    assert_eq!(wal.last_crc().unwrap(), None);
+    assert_eq!(wal.last_crc(), None);
     append_range(&wal, 11..21, false);
     assert_files(
         dir.path(),
@@ -147,7 +147,7 @@ fn default_codec_continues_a_v1_directory() {
     );
 
     let wal = Wal::open(dir.path(), v2_options()).unwrap();
-    assert_eq!(wal.last_crc().unwrap(), None);
+    assert_eq!(wal.last_crc(), None);
     // The active v1 segment (16..=19) has room for four more v1 records.
     append_range(&wal, 20..24, false);
     assert_files(
@@ -195,12 +195,12 @@ fn default_codec_continues_a_v1_directory() {
         entries
     };
     let entries = check(&wal);
-    assert_eq!(wal.last_crc().unwrap(), entries[35].crc);
+    assert_eq!(wal.last_crc(), entries[35].crc);
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), v2_options()).unwrap();
     let entries = check(&wal);
-    assert_eq!(wal.last_crc().unwrap(), entries[35].crc);
+    assert_eq!(wal.last_crc(), entries[35].crc);
     append_range(&wal, 36..37, true);
     assert_eq!(wal.read(36).unwrap().prev_crc, entries[35].crc);
     wal.close().unwrap();

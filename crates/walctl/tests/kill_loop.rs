@@ -428,11 +428,7 @@ fn check_after_kills(
     tally.entries_checked += end;
     let acked_or_known = acked.map_or(known, |a| (a + 1).max(known));
     tally.unacked_survivors += end.saturating_sub(acked_or_known);
-    assert_eq!(
-        recovered.wal.last_offset().unwrap(),
-        end.checked_sub(1),
-        "{context}"
-    );
+    assert_eq!(recovered.wal.last_offset(), end.checked_sub(1), "{context}");
     drop(recovered);
 
     let verify = Command::new(env!("CARGO_BIN_EXE_walctl"))
