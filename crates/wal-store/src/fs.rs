@@ -121,7 +121,13 @@ pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
         sys::fsync(file, &temp).io_context("fsync", &temp)
     })?;
     sys::rename(&temp, path).io_context("rename", path)?;
-    sync_dir(dir)?;
+    if let Err(e) = sync_dir(dir) {
+        // The file has its name, but the directory may not keep it: the name goes
+        // again, so that a log that goes on without this file never meets it later
+        // (an empty segment named after entries appended elsewhere).
+        let _ = sys::unlink(path);
+        return Err(e);
+    }
     Ok(file)
 }
 
