@@ -136,7 +136,7 @@ pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
         match step {
             Step::Install(name) => {
                 let pending = pending_path(&dir.join(name));
-                match std::fs::rename(&pending, dir.join(name)) {
+                match wal_store::sys::rename(&pending, &dir.join(name)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).io_context("rename", pending),

@@ -1,10 +1,11 @@
 //! The quarantine folder: whatever recovery cuts is copied here first, so that no byte
 //! disappears without a trace.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use wal_store::sys;
 
 use crate::error::{IoContext, Result};
 
@@ -40,7 +41,7 @@ impl Quarantine {
 
     fn ensure(&mut self) -> Result<()> {
         if !self.created {
-            fs::create_dir_all(&self.dir).io_context("create quarantine", &self.dir)?;
+            sys::create_dir_all(&self.dir).io_context("create quarantine", &self.dir)?;
             sync_dir(&self.wal_dir.join(QUARANTINE_DIR_NAME))?;
             sync_dir(&self.wal_dir)?;
             self.created = true;
@@ -65,13 +66,10 @@ impl Quarantine {
                 .unwrap_or_default()
         );
         let path = self.dir.join(name);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
+        let file = sys::create(OpenOptions::new().write(true).create_new(true), &path)
             .io_context("create", &path)?;
-        file.write_all(bytes).io_context("write", &path)?;
-        file.sync_all().io_context("fsync", &path)?;
+        sys::write_all(&file, bytes, &path).io_context("write", &path)?;
+        sys::fsync(&file, &path).io_context("fsync", &path)?;
         sync_dir(&self.dir)?;
         self.manifest.push(format!(
             "{}: bytes {file_offset}..{} of {} ({why})",
@@ -90,7 +88,7 @@ impl Quarantine {
             .map(|n| n.to_os_string())
             .unwrap_or_default();
         let path = self.dir.join(name);
-        fs::rename(source, &path).io_context("move to quarantine", source)?;
+        sys::rename(source, &path).io_context("move to quarantine", source)?;
         sync_dir(&self.dir)?;
         self.manifest.push(format!(
             "{}: was {} ({why})",

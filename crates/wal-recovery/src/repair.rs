@@ -3,7 +3,7 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
-use wal_store::fs as store_fs;
+use wal_store::{fs as store_fs, sys};
 
 use crate::analyze::{Analysis, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
@@ -230,11 +230,11 @@ fn zero_tail(
     if segment.written_len <= start {
         return Ok(());
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&segment.data_path)
-        .io_context("open", &segment.data_path)?;
+    let file = sys::open(
+        OpenOptions::new().read(true).write(true),
+        &segment.data_path,
+    )
+    .io_context("open", &segment.data_path)?;
     let len = usize::try_from(segment.written_len - start)
         .map_err(|_| RecoveryError::InvalidArgument("cut larger than memory".to_owned()))?;
     let mut bytes = vec![0u8; len];
@@ -242,9 +242,9 @@ fn zero_tail(
         .io_context("read", &segment.data_path)?;
     let to = quarantine.keep_bytes(&segment.data_path, start, &bytes, why)?;
     bytes.fill(0);
-    file.write_all_at(&bytes, start)
+    sys::write_all_at(&file, &bytes, start, &segment.data_path)
         .io_context("zero", &segment.data_path)?;
-    file.sync_all().io_context("fsync", &segment.data_path)?;
+    sys::fsync(&file, &segment.data_path).io_context("fsync", &segment.data_path)?;
     actions.push(Action::TailCut {
         segment: segment.base,
         file_offset,

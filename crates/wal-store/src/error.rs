@@ -69,11 +69,12 @@ pub enum StoreError {
         reason: &'static str,
     },
 
-    /// A sync failed earlier; the log refuses writes until it is reopened (after a failed
-    /// fsync the kernel may have dropped dirty pages, so retrying would prove nothing).
+    /// A sync failed earlier (after a failed fsync the kernel may have dropped dirty
+    /// pages, so retrying would prove nothing), or a truncation stopped after it had
+    /// started removing files; the log refuses writes until it is reopened.
     #[error("the log refuses writes after a failed sync ({cause}); reopen it to recover")]
     Poisoned {
-        /// The error of the failed sync.
+        /// The error of the failed sync or truncation.
         cause: String,
     },
 

@@ -2,20 +2,19 @@
 //! complete and synced, and every change to a directory is fsynced before anything relies
 //! on it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{File, OpenOptions};
+use std::io;
 use std::path::Path;
 
 use wal_format::{Codec, FileOffset, index};
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::naming::temp_path;
+use crate::sys;
 
 /// Fsyncs a directory, making the creation, renaming or removal of its entries durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .io_context("fsync directory", dir)
+    sys::fsync_dir(dir).io_context("fsync directory", dir)
 }
 
 /// Starts writing back the dirty pages of `file` in `range`, without waiting for them and
@@ -38,22 +37,23 @@ fn preallocate(file: &File, from: u64, len: u64, path: &Path) -> Result<()> {
     if len == 0 {
         return Ok(());
     }
-    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), from, len) {
+    match sys::fallocate(file, from, len, path) {
         Ok(()) => Ok(()),
-        Err(errno) if errno == rustix::io::Errno::OPNOTSUPP => write_zeros(file, from, len, path),
-        Err(errno) => Err(io::Error::from(errno)).io_context("fallocate", path),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::OPNOTSUPP.raw_os_error()) => {
+            write_zeros(file, from, len, path)
+        }
+        Err(e) => Err(e).io_context("fallocate", path),
     }
 }
 
 fn write_zeros(file: &File, from: u64, len: u64, path: &Path) -> Result<()> {
-    use std::os::unix::fs::FileExt;
     const CHUNK: usize = 1 << 20;
     let zeros = vec![0u8; CHUNK];
     let mut at = from;
     let end = from.saturating_add(len);
     while at < end {
         let n = usize::try_from(end - at).unwrap_or(CHUNK).min(CHUNK);
-        file.write_all_at(zeros.get(..n).unwrap_or(&zeros), at)
+        sys::write_all_at(file, zeros.get(..n).unwrap_or(&zeros), at, path)
             .io_context("write zeros", path)?;
         at += n as u64;
     }
@@ -76,7 +76,7 @@ pub fn create_dir_durably(dir: &Path) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    fs::create_dir_all(dir).io_context("create directory", dir)?;
+    sys::create_dir_all(dir).io_context("create directory", dir)?;
     for created in missing.iter().rev() {
         let parent = created
             .parent()
@@ -90,20 +90,22 @@ pub fn create_dir_durably(dir: &Path) -> Result<()> {
 /// Runs `write` on a new temporary file `temp`, removing the file if it fails (a full
 /// disk must not leave a half-made file behind).
 fn with_temp<T>(temp: &Path, write: impl FnOnce(&File) -> Result<T>) -> Result<(File, T)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(temp)
-        .io_context("create", temp)?;
+    let file = sys::create(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true),
+        temp,
+    )
+    .io_context("create", temp)?;
     match write(&file) {
         Ok(value) => Ok((file, value)),
         Err(e) => {
             drop(file);
             // The first error is the one to report; the file is a leftover temporary file
             // for recovery to remove if this fails too.
-            let _ = fs::remove_file(temp);
+            let _ = sys::unlink(temp);
             Err(e)
         }
     }
@@ -116,10 +118,16 @@ pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
     let temp = temp_path(path);
     let (file, ()) = with_temp(&temp, |file| {
         preallocate(file, 0, len, &temp)?;
-        file.sync_all().io_context("fsync", &temp)
+        sys::fsync(file, &temp).io_context("fsync", &temp)
     })?;
-    fs::rename(&temp, path).io_context("rename", path)?;
-    sync_dir(dir)?;
+    sys::rename(&temp, path).io_context("rename", path)?;
+    if let Err(e) = sync_dir(dir) {
+        // The file has its name, but the directory may not keep it: the name goes
+        // again, so that a log that goes on without this file never meets it later
+        // (an empty segment named after entries appended elsewhere).
+        let _ = sys::unlink(path);
+        return Err(e);
+    }
     Ok(file)
 }
 
@@ -127,15 +135,14 @@ pub fn create_preallocated(dir: &Path, path: &Path, len: u64) -> Result<File> {
 /// sparse): written as `path.tmp`, fsynced, renamed, and the directory fsynced. After a
 /// crash either no file or the whole file is there under `path`.
 pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> Result<()> {
-    use std::os::unix::fs::FileExt;
     let temp = temp_path(path);
     let (file, ()) = with_temp(&temp, |file| {
         preallocate(file, 0, len.max(bytes.len() as u64), &temp)?;
-        file.write_all_at(bytes, 0).io_context("write", &temp)?;
-        file.sync_all().io_context("fsync", &temp)
+        sys::write_all_at(file, bytes, 0, &temp).io_context("write", &temp)?;
+        sys::fsync(file, &temp).io_context("fsync", &temp)
     })?;
     drop(file);
-    fs::rename(&temp, path).io_context("rename", path)?;
+    sys::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)
 }
 
@@ -143,7 +150,7 @@ pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> R
 /// ever grown, never shrunk.
 pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
     if extend(file, path, len)? {
-        file.sync_all().io_context("fsync", path)?;
+        sys::fsync(file, path).io_context("fsync", path)?;
     }
     Ok(())
 }
@@ -164,12 +171,12 @@ pub(crate) fn extend(file: &File, path: &Path, len: u64) -> Result<bool> {
 /// one is there, complete.
 pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = temp_path(path);
-    let (file, ()) = with_temp(&temp, |mut file| {
-        file.write_all(bytes).io_context("write", &temp)?;
-        file.sync_all().io_context("fsync", &temp)
+    let (file, ()) = with_temp(&temp, |file| {
+        sys::write_all(file, bytes, &temp).io_context("write", &temp)?;
+        sys::fsync(file, &temp).io_context("fsync", &temp)
     })?;
     drop(file);
-    fs::rename(&temp, path).io_context("rename", path)?;
+    sys::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)
 }
 
@@ -201,7 +208,7 @@ pub fn write_index(
 /// Removes a file; one that is already gone is not an error. The caller fsyncs the
 /// directory before relying on the removal.
 pub fn remove_if_present(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
+    match sys::unlink(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e).io_context("remove", path),

@@ -30,6 +30,8 @@
 mod ahead;
 pub mod closed;
 mod error;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 pub mod fs;
 pub mod holes;
 mod lock;
@@ -41,6 +43,7 @@ mod read;
 mod segment;
 mod stats;
 mod sync;
+pub mod sys;
 mod wal;
 
 pub use error::{Result, StoreError};

@@ -46,13 +46,15 @@ impl DirLock {
         }
         // The file's content is never written, so that even a read-only inspection of the
         // directory (which may create the lock file to test it) changes no data.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .io_context("open lock file", &path)?;
+        let file = crate::sys::create(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+            &path,
+        )
+        .io_context("open lock file", &path)?;
         let deadline = Instant::now() + TRANSIENT_CONFLICT;
         let mut pause = Duration::from_millis(1);
         loop {

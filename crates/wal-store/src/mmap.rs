@@ -158,13 +158,14 @@ impl SegmentMap {
         .unwrap_or(false)
     }
 
-    /// Writes the pages of `range` to the file and waits for them (msync), which on Linux
-    /// also makes them durable like an fdatasync of that range.
-    pub(crate) fn flush(&self, range: Range<usize>) -> io::Result<()> {
+    /// Writes the pages of `range` to the file (known as `path`) and waits for them
+    /// (msync), which on Linux also makes them durable like an fdatasync of that range.
+    pub(crate) fn flush(&self, range: Range<usize>, path: &Path) -> io::Result<()> {
         let end = range.end.min(self.raw.len());
         if range.start >= end {
             return Ok(());
         }
+        crate::sys::check(crate::sys::Call::Msync, path)?;
         self.raw.flush_range(range.start, end - range.start)
     }
 }
@@ -294,7 +295,7 @@ impl Premapped {
 impl<'lock> LockedFileMap<'lock> {
     /// Maps `path` (a file of the locked directory) for reading.
     pub fn open(_lock: &'lock crate::DirLock, path: &Path) -> io::Result<LockedFileMap<'lock>> {
-        let file = File::open(path)?;
+        let file = crate::sys::open_read(path)?;
         let identity = FileIdentity::of(&file)?;
         let len = identity.len;
         // An empty file cannot be mapped; it reads as no bytes.

@@ -18,6 +18,7 @@ use crate::holes;
 use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
 use crate::naming::{self, FileName};
 use crate::segment::{Offsets, Segment};
+use crate::sys;
 
 /// The log found in a directory.
 pub(crate) struct Loaded {
@@ -156,7 +157,7 @@ pub(crate) fn open_deferred(
     };
     if codec.has_crc() && next_codec.has_crc() {
         let next_path = naming::data_path(dir, next_base, next_codec);
-        let file = File::open(&next_path).io_context("open", &next_path)?;
+        let file = sys::open_read(&next_path).io_context("open", &next_path)?;
         let map = SegmentMap::read_only(&file).io_context("mmap", &next_path)?;
         let next_first = match next_codec.decode_record(map.published(map.len()), FileOffset(0)) {
             Ok(Decoded::Record { record, .. }) => record.prev_crc,
@@ -222,7 +223,7 @@ fn check_sealed(
         return Ok(None);
     };
     let data_path = naming::data_path(dir, base, codec);
-    let file = File::open(&data_path).io_context("open", &data_path)?;
+    let file = sys::open_read(&data_path).io_context("open", &data_path)?;
     let map = match premapped.take(&file).io_context("stat", &data_path)? {
         Some(map) => map,
         None => SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
@@ -279,7 +280,7 @@ fn check_sealed(
 /// marker, or nothing, at file offset 0.
 fn holds_no_record(dir: &Path, base: u64, codec: Codec) -> Result<bool> {
     let data_path = naming::data_path(dir, base, codec);
-    let file = File::open(&data_path).io_context("open", &data_path)?;
+    let file = sys::open_read(&data_path).io_context("open", &data_path)?;
     let mut header = vec![0u8; codec.header_bytes()];
     let read = read_up_to(&file, &mut header).io_context("read", &data_path)?;
     Ok(matches!(
@@ -318,7 +319,7 @@ fn load_active(
     premapped: &mut Premapped,
 ) -> Result<(Segment, Option<u32>, bool)> {
     let data_path = naming::data_path(dir, base, codec);
-    let file = File::open(&data_path).io_context("open", &data_path)?;
+    let file = sys::open_read(&data_path).io_context("open", &data_path)?;
     // Recovery's mapping, when offered, has the records' pages mapped already.
     let (map, records, from_recovery) = match premapped
         .take_with_records(&file)
@@ -357,7 +358,7 @@ fn load_active(
     // the segment it vouches for needs no fsync (on ext4 an fsync with nothing to
     // write still flushes the disk's cache: ~150 us here, half of a clean open).
     if !from_close_record {
-        file.sync_all().io_context("fsync", &data_path)?;
+        sys::fsync(&file, &data_path).io_context("fsync", &data_path)?;
     }
     // An index file left for the last segment (a crash after sealing it, before its
     // successor was created) is left alone: opening changes nothing on disk. The next

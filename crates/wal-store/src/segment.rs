@@ -13,6 +13,7 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::fs;
 use crate::mmap::SegmentMap;
 use crate::naming;
+use crate::sys;
 
 /// A sync of fewer bytes than this turns read-around off for the segment (see
 /// `SegmentMap::expect_small_syncs`): 1 MiB, the largest folio a fault read around here.
@@ -102,7 +103,7 @@ impl IndexMap {
 
     /// The index file at `path`, mapped; `None` when it holds no whole offset.
     fn open(path: &Path, codec: Codec) -> Result<Option<IndexMap>> {
-        let file = File::open(path).io_context("open", path)?;
+        let file = sys::open_read(path).io_context("open", path)?;
         let file_len = file.metadata().io_context("stat", path)?.len();
         let header = codec.index_header_bytes();
         let Some(body) = usize::try_from(file_len)
@@ -281,10 +282,7 @@ impl Segment {
         writable: bool,
     ) -> Result<Segment> {
         let data_path = naming::data_path(dir, base, codec);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .open(&data_path)
+        let file = sys::open(OpenOptions::new().read(true).write(writable), &data_path)
             .io_context("open", &data_path)?;
         Segment::mapped(dir, base, codec, file, offsets, data_len, writable)
     }
@@ -468,7 +466,7 @@ impl Segment {
             None => Offsets::in_memory(in_memory.to_vec()),
         };
         drop(in_memory);
-        let file = File::open(&self.data_path).io_context("open", &self.data_path)?;
+        let file = sys::open_read(&self.data_path).io_context("open", &self.data_path)?;
         let map = SegmentMap::read_only(&file).io_context("mmap", &self.data_path)?;
         Ok(Segment::from_parts(
             dir,
@@ -642,7 +640,7 @@ impl Segment {
             return Ok(());
         }
         body.map
-            .flush(from..to)
+            .flush(from..to, &self.data_path)
             .io_context("msync", &self.data_path)?;
         self.zeroed_to
             .store(u32::try_from(to).unwrap_or(u32::MAX), Ordering::Relaxed);
@@ -685,7 +683,7 @@ impl Segment {
                 }
             }
             body.map
-                .flush(from as usize..end as usize)
+                .flush(from as usize..end as usize, &self.data_path)
                 .io_context("msync", &self.data_path)?;
             self.synced_len.fetch_max(end, Ordering::AcqRel);
         }
@@ -703,10 +701,7 @@ impl Segment {
 
     /// Fsyncs the data file itself (its metadata too), as sealing requires.
     pub(crate) fn fsync_file(&self) -> Result<()> {
-        self.body()?
-            .file
-            .sync_all()
-            .io_context("fsync", &self.data_path)
+        sys::fsync(&self.body()?.file, &self.data_path).io_context("fsync", &self.data_path)
     }
 
     /// Writes the index file (atomically, synced) from the in-memory offsets. The
@@ -898,7 +893,7 @@ impl Segment {
             });
         }
         body.map
-            .flush(cut_at as usize..end as usize)
+            .flush(cut_at as usize..end as usize, &self.data_path)
             .io_context("msync", &self.data_path)?;
         offsets.truncate(keep);
         self.data_len.store(cut_at, Ordering::Release);

@@ -101,6 +101,10 @@ struct Tail {
     /// Whether sealed segments the open deferred (see `open.rs`) may still be unopened:
     /// they are all opened and checked before the first append or truncation.
     deferred_unchecked: bool,
+    /// Whether the active segment's index has been written by a rotation or a clear
+    /// that then failed (creating the next segment): it is sealed on disk, and the next
+    /// append finishes the rotation before anything is appended to it.
+    sealed_on_disk: bool,
 }
 
 fn poisoned_lock<T>(_: T) -> StoreError {
@@ -238,6 +242,7 @@ impl Wal {
                 close_record_on_disk,
                 close_record_current,
                 deferred_unchecked,
+                sealed_on_disk: false,
             }),
             segments: RwLock::new(segments),
             holes: RwLock::new(holes),
@@ -725,7 +730,7 @@ impl Inner {
         self.check_deferred(tail)?;
         self.forget_close_record(tail)?;
         let needed = record_bytes(tail.active.codec, payload.len())?;
-        if !self.fits(&tail.active, needed) {
+        if tail.sealed_on_disk || !self.fits(&tail.active, needed) {
             if tail.active.entries()? == 0 {
                 self.grow_active(tail, needed)?;
             } else {
@@ -966,6 +971,7 @@ impl Inner {
                 .map(|()| started)
         })?;
         old.write_index(&self.dir)?;
+        tail.sealed_on_disk = true;
         let sealed = Arc::new(old.sealed(&self.dir)?);
         let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
             StoreError::EntryTooLarge {
@@ -1002,6 +1008,7 @@ impl Inner {
             new.base
         );
         tail.active = new;
+        tail.sealed_on_disk = false;
         Ok(())
     }
 
@@ -1064,6 +1071,41 @@ impl Inner {
         };
 
         let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
+        // From here on the files and the list change: a failure leaves neither as the
+        // tail knows them (an append could land in a segment already unlinked), so it
+        // refuses writes until a reopen reads what is on disk.
+        let keep = self
+            .cut_files(&mut segments, &dropped, keep, cut, first)
+            .inspect_err(|e| self.sync.poison(format!("truncation left unfinished: {e}")))?;
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        self.sync.lower(cut);
+        drop(segments);
+        log::info!(
+            target: "wal_store::truncate",
+            "truncated from {cut}: dropped {} entries and {} segments",
+            next - cut,
+            dropped.len()
+        );
+        tail.active = keep;
+        tail.sealed_on_disk = false;
+        tail.next_offset = cut;
+        tail.last_crc = new_last_crc;
+        self.seal_if_oversized(&mut tail);
+        Ok(())
+    }
+
+    /// The files' side of a truncation from `cut`: the `dropped` segments' files go
+    /// (newest first, so that what is left is always a log), the kept segment (the last
+    /// of `segments`) loses its index, becomes writable and is cut. Returns it.
+    fn cut_files(
+        &self,
+        segments: &mut [Arc<Segment>],
+        dropped: &[Arc<Segment>],
+        keep: Arc<Segment>,
+        cut: u64,
+        first: u64,
+    ) -> Result<Arc<Segment>> {
         for segment in dropped.iter().rev() {
             fs::remove_if_present(&segment.index_path)?;
             fs::remove_if_present(&segment.data_path)?;
@@ -1083,21 +1125,7 @@ impl Inner {
             *last = Arc::clone(&keep);
         }
         self.prune_holes(first, cut)?;
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.readable_end.fetch_min(cut, Ordering::AcqRel);
-        self.sync.lower(cut);
-        drop(segments);
-        log::info!(
-            target: "wal_store::truncate",
-            "truncated from {cut}: dropped {} entries and {} segments",
-            next - cut,
-            dropped.len()
-        );
-        tail.active = keep;
-        tail.next_offset = cut;
-        tail.last_crc = new_last_crc;
-        self.seal_if_oversized(&mut tail);
-        Ok(())
+        Ok(keep)
     }
 
     fn trim_before(&self, offset: u64) -> Result<usize> {
@@ -1162,6 +1190,7 @@ impl Inner {
             let old = Arc::clone(&tail.active);
             self.flush_data(|| old.flush_to(old.data_len()).and_then(|()| old.fsync_file()))?;
             old.write_index(&self.dir)?;
+            tail.sealed_on_disk = true;
             Arc::new(Segment::create(
                 &self.dir,
                 next,
@@ -1177,10 +1206,13 @@ impl Inner {
         segments.push(Arc::clone(&fresh));
         self.first_offset.store(next, Ordering::Release);
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        // The log is the fresh segment from now on, whether or not the old files go:
+        // any that stay are older entries, which a reopen finds before it.
+        tail.active = fresh;
+        tail.sealed_on_disk = false;
         self.remove_segment_files(&removed)?;
         self.prune_holes(next, next)?;
         drop(segments);
-        tail.active = fresh;
         drop(tail);
         log::info!(target: "wal_store::trim", "cleared the log: next offset {next}");
         Ok(())

@@ -1,0 +1,91 @@
+//! Failures the fault suite found (`failed_syscalls_in_*.rs`), each kept as the faulted
+//! run that showed it. Each test fails without its fix.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "case builders outside #[test] functions: a panic is a failed test"
+)]
+
+mod faults;
+
+use std::path::PathBuf;
+
+use faults::{Case, Fault, durable_log, run_faulted};
+use wal_store::SyncPolicy;
+use wal_store::faults::EIO;
+use wal_store::sys::Call;
+
+fn clear_case() -> Case {
+    Case {
+        name: "clear",
+        setup: |dir| {
+            let mut ctx = durable_log(dir, SyncPolicy::Always, 12);
+            ctx.removable = Some(0..12);
+            ctx.gone_if_ok = Some(0..12);
+            ctx.keep.clear();
+            ctx
+        },
+        op: |ctx| {
+            ctx.wal().clear()?;
+            ctx.append(true)?;
+            Ok(())
+        },
+        deterministic: true,
+    }
+}
+
+fn once(call: Call, nth: usize, file: &str) -> Fault {
+    Fault {
+        call,
+        nth,
+        errno: EIO,
+        persistent: false,
+        path: PathBuf::from(file),
+    }
+}
+
+/// A clear sealed the active segment (its index written), then failed to make the new
+/// segment's name durable (directory fsync), and the next append went into the sealed
+/// segment, after its index, while the new, empty segment file named after that entry
+/// stayed: recovery then refused the log (two segments holding entry 12, committed).
+/// Fixed twice over: the next append finishes the rotation first, and a segment file
+/// whose directory fsync failed loses its name again.
+#[test]
+fn a_clear_that_fails_to_create_its_segment_appends_nothing_to_the_sealed_one() {
+    run_faulted(&clear_case(), &once(Call::FsyncDir, 2, "12.txnx"));
+}
+
+/// A clear whose removal of the old files failed had already made the new segment the
+/// log's only one, but left the tail on the old segment: the next append went into a
+/// segment the log no longer listed (recovery: overlapping segments, committed).
+#[test]
+fn a_clear_that_fails_to_remove_old_files_appends_to_its_new_segment() {
+    run_faulted(&clear_case(), &once(Call::Unlink, 2, "0.idxx"));
+}
+
+/// A truncation that failed while removing the dropped segments' files (newest first)
+/// left the tail on the newest one, already unlinked: the next durable append was
+/// acknowledged and lost. The log now refuses writes after such a failure.
+#[test]
+fn a_truncation_that_fails_while_removing_files_refuses_later_appends() {
+    run_faulted(
+        &Case {
+            name: "truncate_after",
+            setup: |dir| {
+                let mut ctx = durable_log(dir, SyncPolicy::Always, 16);
+                ctx.removable = Some(7..16);
+                ctx.gone_if_ok = Some(7..16);
+                ctx.keep.retain(|offset, _| *offset < 7);
+                ctx.next_at_least = 7;
+                ctx
+            },
+            op: |ctx| {
+                ctx.wal().truncate_after(6)?;
+                ctx.append(true)?;
+                Ok(())
+            },
+            deterministic: true,
+        },
+        &once(Call::Unlink, 3, "10.idxx"),
+    );
+}
