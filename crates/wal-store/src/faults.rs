@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
 use crate::sys::Call;
 
@@ -97,6 +97,9 @@ pub struct Seen {
 struct State {
     /// Rules and how many matching calls each has seen.
     rules: Vec<(Rule, usize)>,
+    /// Calls to hold (see [`FaultPlan::hold`]): the kind, which matching call, how many
+    /// matching calls were seen, and the gate it waits at.
+    holds: Vec<(Call, usize, usize, Arc<GateState>)>,
     seen: Vec<Seen>,
 }
 
@@ -111,9 +114,18 @@ impl Plan {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records the call and says whether it fails.
-    fn decide(&self, call: Call, path: &Path) -> Option<i32> {
+    /// Records the call and says whether it fails, and at which gate it waits first.
+    fn decide(&self, call: Call, path: &Path) -> (Option<i32>, Option<Arc<GateState>>) {
         let mut state = self.lock();
+        let mut gate = None;
+        for (kind, nth, matched, held) in &mut state.holds {
+            if *kind == call {
+                *matched += 1;
+                if *matched == *nth {
+                    gate = Some(Arc::clone(held));
+                }
+            }
+        }
         let mut failed = None;
         for (rule, matched) in &mut state.rules {
             if !rule.matches(call, path) {
@@ -130,7 +142,64 @@ impl Plan {
             path: path.to_path_buf(),
             failed,
         });
-        failed
+        (failed, gate)
+    }
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    /// (a call is waiting at the gate, the gate is open)
+    state: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
+impl GateState {
+    fn lock(&self) -> MutexGuard<'_, (bool, bool)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called by the held call: waits until the gate opens.
+    fn pass(&self) {
+        let mut state = self.lock();
+        state.0 = true;
+        self.changed.notify_all();
+        while !state.1 {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// A call held by [`FaultPlan::hold`]: it waits before it is made until the gate opens
+/// (when [`open`](Gate::open) is called or the gate is dropped), so that a test can make
+/// other calls happen while it is in progress, without relying on timing.
+#[derive(Debug)]
+pub struct Gate {
+    state: Arc<GateState>,
+}
+
+impl Gate {
+    /// Waits until the held call has reached the gate.
+    pub fn wait_reached(&self) {
+        let mut state = self.state.lock();
+        while !state.0 {
+            state = self
+                .state
+                .changed
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Lets the held call go ahead.
+    pub fn open(&self) {
+        self.state.lock().1 = true;
+        self.state.changed.notify_all();
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.open();
     }
 }
 
@@ -159,7 +228,14 @@ pub(crate) fn check(call: Call, path: &Path) -> io::Result<()> {
             .filter(|plan| path.starts_with(&plan.root))
             .max_by_key(|plan| plan.root.components().count())
     };
-    match plan.and_then(|plan| plan.decide(call, path)) {
+    let Some(plan) = plan else {
+        return Ok(());
+    };
+    let (failed, gate) = plan.decide(call, path);
+    if let Some(gate) = gate {
+        gate.pass();
+    }
+    match failed {
         Some(errno) => Err(io::Error::from_raw_os_error(errno)),
         None => Ok(()),
     }
@@ -189,6 +265,17 @@ impl FaultPlan {
     /// Adds a rule; its count of matching calls starts now.
     pub fn fail(&self, rule: Rule) {
         self.plan.lock().rules.push((rule, 0));
+    }
+
+    /// Holds the `nth` call of kind `call` from now on (counted from 1) before it is made,
+    /// until the returned gate opens.
+    pub fn hold(&self, call: Call, nth: usize) -> Gate {
+        let state = Arc::new(GateState::default());
+        self.plan
+            .lock()
+            .holds
+            .push((call, nth, 0, Arc::clone(&state)));
+        Gate { state }
     }
 
     /// Removes every rule: the calls from now on go ahead (and are still counted).
