@@ -1,6 +1,7 @@
-//! One test per scenario of `docs/anchors.md` (the failures of other WALs), named after
-//! it, and one per weakness of the reference implementation of the v1/v2 formats
-//! (`format-facts.md`, last section). Each builds the situation on disk from a real log
+//! One test per scenario of the team's list of failures of other WALs (its anchors,
+//! kept outside this repository), named after it, and one per weakness of the reference
+//! implementation of the v1/v2 formats (docs/FORMAT.md, section 10, and the list of its
+//! weaknesses in the team's format notes). Each builds the situation on disk from a real log
 //! and asserts exactly what recovery and the store must do with it.
 //!
 //! Not here: anchor 13's failed fsync itself (the store has no fault-injecting file
@@ -968,7 +969,7 @@ fn anchor_14_clean_truncation_is_revealed_by_index_or_commit_point() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The reference implementation's weaknesses (format-facts.md, last section).
+// The reference implementation's weaknesses (docs/FORMAT.md, section 10).
 
 #[test]
 fn reference_prev_crc_link_is_checked() {
