@@ -48,21 +48,7 @@ pub const SEGMENT_BYTES: u32 = 256;
 
 /// A fresh temporary directory (see the module's documentation for where).
 pub fn tempdir() -> tempfile::TempDir {
-    let parent = match std::env::var_os("WAL_TEST_TMPDIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let shm = PathBuf::from("/dev/shm");
-            if shm.is_dir() {
-                shm
-            } else {
-                std::env::temp_dir()
-            }
-        }
-    };
-    tempfile::Builder::new()
-        .prefix("wal-fault-test-")
-        .tempdir_in(parent)
-        .unwrap()
+    wal_testkit::scratch_dir("wal-fault-test-")
 }
 
 /// The payload of entry `offset`: 39 bytes naming it (five records a segment).

@@ -20,21 +20,7 @@ use wal_store::{SyncPolicy, Wal, WalOptions};
 
 /// A fresh temporary directory for one log (see the module's documentation for where).
 pub fn tempdir() -> tempfile::TempDir {
-    let parent = match std::env::var_os("WAL_TEST_TMPDIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let shm = PathBuf::from("/dev/shm");
-            if shm.is_dir() {
-                shm
-            } else {
-                std::env::temp_dir()
-            }
-        }
-    };
-    tempfile::Builder::new()
-        .prefix("wal-recovery-test-")
-        .tempdir_in(parent)
-        .unwrap()
+    wal_testkit::scratch_dir("wal-recovery-test-")
 }
 
 /// The payload of the entry at `offset`: 5 to 20 bytes that name the offset, so that an
@@ -158,19 +144,11 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Reads every regular file of `dir` but the lock file and the close record.
 pub fn snapshot(dir: &Path) -> Files {
-    let mut files = Files::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        // The store's close record is left out: recovery neither reads nor changes it,
-        // and whether a test's log was closed or dropped decides only whether it exists.
-        if entry.file_type().unwrap().is_file()
-            && name != naming::LOCK_FILE_NAME
-            && name != wal_store::closed::CLOSED_FILE_NAME
-        {
-            files.insert(name, std::fs::read(entry.path()).unwrap());
-        }
-    }
+    let mut files = wal_testkit::snapshot(dir);
+    // The store's close record is left out: recovery neither reads nor changes it, and
+    // whether a test's log was closed or dropped decides only whether it exists.
+    files.remove(naming::LOCK_FILE_NAME);
+    files.remove(wal_store::closed::CLOSED_FILE_NAME);
     files
 }
 

@@ -15,7 +15,7 @@
     reason = "test helpers: a panic is a failed test (clippy.toml allows these only inside #[test] functions)"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wal_store::format::{Codec, Decoded, FileOffset, IndexView, crc};
 use wal_store::naming::{self, FileName};
@@ -23,21 +23,7 @@ use wal_store::{Appended, Entry, Wal, WalOptions};
 
 /// A fresh temporary directory for one log (see the module's documentation for where).
 pub fn tempdir() -> tempfile::TempDir {
-    let parent = match std::env::var_os("WAL_TEST_TMPDIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let shm = PathBuf::from("/dev/shm");
-            if shm.is_dir() {
-                shm
-            } else {
-                std::env::temp_dir()
-            }
-        }
-    };
-    tempfile::Builder::new()
-        .prefix("wal-store-test-")
-        .tempdir_in(parent)
-        .unwrap()
+    wal_testkit::scratch_dir("wal-store-test-")
 }
 
 /// The payload of the entry at `offset`: its offset in clear, then a padding whose

@@ -5,9 +5,6 @@
     reason = "test helpers: a panic is a failed test (clippy.toml allows unwrap only inside #[test] functions)"
 )]
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use wal_store::{StoreError, Wal};
 
 /// A small deterministic generator (SplitMix64): the tests need varied but reproducible
@@ -46,23 +43,11 @@ impl Rng {
     }
 }
 
-/// Every regular file of `dir`, by name, with its bytes.
-pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap())
-        .filter(|entry| entry.file_type().unwrap().is_file())
-        .map(|entry| {
-            let name = entry.file_name().into_string().unwrap();
-            (name, std::fs::read(entry.path()).unwrap())
-        })
-        .collect()
-}
-
-/// The names of the files of `dir`, sorted.
-pub fn file_names(dir: &Path) -> Vec<String> {
-    snapshot(dir).into_keys().collect()
-}
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::{file_names, snapshot};
 
 /// Every entry the log shows, oldest first, as (offset, payload).
 pub fn contents(wal: &Wal) -> Vec<(u64, Vec<u8>)> {

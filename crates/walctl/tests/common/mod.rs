@@ -181,30 +181,16 @@ pub fn active_segment(dir: &Path) -> (u64, PathBuf) {
     data_files(dir).pop().expect("a log with a segment")
 }
 
-/// Flips every bit of the byte at `at` in `path`.
-pub fn flip_byte(path: &Path, at: usize) {
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes[at] ^= 0xFF;
-    std::fs::write(path, bytes).unwrap();
-}
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::flip_byte;
 
 /// Every file under `dir` (recursively) with its content: to show a command changed
 /// nothing.
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path.clone());
-                files.insert(path, Vec::new());
-            } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
+    wal_testkit::snapshot_tree(dir)
 }
 
 /// `flock DIR/LOCK sleep 30`, started in a process group of its own and killed (the
