@@ -53,8 +53,8 @@ pub(crate) struct Segment {
     /// Bytes written to the file at least once (records, or zeros written ahead of them;
     /// see [`Segment::zero_ahead`]). Only the holder of the log's tail changes it.
     zeroed_to: AtomicU32,
-    /// Whether a sync of fewer than [`TINY_SYNC_BYTES`](pacing::TINY_SYNC_BYTES) has run on
-    /// this segment.
+    /// Whether a sync of fewer than `TINY_SYNC_BYTES` has run on this segment (see
+    /// [`before_sync`](Segment::before_sync)).
     tiny_syncs: AtomicBool,
     /// How many of the first records had their crcs checked by recovery just before the
     /// log was opened, with no visit reading them since (see
