@@ -8,7 +8,7 @@
 //! layer, and a regular file's fsync cannot be made to fail from outside); a failed
 //! write during rotation stands in for it, and the store's unit test
 //! `a_failed_data_sync_refuses_every_sync_after_it_and_syncs_run_one_at_a_time`
-//! (`wal.rs`) feeds its sync path a failed msync. Anchor 12's full disk is simulated by pointing
+//! (`wal/durability.rs`) feeds its sync path a failed msync. Anchor 12's full disk is simulated by pointing
 //! the temporary name of the next file at `/dev/full`.
 // Test code: a panic is a failed test. The helpers below are not `#[test]` functions, so
 // the workspace's denial of these lints is lifted for the whole file.

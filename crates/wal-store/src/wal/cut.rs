@@ -1,0 +1,265 @@
+//! Cutting the log: truncation (dropping the newest entries), trimming (the oldest
+//! segments), clearing (everything), and the holes that go with what is cut.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::error::{Result, StoreError};
+use crate::fs;
+use crate::holes;
+use crate::segment::Segment;
+use crate::wal::inner::Inner;
+
+/// Where a truncation cuts (see [`Inner::plan_cut`]).
+struct CutPlan {
+    /// The first offset dropped.
+    cut: u64,
+    /// The kept segment's index in the list: it becomes the active segment.
+    keep_index: usize,
+    keep: Arc<Segment>,
+    /// The crc the next append chains from.
+    new_last_crc: Option<u32>,
+}
+
+impl Inner {
+    /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
+    pub(super) fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
+        let _leadership = self.sync.lead()?;
+        let mut tail = self.lock_tail()?;
+        let first = self.first_offset();
+        let next = tail.next_offset;
+        let out_of_range = |reason| StoreError::OffsetOutOfRange {
+            offset: asked,
+            first,
+            next,
+            reason,
+        };
+        if cut == next {
+            return Ok(());
+        }
+        if cut > next {
+            return Err(out_of_range("after the end of the log"));
+        }
+        if cut < first {
+            return Err(out_of_range("before the first entry"));
+        }
+        self.check_deferred(&mut tail)?;
+        self.forget_close_record(&mut tail)?;
+        let mut segments = self.segments_write()?;
+        let CutPlan {
+            cut,
+            keep_index,
+            keep,
+            new_last_crc,
+        } = self.plan_cut(&segments, cut, first, &out_of_range)?;
+        let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
+        // From here on the files and the list change: a failure leaves neither as the
+        // tail knows them (an append could land in a segment already unlinked), so it
+        // refuses writes until a reopen reads what is on disk.
+        let keep = self
+            .cut_files(&mut segments, &dropped, keep, cut, first)
+            .inspect_err(|e| self.sync.poison(format!("truncation left unfinished: {e}")))?;
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        self.sync.lower(cut);
+        drop(segments);
+        log::info!(
+            target: "wal_store::truncate",
+            "truncated from {cut}: dropped {} entries and {} segments",
+            next - cut,
+            dropped.len()
+        );
+        tail.active = keep;
+        tail.sealed_on_disk = false;
+        tail.next_offset = cut;
+        tail.last_crc = new_last_crc;
+        self.seal_if_oversized(&mut tail);
+        Ok(())
+    }
+
+    /// Where a truncation from `cut` cuts, decided before anything changes: the cut moved
+    /// before a hole it follows, the segment to keep (by index in `segments`) and the crc
+    /// to continue from. The caller holds the exclusive list lock.
+    fn plan_cut(
+        &self,
+        segments: &[Arc<Segment>],
+        cut: u64,
+        first: u64,
+        out_of_range: &dyn Fn(&'static str) -> StoreError,
+    ) -> Result<CutPlan> {
+        // A cut just after offsets in a hole (holes that touch count as one) keeps what
+        // precedes the hole: its entries do not exist. Decided first, so that the segment
+        // kept is the one before the hole.
+        let cut = match cut.checked_sub(1).and_then(|before| self.hole_at(before)) {
+            Some(hole) => hole.start.max(first),
+            None => cut,
+        };
+        // The segment to keep holds the entry before the cut, or is the first one when
+        // everything goes.
+        let keep_index = segments
+            .partition_point(|s| s.base < cut.max(first.saturating_add(1)))
+            .saturating_sub(1);
+        let Some(keep) = segments.get(keep_index).cloned() else {
+            return Err(out_of_range("no segment holds it"));
+        };
+        // The crc to continue from: that of the entry before the cut, or when everything
+        // goes, the seed the log's first entry was chained from (v2; none for v1). The
+        // first segment may hold no entry (an empty one before a hole).
+        let new_last_crc = if cut > first {
+            let position = (cut - 1)
+                .checked_sub(keep.base)
+                .ok_or_else(|| out_of_range("no segment holds the entry before it"))?;
+            keep.entry_unpublished(position)?.crc
+        } else {
+            let mut seed = None;
+            for segment in segments.iter() {
+                if segment.entries()? > 0 {
+                    seed = segment.entry_unpublished(0)?.prev_crc;
+                    break;
+                }
+            }
+            seed
+        };
+        Ok(CutPlan {
+            cut,
+            keep_index,
+            keep,
+            new_last_crc,
+        })
+    }
+
+    /// The files' side of a truncation from `cut`: the `dropped` segments' files go
+    /// (newest first, so that what is left is always a log), the kept segment (the last
+    /// of `segments`) loses its index, becomes writable and is cut. Returns it.
+    fn cut_files(
+        &self,
+        segments: &mut [Arc<Segment>],
+        dropped: &[Arc<Segment>],
+        keep: Arc<Segment>,
+        cut: u64,
+        first: u64,
+    ) -> Result<Arc<Segment>> {
+        for segment in dropped.iter().rev() {
+            fs::remove_if_present(&segment.index_path)?;
+            fs::remove_if_present(&segment.data_path)?;
+        }
+        // The kept segment is the active one from now on: any index file it has goes
+        // (the active segment's index is rebuilt by scanning; one listing dropped entries
+        // would later claim they were committed), and it is mapped writable.
+        fs::remove_if_present(&keep.index_path)?;
+        let keep = if keep.is_writable() {
+            keep
+        } else {
+            Arc::new(keep.remap_writable(&self.dir)?)
+        };
+        fs::sync_dir(&self.dir)?;
+        self.flush_data(|| keep.cut(cut - keep.base))?;
+        if let Some(last) = segments.last_mut() {
+            *last = Arc::clone(&keep);
+        }
+        self.prune_holes(first, cut)?;
+        Ok(keep)
+    }
+
+    pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
+        let tail = self.lock_tail()?;
+        if offset > tail.next_offset {
+            return Err(StoreError::OffsetOutOfRange {
+                offset,
+                first: self.first_offset(),
+                next: tail.next_offset,
+                reason: "trimming past the end of the log",
+            });
+        }
+        let active_empty = tail.active.entries()? == 0;
+        let mut segments = self.segments_write()?;
+        let mut removable = segments
+            .iter()
+            .skip(1)
+            .take_while(|next| next.base <= offset)
+            .count();
+        if active_empty && removable + 1 == segments.len() {
+            removable = removable.saturating_sub(1);
+        }
+        let removed: Vec<Arc<Segment>> = segments.drain(..removable).collect();
+        if let Some(first) = segments.first() {
+            self.first_offset.store(first.base, Ordering::Release);
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.remove_segment_files(&removed)?;
+        self.prune_holes(self.first_offset(), tail.next_offset)?;
+        drop(segments);
+        drop(tail);
+        if !removed.is_empty() {
+            log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
+        }
+        Ok(removed.len())
+    }
+
+    /// Unlinks segments' files, oldest first (index before data, so that a crash leaves
+    /// at worst a data file without an index, which recovery rebuilds), then fsyncs the
+    /// directory. Mappings of the files stay valid for readers that still hold them.
+    fn remove_segment_files(&self, removed: &[Arc<Segment>]) -> Result<()> {
+        for segment in removed {
+            fs::remove_if_present(&segment.index_path)?;
+            fs::remove_if_present(&segment.data_path)?;
+        }
+        if !removed.is_empty() {
+            fs::sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn clear(&self) -> Result<()> {
+        let _leadership = self.sync.lead()?;
+        let mut tail = self.lock_tail()?;
+        self.forget_close_record(&mut tail)?;
+        let next = tail.next_offset;
+        let fresh = if tail.active.entries()? == 0 {
+            Arc::clone(&tail.active)
+        } else {
+            // Seal the active segment first, as a rotation would: a crash before the old
+            // files are gone then leaves an ordinary log that ends in an empty segment.
+            let old = Arc::clone(&tail.active);
+            self.flush_data(|| old.flush_to(old.data_len()).and_then(|()| old.fsync_file()))?;
+            old.write_index(&self.dir)?;
+            tail.sealed_on_disk = true;
+            Arc::new(Segment::create(
+                &self.dir,
+                next,
+                self.options.codec,
+                self.options.segment_bytes,
+            )?)
+        };
+        let mut segments = self.segments_write()?;
+        let removed: Vec<Arc<Segment>> = segments
+            .drain(..)
+            .filter(|s| !Arc::ptr_eq(s, &fresh))
+            .collect();
+        segments.push(Arc::clone(&fresh));
+        self.first_offset.store(next, Ordering::Release);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        // The log is the fresh segment from now on, whether or not the old files go:
+        // any that stay are older entries, which a reopen finds before it.
+        tail.active = fresh;
+        tail.sealed_on_disk = false;
+        self.remove_segment_files(&removed)?;
+        self.prune_holes(next, next)?;
+        drop(segments);
+        drop(tail);
+        log::info!(target: "wal_store::trim", "cleared the log: next offset {next}");
+        Ok(())
+    }
+
+    /// Drops the holes outside `first..next` and rewrites the holes file if that changed.
+    /// The caller holds the exclusive list lock.
+    fn prune_holes(&self, first: u64, next: u64) -> Result<()> {
+        let mut holes = self.holes.write().unwrap_or_else(|p| p.into_inner());
+        let before = holes.len();
+        holes.retain(|h| h.start >= first && h.end <= next);
+        if holes.len() != before {
+            holes::write_holes(&self.dir, &holes)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! The state a log's threads share, its locks, and where an offset lives.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::error::{Result, StoreError};
+use crate::holes;
+use crate::lock::DirLock;
+use crate::options::WalOptions;
+use crate::segment::Segment;
+use crate::stats::{Counters, Stats};
+use crate::sync::SyncCoordinator;
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(super) dir: PathBuf,
+    pub(super) options: WalOptions,
+    pub(super) _lock: DirLock,
+    /// Every segment, oldest first; the last one is the active segment. Readers hold the
+    /// shared side while they copy an entry out; whatever changes published bytes or
+    /// removes a segment holds the exclusive side.
+    pub(super) segments: RwLock<Vec<Arc<Segment>>>,
+    /// Ranges of offsets recovery skipped (see `holes.rs`), between segments. Changed only
+    /// under the exclusive list lock.
+    pub(super) holes: RwLock<Vec<Range<u64>>>,
+    /// The write position. Appenders hold it while they encode.
+    pub(super) tail: Mutex<Tail>,
+    pub(super) sync: SyncCoordinator,
+    /// Held by every sync of segment data (see [`Inner::flush_data`]).
+    pub(super) flushing: Mutex<()>,
+    /// Entries below this offset are visible to readers.
+    pub(super) readable_end: AtomicU64,
+    /// Offset of the first entry the log holds (changed under the exclusive list lock).
+    pub(super) first_offset: AtomicU64,
+    /// Bumped under the exclusive list lock whenever segments are replaced or cut, so
+    /// that iterators know their cached position may be stale.
+    pub(super) epoch: AtomicU64,
+    pub(super) counters: Counters,
+}
+
+#[derive(Debug)]
+pub(super) struct Tail {
+    pub(super) active: Arc<Segment>,
+    pub(super) next_offset: u64,
+    /// Crc of the last entry: the seed of the next v2 record (`None` after a v1 record).
+    pub(super) last_crc: Option<u32>,
+    /// Entries and payload bytes appended since opening: counted under the tail lock
+    /// that appends hold anyway, rather than with atomics on every append.
+    pub(super) entries_appended: u64,
+    pub(super) payload_bytes_appended: u64,
+    /// Whether a close record may be on disk: removed before the active segment first
+    /// changes (see `closed.rs`).
+    pub(super) close_record_on_disk: bool,
+    /// Whether the close record on disk is the one the open took the active segment
+    /// from, so that it still describes the segment exactly and a close need not write it
+    /// again. False from the first change on.
+    pub(super) close_record_current: bool,
+    /// Whether sealed segments the open deferred (see `open.rs`) may still be unopened:
+    /// they are all opened and checked before the first append or truncation.
+    pub(super) deferred_unchecked: bool,
+    /// Whether the active segment's index has been written by a rotation or a clear
+    /// that then failed (creating the next segment): it is sealed on disk, and the next
+    /// append finishes the rotation before anything is appended to it.
+    pub(super) sealed_on_disk: bool,
+}
+
+fn poisoned_lock<T>(_: T) -> StoreError {
+    StoreError::Poisoned {
+        cause: "a thread panicked while holding the log's lock".to_owned(),
+    }
+}
+
+impl Inner {
+    /// The tail, to read a field of it. A thread that panicked while holding it left every
+    /// field it holds whole (each is changed by one assignment), so the accessors read it
+    /// all the same; every change of the log refuses a poisoned tail (`lock_tail`).
+    pub(super) fn tail_for_reading(&self) -> MutexGuard<'_, Tail> {
+        self.tail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn lock_tail(&self) -> Result<MutexGuard<'_, Tail>> {
+        self.tail.lock().map_err(poisoned_lock)
+    }
+
+    pub(crate) fn segments_read(&self) -> Result<RwLockReadGuard<'_, Vec<Arc<Segment>>>> {
+        self.segments.read().map_err(poisoned_lock)
+    }
+
+    pub(super) fn segments_write(&self) -> Result<RwLockWriteGuard<'_, Vec<Arc<Segment>>>> {
+        self.segments.write().map_err(poisoned_lock)
+    }
+
+    /// The hole holding `offset`, if any.
+    pub(crate) fn hole_at(&self, offset: u64) -> Option<Range<u64>> {
+        let holes = self.holes.read().unwrap_or_else(|p| p.into_inner());
+        holes::hole_at(&holes, offset)
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn first_offset(&self) -> u64 {
+        self.first_offset.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn readable_end(&self) -> u64 {
+        self.readable_end.load(Ordering::Acquire)
+    }
+
+    /// The segment holding `offset` and the entry's position in it, if readers may see
+    /// it. The caller holds the shared list lock.
+    pub(crate) fn locate<'s>(
+        &self,
+        segments: &'s [Arc<Segment>],
+        offset: u64,
+    ) -> Result<(&'s Arc<Segment>, u64)> {
+        let first = self.first_offset();
+        let end = self.readable_end();
+        let out_of_range = |reason| StoreError::OffsetOutOfRange {
+            offset,
+            first,
+            next: end,
+            reason,
+        };
+        if offset < first {
+            return Err(out_of_range(
+                "before the first entry (trimmed or never written)",
+            ));
+        }
+        if offset >= end {
+            return Err(out_of_range(
+                "not written yet, or not yet visible to readers",
+            ));
+        }
+        if self.hole_at(offset).is_some() {
+            return Err(out_of_range("in a hole: recovery skipped these entries"));
+        }
+        let index = segments.partition_point(|s| s.base <= offset);
+        let segment = index
+            .checked_sub(1)
+            .and_then(|i| segments.get(i))
+            .ok_or_else(|| out_of_range("no segment holds it"))?;
+        Ok((segment, offset - segment.base))
+    }
+
+    /// Counters since opening (see [`Wal::stats`](crate::Wal::stats)).
+    pub(super) fn stats(&self) -> Stats {
+        let segments = self.segments_read().map(|s| s.len()).unwrap_or(0);
+        let (entries, bytes) = self
+            .lock_tail()
+            .map(|t| (t.entries_appended, t.payload_bytes_appended))
+            .unwrap_or_default();
+        let mut stats = self.counters.snapshot(segments as u64);
+        stats.entries_appended = entries;
+        stats.payload_bytes_appended = bytes;
+        stats
+    }
+}

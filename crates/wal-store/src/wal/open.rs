@@ -1,0 +1,174 @@
+//! Opening a log: loading a directory's segments (or starting an empty log), building
+//! the state its threads share, and the deferred sealed segments checked before the log
+//! first changes.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::closed;
+use crate::error::{Result, StoreError};
+use crate::holes;
+use crate::lock::DirLock;
+use crate::mmap::{Premapped, ScannedMap};
+use crate::options::{SyncPolicy, WalOptions};
+use crate::segment::Segment;
+use crate::stats::Counters;
+use crate::sync::SyncCoordinator;
+use crate::wal::Wal;
+use crate::wal::durability::IntervalSyncer;
+use crate::wal::inner::{Inner, Tail};
+
+/// What a log starts from: its segments, oldest first, and where appending goes on.
+struct Start {
+    segments: Vec<Segment>,
+    next_offset: u64,
+    /// The seed of the next v2 record.
+    last_crc: Option<u32>,
+    holes: Vec<Range<u64>>,
+    /// Whether the active segment was taken from the close record on disk.
+    close_record_current: bool,
+}
+
+/// [`Wal::open_locked_with_maps`], with `lock` to be checked as `dir`'s.
+pub(super) fn open_locked_with_maps(
+    dir: &Path,
+    options: WalOptions,
+    lock: DirLock,
+    maps: Vec<ScannedMap>,
+) -> Result<Wal> {
+    let mut premapped = Premapped::new(maps);
+    options.validate()?;
+    let dir = dir.to_path_buf();
+    if lock.path().parent() != Some(dir.as_path()) {
+        return Err(StoreError::InvalidOption {
+            name: "lock",
+            value: lock.path().display().to_string(),
+            reason: "the lock held is not this directory's",
+        });
+    }
+    let Start {
+        segments,
+        next_offset,
+        last_crc,
+        holes,
+        close_record_current,
+    } = load_or_create(&dir, &options, &mut premapped)?;
+    let close_record_on_disk = closed::exists(&dir)?;
+    let deferred_unchecked = segments.iter().any(Segment::is_deferred);
+    let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
+    let (Some(first), Some(active)) = (segments.first(), segments.last()) else {
+        return Err(StoreError::Layout {
+            segment: options.first_offset,
+            detail: "no segment after opening".to_owned(),
+        });
+    };
+    let first_offset = first.base;
+    let active = Arc::clone(active);
+    log::info!(
+        target: "wal_store::open",
+        "opened {} with {} segments, entries {first_offset}..{next_offset}",
+        dir.display(),
+        segments.len()
+    );
+    let inner = Arc::new(Inner {
+        tail: Mutex::new(Tail {
+            active,
+            next_offset,
+            last_crc,
+            entries_appended: 0,
+            payload_bytes_appended: 0,
+            close_record_on_disk,
+            close_record_current,
+            deferred_unchecked,
+            sealed_on_disk: false,
+        }),
+        segments: RwLock::new(segments),
+        holes: RwLock::new(holes),
+        sync: SyncCoordinator::new(next_offset),
+        flushing: Mutex::new(()),
+        readable_end: AtomicU64::new(next_offset),
+        first_offset: AtomicU64::new(first_offset),
+        epoch: AtomicU64::new(0),
+        counters: Counters::default(),
+        dir,
+        options,
+        _lock: lock,
+    });
+    let syncer = match inner.options.sync_policy {
+        SyncPolicy::Interval(interval) => Some(IntervalSyncer::start(&inner, interval)?),
+        _ => None,
+    };
+    Ok(Wal { inner, syncer })
+}
+
+/// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
+/// log: its first segment created, no holes left from a log that is gone.
+fn load_or_create(dir: &Path, options: &WalOptions, premapped: &mut Premapped) -> Result<Start> {
+    Ok(match crate::open::load(dir, premapped)? {
+        Some(loaded) => {
+            let empty = loaded
+                .segments
+                .iter()
+                .all(|s| s.entries().unwrap_or(0) == 0);
+            // The chain's seed for an empty log comes from the options, if the active
+            // segment's codec has crcs at all.
+            let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
+            let seed = (empty && active_has_crc).then_some(options.seed_crc);
+            if loaded.stale_holes {
+                holes::write_holes(dir, &loaded.holes)?;
+            }
+            Start {
+                segments: loaded.segments,
+                next_offset: loaded.next_offset,
+                last_crc: loaded.last_crc.or(seed),
+                holes: loaded.holes,
+                close_record_current: loaded.active_from_close_record,
+            }
+        }
+        None => {
+            // Holes of a log that is gone (every segment removed, the holes file
+            // left) would lie in the new log's offsets, which are all written.
+            holes::write_holes(dir, &[])?;
+            let segment = Segment::create(
+                dir,
+                options.first_offset,
+                options.codec,
+                options.segment_bytes,
+            )?;
+            Start {
+                segments: vec![segment],
+                next_offset: options.first_offset,
+                last_crc: options.codec.has_crc().then_some(options.seed_crc),
+                holes: Vec::new(),
+                close_record_current: false,
+            }
+        }
+    })
+}
+
+impl Inner {
+    /// Opens and checks every sealed segment the open deferred, before the log first
+    /// changes: nothing is appended after, or truncated into, a log that has not been
+    /// checked whole, as if the open had checked it. A failure is returned to each append
+    /// or truncation until the log is reopened through recovery; readers of the other
+    /// segments go on.
+    #[inline]
+    pub(super) fn check_deferred(&self, tail: &mut Tail) -> Result<()> {
+        if tail.deferred_unchecked {
+            self.open_deferred(tail)
+        } else {
+            Ok(())
+        }
+    }
+
+    #[cold]
+    fn open_deferred(&self, tail: &mut Tail) -> Result<()> {
+        for segment in self.segments_read()?.iter() {
+            segment.open_if_deferred()?;
+        }
+        tail.deferred_unchecked = false;
+        Ok(())
+    }
+}
