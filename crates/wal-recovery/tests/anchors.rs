@@ -4,12 +4,10 @@
 //! weaknesses in the team's format notes). Each builds the situation on disk from a real log
 //! and asserts exactly what recovery and the store must do with it.
 //!
-//! Not here: anchor 13's failed fsync itself (the store has no fault-injecting file
-//! layer, and a regular file's fsync cannot be made to fail from outside); a failed
-//! write during rotation stands in for it, and the store's unit test
-//! `a_failed_data_sync_refuses_every_sync_after_it_and_syncs_run_one_at_a_time`
-//! (`wal/durability.rs`) feeds its sync path a failed msync. Anchor 12's full disk is simulated by pointing
-//! the temporary name of the next file at `/dev/full`.
+//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::sys`)
+//! in `failed_syscalls_in_store_operations.rs` and `syncs_through_the_seam.rs`; here a
+//! failed write during rotation stands for it. Anchor 12's full disk is simulated by
+//! pointing the temporary name of the next file at `/dev/full`.
 // Test code: a panic is a failed test. The helpers below are not `#[test]` functions, so
 // the workspace's denial of these lints is lifted for the whole file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

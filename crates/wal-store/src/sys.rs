@@ -5,7 +5,7 @@
 //!
 //! In a normal build each function is the call itself. With the `fault-injection`
 //! feature (enabled only by the workspace's tests) each one first asks the plans of
-//! [`crate::faults`] whether this call is to fail, so that a test can fail the k-th call
+//! `crate::faults` whether this call is to fail, so that a test can fail the k-th call
 //! of any kind and check what the log makes of it.
 
 use std::fs::{File, OpenOptions};
