@@ -76,6 +76,15 @@ impl Analysis {
         self.segments.first().map(|s| s.base)
     }
 
+    /// One past the last entry any segment reached, as far as its records or its index
+    /// show (see `SegmentScan::reached_entries`), if the log has segments.
+    pub(crate) fn reached_end(&self) -> Option<u64> {
+        self.segments
+            .iter()
+            .map(|s| s.base + s.reached_entries())
+            .max()
+    }
+
     /// One past the last entry of the valid prefix of the whole log: where the first data
     /// problem is, or the end of the last segment.
     pub(crate) fn valid_end(&self) -> Option<u64> {
