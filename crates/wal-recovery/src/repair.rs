@@ -284,32 +284,7 @@ pub(crate) fn housekeeping(
     actions: &mut Vec<Action>,
     touched: &[u64],
 ) -> Result<()> {
-    // A holes file that cannot be read: its holes were treated as gaps.
-    if let Some(problem) = analysis
-        .problems
-        .iter()
-        .find(|p| p.kind == ProblemKind::HolesCorrupt)
-        && let Some(path) = &problem.path
-        && path.exists()
-    {
-        if analysis.holes.is_empty() {
-            let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
-            actions.push(Action::FileQuarantined {
-                from: path.clone(),
-                to,
-            });
-        } else {
-            // It lists the gaps between segments and more: a copy goes to quarantine,
-            // and the file is replaced by the gaps alone.
-            let bytes = std::fs::read(path).io_context("read", path)?;
-            let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
-            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
-            actions.push(Action::HolesRewritten {
-                holes: analysis.holes.clone(),
-                quarantined_to: to,
-            });
-        }
-    }
+    settle_corrupt_holes_file(analysis, quarantine, actions)?;
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -369,6 +344,41 @@ pub(crate) fn housekeeping(
         && !touched.contains(&segment.base)
     {
         remove_active_index(analysis, segment, actions)?;
+    }
+    Ok(())
+}
+
+/// A holes file that cannot be read (its holes were treated as gaps): moved to
+/// quarantine, or, when the log has gaps to record, copied there and rewritten with them.
+fn settle_corrupt_holes_file(
+    analysis: &Analysis,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if let Some(problem) = analysis
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::HolesCorrupt)
+        && let Some(path) = &problem.path
+        && path.exists()
+    {
+        if analysis.holes.is_empty() {
+            let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
+            actions.push(Action::FileQuarantined {
+                from: path.clone(),
+                to,
+            });
+        } else {
+            // It lists the gaps between segments and more: a copy goes to quarantine,
+            // and the file is replaced by the gaps alone.
+            let bytes = std::fs::read(path).io_context("read", path)?;
+            let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
+            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
+            actions.push(Action::HolesRewritten {
+                holes: analysis.holes.clone(),
+                quarantined_to: to,
+            });
+        }
     }
     Ok(())
 }
