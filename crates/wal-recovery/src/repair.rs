@@ -165,10 +165,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
         // The offsets that went: as far as any record or index showed, and at least to
         // the commit point when the cut reaches below it.
         let end = analysis
-            .segments
-            .iter()
-            .map(|s| s.base + s.reached_entries())
-            .max()
+            .reached_end()
             .unwrap_or(from)
             .max(from)
             .max(if point.committed {
@@ -176,18 +173,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
             } else {
                 from
             });
-        // Later segments leave whole, newest first.
-        for later in analysis.segments.iter().skip(point.segment + 1).rev() {
-            for path in [&later.index_path, &later.data_path] {
-                if path.exists() {
-                    let to = quarantine.keep_file(path, "after the recovery cut")?;
-                    actions.push(Action::FileQuarantined {
-                        from: path.clone(),
-                        to,
-                    });
-                }
-            }
-        }
+        quarantine_later_segments(analysis, point.segment, &mut quarantine, &mut actions)?;
         // The segment becomes the active one: its index goes first, so that a crash
         // after the zeroing never leaves an index listing entries the data lacks.
         remove_active_index(analysis, segment, &mut actions)?;
@@ -212,11 +198,28 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     Ok(Applied { actions, cut })
 }
 
-/// What every mode but `AbsoluteConsistency` does besides cutting: files shadowed by a
-/// newer codec and empty segments go to quarantine, sealed segments that stay get an index
-/// that agrees with their data, the last one kept loses its index (the active segment's
-/// index is rebuilt by scanning). Segments in
-/// `touched` were rewritten by the caller and are left alone.
+/// Moves the files of every segment after the `last_kept`-th to quarantine, whole,
+/// newest first.
+pub(crate) fn quarantine_later_segments(
+    analysis: &Analysis,
+    last_kept: usize,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    for later in analysis.segments.iter().skip(last_kept + 1).rev() {
+        for path in [&later.index_path, &later.data_path] {
+            if path.exists() {
+                let to = quarantine.keep_file(path, "after the recovery cut")?;
+                actions.push(Action::FileQuarantined {
+                    from: path.clone(),
+                    to,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Copies the bytes of `segment` from `file_offset` to its last non-zero byte into
 /// quarantine, then zeroes them in place and syncs.
 fn zero_tail(
@@ -269,6 +272,11 @@ fn remove_active_index(
     Ok(())
 }
 
+/// What every mode but `AbsoluteConsistency` does besides cutting: files shadowed by a
+/// newer codec and empty segments go to quarantine, sealed segments that stay get an index
+/// that agrees with their data, the last one kept loses its index (the active segment's
+/// index is rebuilt by scanning). Segments in
+/// `touched` were rewritten by the caller and are left alone.
 pub(crate) fn housekeeping(
     analysis: &Analysis,
     last_kept: usize,
@@ -276,32 +284,7 @@ pub(crate) fn housekeeping(
     actions: &mut Vec<Action>,
     touched: &[u64],
 ) -> Result<()> {
-    // A holes file that cannot be read: its holes were treated as gaps.
-    if let Some(problem) = analysis
-        .problems
-        .iter()
-        .find(|p| p.kind == ProblemKind::HolesCorrupt)
-        && let Some(path) = &problem.path
-        && path.exists()
-    {
-        if analysis.holes.is_empty() {
-            let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
-            actions.push(Action::FileQuarantined {
-                from: path.clone(),
-                to,
-            });
-        } else {
-            // It lists the gaps between segments and more: a copy goes to quarantine,
-            // and the file is replaced by the gaps alone.
-            let bytes = std::fs::read(path).io_context("read", path)?;
-            let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
-            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
-            actions.push(Action::HolesRewritten {
-                holes: analysis.holes.clone(),
-                quarantined_to: to,
-            });
-        }
-    }
+    settle_corrupt_holes_file(analysis, quarantine, actions)?;
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -361,6 +344,41 @@ pub(crate) fn housekeeping(
         && !touched.contains(&segment.base)
     {
         remove_active_index(analysis, segment, actions)?;
+    }
+    Ok(())
+}
+
+/// A holes file that cannot be read (its holes were treated as gaps): moved to
+/// quarantine, or, when the log has gaps to record, copied there and rewritten with them.
+fn settle_corrupt_holes_file(
+    analysis: &Analysis,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if let Some(problem) = analysis
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::HolesCorrupt)
+        && let Some(path) = &problem.path
+        && path.exists()
+    {
+        if analysis.holes.is_empty() {
+            let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
+            actions.push(Action::FileQuarantined {
+                from: path.clone(),
+                to,
+            });
+        } else {
+            // It lists the gaps between segments and more: a copy goes to quarantine,
+            // and the file is replaced by the gaps alone.
+            let bytes = std::fs::read(path).io_context("read", path)?;
+            let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
+            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
+            actions.push(Action::HolesRewritten {
+                holes: analysis.holes.clone(),
+                quarantined_to: to,
+            });
+        }
     }
     Ok(())
 }

@@ -1,0 +1,138 @@
+//! The commit point, and what the caller's commit offset and the consumer's cursor claim
+//! that the log does not hold: entries committed past its valid end, entries of a log
+//! whose every segment is gone, a cursor that cannot be read or lies outside the log.
+
+use super::{Analysis, IndexState, SegmentScan};
+use crate::cursor::{self, CursorState};
+use crate::problem::{Problem, ProblemKind};
+
+/// Entries below the returned offset are committed: what the caller says, what the
+/// consumer finalized, and what the segments themselves prove (a segment exists only once
+/// the one before it was sealed and synced; a valid index proves how far its segment
+/// reached).
+pub(super) fn committed_end(
+    commit_offset: Option<u64>,
+    cursor: &CursorState,
+    segments: &[SegmentScan],
+) -> u64 {
+    let mut committed_end = 0u64;
+    if let Some(commit) = commit_offset {
+        committed_end = committed_end.max(commit.saturating_add(1));
+    }
+    if let Some(cursor) = cursor.offset() {
+        committed_end = committed_end.max(cursor.saturating_add(1));
+    }
+    if let Some(last) = segments.last() {
+        if segments.len() > 1 {
+            committed_end = committed_end.max(last.base);
+        }
+        if let IndexState::Valid(index) = &last.index
+            && index.starts_with(&last.offsets)
+        {
+            committed_end = committed_end.max(last.base + index.len() as u64);
+        }
+    }
+    committed_end
+}
+
+/// Entries the caller's commit offset (or, with no segment left, the cursor) says
+/// existed but that the log does not hold.
+pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    // A log cut cleanly or zeroed at its end is invisible to checksums, only an
+    // independent record of how far it reached reveals it.
+    if let (Some(commit), Some(valid_end)) = (analysis.commit_offset, analysis.valid_end())
+        && commit >= valid_end
+        && !analysis
+            .problems
+            .iter()
+            .any(|p| p.kind.is_data() && p.committed)
+    {
+        let last = analysis.segments.last().map(|s| s.base);
+        problems.push(Problem {
+            kind: ProblemKind::MissingEntries,
+            segment: last,
+            offset: Some(valid_end),
+            file_offset: None,
+            committed: true,
+            path: None,
+            detail: format!("commit offset {commit}, but the valid log ends before {valid_end}"),
+        });
+    }
+
+    // No segment at all, but a commit offset or a cursor says entries existed: every
+    // segment is gone (a new log will not reuse their offsets, see `open`).
+    if analysis.segments.is_empty() {
+        if let Some(commit) = analysis.commit_offset {
+            problems.push(Problem {
+                kind: ProblemKind::MissingEntries,
+                segment: None,
+                offset: None,
+                file_offset: None,
+                committed: true,
+                path: None,
+                detail: format!("commit offset {commit}, but the directory holds no segment"),
+            });
+        }
+        if let Some(cursor) = analysis.cursor.offset() {
+            problems.push(Problem {
+                kind: ProblemKind::CursorOutOfRange,
+                segment: None,
+                offset: Some(cursor),
+                file_offset: None,
+                committed: true,
+                path: Some(cursor::cursor_path(&analysis.dir)),
+                detail: format!(
+                    "cursor {cursor}, but the directory holds no segment: a new log starts after it"
+                ),
+            });
+        }
+    }
+    problems
+}
+
+/// A cursor file that cannot be read, or a cursor before the log's first entry or past
+/// its valid end.
+pub(super) fn cursor_problems(analysis: &Analysis) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let dir = &analysis.dir;
+    if let CursorState::Corrupt(why) = &analysis.cursor {
+        problems.push(Problem {
+            kind: ProblemKind::CursorCorrupt,
+            segment: None,
+            offset: None,
+            file_offset: None,
+            committed: false,
+            path: Some(cursor::cursor_path(dir)),
+            detail: why.clone(),
+        });
+    }
+    if let (Some(cursor), Some(first), Some(valid_end)) = (
+        analysis.cursor.offset(),
+        analysis.first_offset(),
+        analysis.valid_end(),
+    ) {
+        let detail = if cursor.saturating_add(1) < first {
+            Some(format!(
+                "cursor {cursor} is before the first entry {first}: replay starts at {first}"
+            ))
+        } else if cursor >= valid_end {
+            Some(format!("cursor {cursor} is past the last entry: clamped"))
+        } else {
+            None
+        };
+        if let Some(detail) = detail {
+            problems.push(Problem {
+                kind: ProblemKind::CursorOutOfRange,
+                segment: None,
+                offset: Some(cursor),
+                file_offset: None,
+                // Past the end, the consumer finalized entries the log no longer holds.
+                committed: cursor >= valid_end,
+                path: Some(cursor::cursor_path(dir)),
+                detail,
+            });
+        }
+    }
+    problems
+}

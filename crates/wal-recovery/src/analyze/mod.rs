@@ -1,0 +1,196 @@
+//! Reading a WAL directory and classifying everything wrong with it. Reads only.
+//!
+//! `analyze` runs the steps in order: take the inventory of the files, the cursor and
+//! the recorded holes; scan every segment (`scan`); place the commit point
+//! (`commit`); then, segment by segment, check how each one joins the one before it
+//! (`layout`) and classify what its own data and index show (`classify`); last, the
+//! problems of the directory as a whole (a stray recorded hole, committed entries the
+//! log lacks, files of no segment, the cursor).
+
+mod classify;
+mod commit;
+mod layout;
+mod scan;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use wal_format::Codec;
+use wal_store::{DirLock, ScannedMap, naming};
+
+use crate::cursor::{self, CursorState};
+use crate::error::Result;
+use crate::inventory;
+use crate::journal::DirView;
+use crate::problem::Problem;
+use layout::Boundary;
+use scan::scan_all;
+pub(crate) use scan::{IndexState, SegmentScan};
+
+/// Everything found in a directory.
+#[derive(Debug)]
+pub(crate) struct Analysis {
+    pub(crate) dir: PathBuf,
+    pub(crate) segments: Vec<SegmentScan>,
+    pub(crate) problems: Vec<Problem>,
+    /// Entries below this offset are committed (the commit point, exclusive).
+    pub(crate) committed_end: u64,
+    pub(crate) cursor: CursorState,
+    pub(crate) temp_files: Vec<PathBuf>,
+    /// Data files shadowed by a later codec's file for the same base.
+    pub(crate) duplicates: Vec<PathBuf>,
+    /// Gaps between segments that a `SkipCorrupted` recovery recorded as holes.
+    pub(crate) holes: Vec<Range<u64>>,
+    /// The commit offset the caller gave.
+    pub(crate) commit_offset: Option<u64>,
+}
+
+impl Analysis {
+    /// The scan's mappings of the data files, for the log to reuse; with
+    /// `with_records`, the last segment's carries the records found in it when it is
+    /// clean (for a directory nothing has changed in since the scan).
+    pub(crate) fn take_maps(&mut self, with_records: bool) -> Vec<ScannedMap> {
+        let last = self.segments.len().saturating_sub(1);
+        let clean_last = with_records
+            && self
+                .segments
+                .get(last)
+                .is_some_and(|s| s.problem().is_none() && !s.tail_garbage && s.resync.is_none())
+            && !self.problems.iter().any(|p| p.kind.is_data());
+        self.segments
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let map = s.map.take()?;
+                Some(if i == last && clean_last {
+                    map.with_records(s.offsets.clone(), s.valid_len, s.last_crc)
+                } else {
+                    map
+                })
+            })
+            .collect()
+    }
+
+    /// The first entry offset of the log, if it has segments.
+    pub(crate) fn first_offset(&self) -> Option<u64> {
+        self.segments.first().map(|s| s.base)
+    }
+
+    /// One past the last entry any segment reached, as far as its records or its index
+    /// show (see `SegmentScan::reached_entries`), if the log has segments.
+    pub(crate) fn reached_end(&self) -> Option<u64> {
+        self.segments
+            .iter()
+            .map(|s| s.base + s.reached_entries())
+            .max()
+    }
+
+    /// One past the last entry of the valid prefix of the whole log: where the first data
+    /// problem is, or the end of the last segment.
+    pub(crate) fn valid_end(&self) -> Option<u64> {
+        let first_data_problem = self
+            .problems
+            .iter()
+            .filter(|p| p.kind.is_data())
+            .filter_map(|p| p.offset)
+            .min();
+        let end = self.segments.last().map(|s| s.base + s.entries());
+        match (first_data_problem, end) {
+            (Some(p), Some(e)) => Some(p.min(e)),
+            (p, e) => p.or(e),
+        }
+    }
+}
+
+/// Reads `dir` and classifies every problem. `commit_offset` is the highest offset the
+/// caller knows committed (a raft commit index), if any.
+pub(crate) fn analyze(
+    dir: &Path,
+    commit_offset: Option<u64>,
+    lock: Option<&DirLock>,
+) -> Result<Analysis> {
+    // Without the lock, a committed journal may wait to be rolled forward: the files are
+    // read as its roll-forward will leave them. (With the lock, it has been.)
+    let view = DirView::read(dir)?;
+    let inventory = inventory::take(&view)?;
+    let cursor = cursor::read_cursor(dir)?;
+    let (recorded_holes, holes_problem) = layout::recorded_holes(&view, dir)?;
+    let listed: Vec<(u64, Codec)> = inventory.segments.iter().map(|(&b, &c)| (b, c)).collect();
+    let mut segments = scan_all(&view, &listed, lock)?;
+
+    let committed_end = commit::committed_end(commit_offset, &cursor, &segments);
+    layout::mark_tail_garbage(&mut segments);
+    let (problems, known_holes) = segment_problems(&segments, &recorded_holes, committed_end);
+    let file_problems = classify::file_problems(&inventory);
+
+    let mut analysis = Analysis {
+        dir: dir.to_path_buf(),
+        segments,
+        problems,
+        committed_end,
+        cursor,
+        temp_files: inventory.temp_files,
+        // A shadowed data file leaves with its index file.
+        duplicates: inventory
+            .duplicates
+            .iter()
+            .flat_map(|(base, codec, p)| [p.clone(), naming::index_path(dir, *base, *codec)])
+            .collect(),
+        holes: known_holes,
+        commit_offset,
+    };
+    // Each step below reads the problems found before it (the valid end is where the
+    // first data problem is), so the order is part of the result.
+    analysis.problems.extend(holes_problem);
+    let stray_hole = layout::stray_hole(&analysis, &recorded_holes);
+    analysis.problems.extend(stray_hole);
+    let missing = commit::missing_claimed_entries(&analysis);
+    analysis.problems.extend(missing);
+    analysis.problems.extend(file_problems);
+    let cursor_problems = commit::cursor_problems(&analysis);
+    analysis.problems.extend(cursor_problems);
+    analysis
+        .problems
+        .sort_by_key(|p| (p.offset.unwrap_or(u64::MAX), p.kind.name()));
+    Ok(analysis)
+}
+
+/// Every problem of the segments, in one pass over them in order: how each joins the one
+/// before it, then what its data, its index and its emptiness show. Returns the problems
+/// and the recorded holes that are gaps between segments.
+fn segment_problems(
+    segments: &[SegmentScan],
+    recorded_holes: &[Range<u64>],
+    committed_end: u64,
+) -> (Vec<Problem>, Vec<Range<u64>>) {
+    let mut problems = Vec::new();
+    let mut known_holes = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        let next = segments.get(i + 1);
+        let later_data = segments.iter().skip(i + 1).any(|s| !s.offsets.is_empty());
+        if let Some(prev) = i.checked_sub(1).and_then(|j| segments.get(j)) {
+            match layout::boundary(prev, segment, recorded_holes, committed_end) {
+                Some(Boundary::Hole(hole)) => known_holes.push(hole),
+                Some(Boundary::Problem(problem)) => problems.push(problem),
+                None => {}
+            }
+        }
+        classify::data_problems(
+            segment,
+            next.is_none(),
+            later_data,
+            committed_end,
+            &mut problems,
+        );
+        if let Some(next) = next {
+            problems.extend(classify::index_problem(segment));
+            problems.extend(layout::empty_segment(
+                segment,
+                next.base,
+                later_data,
+                recorded_holes,
+            ));
+        }
+    }
+    (problems, known_holes)
+}
