@@ -182,24 +182,7 @@ fn open_after_a_clean_close_then_append() {
 
 #[test]
 fn truncate() {
-    exhaust(&Case {
-        name: "truncate_after",
-        setup: |dir| {
-            let mut ctx = durable_log(dir, SyncPolicy::Always, 16);
-            // Entries 7.. go: two segments removed, one cut.
-            ctx.removable = Some(7..16);
-            ctx.gone_if_ok = Some(7..16);
-            ctx.keep.retain(|offset, _| *offset < 7);
-            ctx.next_at_least = 7;
-            ctx
-        },
-        op: |ctx| {
-            ctx.wal().truncate_after(6)?;
-            ctx.append(true)?;
-            Ok(())
-        },
-        deterministic: true,
-    });
+    exhaust(&faults::truncate_case());
 }
 
 #[test]

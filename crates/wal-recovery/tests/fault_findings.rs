@@ -68,24 +68,5 @@ fn a_clear_that_fails_to_remove_old_files_appends_to_its_new_segment() {
 /// acknowledged and lost. The log now refuses writes after such a failure.
 #[test]
 fn a_truncation_that_fails_while_removing_files_refuses_later_appends() {
-    run_faulted(
-        &Case {
-            name: "truncate_after",
-            setup: |dir| {
-                let mut ctx = durable_log(dir, SyncPolicy::Always, 16);
-                ctx.removable = Some(7..16);
-                ctx.gone_if_ok = Some(7..16);
-                ctx.keep.retain(|offset, _| *offset < 7);
-                ctx.next_at_least = 7;
-                ctx
-            },
-            op: |ctx| {
-                ctx.wal().truncate_after(6)?;
-                ctx.append(true)?;
-                Ok(())
-            },
-            deterministic: true,
-        },
-        &once(Call::Unlink, 3, "10.idxx"),
-    );
+    run_faulted(&faults::truncate_case(), &once(Call::Unlink, 3, "10.idxx"));
 }

@@ -45,6 +45,11 @@ fn append(dir: &Path, options: WalOptions, range: std::ops::Range<u64>, make: fn
     wal.close().unwrap();
 }
 
+/// Base offsets of the segments of `dir`, in order.
+fn segment_bases(dir: &Path) -> Vec<u64> {
+    list_segments(dir).unwrap().iter().map(|s| s.0).collect()
+}
+
 /// Every entry of the log through recovery, checking the chain from seed 0.
 fn entries_with_chain(dir: &Path) -> Vec<(u64, Vec<u8>)> {
     let recovered = wal_recovery::open(dir, RecoveryOptions::default()).unwrap();
@@ -235,11 +240,7 @@ fn migration_seals_an_entry_larger_than_a_segment() {
 fn migration_keeps_a_recorded_hole() {
     let dir = tempdir();
     append(dir.path(), options(Codec::V1, 256), 0..60, payload);
-    let bases: Vec<u64> = list_segments(dir.path())
-        .unwrap()
-        .iter()
-        .map(|s| s.0)
-        .collect();
+    let bases = segment_bases(dir.path());
     assert!(bases.len() >= 4, "{bases:?}");
     let (gone, after) = (bases[1], bases[2]);
     for path in [
@@ -304,11 +305,7 @@ fn no_index_that_lists_no_entry_is_written_by_the_store() {
     let dir = tempdir();
     let wal = Wal::open(dir.path(), options(Codec::V2, 256)).unwrap();
     append_up_to(&wal, 40);
-    let bases: Vec<u64> = list_segments(dir.path())
-        .unwrap()
-        .iter()
-        .map(|s| s.0)
-        .collect();
+    let bases = segment_bases(dir.path());
     assert!(bases.len() >= 3);
     // Truncations to segment boundaries (the entry before a segment's base the last kept).
     wal.truncate_after(bases[2] - 1).unwrap();
@@ -320,11 +317,7 @@ fn no_index_that_lists_no_entry_is_written_by_the_store() {
         "after a truncation of a new segment's only entry",
     );
     append_up_to(&wal, 60);
-    let bases: Vec<u64> = list_segments(dir.path())
-        .unwrap()
-        .iter()
-        .map(|s| s.0)
-        .collect();
+    let bases = segment_bases(dir.path());
     // Trims up to every boundary, and to the end.
     for &base in &bases[1..] {
         wal.trim_before(base).unwrap();
@@ -349,11 +342,7 @@ fn no_index_that_lists_no_entry_is_written_by_the_store() {
 fn skip_corrupted_writes_no_empty_index_for_a_segment_that_lost_every_entry() {
     let dir = tempdir();
     append(dir.path(), options(Codec::V2, 256), 0..40, payload);
-    let bases: Vec<u64> = list_segments(dir.path())
-        .unwrap()
-        .iter()
-        .map(|s| s.0)
-        .collect();
+    let bases = segment_bases(dir.path());
     let (lost, next) = (bases[1], bases[2]);
     let data = naming::data_path(dir.path(), lost, Codec::V2);
     let len = std::fs::metadata(&data).unwrap().len();
@@ -398,11 +387,7 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     append(dir.path(), options(Codec::V1, 256), 0..30, payload);
     append(dir.path(), options(Codec::V2, 256), 30..60, payload);
     migrate(dir.path(), Codec::V2).unwrap();
-    let bases: Vec<u64> = list_segments(dir.path())
-        .unwrap()
-        .iter()
-        .map(|s| s.0)
-        .collect();
+    let bases = segment_bases(dir.path());
     let damaged = naming::data_path(dir.path(), bases[1], Codec::V2);
     let mut bytes = std::fs::read(&damaged).unwrap();
     bytes[20] ^= 0xff;

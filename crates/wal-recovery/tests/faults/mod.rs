@@ -410,3 +410,26 @@ pub fn durable_log(dir: &Path, policy: SyncPolicy, entries: u64) -> Ctx {
     ctx.next_at_least = ctx.wal().next_offset();
     ctx
 }
+
+/// `truncate_after(6)` on a durable log of 16 entries (entries 7.. go: two segments
+/// removed, one cut), then an append: the store suite fails each of its calls, and the
+/// regression test of the truncation that failed at an unlink replays one of them.
+pub fn truncate_case() -> Case {
+    Case {
+        name: "truncate_after",
+        setup: |dir| {
+            let mut ctx = durable_log(dir, wal_store::SyncPolicy::Always, 16);
+            ctx.removable = Some(7..16);
+            ctx.gone_if_ok = Some(7..16);
+            ctx.keep.retain(|offset, _| *offset < 7);
+            ctx.next_at_least = 7;
+            ctx
+        },
+        op: |ctx| {
+            ctx.wal().truncate_after(6)?;
+            ctx.append(true)?;
+            Ok(())
+        },
+        deterministic: true,
+    }
+}

@@ -21,6 +21,16 @@ impl Inner {
 
     /// See [`Wal::iter_from`](crate::Wal::iter_from).
     pub(super) fn iter_from(&self, offset: u64) -> Result<Iter<'_>> {
+        self.check_start(
+            offset,
+            "an iterator starts between the first entry and the end",
+        )?;
+        Ok(Iter::new(self, offset))
+    }
+
+    /// Refuses a walk from `offset` unless it lies between the first entry and the end
+    /// readers see (the end itself included: the walk is then empty).
+    fn check_start(&self, offset: u64, reason: &'static str) -> Result<()> {
         let first = self.first_offset();
         let end = self.readable_end();
         if offset < first || offset > end {
@@ -28,10 +38,10 @@ impl Inner {
                 offset,
                 first,
                 next: end,
-                reason: "an iterator starts between the first entry and the end",
+                reason,
             });
         }
-        Ok(Iter::new(self, offset))
+        Ok(())
     }
 
     /// See [`Wal::visit_from`](crate::Wal::visit_from).
@@ -40,16 +50,7 @@ impl Inner {
         offset: u64,
         mut visit: impl FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<u64> {
-        let first = self.first_offset();
-        let end = self.readable_end();
-        if offset < first || offset > end {
-            return Err(StoreError::OffsetOutOfRange {
-                offset,
-                first,
-                next: end,
-                reason: "a visit starts between the first entry and the end",
-            });
-        }
+        self.check_start(offset, "a visit starts between the first entry and the end")?;
         // A long visit has the crcs of the records ahead checked on another core.
         let ahead = {
             let segments = self.segments_read()?;
