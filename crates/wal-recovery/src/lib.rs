@@ -320,7 +320,8 @@ pub fn repair(
 }
 
 /// Rebuilds the index of every sealed segment whose index is missing, corrupt or stale,
-/// from its data, and returns what was done. Refuses (changing nothing) if a sealed
+/// from its data, and returns what was done. (A sealed segment with no entry has no
+/// index: a damaged one is moved to quarantine instead.) Refuses (changing nothing) if a sealed
 /// segment's data is damaged: that is for [`repair`] to decide.
 pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
     let dir = dir.as_ref();
@@ -344,15 +345,13 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
         });
     }
     let mut actions = Vec::new();
+    let mut quarantine = quarantine::Quarantine::new(dir);
     for segment in analysis.segments.iter().take(sealed) {
-        if !segment.index_matches() && !segment.offsets.is_empty() {
-            repair::write_index(segment, &segment.offsets)?;
-            actions.push(Action::IndexRebuilt {
-                segment: segment.base,
-                entries: segment.entries(),
-            });
+        if !segment.index_matches() {
+            repair::mend_index(segment, &mut quarantine, &mut actions)?;
         }
     }
+    quarantine.finish()?;
     Ok(actions)
 }
 

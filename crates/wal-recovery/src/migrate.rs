@@ -113,9 +113,17 @@ pub fn migrate_with_segment_bytes(
             // A recorded hole: the gap stays, and the next segment starts after it.
             packer.finish_segment()?;
         }
-        let data = std::fs::read(&segment.data_path).io_context("read", &segment.data_path)?;
-        for (position, record) in Scanner::new(segment.codec, &data).enumerate() {
-            packer.push(segment.base + position as u64, record.payload)?;
+        if segment.entries() == 0 && i + 1 < rewritten.len() {
+            // A sealed segment with no entry (what skip-corrupted leaves before a hole)
+            // stays, empty and with no index: its base keeps the holes on either side of
+            // it apart (each is a gap the holes file lists), or the log's first offset.
+            packer.finish_segment()?;
+            packer.stage_data(segment.base, &[])?;
+        } else {
+            let data = std::fs::read(&segment.data_path).io_context("read", &segment.data_path)?;
+            for (position, record) in Scanner::new(segment.codec, &data).enumerate() {
+                packer.push(segment.base + position as u64, record.payload)?;
+            }
         }
         if segment.codec == Codec::V1 {
             migration.converted.push(segment.base);

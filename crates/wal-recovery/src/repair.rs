@@ -114,6 +114,30 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
     }
 }
 
+/// Makes the index of a sealed segment that stays agree with its data: rebuilt from its
+/// records, or, for a segment with no entry (which has no index: none that lists no entry
+/// is written), the damaged file moved to quarantine, since the store would refuse it.
+pub(crate) fn mend_index(
+    segment: &SegmentScan,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if !segment.offsets.is_empty() {
+        write_index(segment, &segment.offsets)?;
+        actions.push(Action::IndexRebuilt {
+            segment: segment.base,
+            entries: segment.entries(),
+        });
+    } else if segment.index_path.exists() {
+        let to = quarantine.keep_file(&segment.index_path, "index of a segment with no entry")?;
+        actions.push(Action::FileQuarantined {
+            from: segment.index_path.clone(),
+            to,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn write_index(segment: &SegmentScan, offsets: &[u32]) -> Result<()> {
     let dir = segment
         .index_path
@@ -315,16 +339,8 @@ pub(crate) fn housekeeping(
         // Sealed segments that stay need an index that agrees with their data.
         // (A sealed segment with no entry needs none: no index that lists no entry is
         // written.)
-        if i < last_kept
-            && !segment.index_matches()
-            && !segment.offsets.is_empty()
-            && !touched.contains(&segment.base)
-        {
-            write_index(segment, &segment.offsets)?;
-            actions.push(Action::IndexRebuilt {
-                segment: segment.base,
-                entries: segment.entries(),
-            });
+        if i < last_kept && !segment.index_matches() && !touched.contains(&segment.base) {
+            mend_index(segment, quarantine, actions)?;
         }
     }
     // Garbage in the unused tail of sealed segments: no entry, but zeros belong there.

@@ -717,3 +717,24 @@ fn verify_reads_past_a_journal_that_is_not_text() {
             .any(|p| p.path.as_deref() == Some(&dir.path().join(wal_recovery::JOURNAL_FILE_NAME)))
     );
 }
+
+/// `0.txnx` and `17.txnx` empty, `0.idxx` of 0 bytes (the fuzz finding, at 169a487: once
+/// no index that lists no entry was written any more, the damaged index of the empty
+/// sealed segment `0` before the hole `0..17` was neither rebuilt nor removed, and the
+/// store refused the result): it goes to quarantine, and the log opens at 17.
+#[test]
+fn skip_corrupted_moves_the_damaged_index_of_an_empty_segment_to_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("0.txnx"), []).unwrap();
+    fs::write(dir.path().join("0.idxx"), []).unwrap();
+    fs::write(dir.path().join("17.txnx"), []).unwrap();
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.wal.next_offset(), 17);
+    assert!(recovered.report.actions.iter().any(|a| matches!(
+        a,
+        wal_recovery::Action::FileQuarantined { from, .. } if from.ends_with("0.idxx")
+    )));
+    recovered.wal.close().unwrap();
+    assert!(!dir.path().join("0.idxx").exists());
+    assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
+}

@@ -421,3 +421,90 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     }
     assert!(dir.path().join("quarantine").is_dir());
 }
+
+/// A v1 log of 64-byte segments where skip-corrupted left an empty sealed segment between
+/// two holes (the second segment gone, the third emptied, its index gone with its
+/// entries): bases, and the two holes.
+fn empty_segment_between_two_holes(dir: &Path) -> (Vec<u64>, [std::ops::Range<u64>; 2]) {
+    append(dir, options(Codec::V1, 64), 0..40, payload);
+    let bases = segment_bases(dir);
+    let (b1, b2, b3) = (bases[1], bases[2], bases[3]);
+    std::fs::remove_file(naming::data_path(dir, b1, Codec::V1)).unwrap();
+    std::fs::remove_file(naming::index_path(dir, b1, Codec::V1)).unwrap();
+    let data = naming::data_path(dir, b2, Codec::V1);
+    let len = std::fs::metadata(&data).unwrap().len();
+    std::fs::write(&data, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
+    std::fs::remove_file(naming::index_path(dir, b2, Codec::V1)).unwrap();
+    let holes = [b1..b2, b2..b3];
+    wal_store::holes::write_holes(dir, &holes).unwrap();
+    assert!(wal_recovery::verify(dir, None).unwrap().ok);
+    (bases, holes)
+}
+
+/// The entries of the log outside `holes`, read through `Wal::open`.
+fn entries_outside(dir: &Path, segment_bytes: u32, holes: &[std::ops::Range<u64>]) {
+    let wal = Wal::open(dir, options(Codec::V2, segment_bytes)).unwrap();
+    let found: Vec<(u64, Vec<u8>)> = wal
+        .iter()
+        .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
+        .collect();
+    let expected: Vec<(u64, Vec<u8>)> = (0..40)
+        .filter(|o| !holes.iter().any(|h| h.contains(o)))
+        .map(|o| (o, payload(o)))
+        .collect();
+    assert_eq!(found, expected);
+    wal.close().unwrap();
+}
+
+/// Review finding: the migration dropped an empty sealed segment (it has no record to
+/// lay out), which made the two holes around it one gap the holes file did not list:
+/// the migrated log no longer opened.
+#[test]
+fn migration_keeps_an_empty_segment_between_two_holes() {
+    let dir = tempdir();
+    let (bases, holes) = empty_segment_between_two_holes(dir.path());
+    migrate(dir.path(), Codec::V2).unwrap();
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(verification.ok, "{:#?}", verification.problems);
+    let now = segment_bases(dir.path());
+    assert!(
+        now.contains(&bases[2]),
+        "the empty segment {} is gone: {now:?}",
+        bases[2]
+    );
+    assert!(!naming::index_path(dir.path(), bases[2], Codec::V2).exists());
+    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), holes);
+    entries_outside(dir.path(), 64, &holes);
+}
+
+/// Review finding: the damaged index of a sealed segment with no entry was neither
+/// rebuilt (no index that lists no entry is written) nor removed, so the store refused
+/// the log at every open although verify called it ok. Recovery and rebuild-index now
+/// move it to quarantine.
+#[test]
+fn a_damaged_index_of_an_empty_sealed_segment_goes_to_quarantine() {
+    for rebuild_first in [false, true] {
+        let dir = tempdir();
+        let (bases, holes) = empty_segment_between_two_holes(dir.path());
+        let index = naming::index_path(dir.path(), bases[2], Codec::V1);
+        std::fs::write(&index, [0u8, 0, 7]).unwrap();
+        if rebuild_first {
+            let actions = wal_recovery::rebuild_index(dir.path()).unwrap();
+            assert!(
+                matches!(actions.as_slice(), [wal_recovery::Action::FileQuarantined { from, .. }] if *from == index),
+                "{actions:?}"
+            );
+        }
+        let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
+        recovered.wal.close().unwrap();
+        assert!(!index.exists());
+        assert!(dir.path().join("quarantine").is_dir());
+        assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
+        let wal = Wal::open(dir.path(), options(Codec::V1, 64)).unwrap();
+        assert_eq!(
+            wal.iter().count(),
+            usize::try_from(40 - holes.iter().map(|h| h.end - h.start).sum::<u64>()).unwrap()
+        );
+        wal.close().unwrap();
+    }
+}

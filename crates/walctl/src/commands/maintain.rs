@@ -14,16 +14,17 @@ use crate::output::Out;
 pub fn rebuild_index(args: &DirArgs, out: &mut Out) -> Result<Exit> {
     existing_dir(&args.dir)?;
     let actions = wal_recovery::rebuild_index(&args.dir)?;
-    let mut rebuilt = 0usize;
     for action in &actions {
         if let Action::IndexRebuilt { segment, entries } = action {
-            rebuilt += 1;
             out.line(format_args!(
                 "rebuilt the index of segment {segment} ({entries} entries)"
             ))?;
+        } else {
+            // The damaged index of a segment with no entry, moved to quarantine.
+            out.line(super::repair::action_line(action))?;
         }
     }
-    if rebuilt == 0 {
+    if actions.is_empty() {
         out.line(format_args!(
             "every sealed segment's index in {} is up to date; nothing rebuilt",
             args.dir.display()

@@ -12,7 +12,7 @@ use crate::output::Out;
 use crate::render;
 
 /// A recovery action on one readable line.
-fn action_line(action: &Action) -> String {
+pub(super) fn action_line(action: &Action) -> String {
     match action {
         Action::IndexRebuilt { segment, entries } => {
             format!("index rebuilt: segment {segment} ({entries} entries)")
