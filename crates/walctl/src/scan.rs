@@ -179,31 +179,24 @@ pub fn scan_log(
     options: ScanOptions,
     mut on_entry: impl FnMut(&EntryView<'_>) -> Result<ControlFlow<()>>,
 ) -> Result<ScanOutcome> {
-    let mut outcome = ScanOutcome::default();
     let view = DirView::read(dir)?;
     let listed = match view.segments() {
         Ok(listed) => listed,
         Err(RecoveryError::Store(StoreError::Layout { segment, detail })) => {
-            outcome.problem = Some(LogProblem {
+            let problem = LogProblem {
                 kind: "duplicate_codec",
                 segment: Some(segment),
                 offset: None,
                 file_offset: None,
                 detail,
+            };
+            return Ok(ScanOutcome {
+                problem: Some(problem),
+                ..ScanOutcome::default()
             });
-            return Ok(outcome);
         }
         Err(e) => return Err(CliError::from(e)),
     };
-    let count = listed.len();
-    outcome.first_offset = listed.first().map(|&(base, _)| base);
-    outcome.valid_end = outcome.first_offset;
-    // Whether everything so far was valid: entries are handed out only then.
-    let mut in_prefix = true;
-    let mut expected_base: Option<u64> = None;
-    // The crc the next segment's first record must chain from, when known.
-    let mut seed: Option<u32> = None;
-
     // Gaps recovery left on purpose (SkipCorrupted): stepped over, and the chain is not
     // checked across them. A damaged holes file makes every gap a problem again; one that
     // cannot be read is an I/O error, which says nothing about the holes.
@@ -212,116 +205,178 @@ pub fn scan_log(
         Err(RecoveryError::Store(StoreError::Layout { .. })) => Vec::new(),
         Err(e) => return Err(CliError::from(e)),
     };
+    let first_offset = listed.first().map(|&(base, _)| base);
+    let mut walk = Walk {
+        view: &view,
+        options,
+        outcome: ScanOutcome {
+            first_offset,
+            valid_end: first_offset,
+            ..ScanOutcome::default()
+        },
+        in_prefix: true,
+        expected_base: None,
+        seed: None,
+    };
     for (i, &(base, codec)) in listed.iter().enumerate() {
-        let is_last = i + 1 == count;
-        if let Some(expected) = expected_base
+        walk.step_over_hole(base, &holes);
+        if walk.check_boundary(base).is_break() {
+            break;
+        }
+        let is_last = i + 1 == listed.len();
+        if walk
+            .segment(base, codec, is_last, &mut on_entry)?
+            .is_break()
+        {
+            break;
+        }
+    }
+    Ok(walk.outcome)
+}
+
+/// A walk over the segments, in order.
+struct Walk<'a> {
+    view: &'a DirView,
+    options: ScanOptions,
+    outcome: ScanOutcome,
+    /// Whether everything so far was valid: entries are handed out only then.
+    in_prefix: bool,
+    /// Where the next segment must start, when known.
+    expected_base: Option<u64>,
+    /// The crc the next segment's first record must chain from, when known.
+    seed: Option<u32>,
+}
+
+impl Walk<'_> {
+    /// A recorded hole before `base`: the walk goes on at `base`, with no chain across.
+    fn step_over_hole(&mut self, base: u64, holes: &[std::ops::Range<u64>]) {
+        if let Some(expected) = self.expected_base
             && base > expected
             && holes.contains(&(expected..base))
         {
-            expected_base = Some(base);
-            seed = None;
+            self.expected_base = Some(base);
+            self.seed = None;
         }
-        if in_prefix
-            && let Some(expected) = expected_base
-            && expected != base
-        {
-            let (kind, detail) = if base > expected {
-                (
-                    "segment_gap",
-                    format!("entries {expected}..{base} are in no segment"),
-                )
-            } else {
-                (
-                    "segment_overlap",
-                    format!("the segment before holds entries up to {}", expected - 1),
-                )
-            };
-            outcome.problem = Some(LogProblem {
-                kind,
-                segment: Some(base),
-                offset: Some(expected.min(base)),
-                file_offset: None,
-                detail,
-            });
-            in_prefix = false;
-            if !options.past_problems {
-                break;
-            }
-        }
+    }
 
-        let name = naming::data_path(dir, base, codec);
-        let path = view.source(&name).unwrap_or(name);
+    /// A gap or an overlap before the segment at `base` ends the valid prefix; `Break`
+    /// when the walk stops there.
+    fn check_boundary(&mut self, base: u64) -> ControlFlow<()> {
+        let Some(expected) = self.expected_base.filter(|&e| self.in_prefix && e != base) else {
+            return ControlFlow::Continue(());
+        };
+        let (kind, detail) = if base > expected {
+            (
+                "segment_gap",
+                format!("entries {expected}..{base} are in no segment"),
+            )
+        } else {
+            (
+                "segment_overlap",
+                format!("the segment before holds entries up to {}", expected - 1),
+            )
+        };
+        self.end_prefix(LogProblem {
+            kind,
+            segment: Some(base),
+            offset: Some(expected.min(base)),
+            file_offset: None,
+            detail,
+        })
+    }
+
+    /// The valid prefix ends at `problem`; `Break` unless the walk reads past problems.
+    fn end_prefix(&mut self, problem: LogProblem) -> ControlFlow<()> {
+        self.outcome.problem = Some(problem);
+        self.in_prefix = false;
+        if self.options.past_problems {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    }
+
+    /// Reads the segment at `base`, handing out its records while the prefix is valid
+    /// and summarizing it; `Break` when the walk stops (the caller stopped it, or a
+    /// problem ended the prefix).
+    fn segment(
+        &mut self,
+        base: u64,
+        codec: Codec,
+        is_last: bool,
+        on_entry: &mut impl FnMut(&EntryView<'_>) -> Result<ControlFlow<()>>,
+    ) -> Result<ControlFlow<()>> {
+        let name = naming::data_path(self.view.dir(), base, codec);
+        let path = self.view.source(&name).unwrap_or(name);
         let data = std::fs::read(&path).context("read", &path)?;
         let mut scanner = Scanner::new(codec, &data);
-        if let Some(seed) = seed {
+        if let Some(seed) = self.seed {
             scanner = scanner.with_seed(seed);
         }
         let mut offsets = Vec::new();
         for record in scanner.by_ref() {
-            if options.check_indexes {
+            if self.options.check_indexes {
                 offsets.push(record.file_offset.0);
             }
-            if in_prefix {
-                let entry = EntryView {
-                    offset: base + u64::from(record.index),
-                    segment: base,
-                    codec,
-                    file_offset: record.file_offset.0,
-                    prev_crc: record.prev_crc,
-                    crc: record.crc,
-                    payload: record.payload,
-                };
-                if on_entry(&entry)?.is_break() {
-                    outcome.stopped_early = true;
-                    return Ok(outcome);
-                }
-                outcome.valid_end = Some(entry.offset + 1);
-                if record.crc.is_some() {
-                    outcome.last_crc = record.crc;
-                }
+            if !self.in_prefix {
+                continue;
+            }
+            let entry = EntryView {
+                offset: base + u64::from(record.index),
+                segment: base,
+                codec,
+                file_offset: record.file_offset.0,
+                prev_crc: record.prev_crc,
+                crc: record.crc,
+                payload: record.payload,
+            };
+            if on_entry(&entry)?.is_break() {
+                self.outcome.stopped_early = true;
+                return Ok(ControlFlow::Break(()));
+            }
+            self.outcome.valid_end = Some(entry.offset + 1);
+            if record.crc.is_some() {
+                self.outcome.last_crc = record.crc;
             }
         }
         let entries = u64::from(scanner.records());
         let index = if is_last {
             IndexStatus::Active
-        } else if options.check_indexes {
-            index_status(&view, base, codec, &offsets)?
+        } else if self.options.check_indexes {
+            index_status(self.view, base, codec, &offsets)?
         } else {
             IndexStatus::Unchecked
         };
-        outcome.segments.push(SegmentSummary {
+        self.outcome.segments.push(SegmentSummary {
             base,
             codec,
             entries,
             data_bytes: u64::from(scanner.valid_len().0),
             index,
         });
-        let end = scanner.end().cloned();
-        if !codec.has_crc() && in_prefix {
-            outcome.last_crc = None;
+        if !codec.has_crc() && self.in_prefix {
+            self.outcome.last_crc = None;
         }
-        expected_base = base.checked_add(entries);
-        seed = if codec.has_crc() {
+        self.expected_base = base.checked_add(entries);
+        self.seed = if codec.has_crc() {
             scanner.last_crc()
         } else {
             None
         };
-        if let Some(ScanEnd::Problem(problem)) = end {
-            seed = None;
-            if in_prefix {
-                outcome.problem = Some(LogProblem {
-                    kind: kind_of(&problem),
-                    segment: Some(base),
-                    offset: Some(base + entries),
-                    file_offset: Some(problem.file_offset().map_or(scanner.valid_len().0, |o| o.0)),
-                    detail: problem.to_string(),
-                });
-                in_prefix = false;
-                if !options.past_problems {
-                    break;
-                }
-            }
+        let Some(ScanEnd::Problem(problem)) = scanner.end().cloned() else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        self.seed = None;
+        if !self.in_prefix {
+            return Ok(ControlFlow::Continue(()));
         }
+        let file_offset = problem.file_offset().map_or(scanner.valid_len().0, |o| o.0);
+        Ok(self.end_prefix(LogProblem {
+            kind: kind_of(&problem),
+            segment: Some(base),
+            offset: Some(base + entries),
+            file_offset: Some(file_offset),
+            detail: problem.to_string(),
+        }))
     }
-    Ok(outcome)
 }
