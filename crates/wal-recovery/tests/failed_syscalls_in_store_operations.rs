@@ -206,20 +206,5 @@ fn trim() {
 
 #[test]
 fn clear() {
-    exhaust(&Case {
-        name: "clear",
-        setup: |dir| {
-            let mut ctx = durable_log(dir, SyncPolicy::Always, 12);
-            ctx.removable = Some(0..12);
-            ctx.gone_if_ok = Some(0..12);
-            ctx.keep.clear();
-            ctx
-        },
-        op: |ctx| {
-            ctx.wal().clear()?;
-            ctx.append(true)?;
-            Ok(())
-        },
-        deterministic: true,
-    });
+    exhaust(&faults::clear_case());
 }

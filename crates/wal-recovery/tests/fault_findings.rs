@@ -10,29 +10,9 @@ mod faults;
 
 use std::path::PathBuf;
 
-use faults::{Case, Fault, durable_log, run_faulted};
-use wal_store::SyncPolicy;
+use faults::{Fault, run_faulted};
 use wal_store::faults::EIO;
 use wal_store::sys::Call;
-
-fn clear_case() -> Case {
-    Case {
-        name: "clear",
-        setup: |dir| {
-            let mut ctx = durable_log(dir, SyncPolicy::Always, 12);
-            ctx.removable = Some(0..12);
-            ctx.gone_if_ok = Some(0..12);
-            ctx.keep.clear();
-            ctx
-        },
-        op: |ctx| {
-            ctx.wal().clear()?;
-            ctx.append(true)?;
-            Ok(())
-        },
-        deterministic: true,
-    }
-}
 
 fn once(call: Call, nth: usize, file: &str) -> Fault {
     Fault {
@@ -52,7 +32,7 @@ fn once(call: Call, nth: usize, file: &str) -> Fault {
 /// whose directory fsync failed loses its name again.
 #[test]
 fn a_clear_that_fails_to_create_its_segment_appends_nothing_to_the_sealed_one() {
-    run_faulted(&clear_case(), &once(Call::FsyncDir, 2, "12.txnx"));
+    run_faulted(&faults::clear_case(), &once(Call::FsyncDir, 2, "12.txnx"));
 }
 
 /// A clear whose removal of the old files failed had already made the new segment the
@@ -60,7 +40,7 @@ fn a_clear_that_fails_to_create_its_segment_appends_nothing_to_the_sealed_one() 
 /// segment the log no longer listed (recovery: overlapping segments, committed).
 #[test]
 fn a_clear_that_fails_to_remove_old_files_appends_to_its_new_segment() {
-    run_faulted(&clear_case(), &once(Call::Unlink, 2, "0.idxx"));
+    run_faulted(&faults::clear_case(), &once(Call::Unlink, 2, "0.idxx"));
 }
 
 /// A truncation that failed while removing the dropped segments' files (newest first)

@@ -45,6 +45,15 @@ fn append(dir: &Path, options: WalOptions, range: std::ops::Range<u64>, make: fn
     wal.close().unwrap();
 }
 
+/// Opens `dir` through recovery in `SkipCorrupted` mode.
+fn open_skipping_corrupted(dir: &Path) -> wal_recovery::Recovered {
+    let options = RecoveryOptions {
+        mode: RecoveryMode::SkipCorrupted,
+        ..RecoveryOptions::default()
+    };
+    wal_recovery::open(dir, options).unwrap()
+}
+
 /// Base offsets of the segments of `dir`, in order.
 fn segment_bases(dir: &Path) -> Vec<u64> {
     list_segments(dir).unwrap().iter().map(|s| s.0).collect()
@@ -348,14 +357,7 @@ fn skip_corrupted_writes_no_empty_index_for_a_segment_that_lost_every_entry() {
     let len = std::fs::metadata(&data).unwrap().len();
     std::fs::write(&data, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
 
-    let recovered = wal_recovery::open(
-        dir.path(),
-        RecoveryOptions {
-            mode: RecoveryMode::SkipCorrupted,
-            ..RecoveryOptions::default()
-        },
-    )
-    .unwrap();
+    let recovered = open_skipping_corrupted(dir.path());
     recovered.wal.close().unwrap();
     assert_no_empty_index(dir.path(), "after skip-corrupted");
     assert!(!naming::index_path(dir.path(), lost, Codec::V2).exists());
@@ -392,14 +394,7 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     let mut bytes = std::fs::read(&damaged).unwrap();
     bytes[20] ^= 0xff;
     std::fs::write(&damaged, bytes).unwrap();
-    let recovered = wal_recovery::open(
-        dir.path(),
-        RecoveryOptions {
-            mode: RecoveryMode::SkipCorrupted,
-            ..RecoveryOptions::default()
-        },
-    )
-    .unwrap();
+    let recovered = open_skipping_corrupted(dir.path());
     let last = recovered.wal.last_offset().unwrap();
     wal_recovery::set_cursor(&recovered.wal, last).unwrap();
     recovered.wal.trim_before(bases[2]).unwrap();

@@ -433,3 +433,24 @@ pub fn truncate_case() -> Case {
         deterministic: true,
     }
 }
+
+/// `clear()` on a durable log of 12 entries, then an append: the store suite fails each
+/// of its calls, and the regression tests of a failed clear replay some of them.
+pub fn clear_case() -> Case {
+    Case {
+        name: "clear",
+        setup: |dir| {
+            let mut ctx = durable_log(dir, wal_store::SyncPolicy::Always, 12);
+            ctx.removable = Some(0..12);
+            ctx.gone_if_ok = Some(0..12);
+            ctx.keep.clear();
+            ctx
+        },
+        op: |ctx| {
+            ctx.wal().clear()?;
+            ctx.append(true)?;
+            Ok(())
+        },
+        deterministic: true,
+    }
+}
