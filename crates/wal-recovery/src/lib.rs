@@ -38,6 +38,7 @@
 struct ReadmeQuickStart;
 
 mod analyze;
+mod clean_open;
 pub mod cursor;
 mod divergence;
 mod error;
@@ -197,6 +198,7 @@ fn report(
         replay_from: replay_from(&analysis.cursor, first_offset, next_offset),
         cursor: analysis.cursor,
         problems: analysis.problems,
+        from_close_record: false,
     }
 }
 
@@ -208,7 +210,16 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     let dir = dir.as_ref();
     wal_store::fs::create_dir_durably(dir)?;
     let lock = DirLock::acquire(dir)?;
-    journal::roll_forward(dir)?;
+    // A clean restart opens through the close record; anything else (an interrupted
+    // journaled change among it) is checked whole.
+    let lock = if journal::roll_forward(dir)? {
+        lock
+    } else {
+        match clean_open::open(dir, &options, lock)? {
+            clean_open::Outcome::Opened(recovered) => return Ok(*recovered),
+            clean_open::Outcome::Full(lock) => lock,
+        }
+    };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
     let unchanged = applied.actions.is_empty() && applied.cut.is_none();

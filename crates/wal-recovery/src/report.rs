@@ -106,7 +106,8 @@ pub struct SegmentReport {
     pub codec: Codec,
     /// Entries found valid when scanning.
     pub entries: u64,
-    /// Bytes of valid records.
+    /// Bytes of valid records (0 in a report that came from the close record, whose
+    /// segments were not read).
     pub data_bytes: u64,
     /// Problems found in this segment.
     pub problems: Vec<Problem>,
@@ -151,6 +152,11 @@ pub struct RecoveryReport {
     pub cursor: CursorState,
     /// Where replay starts.
     pub replay_from: u64,
+    /// Whether the log opened through its close record: a clean close left it as it is,
+    /// so it was not scanned (no record was read, and `segments` lists each segment's
+    /// entries as the names and the log's end show them, with `data_bytes` 0). Every read
+    /// still checks its record's crc; [`verify`](crate::verify) checks everything.
+    pub from_close_record: bool,
 }
 
 impl RecoveryReport {

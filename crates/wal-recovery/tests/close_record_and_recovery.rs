@@ -1,6 +1,9 @@
-//! Recovery and the store's close record (`CLOSED`): recovery never relies on it, leaves
-//! it alone when it changes nothing, and removes it before a cut changes the active
-//! segment, so that the record never outlives the segment it describes.
+//! Recovery and the store's close record (`CLOSED`): a log that a clean close left as it
+//! is opens through its record without a scan (the report says so), and a record that
+//! lies or no longer holds never hands out a wrong payload; anything the record does not
+//! cover gets the full check. Recovery leaves the record alone when it changes nothing,
+//! and removes it before a cut changes the active segment, so that the record never
+//! outlives the segment it describes.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,8 +14,11 @@
 mod support;
 
 use std::fs;
+use std::path::Path;
 
-use support::{append_range, expected, open, options, replayed};
+use support::{append_range, expected, open, options, payload, replayed};
+use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_store::StoreError;
 use wal_store::closed::CLOSED_FILE_NAME;
 
 const SEGMENT_BYTES: u32 = 1024;
@@ -27,6 +33,7 @@ fn recovery_of_a_clean_log_leaves_the_close_record() {
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert!(recovered.report.from_close_record);
     assert_eq!(replayed(&recovered), expected(0..50));
     assert_eq!(fs::read(dir.path().join(CLOSED_FILE_NAME)).unwrap(), record);
 }
@@ -68,4 +75,390 @@ fn active_base_of(wal: &wal_store::Wal) -> u64 {
         .last()
         .unwrap()
         .0
+}
+
+/// A log of `count` entries closed cleanly, with its segments' bases.
+fn closed_log(dir: &Path, count: u64) -> Vec<u64> {
+    let recovered = open(dir, &options(SEGMENT_BYTES));
+    append_range(&recovered.wal, 0..count);
+    recovered.wal.close().unwrap();
+    assert!(dir.join(CLOSED_FILE_NAME).exists());
+    support::segment_bases(dir)
+}
+
+#[test]
+fn a_clean_close_reopens_through_the_close_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let bases = closed_log(dir.path(), 200);
+    assert!(
+        bases.len() >= 4,
+        "old sealed segments are deferred: {bases:?}"
+    );
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    let report = &recovered.report;
+    assert!(report.from_close_record, "{report:#?}");
+    assert!(report.is_clean(), "{report:#?}");
+    assert_eq!((report.first_offset, report.last_offset), (0, Some(199)));
+    assert_eq!(report.last_crc, recovered.wal.last_crc());
+    assert_eq!(report.replay_from, 0);
+    let listed: Vec<(u64, u64)> = report
+        .segments
+        .iter()
+        .map(|s| (s.base, s.entries))
+        .collect();
+    let ends = bases.iter().skip(1).copied().chain([200]);
+    let expected_segments: Vec<(u64, u64)> =
+        bases.iter().zip(ends).map(|(&b, e)| (b, e - b)).collect();
+    assert_eq!(listed, expected_segments);
+    assert_eq!(replayed(&recovered), expected(0..200));
+    let appended = recovered.wal.append(&payload(200)).unwrap();
+    assert_eq!(appended.offset, 200);
+    drop(recovered);
+
+    // A crash after that append: no close record, so the next open checks everything.
+    assert!(!dir.path().join(CLOSED_FILE_NAME).exists());
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(!recovered.report.from_close_record);
+    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert_eq!(replayed(&recovered), expected(0..201));
+}
+
+#[test]
+fn damage_behind_a_clean_close_is_found_by_the_read_and_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let bases = closed_log(dir.path(), 200);
+    // A payload byte of the third record of the oldest segment, which the open defers.
+    let path = support::data_path(dir.path(), bases[0]);
+    let mut bytes = fs::read(&path).unwrap();
+    let (start, _) = support::records(&bytes)[2];
+    bytes[start + 12] ^= 0x40;
+    fs::write(&path, &bytes).unwrap();
+
+    for mode in [
+        RecoveryMode::AbsoluteConsistency,
+        RecoveryMode::TolerateCorruptTail,
+    ] {
+        let recovered = open(
+            dir.path(),
+            &RecoveryOptions {
+                mode,
+                ..options(SEGMENT_BYTES)
+            },
+        );
+        assert!(recovered.report.from_close_record, "{mode:?}");
+        let read = recovered.wal.read(2);
+        assert!(
+            matches!(
+                read,
+                Err(StoreError::Corrupt {
+                    segment: 0,
+                    offset: 2,
+                    ..
+                })
+            ),
+            "{read:?}"
+        );
+        for offset in [0, 1, 3, 199] {
+            assert_eq!(recovered.wal.read(offset).unwrap().payload, payload(offset));
+        }
+        let replay: Vec<_> = recovered.replay().unwrap().collect();
+        assert!(replay.iter().take(2).all(Result::is_ok));
+        assert!(
+            matches!(
+                replay.get(2),
+                Some(Err(StoreError::Corrupt { offset: 2, .. }))
+            ),
+            "{:?}",
+            replay.get(2)
+        );
+    }
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(!verification.ok);
+    let kinds: Vec<(ProblemKind, Option<u64>)> = verification
+        .problems
+        .iter()
+        .map(|p| (p.kind, p.offset))
+        .collect();
+    assert_eq!(kinds, [(ProblemKind::CrcMismatch, Some(2))]);
+}
+
+#[test]
+fn a_deferred_segment_that_fails_its_check_sends_the_next_open_to_the_full_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let bases = closed_log(dir.path(), 200);
+    // The oldest segment's index damaged: only its first use finds out.
+    let index = support::index_path(dir.path(), bases[0]);
+    let mut bytes = fs::read(&index).unwrap();
+    bytes[0] ^= 0x01;
+    fs::write(&index, &bytes).unwrap();
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.from_close_record);
+    assert_eq!(recovered.wal.read(199).unwrap().payload, payload(199));
+    let read = recovered.wal.read(0);
+    assert!(
+        matches!(read, Err(StoreError::Layout { segment: 0, .. })),
+        "{read:?}"
+    );
+    assert!(
+        !dir.path().join(CLOSED_FILE_NAME).exists(),
+        "the close record outlived a failed check"
+    );
+    assert!(recovered.wal.append(&payload(200)).is_err());
+    recovered.wal.close().unwrap();
+    assert!(
+        !dir.path().join(CLOSED_FILE_NAME).exists(),
+        "a close wrote the record again over a failed check"
+    );
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(!recovered.report.from_close_record);
+    assert!(
+        recovered
+            .report
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::IndexRebuilt { segment: 0, .. })),
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(replayed(&recovered), expected(0..200));
+    recovered.wal.append(&payload(200)).unwrap();
+}
+
+/// The close record's fields, parsed as docs/FORMAT.md lays them out.
+struct Record {
+    base: u64,
+    data_len: u32,
+    last_crc: u32,
+    offsets: Vec<u32>,
+}
+
+fn read_record(dir: &Path) -> Record {
+    let bytes = fs::read(dir.join(CLOSED_FILE_NAME)).unwrap();
+    let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!(bytes[..8], *b"WCLS\x02\x02\x00\x00");
+    let count = u32_at(20) as usize;
+    assert_eq!(bytes.len(), 28 + 4 * count + 4);
+    Record {
+        base: u64::from_be_bytes(bytes[8..16].try_into().unwrap()),
+        data_len: u32_at(16),
+        last_crc: u32_at(24),
+        offsets: (0..count).map(|i| u32_at(28 + 4 * i)).collect(),
+    }
+}
+
+/// Writes `record` as a well-formed close record (its own crc right): a forgery that
+/// only a bug could write.
+fn forge(dir: &Path, record: &Record) {
+    let mut bytes = b"WCLS\x02\x02\x00\x00".to_vec();
+    bytes.extend_from_slice(&record.base.to_be_bytes());
+    bytes.extend_from_slice(&record.data_len.to_be_bytes());
+    bytes.extend_from_slice(&u32::try_from(record.offsets.len()).unwrap().to_be_bytes());
+    bytes.extend_from_slice(&record.last_crc.to_be_bytes());
+    for offset in &record.offsets {
+        bytes.extend_from_slice(&offset.to_be_bytes());
+    }
+    let check = wal_store::format::crc::crc32c_update(0, &bytes);
+    bytes.extend_from_slice(&check.to_be_bytes());
+    fs::write(dir.join(CLOSED_FILE_NAME), bytes).unwrap();
+}
+
+/// Every entry the log hands out is the one written at its offset (or an error).
+fn assert_no_wrong_payload(recovered: &wal_recovery::Recovered, what: &str) {
+    let wal = &recovered.wal;
+    for offset in wal.first_offset()..wal.next_offset() {
+        if let Ok(entry) = wal.read(offset) {
+            assert_eq!(entry.payload, payload(offset), "{what}: read({offset})");
+        }
+    }
+    for entry in wal.iter().map_while(Result::ok) {
+        assert_eq!(entry.payload, payload(entry.offset), "{what}: iter");
+    }
+}
+
+#[test]
+fn a_lying_close_record_never_hands_out_a_wrong_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let bases = closed_log(dir.path(), 200);
+    let active = *bases.last().unwrap();
+    let files = support::snapshot(dir.path());
+    let honest = read_record(dir.path());
+    assert_eq!(honest.base, active);
+    let data = fs::read(support::data_path(dir.path(), active)).unwrap();
+    let records = support::records(&data);
+    assert!(records.len() >= 4, "the active segment holds a few records");
+    let crc_of = |i: usize| {
+        u32::from_be_bytes(
+            data[records[i].0 + 8..records[i].0 + 12]
+                .try_into()
+                .unwrap(),
+        )
+    };
+    let entries = records.len();
+
+    let fewer = Record {
+        base: active,
+        data_len: u32::try_from(records[entries - 2].1).unwrap(),
+        last_crc: crc_of(entries - 2),
+        offsets: honest.offsets[..entries - 1].to_vec(),
+    };
+    let mut more_offsets = honest.offsets.clone();
+    more_offsets.push(honest.data_len);
+    let more = Record {
+        base: active,
+        data_len: honest.data_len + 20,
+        last_crc: honest.last_crc,
+        offsets: more_offsets,
+    };
+    let mut skipping = honest.offsets.clone();
+    skipping.remove(1);
+    let skip_one = Record {
+        base: active,
+        data_len: honest.data_len,
+        last_crc: honest.last_crc,
+        offsets: skipping,
+    };
+    let other_base = Record {
+        base: bases[0],
+        data_len: honest.data_len,
+        last_crc: honest.last_crc,
+        offsets: honest.offsets.clone(),
+    };
+    for (what, record) in [
+        ("fewer entries", fewer),
+        ("more entries", more),
+        ("a record skipped", skip_one),
+        ("another segment's base", other_base),
+    ] {
+        support::restore(dir.path(), &files);
+        forge(dir.path(), &record);
+        let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+        assert_no_wrong_payload(&recovered, what);
+        assert!(
+            !recovered.report.from_close_record,
+            "{what}: the lie was believed"
+        );
+        assert_eq!(recovered.wal.next_offset(), 200, "{what}");
+        assert_eq!(replayed(&recovered), expected(0..200), "{what}");
+    }
+}
+
+#[test]
+fn a_log_not_closed_cleanly_gets_the_full_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let bases = closed_log(dir.path(), 200);
+    fs::remove_file(dir.path().join(CLOSED_FILE_NAME)).unwrap();
+    let path = support::data_path(dir.path(), bases[0]);
+    let mut bytes = fs::read(&path).unwrap();
+    let (start, _) = support::records(&bytes)[2];
+    bytes[start + 12] ^= 0x40;
+    fs::write(&path, &bytes).unwrap();
+    // Committed (later segments exist): refused by the default mode, as before.
+    let err = wal_recovery::open(dir.path(), options(SEGMENT_BYTES)).unwrap_err();
+    assert!(
+        matches!(&err, RecoveryError::CommittedCorruption { problem, .. }
+            if problem.kind == ProblemKind::CrcMismatch && problem.offset == Some(2)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn what_the_close_record_does_not_cover_gets_the_full_check() {
+    let dir = tempfile::tempdir().unwrap();
+    closed_log(dir.path(), 200);
+    let files = support::snapshot(dir.path());
+
+    // A commit offset past the end: committed entries are missing, as without a record.
+    for (mode, refused_as_inconsistent) in [
+        (RecoveryMode::AbsoluteConsistency, true),
+        (RecoveryMode::TolerateCorruptTail, false),
+    ] {
+        let err = wal_recovery::open(
+            dir.path(),
+            RecoveryOptions {
+                mode,
+                commit_offset: Some(200),
+                ..options(SEGMENT_BYTES)
+            },
+        )
+        .unwrap_err();
+        let missing = |problems: &[wal_recovery::Problem]| {
+            problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::MissingEntries)
+        };
+        match &err {
+            RecoveryError::Inconsistent { problems } => {
+                assert!(refused_as_inconsistent && missing(problems), "{err:?}");
+            }
+            RecoveryError::CommittedCorruption { problems, .. } => {
+                assert!(!refused_as_inconsistent && missing(problems), "{err:?}");
+            }
+            other => panic!("{mode:?}: {other:?}"),
+        }
+        assert_eq!(
+            support::snapshot(dir.path()),
+            files,
+            "{mode:?} changed files"
+        );
+    }
+    // A commit offset inside the log changes nothing.
+    let recovered = open(
+        dir.path(),
+        &RecoveryOptions {
+            commit_offset: Some(199),
+            ..options(SEGMENT_BYTES)
+        },
+    );
+    assert!(recovered.report.from_close_record);
+    drop(recovered);
+
+    // A cursor past the end is clamped, durably, and replay starts after it.
+    fs::write(
+        wal_recovery::cursor::cursor_path(dir.path()),
+        wal_recovery::cursor::encode_cursor(250),
+    )
+    .unwrap();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(!recovered.report.from_close_record);
+    assert!(recovered.report.actions.contains(&Action::CursorClamped {
+        from: 250,
+        to: Some(199)
+    }));
+    assert_eq!(recovered.report.replay_from, 200);
+    drop(recovered);
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(
+        recovered.report.from_close_record,
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(recovered.report.cursor, wal_recovery::CursorState::At(199));
+    assert_eq!(recovered.report.replay_from, 200);
+    drop(recovered);
+
+    // A cursor inside the log: replay after it, through the record.
+    wal_recovery::set_cursor(&open(dir.path(), &options(SEGMENT_BYTES)).wal, 149).unwrap();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.from_close_record);
+    assert_eq!(replayed(&recovered), expected(150..200));
+    drop(recovered);
+
+    // A leftover temporary file: removed by the full check.
+    let leftover = dir.path().join(format!("{CLOSED_FILE_NAME}.tmp"));
+    fs::write(&leftover, b"half a record").unwrap();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(!recovered.report.from_close_record);
+    assert!(!leftover.exists());
+    assert!(
+        recovered
+            .report
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::TempFileRemoved { .. })),
+        "{:#?}",
+        recovered.report
+    );
 }

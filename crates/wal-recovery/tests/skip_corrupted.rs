@@ -28,13 +28,15 @@ fn payload(o: u64) -> Vec<u8> {
     format!("entry {o:04}").into_bytes()
 }
 
-/// 100 entries of 10 bytes (22-byte records): about 23 per segment.
+/// 100 entries of 10 bytes (22-byte records): about 23 per segment, all durable, left as
+/// a crash would leave them (no close record, so that recovery checks every record).
 fn write_log(dir: &Path) -> Vec<(u64, wal_format::Codec)> {
     let recovered = wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail)).unwrap();
     for o in 0..100 {
         recovered.wal.append(&payload(o)).unwrap();
     }
-    recovered.wal.close().unwrap();
+    recovered.wal.sync().unwrap();
+    drop(recovered);
     wal_store::list_segments(dir).unwrap()
 }
 

@@ -56,6 +56,6 @@ pub use options::{
 pub use read::{Iter, RevIter};
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
-pub use wal::{Appended, AppendedBatch, Wal};
+pub use wal::{Appended, AppendedBatch, CleanOpen, Wal};
 /// The on-disk codecs, re-exported so that a store user needs one dependency.
 pub use wal_format as format;

@@ -84,6 +84,9 @@ struct Deferred {
     next: (u64, Codec),
     /// Held while the files are being opened, so that two first uses open them once.
     opening: Mutex<()>,
+    /// Whether a failed check removes the directory's close record (a log opened through
+    /// [`Wal::open_if_closed_cleanly`](crate::Wal::open_if_closed_cleanly)).
+    forgets_close_record: bool,
 }
 
 fn lock_poisoned<T>(_: T) -> StoreError {

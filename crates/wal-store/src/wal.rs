@@ -31,6 +31,7 @@ use crate::stats::Stats;
 
 use durability::IntervalSyncer;
 pub(crate) use inner::Inner;
+pub use open::CleanOpen;
 
 /// What one append wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +105,26 @@ impl Wal {
     /// crate takes it before repairing, so that no other writer can slip in between).
     pub fn open_locked(dir: impl AsRef<Path>, options: WalOptions, lock: DirLock) -> Result<Wal> {
         Wal::open_locked_with_maps(dir, options, lock, Vec::new())
+    }
+
+    /// Opens the log in `dir` (whose lock `lock` is) only if a clean
+    /// [`close`](Wal::close) left it as it is: its close record describes the active
+    /// segment, and [`open`](Wal::open) accepts it with the same checks, without reading
+    /// the records in between. `accept` is given the log's first offset and the offset
+    /// its next entry would get, before anything is opened: the caller's own conditions
+    /// (a commit offset, a cursor that must lie within the log). Anything else, including
+    /// a directory with no log, gives [`CleanOpen::NotClean`] with the lock back and
+    /// nothing changed: the recovery crate takes this path first and checks everything
+    /// when it is refused. Unlike a plain open, a log opened this way removes the close
+    /// record (durably) when an older sealed segment fails its check at its first use,
+    /// so that the next open through recovery checks the whole log.
+    pub fn open_if_closed_cleanly(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        accept: impl FnOnce(u64, u64) -> bool,
+    ) -> Result<CleanOpen> {
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept)
     }
 
     /// [`open_locked`](Wal::open_locked), reusing the read-only mappings recovery made of

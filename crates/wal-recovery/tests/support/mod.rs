@@ -66,11 +66,19 @@ pub fn open(dir: &Path, options: &RecoveryOptions) -> Recovered {
     }
 }
 
-/// Creates a log of `count` entries ([`payload`]) in `dir` and closes it cleanly.
+/// Creates a log of `count` entries ([`payload`]) in `dir`, every one durable, and leaves
+/// it as a crash then would: with no close record, so that the next open through
+/// recovery checks every record (after a clean close it would trust the log, see
+/// tests/close_record_and_recovery.rs). The damage tests start from it.
 pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
     let recovered = open(dir, &options(segment_bytes));
     append_range(&recovered.wal, 0..count);
-    recovered.wal.close().unwrap();
+    recovered.wal.sync().unwrap();
+    drop(recovered);
+    assert!(
+        !dir.join(wal_store::closed::CLOSED_FILE_NAME).exists(),
+        "a crashed log has no close record"
+    );
 }
 
 /// Appends [`payload`]`(o)` for every `o` in `range`, checking each offset given.

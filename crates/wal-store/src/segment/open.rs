@@ -15,6 +15,19 @@ use crate::naming;
 use crate::segment::{Body, Deferred, Offsets, Segment};
 use crate::sys;
 
+/// A deferred segment of a log opened through its close record by the recovery crate
+/// failed its check: the record goes, durably, so that the next open through recovery
+/// checks the whole log instead of trusting it (and deferring this segment) again. The
+/// log itself goes on as before: a close after an open from the record does not write it
+/// again. Failing to remove it is logged: the error the caller gets is the segment's,
+/// and the next use of the segment tries again. (A plain [`Wal::open`](crate::Wal::open)
+/// leaves the record: it sends its caller to recovery, whose open then gets here.)
+fn forget_close_record(dir: &Path) {
+    if let Err(e) = crate::closed::consume(dir) {
+        log::warn!(target: "wal_store::open", "close record not removed after a failed check: {e}");
+    }
+}
+
 impl Segment {
     /// Creates a new, empty, preallocated segment file for records of up to
     /// `segment_bytes` bytes, and maps it for writing. The file is one byte longer (see
@@ -141,8 +154,17 @@ impl Segment {
             entries,
             next,
             opening: Mutex::new(()),
+            forgets_close_record: false,
         };
         Segment::with_body(dir, base, codec, OnceLock::new(), Some(deferred), 0)
+    }
+
+    /// Has a failed check of this deferred segment remove the directory's close record
+    /// (see `forget_close_record` below); nothing for other segments.
+    pub(crate) fn forget_close_record_on_failure(&mut self) {
+        if let Some(deferred) = self.deferred.as_mut() {
+            deferred.forgets_close_record = true;
+        }
     }
 
     /// The segment's files, opened and checked now if a plain open deferred them: its
@@ -168,7 +190,12 @@ impl Segment {
             (self.base, self.codec),
             deferred.entries,
             deferred.next,
-        )?;
+        )
+        .inspect_err(|_| {
+            if deferred.forgets_close_record {
+                forget_close_record(&deferred.dir);
+            }
+        })?;
         self.data_len.store(parts.data_len, Ordering::Release);
         self.published_len.store(parts.data_len, Ordering::Release);
         self.synced_len.store(parts.data_len, Ordering::Release);

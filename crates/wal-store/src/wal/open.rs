@@ -40,21 +40,74 @@ pub(super) fn open_locked_with_maps(
 ) -> Result<Wal> {
     let mut premapped = Premapped::new(maps);
     options.validate()?;
-    let dir = dir.to_path_buf();
-    if lock.path().parent() != Some(dir.as_path()) {
-        return Err(StoreError::InvalidOption {
+    check_lock(dir, &lock)?;
+    let start = load_or_create(dir, &options, &mut premapped)?;
+    assemble(dir, options, lock, start)
+}
+
+/// What [`Wal::open_if_closed_cleanly`] found.
+#[derive(Debug)]
+pub enum CleanOpen {
+    /// The log was closed cleanly, and is open.
+    Opened(Wal),
+    /// The directory holds no log that a clean close left as it is: no log at all, no
+    /// close record, a close record that does not describe the active segment, a holes
+    /// file to rewrite, or anything [`Wal::open`] refuses. Nothing was opened or changed
+    /// on disk, and the directory's lock is handed back, still held. So is a log the
+    /// caller's own conditions refused.
+    NotClean(DirLock),
+}
+
+/// [`Wal::open_if_closed_cleanly`].
+pub(super) fn open_if_closed_cleanly(
+    dir: &Path,
+    options: WalOptions,
+    lock: DirLock,
+    accept: impl FnOnce(u64, u64) -> bool,
+) -> Result<CleanOpen> {
+    options.validate()?;
+    check_lock(dir, &lock)?;
+    // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
+    // caller's full check to find and report: the lock goes back, with no error.
+    let loaded = match crate::open::load(dir, &mut Premapped::new(Vec::new())) {
+        Ok(Some(loaded)) if loaded.active_from_close_record && !loaded.stale_holes => loaded,
+        Ok(_) | Err(_) => return Ok(CleanOpen::NotClean(lock)),
+    };
+    let first_offset = loaded.segments.first().map_or(0, |s| s.base);
+    if !accept(first_offset, loaded.next_offset) {
+        return Ok(CleanOpen::NotClean(lock));
+    }
+    // The record is trusted only until a segment it let the open defer fails its check.
+    let mut loaded = loaded;
+    for segment in &mut loaded.segments {
+        segment.forget_close_record_on_failure();
+    }
+    let start = start_from(dir, loaded, &options)?;
+    assemble(dir, options, lock, start).map(CleanOpen::Opened)
+}
+
+fn check_lock(dir: &Path, lock: &DirLock) -> Result<()> {
+    if lock.path().parent() == Some(dir) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidOption {
             name: "lock",
             value: lock.path().display().to_string(),
             reason: "the lock held is not this directory's",
-        });
+        })
     }
+}
+
+/// The log, built around the segments `start` holds.
+fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Result<Wal> {
+    let dir = dir.to_path_buf();
     let Start {
         segments,
         next_offset,
         last_crc,
         holes,
         close_record_current,
-    } = load_or_create(&dir, &options, &mut premapped)?;
+    } = start;
     let close_record_on_disk = closed::exists(&dir)?;
     let deferred_unchecked = segments.iter().any(Segment::is_deferred);
     let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
@@ -107,26 +160,7 @@ pub(super) fn open_locked_with_maps(
 /// log: its first segment created, no holes left from a log that is gone.
 fn load_or_create(dir: &Path, options: &WalOptions, premapped: &mut Premapped) -> Result<Start> {
     Ok(match crate::open::load(dir, premapped)? {
-        Some(loaded) => {
-            let empty = loaded
-                .segments
-                .iter()
-                .all(|s| s.entries().unwrap_or(0) == 0);
-            // The chain's seed for an empty log comes from the options, if the active
-            // segment's codec has crcs at all.
-            let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
-            let seed = (empty && active_has_crc).then_some(options.seed_crc);
-            if loaded.stale_holes {
-                holes::write_holes(dir, &loaded.holes)?;
-            }
-            Start {
-                segments: loaded.segments,
-                next_offset: loaded.next_offset,
-                last_crc: loaded.last_crc.or(seed),
-                holes: loaded.holes,
-                close_record_current: loaded.active_from_close_record,
-            }
-        }
+        Some(loaded) => start_from(dir, loaded, options)?,
         None => {
             // Holes of a log that is gone (every segment removed, the holes file
             // left) would lie in the new log's offsets, which are all written.
@@ -145,6 +179,29 @@ fn load_or_create(dir: &Path, options: &WalOptions, premapped: &mut Premapped) -
                 close_record_current: false,
             }
         }
+    })
+}
+
+/// What a log found in `dir` starts from. A holes file that also lists holes outside
+/// the log is rewritten first.
+fn start_from(dir: &Path, loaded: crate::open::Loaded, options: &WalOptions) -> Result<Start> {
+    let empty = loaded
+        .segments
+        .iter()
+        .all(|s| s.entries().unwrap_or(0) == 0);
+    // The chain's seed for an empty log comes from the options, if the active
+    // segment's codec has crcs at all.
+    let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
+    let seed = (empty && active_has_crc).then_some(options.seed_crc);
+    if loaded.stale_holes {
+        holes::write_holes(dir, &loaded.holes)?;
+    }
+    Ok(Start {
+        segments: loaded.segments,
+        next_offset: loaded.next_offset,
+        last_crc: loaded.last_crc.or(seed),
+        holes: loaded.holes,
+        close_record_current: loaded.active_from_close_record,
     })
 }
 

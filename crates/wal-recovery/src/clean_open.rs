@@ -1,0 +1,144 @@
+//! The clean restart: a log that a clean close left as it is opens through its close
+//! record, without its data being read, in a time that does not grow with the log.
+//!
+//! The store's close record vouches for the active segment, and the sealed segments'
+//! index files for theirs, exactly as for [`Wal::open`]: the first and last records of
+//! the active segment and of the sealed one before it are checked at open, older sealed
+//! segments at their first use, and every read checks its record's crc. What the record
+//! does not cover falls back to the full check: a journal rolled forward just now, a
+//! leftover temporary file, a file recovery does not know, a shadowed data file, an index
+//! with no data file, a sealed segment with no index file, a cursor that cannot be read
+//! or lies outside the log, a commit offset at or past its end, or anything the store's
+//! clean open refuses. A deferred segment that fails its check later removes the close
+//! record (see `wal_store`), so the next open checks everything.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use wal_format::Codec;
+use wal_store::{CleanOpen, DirLock, Wal, naming};
+
+use crate::cursor::{self, CursorState};
+use crate::error::Result;
+use crate::inventory;
+use crate::journal::DirView;
+use crate::report::{RecoveryReport, SegmentReport};
+use crate::{Recovered, RecoveryOptions};
+
+/// What the clean restart came to.
+pub(crate) enum Outcome {
+    /// The log opened through its close record.
+    Opened(Box<Recovered>),
+    /// The full check is needed; here is the lock back.
+    Full(DirLock),
+}
+
+/// Opens `dir` through its close record if nothing but a clean close's files is there
+/// and the caller's commit offset and cursor lie within the log; otherwise hands the lock
+/// back unchanged. `lock` is `dir`'s, and any journal has been rolled forward.
+pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Result<Outcome> {
+    let Some(segments) = only_clean_files(dir)? else {
+        return Ok(Outcome::Full(lock));
+    };
+    let cursor = cursor::read_cursor(dir)?;
+    if matches!(cursor, CursorState::Corrupt(_)) {
+        return Ok(Outcome::Full(lock));
+    }
+    let commit_offset = options.commit_offset;
+    let within = |first: u64, next: u64| {
+        // A commit offset at or past the end claims entries the log lacks, and a cursor
+        // outside the log is reported and clamped: both are the full check's to decide.
+        commit_offset.is_none_or(|commit| commit < next)
+            && cursor
+                .offset()
+                .is_none_or(|c| c.saturating_add(1) >= first && c < next)
+    };
+    let wal = match Wal::open_if_closed_cleanly(dir, options.wal.clone(), lock, within)? {
+        CleanOpen::Opened(wal) => wal,
+        CleanOpen::NotClean(lock) => return Ok(Outcome::Full(lock)),
+    };
+    let report = report(&wal, options, segments, cursor);
+    report.log();
+    Ok(Outcome::Opened(Box::new(Recovered { wal, report })))
+}
+
+/// The segments of `dir`, if its files are those a clean close leaves: data files, each
+/// sealed one with its index, a close record, and the log's own small files; `None` for
+/// anything else (by name only: no file is read).
+fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
+    let view = DirView::read(dir)?;
+    let names: HashSet<String> = view.file_names()?.into_iter().collect();
+    if !names.contains(wal_store::closed::CLOSED_FILE_NAME) {
+        return Ok(None);
+    }
+    let inventory = inventory::take(&view)?;
+    if !inventory.temp_files.is_empty()
+        || !inventory.duplicates.is_empty()
+        || !inventory.orphan_indexes.is_empty()
+        || !inventory.unknown_files.is_empty()
+    {
+        return Ok(None);
+    }
+    let segments: Vec<(u64, Codec)> = inventory.segments.into_iter().collect();
+    let sealed = segments.len().saturating_sub(1);
+    let indexed = segments.iter().take(sealed).all(|&(base, codec)| {
+        naming::index_path(dir, base, codec)
+            .file_name()
+            .is_some_and(|name| names.contains(&*name.to_string_lossy()))
+    });
+    Ok(indexed.then_some(segments))
+}
+
+/// The report of a clean restart: no problem and nothing done, the segments as their
+/// names and the log's end show them (their data was not read), replay after the cursor.
+fn report(
+    wal: &Wal,
+    options: &RecoveryOptions,
+    segments: Vec<(u64, Codec)>,
+    cursor: CursorState,
+) -> RecoveryReport {
+    let first_offset = wal.first_offset();
+    let next_offset = wal.next_offset();
+    let ends = segments
+        .iter()
+        .skip(1)
+        .map(|&(base, _)| base)
+        .chain([next_offset]);
+    let segment_reports = segments
+        .iter()
+        .zip(ends)
+        .map(|(&(base, codec), end)| SegmentReport {
+            base,
+            codec,
+            entries: end.saturating_sub(base),
+            data_bytes: 0,
+            problems: Vec::new(),
+        })
+        .collect();
+    // As the full check places it (analyze/commit.rs): what the caller and the consumer
+    // claim, and a sealed segment before the active one. (The active segment has no
+    // index to show more: its entries are all durable, but none is claimed committed.)
+    let claimed = [
+        options.commit_offset.map(|c| c.saturating_add(1)),
+        cursor.offset().map(|c| c.saturating_add(1)),
+        (segments.len() > 1)
+            .then(|| segments.last().map(|&(base, _)| base))
+            .flatten(),
+    ];
+    let committed_end = claimed.into_iter().flatten().max().unwrap_or(0);
+    RecoveryReport {
+        mode: options.mode,
+        commit_offset: options.commit_offset,
+        committed_end,
+        segments: segment_reports,
+        problems: Vec::new(),
+        actions: Vec::new(),
+        cut: None,
+        first_offset,
+        last_offset: (next_offset > first_offset).then(|| next_offset - 1),
+        last_crc: wal.last_crc(),
+        replay_from: crate::replay_from(&cursor, first_offset, next_offset),
+        cursor,
+        from_close_record: true,
+    }
+}
