@@ -5,7 +5,8 @@
 //! every problem ([`ProblemKind`]), applies a [`RecoveryMode`] (copying whatever it cuts
 //! into the directory's quarantine folder first), rebuilds indexes, and returns a
 //! [`Wal`] ready for appends with a [`RecoveryReport`] and the replay of the entries after
-//! the consumer's cursor.
+//! the consumer's cursor. A log that a clean close left as it is opens without the scan,
+//! through the store's close record, in a time that does not grow with the log.
 //!
 //! ```
 //! use wal_recovery::{RecoveryOptions, set_cursor};
@@ -206,6 +207,19 @@ fn report(
 /// opens the log for appending. If the mode refuses (committed corruption, or any problem
 /// under `AbsoluteConsistency`), nothing on disk has changed. An empty or missing
 /// directory gets a new log.
+///
+/// After a clean [`Wal::close`], nothing is scanned: the log opens through its close
+/// record as [`Wal::open`] would, in a time that does not grow with the log, and the
+/// report says so ([`RecoveryReport::from_close_record`]; no problem, nothing done). The
+/// close record is trusted as the decision of docs/RECOVERY.md says: damage behind it is
+/// found by the read that reaches it (every read checks its record's crc, and never hands
+/// out another entry's payload), by [`verify`] and by [`repair`], which always check
+/// everything. An older sealed segment that fails its check at its first use removes the
+/// record, so that the next `open` checks the whole log. Whatever the record does not
+/// cover gets the full check: no record or one that no longer holds (a crash), a
+/// journaled change rolled forward, a leftover or unknown file, a sealed segment without
+/// its index, a cursor that cannot be read or lies outside the log, a commit offset at or
+/// past the log's end.
 pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered> {
     let dir = dir.as_ref();
     wal_store::fs::create_dir_durably(dir)?;
