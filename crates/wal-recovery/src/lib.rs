@@ -212,9 +212,8 @@ fn report(
 /// record as [`Wal::open`] would, in a time that does not grow with the log, and the
 /// report says so ([`RecoveryReport::from_close_record`]; no problem, nothing done). The
 /// close record is trusted as the decision of docs/RECOVERY.md says: damage behind it is
-/// found by the read that reaches it (every read checks its record's crc, and never hands
-/// out another entry's payload), by [`verify`] and by [`repair`], which always check
-/// everything. An older sealed segment that fails its check at its first use removes the
+/// found by the read that reaches it (every read checks its record's crc), by [`verify`]
+/// and by [`repair`], which always check everything. An older sealed segment that fails its check at its first use removes the
 /// record, so that the next `open` checks the whole log. Whatever the record does not
 /// cover gets the full check: no record or one that no longer holds (a crash), a
 /// journaled change rolled forward, a leftover or unknown file, a sealed segment without

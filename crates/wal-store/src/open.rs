@@ -393,23 +393,17 @@ fn scanned_records_hold(
             );
             // Every record in between leads to the next one listed (read for its size
             // only: the scan checked the crcs).
-            ends && after_end && each_leads_to_the_next(codec, data, &records.offsets)
+            let chained = records.offsets.windows(2).all(|pair| match pair {
+                [at, next] => matches!(
+                    codec.decode_record_checked_before(data, FileOffset(*at)),
+                    Ok(Decoded::Record { next: found, .. }) if found.0 == *next
+                ),
+                _ => false,
+            });
+            ends && after_end && chained
         }
         _ => records.data_len == 0 && after_end,
     }
-}
-
-/// Whether the record at each of `offsets` ends where the next one listed starts: the
-/// offsets are those of consecutive records, none skipped. Each record is read for its
-/// size only; its crc is left to the read that returns it.
-fn each_leads_to_the_next(codec: Codec, data: &[u8], offsets: &[u32]) -> bool {
-    offsets.windows(2).all(|pair| match pair {
-        [at, next] => matches!(
-            codec.decode_record_checked_before(data, FileOffset(*at)),
-            Ok(Decoded::Record { next: found, .. }) if found.0 == *next
-        ),
-        _ => false,
-    })
 }
 
 /// Whether the records listed from file offset `first` to `last` can be the active
@@ -435,10 +429,9 @@ fn ends_hold(
 }
 
 /// Whether a clean close's record still describes the active segment (see `closed.rs`):
-/// the same base and codec, offsets from 0 in increasing order, each the start of the
-/// record after the one before (so that no read can be pointed at another entry's
-/// record), the first record links to the previous segment, the last one is whole with
-/// the recorded crc and ends at the recorded length, and zeros follow it.
+/// the same base and codec, offsets from 0 in increasing order, the first record links to
+/// the previous segment, the last one is whole with the recorded crc and ends at the
+/// recorded length, and zeros follow it.
 fn close_record_holds(
     map: &SegmentMap,
     base: u64,
@@ -465,7 +458,7 @@ fn close_record_holds(
         Some(record.last_crc),
         prev_crc,
     );
-    if !increasing || !ends || !each_leads_to_the_next(codec, data, &record.offsets) {
+    if !increasing || !ends {
         return false;
     }
     // The log removes the record durably before it first changes the active segment, so
