@@ -518,10 +518,7 @@ fn crash_at_each_step_of_a_point_in_time_cut_inside_a_sealed_segment() {
     let mut damaged_10 = segment_10.clone();
     damaged_10[start + 14] ^= 0x01;
     let damaged = with(&clean, "10.txnx", damaged_10.clone());
-    let point_in_time = wal_recovery::RecoveryOptions {
-        mode: wal_recovery::RecoveryMode::PointInTime,
-        ..options(SEGMENT_BYTES)
-    };
+    let point_in_time = options(SEGMENT_BYTES).with_mode(wal_recovery::RecoveryMode::PointInTime);
     let done = {
         let dir = tempdir();
         write_files(dir.path(), &damaged);

@@ -6,7 +6,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
-//! let options = WalOptions { sync_policy: SyncPolicy::GroupCommit, ..WalOptions::default() };
+//! let options = WalOptions::default().with_sync_policy(SyncPolicy::GroupCommit);
 //! let wal = Wal::open(dir.path(), options.clone())?;
 //! let first = wal.append(b"hello")?; // durable when it returns
 //! wal.append_batch(&[&b"one"[..], b"two"])?;

@@ -21,11 +21,9 @@ const PAYLOAD_BYTES: usize = 20;
 const RECORD_BYTES: usize = 12 + PAYLOAD_BYTES;
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: 4096,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(4096)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
@@ -179,10 +177,7 @@ fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
 #[test]
 fn a_v1_log_gets_no_close_record() {
     let dir = tempfile::tempdir().unwrap();
-    let options = WalOptions {
-        codec: Codec::V1,
-        ..options()
-    };
+    let options = options().with_codec(Codec::V1);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for offset in 0..10 {
         wal.append(&payload(offset, 0)).unwrap();

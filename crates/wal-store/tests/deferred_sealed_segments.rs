@@ -28,13 +28,12 @@ const PER_SEGMENT: u64 = 128;
 const ENTRIES: u64 = 700;
 
 fn options(codec: Codec) -> WalOptions {
-    WalOptions {
-        segment_bytes: u32::try_from(PER_SEGMENT * (codec.header_bytes() + PAYLOAD_BYTES) as u64)
-            .unwrap(),
-        sync_policy: SyncPolicy::Manual,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(
+            u32::try_from(PER_SEGMENT * (codec.header_bytes() + PAYLOAD_BYTES) as u64).unwrap(),
+        )
+        .with_sync_policy(SyncPolicy::Manual)
+        .with_codec(codec)
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {

@@ -47,11 +47,9 @@ pub fn other_payload(offset: u64) -> Vec<u8> {
 
 /// Options with tiny segments (so that a few hundred entries span dozens of them).
 pub fn options(segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        max_entry_bytes: 64 * 1024,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_max_entry_bytes(64 * 1024)
 }
 
 /// Appends the entries `offsets` (which must be the next ones) with `make` payloads,
