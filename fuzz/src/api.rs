@@ -249,6 +249,9 @@ impl Runner<'_> {
         let first = self.model.first;
         let (result, expected, what) = if pick::flag(u) {
             trace(format_args!("truncate_from({offset})"));
+            // The deprecated alias stays public, so the model keeps checking it: it is
+            // also the only call that empties a log starting at 0 and restarts it there.
+            #[allow(deprecated)]
             let result = wal.truncate_from(offset);
             (result, self.model.truncate_from(offset), "truncate_from")
         } else {

@@ -246,9 +246,16 @@ impl Wal {
         }
     }
 
-    /// Drops `offset` and every entry after it: [`truncate_after`](Wal::truncate_after)
-    /// for `offset - 1`, which also works when `offset` is 0 (a log starting at 0 has no
-    /// entry before its first one to name).
+    /// Drops `offset` and every entry after it: the same as
+    /// [`truncate_after`](Wal::truncate_after)`(offset - 1)`.
+    ///
+    /// It remains, deprecated, because programs written against walrs 0.1 call it; new code calls
+    /// `truncate_after(offset - 1)`. To empty the log, call
+    /// [`truncate_after`](Wal::truncate_after)`(first - 1)` when the log does not start at
+    /// 0, or [`clear`](Wal::clear), which also works at 0 but keeps offsets increasing (the
+    /// next entry gets the offset it would have got). Only this call empties a log that
+    /// starts at 0 and restarts it at 0.
+    #[deprecated(note = "call `truncate_after(offset - 1)`; to drop every entry, `clear()`")]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
         self.inner.truncate_from(offset, offset)
     }

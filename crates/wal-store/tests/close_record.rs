@@ -119,7 +119,7 @@ fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
         let dir = tempfile::tempdir().unwrap();
         let stale = closed_log(dir.path(), 200);
         let wal = Wal::open(dir.path(), options()).unwrap();
-        wal.truncate_from(kept).unwrap();
+        wal.truncate_after(kept - 1).unwrap();
         append(&wal, kept..kept + appended, 1);
         crash(wal);
         fs::write(dir.path().join(CLOSED_FILE_NAME), &stale).unwrap();
@@ -195,7 +195,7 @@ fn the_record_goes_before_the_active_segment_first_changes() {
     type Change = fn(&Wal);
     let changes: [(&str, Change); 3] = [
         ("append", |wal| append(wal, 200..201, 1)),
-        ("truncate_from", |wal| wal.truncate_from(150).unwrap()),
+        ("truncate_after", |wal| wal.truncate_after(149).unwrap()),
         ("clear", |wal| wal.clear().unwrap()),
     ];
     for (name, change) in changes {
