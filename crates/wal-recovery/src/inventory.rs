@@ -58,6 +58,7 @@ pub(crate) fn take(view: &DirView) -> Result<Inventory> {
                         CURSOR_FILE_NAME,
                         wal_store::holes::HOLES_FILE_NAME,
                         wal_store::closed::CLOSED_FILE_NAME,
+                        wal_store::SEED_FILE_NAME,
                     ]
                     .contains(&n)
                 }) =>
@@ -72,7 +73,9 @@ pub(crate) fn take(view: &DirView) -> Result<Inventory> {
                     // The store's close record: recovery scans the active segment
                     // whatever it says (and removes it before a repair changes that
                     // segment).
-                    || name == wal_store::closed::CLOSED_FILE_NAME => {}
+                    || name == wal_store::closed::CLOSED_FILE_NAME
+                    // The store's seed of an empty log: read by the store's open.
+                    || name == wal_store::SEED_FILE_NAME => {}
             FileName::Unknown => inventory.unknown_files.push(path),
         }
     }

@@ -703,7 +703,7 @@ fn anchor_10_rotation_fsyncs_directory() {
     let rotated_at = append_until_rotation(&recovered.wal, dir.path());
     assert_eq!(
         support::file_names(dir.path()),
-        ["0.idxx", "0.txnx", "10.txnx", "LOCK"]
+        ["0.idxx", "0.txnx", "10.txnx", "LOCK", "SEED"]
     );
     assert_eq!(rotated_at, 10);
     // Created preallocated and complete under its final name, never renamed after.

@@ -62,6 +62,17 @@ fn with(files: &Files, name: &str, bytes: Vec<u8>) -> Files {
     files
 }
 
+/// The bytes of a `SEED` file saying that entry `offset` chains from `crc` (FORMAT.md §9).
+fn seed_file(offset: u64, crc: u32) -> Vec<u8> {
+    let mut bytes = b"WALS".to_vec();
+    bytes.extend_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(&offset.to_be_bytes());
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    let check = wal_format::crc::chain(0, &bytes);
+    bytes.extend_from_slice(&check.to_be_bytes());
+    bytes
+}
+
 fn zeroed(bytes: &[u8], range: std::ops::Range<usize>) -> Vec<u8> {
     let mut bytes = bytes.to_vec();
     bytes[range].fill(0);
@@ -354,23 +365,34 @@ fn crash_at_each_step_of_trimming() {
 
 #[test]
 fn crash_at_each_step_of_clearing() {
-    // clear() on segments 0, 10, 20, 30: creates 36.txnx (temp file, preallocate, fsync,
-    // rename, directory fsync), then removes every older segment's files, oldest first.
+    // clear() on segments 0, 10, 20, 30: replaces SEED with the seed of entry 36 (the
+    // crc of entry 35), creates 36.txnx (temp file, preallocate, fsync, rename, directory
+    // fsync), then removes every older segment's files, oldest first.
     let before = log_files(36);
-    let done = after(&before, |wal| wal.clear().unwrap());
+    let mut last_crc = None;
+    let done = after(&before, |wal| {
+        last_crc = wal.last_crc();
+        wal.clear().unwrap();
+    });
+    let seed = seed_file(36, last_crc.unwrap());
     let empty = vec![0u8; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()];
     assert_eq!(
         done,
-        [("36.txnx".to_owned(), empty.clone())]
-            .into_iter()
-            .collect(),
+        [
+            ("36.txnx".to_owned(), empty.clone()),
+            (wal_store::SEED_FILE_NAME.to_owned(), seed.clone())
+        ]
+        .into_iter()
+        .collect(),
         "what clearing leaves"
     );
-    let created = with(&before, "36.txnx", empty.clone());
+    let seeded = with(&before, wal_store::SEED_FILE_NAME, seed);
+    let created = with(&seeded, "36.txnx", empty.clone());
     let states: Vec<(&str, Files, u64)> = vec![
+        ("seed replaced", seeded.clone(), 0),
         (
             "new segment as a temp file",
-            with(&before, "36.txnx.tmp", empty),
+            with(&seeded, "36.txnx.tmp", empty),
             0,
         ),
         ("new segment created", created.clone(), 0),

@@ -40,6 +40,7 @@ pub mod naming;
 mod open;
 mod options;
 mod read;
+pub mod seed;
 mod segment;
 mod stats;
 mod sync;
@@ -54,6 +55,7 @@ pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
 pub use read::{Iter, RevIter};
+pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
 pub use wal::{Appended, AppendedBatch, Wal};

@@ -68,8 +68,11 @@ pub struct WalOptions {
     /// starts at the snapshot's offset + 1). Used only when the directory holds no log.
     pub first_offset: u64,
     /// Crc that seeds the chain of a new log (the crc of entry `first_offset - 1` when
-    /// starting mid-stream; 0 otherwise). Used when the log holds no entry yet: a log
-    /// with no entry has nowhere to keep its seed, so pass it again when reopening one.
+    /// starting mid-stream; 0 otherwise). Used only when the directory holds no log: the
+    /// log keeps its seed on disk (its records, and while it holds no entry its `SEED`
+    /// file), and the disk wins over a different value passed for an existing log. An
+    /// existing empty log without a `SEED` file (written before the file existed) takes
+    /// this value.
     pub seed_crc: u32,
 }
 
@@ -132,7 +135,7 @@ impl WalOptions {
     }
 
     /// Sets [`seed_crc`](WalOptions::seed_crc): the crc that seeds the chain of a new log.
-    /// An existing log keeps the seed on disk.
+    /// An existing log keeps the seed it has on disk.
     #[must_use]
     pub fn with_seed_crc(mut self, seed_crc: u32) -> Self {
         self.seed_crc = seed_crc;

@@ -67,7 +67,9 @@ pub struct Wal {
 
 impl Wal {
     /// Opens the log in `dir`, creating the directory and an empty log (starting at
-    /// `options.first_offset`, seeded with `options.seed_crc`) if it holds none.
+    /// `options.first_offset`, seeded with `options.seed_crc`) if it holds none. An
+    /// existing log keeps where it starts and what it chains from, whatever the options
+    /// say: even with no entry, its seed is on disk (the `SEED` file, FORMAT.md §9).
     ///
     /// An existing log must be clean: any damaged record, gap, missing index or other
     /// problem found is refused with [`StoreError::NeedsRecovery`] or
@@ -269,9 +271,8 @@ impl Wal {
     }
 
     /// Removes every entry. Offsets are never reused: the next append gets the offset it
-    /// would have got, and chains from the last crc. (A log with no entry has nowhere to
-    /// keep its seed: if it is reopened before the next append, the seed comes from
-    /// [`WalOptions::seed_crc`] again.)
+    /// would have got, and chains from the last crc, also after a reopen (the seed is kept
+    /// in the directory's `SEED` file).
     pub fn clear(&self) -> Result<()> {
         self.inner.clear()
     }

@@ -126,12 +126,12 @@ fn an_empty_log_reopens_at_its_named_offset() {
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
 
     // The name of the one (empty) segment says where the log starts, whatever the
-    // options say; the seed, which an empty log has nowhere to keep, is the options'.
+    // options say, and the seed file what it chains from (the options say 0).
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
     assert_eq!(wal.next_offset(), FIRST);
     assert_eq!(wal.last_offset(), None);
-    assert_eq!(wal.last_crc(), Some(0));
+    assert_eq!(wal.last_crc(), Some(SEED));
     assert_eq!(file_names(dir.path()), ["1000.txnx"]);
     wal.close().unwrap();
 

@@ -11,6 +11,7 @@ mod classify;
 mod commit;
 mod layout;
 mod scan;
+mod seed;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -115,6 +116,7 @@ pub(crate) fn analyze(
     let inventory = inventory::take(&view)?;
     let cursor = cursor::read_cursor(dir)?;
     let (recorded_holes, holes_problem) = layout::recorded_holes(&view, dir)?;
+    let seed_problem = seed::seed_problem(dir)?;
     let listed: Vec<(u64, Codec)> = inventory.segments.iter().map(|(&b, &c)| (b, c)).collect();
     let mut segments = scan_all(&view, &listed, lock)?;
 
@@ -142,6 +144,7 @@ pub(crate) fn analyze(
     // Each step below reads the problems found before it (the valid end is where the
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);
+    analysis.problems.extend(seed_problem);
     let stray_hole = layout::stray_hole(&analysis, &recorded_holes);
     analysis.problems.extend(stray_hole);
     let missing = commit::missing_claimed_entries(&analysis);

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::holes;
+use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
 use crate::wal::inner::Inner;
 
@@ -52,6 +53,13 @@ impl Inner {
             keep,
             new_last_crc,
         } = self.plan_cut(&segments, cut, first, &out_of_range)?;
+        // Dropping every entry: the seed of the next one goes to disk before any record is
+        // cut, so that a crash leaves either the records or the file that replaces them.
+        if cut == first
+            && let Some(crc) = new_last_crc
+        {
+            seed::write_seed(&self.dir, ChainSeed { offset: cut, crc })?;
+        }
         let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
         // From here on the files and the list change: a failure leaves neither as the
         // tail knows them (an append could land in a segment already unlinked), so it
@@ -215,6 +223,11 @@ impl Inner {
         let mut tail = self.lock_tail()?;
         self.forget_close_record(&mut tail)?;
         let next = tail.next_offset;
+        // The seed of the next entry goes to disk before any segment does, so that a crash
+        // leaves either entries or the file that replaces them.
+        if let Some(crc) = tail.last_crc {
+            seed::write_seed(&self.dir, ChainSeed { offset: next, crc })?;
+        }
         let fresh = if tail.active.entries()? == 0 {
             Arc::clone(&tail.active)
         } else {

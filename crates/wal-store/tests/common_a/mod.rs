@@ -122,12 +122,12 @@ pub fn assert_chain(entries: &[Entry], seed: u32) {
     }
 }
 
-/// Names of the files in `dir` (not the lock file), sorted.
+/// Names of the files in `dir` (not the lock file nor the seed file), sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != naming::LOCK_FILE_NAME)
+        .filter(|name| name != naming::LOCK_FILE_NAME && name != wal_store::SEED_FILE_NAME)
         .collect();
     names.sort();
     names
