@@ -173,11 +173,7 @@ impl Drop for Scratch {
     }
 }
 
-fn group<'a>(
-    c: &'a mut Criterion,
-    name: &str,
-    elements: Option<u64>,
-) -> BenchmarkGroup<'a, WallTime> {
+fn group<'a>(c: &'a mut Criterion, name: &str, elements: Option<u64>) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
     // One iteration of every workload takes a while: criterion then runs one per sample.
     g.sampling_mode(SamplingMode::Flat)
@@ -251,11 +247,7 @@ fn bulk(c: &mut Criterion, runs: &mut RunLog, name: &str, n: u64, size: usize) {
         });
     }
     g.finish();
-    runs.workload(
-        name,
-        &format!("{n} appends of {size} B, one sync at the end"),
-        &load,
-    );
+    runs.workload(name, &format!("{n} appends of {size} B, one sync at the end"), &load);
 }
 
 fn write_latency(group: &str, s: &dyn Subject, threads: usize, samples: &mut [u64]) {
@@ -319,11 +311,7 @@ fn durable_one(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
         write_latency(NAME, s, 1, &mut latencies);
     }
     g.finish();
-    runs.workload(
-        NAME,
-        &format!("{n} durable appends of 100 B per iteration, one writer"),
-        &load,
-    );
+    runs.workload(NAME, &format!("{n} durable appends of 100 B per iteration, one writer"), &load);
 }
 
 /// D: durable appends from many threads.
@@ -391,10 +379,7 @@ fn datasets(
             .unwrap_or_else(|e| panic!("{} data set for {group}: {e}", s.name()));
         fsutil::warm(&dir).expect("read a data set into the page cache");
         let bytes = fsutil::dir_bytes(&dir).expect("size of a data set");
-        println!(
-            "{group}: data set of {key}: {n} entries, {:.1} MiB on disk",
-            bytes as f64 / MIB as f64
-        );
+        println!("{group}: data set of {key}: {n} entries, {:.1} MiB on disk", bytes as f64 / MIB as f64);
         sizes.push(format!("{}: {bytes}", quote(key)));
         made.insert(key, dir);
     }
@@ -443,11 +428,7 @@ fn read_back(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
         });
     }
     g.finish();
-    runs.workload(
-        NAME,
-        &format!("open + read {n} entries of {size} B, warm page cache"),
-        &load,
-    );
+    runs.workload(NAME, &format!("open + read {n} entries of {size} B, warm page cache"), &load);
 }
 
 /// F: open time of a cleanly closed log, at two sizes.
@@ -463,7 +444,7 @@ fn open_time(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     ];
     for (name, bytes) in plan.f_sizes() {
         settle();
-        let load = loadavg();
+    let load = loadavg();
         let n = (bytes / KIB).max(1);
         let scratch = Scratch::new(name);
         let dirs = datasets(&scratch, name, &subjects, &payloads, n);
@@ -483,11 +464,7 @@ fn open_time(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
             });
         }
         g.finish();
-        runs.workload(
-            name,
-            &format!("open a cleanly closed log of {n} entries of {size} B, warm"),
-            &load,
-        );
+        runs.workload(name, &format!("open a cleanly closed log of {n} entries of {size} B, warm"), &load);
     }
 }
 
@@ -510,11 +487,7 @@ fn memory(runs: &mut RunLog, plan: &Plan) {
         let dir = data_root().join(NAME).join(s.name());
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create a G directory");
-        println!(
-            "{NAME}/{}: writing {} MiB in a child process",
-            s.name(),
-            plan.g_bytes() / MIB
-        );
+        println!("{NAME}/{}: writing {} MiB in a child process", s.name(), plan.g_bytes() / MIB);
         let output = Command::new(&exe)
             .env(ENV_RSS_CHILD, s.name())
             .env(ENV_RSS_DIR, &dir)
@@ -530,11 +503,7 @@ fn memory(runs: &mut RunLog, plan: &Plan) {
                 println!("{NAME}/{}: {json}", s.name());
                 lines.push(json.to_owned());
             }
-            _ => panic!(
-                "G child for {} failed ({}): {stdout}",
-                s.name(),
-                output.status
-            ),
+            _ => panic!("G child for {} failed ({}): {stdout}", s.name(), output.status),
         }
     }
     let _ = fs::remove_dir_all(data_root().join(NAME));
@@ -547,10 +516,7 @@ fn memory(runs: &mut RunLog, plan: &Plan) {
     results::write("rss.json", &json).expect("write rss.json");
     runs.workload(
         NAME,
-        &format!(
-            "write {} MiB of 1 KiB entries, one sync at the end, child process per writer",
-            plan.g_bytes() / MIB
-        ),
+        &format!("write {} MiB of 1 KiB entries, one sync at the end, child process per writer", plan.g_bytes() / MIB),
         &load,
     );
 }
@@ -617,13 +583,7 @@ fn main() {
         bulk(&mut c, &mut runs, "A_bulk_100B", plan.a_entries(), 100);
     }
     if selected('B') {
-        bulk(
-            &mut c,
-            &mut runs,
-            "B_bulk_1KiB",
-            plan.b_entries(),
-            KIB as usize,
-        );
+        bulk(&mut c, &mut runs, "B_bulk_1KiB", plan.b_entries(), KIB as usize);
     }
     if selected('C') {
         durable_one(&mut c, &mut runs, &plan);

@@ -51,19 +51,14 @@ fn main() -> wal_peers::Result<()> {
         let took: Duration = match (workload.as_str(), &dataset) {
             ("bulk", _) => s.bulk(&fresh(k)?, &payloads, n, &mut |_| {})?,
             ("durable", _) => s.durable(&fresh(k)?, &payloads, n, &mut latencies)?,
-            ("threads", _) => {
-                s.durable_threads(&fresh(k)?, &payloads, 16, n / 16, &mut latencies)?
-            }
+            ("threads", _) => s.durable_threads(&fresh(k)?, &payloads, 16, n / 16, &mut latencies)?,
             ("read", Some(dir)) => s.read_all(dir, n, size)?,
             ("open", Some(dir)) => s.open_only(dir)?,
             _ => return Err(usage.into()),
         };
         times.push(took);
         let per_s = n as f64 / took.as_secs_f64();
-        println!(
-            "{workload} {name} run {k}: {:.1} ms, {per_s:.0} entries/s",
-            took.as_secs_f64() * 1e3
-        );
+        println!("{workload} {name} run {k}: {:.1} ms, {per_s:.0} entries/s", took.as_secs_f64() * 1e3);
     }
     if let Some(l) = Latency::from_samples(&mut latencies) {
         println!("latency: {}", l.to_json());

@@ -308,10 +308,7 @@ impl Mapped {
 
     fn create_populated(dir: &Path, len: u64) -> io::Result<Mapped> {
         let file = fsutil::create_prezeroed(&dir.join(FILE_NAME), len)?;
-        let map = MmapOptions::new()
-            .len(len as usize)
-            .populate()
-            .map_raw(&file)?;
+        let map = MmapOptions::new().len(len as usize).populate().map_raw(&file)?;
         Ok(Mapped { _file: file, map })
     }
 

@@ -101,9 +101,7 @@ impl LogManager for ReadEverything {
         _wal: &WriteAheadLog,
     ) -> io::Result<()> {
         // Refusing keeps the data set: okaywal truncates a segment once it is checkpointed.
-        Err(io::Error::other(
-            "the benchmark keeps its data set: no checkpoints",
-        ))
+        Err(io::Error::other("the benchmark keeps its data set: no checkpoints"))
     }
 }
 

@@ -103,14 +103,7 @@ impl Subject for RaftEngine {
         let started = Instant::now();
         for i in 0..n {
             // The last append syncs (`Engine::sync` would not: see the module docs).
-            append(
-                &engine,
-                &mut batch,
-                REGION,
-                i + 1,
-                payloads.get(i),
-                i + 1 == n,
-            )?;
+            append(&engine, &mut batch, REGION, i + 1, payloads.get(i), i + 1 == n)?;
             if (i + 1) % PROGRESS_EVERY == 0 {
                 progress(i + 1);
             }
