@@ -311,16 +311,25 @@ fn crash_at_each_step_of_truncation() {
 
 #[test]
 fn crash_at_each_step_of_trimming() {
-    // trim_before(20) on segments 0, 10, 20, 30: removes 0.idxx, 0.txnx, 10.idxx,
-    // 10.txnx (oldest first, index before data), then fsyncs the directory.
-    let before = log_files(36);
-    let done = after(&before, |wal| assert_eq!(wal.trim_before(20).unwrap(), 2));
+    // trim_before(20) on segments 0, 10, 20, 30: replaces SEED with the seed of entry 20
+    // (the prev crc of its record), removes 0.idxx, 0.txnx, 10.idxx, 10.txnx (oldest
+    // first, index before data), then fsyncs the directory.
+    let unseeded = log_files(36);
+    let first_record = &unseeded["20.txnx"];
+    let seed_of_20 = u32::from_be_bytes(first_record[4..8].try_into().unwrap());
+    let before = with(
+        &unseeded,
+        wal_store::SEED_FILE_NAME,
+        seed_file(20, seed_of_20),
+    );
+    let done = after(&unseeded, |wal| assert_eq!(wal.trim_before(20).unwrap(), 2));
     assert_eq!(
         done,
         without(&before, &["0.idxx", "0.txnx", "10.idxx", "10.txnx"]),
         "what trimming leaves"
     );
     let states: Vec<(&str, Files, u64)> = vec![
+        ("seed replaced", before.clone(), 0),
         ("index of 0 removed", without(&before, &["0.idxx"]), 0),
         (
             "segment 0 removed",

@@ -161,3 +161,26 @@ fn a_damaged_seed_file_is_reported_and_quarantined() {
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
     }
 }
+
+#[test]
+fn a_trimmed_log_cut_to_nothing_by_recovery_keeps_the_seed_of_its_new_first_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), seeded()).unwrap();
+    for i in 0..60u8 {
+        wal.append(&[i + 1; 20]).unwrap();
+    }
+    wal.sync().unwrap();
+    assert!(wal.trim_before(FIRST + 20).unwrap() > 0);
+    let first = wal.first_offset();
+    let seed = wal.read(first).unwrap().prev_crc.unwrap();
+    assert_ne!(seed, SEED);
+    drop(wal);
+    // The first record left is damaged: cutting at the first damage leaves no entry.
+    let data = dir.path().join(format!("{first}.txnx"));
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[14] ^= 0xFF;
+    std::fs::write(&data, bytes).unwrap();
+    let wal = recover(dir.path(), RecoveryMode::PointInTime, plain()).unwrap();
+    assert_eq!((wal.first_offset(), wal.next_offset()), (first, first));
+    assert_next_chains_from(&wal, seed);
+}

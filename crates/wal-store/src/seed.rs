@@ -15,11 +15,12 @@
 //! | 16..20 | seed crc (u32) |
 //! | 20..24 | `chain(0, bytes 0..20)` (u32) |
 //!
-//! It is rewritten, atomically, whenever the log's first offset or the seed of its next
-//! entry can change while the log is empty: when a log is created (before its first
-//! segment, so that a crash leaves no log or a seeded one), when a truncation drops every
-//! entry and when the log is cleared (before any record is cut, so that a crash leaves the
-//! records or the file that replaces them), and when trimming moves the first offset. The
+//! The store rewrites it, atomically, whenever its own operations move the log's first
+//! offset or drop every entry: when a log is created (before its first segment, so that a
+//! crash leaves no log or a seeded one), when a truncation drops every entry and when the
+//! log is cleared (before any record is cut, so that a crash leaves the records or the file
+//! that replaces them), and when trimming moves the first offset (before the old segments
+//! go). The
 //! open reads it only for a log with no entry, and only when its offset is that log's next
 //! offset; a file about other offsets is stale and the open falls back to
 //! [`WalOptions::seed_crc`](crate::WalOptions::seed_crc), as it does for a directory

@@ -251,13 +251,15 @@ impl Wal {
     /// Drops `offset` and every entry after it: the same as
     /// [`truncate_after`](Wal::truncate_after)`(offset - 1)`.
     ///
-    /// It remains, deprecated, because programs written against walrs 0.1 call it; new code calls
-    /// `truncate_after(offset - 1)`. To empty the log, call
+    /// It remains, deprecated, because programs written against walrs 0.1 call it; new
+    /// code calls `truncate_after(offset - 1)`. To empty the log, call
     /// [`truncate_after`](Wal::truncate_after)`(first - 1)` when the log does not start at
     /// 0, or [`clear`](Wal::clear), which also works at 0 but keeps offsets increasing (the
     /// next entry gets the offset it would have got). Only this call empties a log that
     /// starts at 0 and restarts it at 0.
-    #[deprecated(note = "call `truncate_after(offset - 1)`; to drop every entry, `clear()`")]
+    #[deprecated(
+        note = "kept for programs written against 0.1: call `truncate_after(offset - 1)`, or `clear()` to drop every entry"
+    )]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
         self.inner.truncate_from(offset, offset)
     }

@@ -189,6 +189,9 @@ impl Inner {
         if active_empty && removable + 1 == segments.len() {
             removable = removable.saturating_sub(1);
         }
+        if removable > 0 {
+            self.keep_seed_of(segments.get(removable))?;
+        }
         let removed: Vec<Arc<Segment>> = segments.drain(..removable).collect();
         if let Some(first) = segments.first() {
             self.first_offset.store(first.base, Ordering::Release);
@@ -202,6 +205,24 @@ impl Inner {
             log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
         }
         Ok(removed.len())
+    }
+
+    /// Writes the seed of `first`'s first entry, which is about to become the log's first,
+    /// to the seed file, before the segments before it go: its record carries the seed
+    /// too, but a log that later loses every entry to recovery would not. Nothing to do
+    /// when it holds no entry or no crc.
+    fn keep_seed_of(&self, first: Option<&Arc<Segment>>) -> Result<()> {
+        let Some(first) = first else {
+            return Ok(());
+        };
+        if first.entries()? == 0 {
+            return Ok(());
+        }
+        if let Some(crc) = first.entry_unpublished(0)?.prev_crc {
+            let offset = first.base;
+            seed::write_seed(&self.dir, ChainSeed { offset, crc })?;
+        }
+        Ok(())
     }
 
     /// Unlinks segments' files, oldest first (index before data, so that a crash leaves
