@@ -307,11 +307,9 @@ mod tests {
         assert!(end > (6 << 20) + 3, "{end}");
         // Whatever it reports, the bytes after it are zeros.
         let bytes = std::fs::read(&path).unwrap();
-        assert!(
-            bytes[usize::try_from(end).unwrap()..]
-                .iter()
-                .all(|&b| b == 0)
-        );
+        assert!(wal_format::zeros::all_zero(
+            &bytes[usize::try_from(end).unwrap()..]
+        ));
         assert_eq!(scan_len(end, 8 << 20), (end + 4096).min(8 << 20));
     }
 }

@@ -472,7 +472,7 @@ fn close_record_holds(
         .saturating_mul(ZERO_CHECK_BYTES)
         .min(data.len());
     let after = data.get(end..checked_to).unwrap_or_default();
-    after.iter().all(|&byte| byte == 0)
+    wal_format::zeros::all_zero(after)
 }
 
 /// Scans the active segment's records; the check for zeros after the last one reads up

@@ -102,24 +102,6 @@ impl SegmentScan {
     }
 }
 
-/// Position of the last non-zero byte, plus one (0 for all zeros).
-fn written_len(data: &[u8]) -> u64 {
-    const CHUNK: usize = 4096;
-    let mut end = data.len();
-    for chunk in data.rchunks(CHUNK) {
-        // The OR of a whole chunk vectorizes; only a chunk with a non-zero byte is searched.
-        if chunk.iter().fold(0u8, |acc, &b| acc | b) == 0 {
-            end -= chunk.len();
-            continue;
-        }
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            return (end - chunk.len() + i + 1) as u64;
-        }
-        end -= chunk.len();
-    }
-    0
-}
-
 /// The first position after `from` where a whole v2 record with a matching crc starts.
 fn find_next_record(codec: Codec, data: &[u8], from: usize, until: u64) -> Option<u32> {
     if !codec.has_crc() {
@@ -202,7 +184,8 @@ fn scan_segment(
     let end = scanner.end().cloned().unwrap_or(ScanEnd::EndOfInput {
         file_offset: scanner.valid_len(),
     });
-    let written = written_len(data);
+    // Where the written part of the file ends: zeros follow.
+    let written = wal_format::zeros::nonzero_len(data) as u64;
     let resync = match &end {
         ScanEnd::Problem(_) => {
             find_next_record(codec, data, scanner.valid_len().as_usize() + 1, written)
@@ -313,23 +296,4 @@ pub(super) fn scan_all(
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, scanned)| scanned).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn written_len_finds_the_last_non_zero_byte() {
-        assert_eq!(written_len(&[]), 0);
-        assert_eq!(written_len(&[0; 10_000]), 0);
-        let mut v = vec![0u8; 10_000];
-        v[0] = 1;
-        assert_eq!(written_len(&v), 1);
-        v[9_999] = 1;
-        assert_eq!(written_len(&v), 10_000);
-        v[9_999] = 0;
-        v[4_096] = 7;
-        assert_eq!(written_len(&v), 4_097);
-    }
 }
