@@ -2,27 +2,16 @@
 //! what follows the damage) and its index file, read through the directory's view; and
 //! every segment of a directory, in parallel when there is enough to read.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::{DirLock, LockedFileMap, ScannedMap, naming};
+use wal_format::{Codec, Decoded, FileOffset, FormatError, ScanEnd, Scanner};
+pub(crate) use wal_store::layout::IndexState;
+use wal_store::layout::{IndexFit, SegmentFiles};
+use wal_store::{DirLock, LockedFileMap, ScannedMap};
 
 use crate::error::{IoContext, Result};
-use crate::journal::DirView;
-
-/// What a sealed or last segment's index file holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum IndexState {
-    /// A valid index (its own checks pass), with its offsets.
-    Valid(Vec<u32>),
-    /// No index file.
-    Missing,
-    /// An index file that fails its own checks.
-    Corrupt(String),
-}
 
 /// One segment as found on disk.
 #[derive(Debug)]
@@ -73,8 +62,8 @@ impl SegmentScan {
     /// its valid index lists more and agrees with them (an index that disagrees with the
     /// data proves nothing about it, so it cannot say where the next segment starts).
     pub(crate) fn proven_entries(&self) -> u64 {
-        match &self.index {
-            IndexState::Valid(offsets) if offsets.starts_with(&self.offsets) => {
+        match (self.index.fit(&self.offsets), self.index.offsets()) {
+            (IndexFit::Matches | IndexFit::ListsMore, Some(offsets)) => {
                 self.entries().max(offsets.len() as u64)
             }
             _ => self.entries(),
@@ -98,7 +87,7 @@ impl SegmentScan {
 
     /// Whether the valid index agrees with the valid records.
     pub(crate) fn index_matches(&self) -> bool {
-        matches!(&self.index, IndexState::Valid(offsets) if *offsets == self.offsets)
+        self.index.fit(&self.offsets) == IndexFit::Matches
     }
 }
 
@@ -115,17 +104,6 @@ fn find_next_record(codec: Codec, data: &[u8], from: usize, until: u64) -> Optio
             _ => None,
         }
     })
-}
-
-fn read_index(path: &Path, codec: Codec) -> Result<IndexState> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(match IndexView::parse(codec, &bytes) {
-            Ok(view) => IndexState::Valid(view.iter().map(|o| o.0).collect()),
-            Err(e) => IndexState::Corrupt(e.to_string()),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(IndexState::Missing),
-        Err(e) => Err(e).io_context("read index", path),
-    }
 }
 
 /// A segment's bytes: mapped when the caller holds the directory's lock (nobody can
@@ -156,21 +134,14 @@ fn read_bytes<'lock>(lock: Option<&'lock DirLock>, path: &Path) -> Result<Bytes<
     }
 }
 
-/// Scans one segment, reading its files where `view` says they are (see [`DirView`]).
-fn scan_segment(
-    view: &DirView,
-    base: u64,
-    codec: Codec,
-    lock: Option<&DirLock>,
-) -> Result<SegmentScan> {
-    let data_path = naming::data_path(view.dir(), base, codec);
-    let index_path = naming::index_path(view.dir(), base, codec);
-    let data_source = view.source(&data_path).unwrap_or_else(|| data_path.clone());
-    let index = match view.source(&index_path) {
-        Some(source) => read_index(&source, codec)?,
-        None => IndexState::Missing,
-    };
-    let bytes = read_bytes(lock, &data_source)?;
+/// Scans one segment, reading its files from where the directory's layout says they are
+/// (see `journal::read_layout`).
+fn scan_segment(files: &SegmentFiles, lock: Option<&DirLock>) -> Result<SegmentScan> {
+    let (base, codec) = (files.base, files.codec);
+    let index_source = files.index_source.as_deref();
+    let index = IndexState::read(codec, index_source)
+        .io_context("read index", index_source.unwrap_or(&files.index_path))?;
+    let bytes = read_bytes(lock, &files.data_source)?;
     let data = bytes.get();
     let mut scanner = Scanner::new(codec, data);
     let mut offsets = Vec::new();
@@ -202,9 +173,9 @@ fn scan_segment(
     Ok(SegmentScan {
         base,
         codec,
-        data_path,
+        data_path: files.data_path.clone(),
         index,
-        index_path,
+        index_path: files.index_path.clone(),
         valid_len,
         last_crc,
         offsets,
@@ -247,8 +218,7 @@ fn count_records_from(codec: Codec, data: &[u8], at: u32, until: u64) -> u64 {
 /// its own seed, so segments check independently; the links between them are compared
 /// afterwards.
 pub(super) fn scan_all(
-    view: &DirView,
-    listed: &[(u64, Codec)],
+    listed: &[SegmentFiles],
     lock: Option<&DirLock>,
 ) -> Result<Vec<SegmentScan>> {
     // Threads pay off only when there is enough to read: a small log (and every fuzz
@@ -256,8 +226,7 @@ pub(super) fn scan_all(
     const PARALLEL_FROM_BYTES: u64 = 32 << 20;
     let total_bytes: u64 = listed
         .iter()
-        .filter_map(|&(base, codec)| view.source(&naming::data_path(view.dir(), base, codec)))
-        .filter_map(|path| std::fs::metadata(path).ok())
+        .filter_map(|files| std::fs::metadata(&files.data_source).ok())
         .map(|meta| meta.len())
         .sum();
     let workers = if total_bytes < PARALLEL_FROM_BYTES {
@@ -274,10 +243,10 @@ pub(super) fn scan_all(
     let work = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(base, codec)) = listed.get(i) else {
+            let Some(files) = listed.get(i) else {
                 return;
             };
-            let scanned = scan_segment(view, base, codec, lock);
+            let scanned = scan_segment(files, lock);
             results
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
