@@ -161,7 +161,7 @@ impl Subject for Walrs {
                     return Err(format!("recovery found problems: {:?}", recovered.report).into());
                 }
                 recovered.replay_with(&mut visit)?;
-                recovered.wal
+                recovered.log.into_store()
             }
             ReadPath::WalOpen => {
                 let wal = Wal::open(dir, self.options(SyncPolicy::Manual))?;
@@ -184,7 +184,8 @@ impl Subject for Walrs {
                     dir,
                     RecoveryOptions::default().with_wal(self.options(SyncPolicy::Manual)),
                 )?
-                .wal
+                .log
+                .into_store()
             }
             ReadPath::WalOpen => Wal::open(dir, self.options(SyncPolicy::Manual))?,
         };

@@ -29,7 +29,7 @@ fn seeded() -> WalOptions {
 
 fn recover(dir: &Path, mode: RecoveryMode, wal: WalOptions) -> Result<Wal, RecoveryError> {
     let options = RecoveryOptions::default().with_mode(mode).with_wal(wal);
-    wal_recovery::open(dir, options).map(|recovered| recovered.wal)
+    wal_recovery::open(dir, options).map(|recovered| recovered.log.into_store())
 }
 
 /// Appends one entry and checks that it chains from `seed`.
@@ -93,8 +93,8 @@ fn a_torn_only_entry_cut_by_recovery_leaves_the_seed() {
         "{:#?}",
         recovered.report
     );
-    assert_eq!(recovered.wal.next_offset(), FIRST);
-    assert_next_chains_from(&recovered.wal, SEED);
+    assert_eq!(recovered.log.next_offset(), FIRST);
+    assert_next_chains_from(recovered.log.store(), SEED);
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn a_damaged_seed_file_is_reported_and_quarantined() {
             recovered.report
         );
         // The seed of the empty log is the caller's word again, as for a new log.
-        assert_next_chains_from(&recovered.wal, SEED);
+        assert_next_chains_from(recovered.log.store(), SEED);
         drop(recovered);
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
     }

@@ -72,7 +72,7 @@ fn recovery_open_of_a_crashed_log() {
                 &ctx.dir,
                 RecoveryOptions::default().with_wal(options(SyncPolicy::Always)),
             )?;
-            ctx.wal = Some(recovered.wal);
+            ctx.wal = Some(recovered.log.into_store());
             ctx.append(true)?;
             Ok(())
         },

@@ -34,6 +34,7 @@ mod error;
 pub mod faults;
 pub mod fs;
 pub mod holes;
+pub mod layout;
 mod lock;
 mod mmap;
 pub mod naming;
@@ -48,9 +49,9 @@ pub mod sys;
 mod wal;
 
 pub use error::{Result, StoreError};
+pub use layout::list_segments;
 pub use lock::DirLock;
 pub use mmap::{LockedFileMap, ScannedMap};
-pub use open::{list_segments, segments_named};
 pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
