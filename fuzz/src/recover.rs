@@ -168,11 +168,10 @@ fn assert_unchanged(dir: &Path, expected: &Expected<'_>, what: &str) {
 }
 
 fn check_open(dir: &Path, mode: RecoveryMode, setup: &Setup, expected: &Expected<'_>) {
-    let options = RecoveryOptions {
-        mode,
-        commit_offset: setup.commit_offset,
-        wal: setup.wal.clone(),
-    };
+    let options = RecoveryOptions::default()
+        .with_mode(mode)
+        .with_commit_offset(setup.commit_offset)
+        .with_wal(setup.wal.clone());
     let verification = expected.verification;
     match wal_recovery::open(dir, options) {
         Ok(recovered) => {
@@ -364,7 +363,7 @@ fn read_all(wal: &Wal) -> Vec<Entry> {
 /// The report of an `open` agrees with the log it returned: first and last offsets, the
 /// last crc, where replay starts.
 fn assert_report_agrees(recovered: &wal_recovery::Recovered, mode: RecoveryMode) {
-    let wal = &recovered.wal;
+    let wal = recovered.log.store();
     let report = &recovered.report;
     let (first, next) = (wal.first_offset(), wal.next_offset());
     assert_eq!(report.mode, mode);
@@ -406,7 +405,7 @@ fn check_trusted(
         "the clean restart reported work: {report:#?}"
     );
     assert_report_agrees(&recovered, mode);
-    let wal = &recovered.wal;
+    let wal = recovered.log.store();
     let (first, next) = (wal.first_offset(), wal.next_offset());
     if let Some(commit) = setup.commit_offset {
         assert!(
@@ -437,11 +436,9 @@ fn check_trusted(
     if !dir.join(closed::CLOSED_FILE_NAME).exists()
         && let Ok(again) = wal_recovery::open(
             dir,
-            RecoveryOptions {
-                mode,
-                commit_offset: None,
-                wal: wal_options,
-            },
+            RecoveryOptions::default()
+                .with_mode(mode)
+                .with_wal(wal_options),
         )
     {
         assert!(
@@ -457,7 +454,7 @@ fn check_recovered(
     setup: &Setup,
     recovered: wal_recovery::Recovered,
 ) {
-    let wal = &recovered.wal;
+    let wal = recovered.log.store();
     let report = &recovered.report;
     let first = wal.first_offset();
     let next = wal.next_offset();
@@ -526,8 +523,8 @@ fn check_recovered(
         assert_eq!(crc, crc::chain(prev, PROBE_PAYLOAD));
     }
     let wal_options = wal.options().clone();
-    let wal_recovery::Recovered { wal, .. } = recovered;
-    wal.close()
+    let wal_recovery::Recovered { log, .. } = recovered;
+    log.close()
         .unwrap_or_else(|e| panic!("closing a recovered log failed: {e}"));
 
     // Recovered means clean: verify finds nothing wrong, a second open nothing to do.
@@ -544,11 +541,10 @@ fn check_recovered(
 
     let again = match wal_recovery::open(
         dir,
-        RecoveryOptions {
-            mode,
-            commit_offset: None,
-            wal: wal_options,
-        },
+        RecoveryOptions::default()
+            .with_mode(mode)
+            .with_commit_offset(None)
+            .with_wal(wal_options),
     ) {
         Ok(again) => again,
         Err(e) => panic!("a second open with {mode:?} failed: {e}"),
@@ -570,7 +566,7 @@ fn check_recovered(
     let mut expected = entries;
     expected.push(probe);
     assert_eq!(
-        read_all(&again.wal),
+        read_all(again.log.store()),
         expected,
         "a second open reads other entries"
     );

@@ -7,23 +7,22 @@
 //! segments at their first use, and every read checks its record's crc. What the record
 //! does not cover falls back to the full check: a journal rolled forward just now, a
 //! leftover temporary file, a file recovery does not know, a shadowed data file, an index
-//! with no data file, a sealed segment with no index file, a cursor that cannot be read
-//! or lies outside the log, a commit offset at or past its end, or anything the store's
-//! clean open refuses. A deferred segment that fails its check later removes the close
+//! with no data file, a sealed segment with no index file, a damaged `SEED` file, a
+//! cursor that cannot be read or lies outside the log, a commit offset at or past its
+//! end, or anything the store's clean open refuses. A deferred segment that fails its check later removes the close
 //! record (see `wal_store`), so the next open checks everything.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use wal_format::Codec;
-use wal_store::{CleanOpen, DirLock, Wal, naming};
+use wal_store::{CleanOpen, DirLock, Wal};
 
 use crate::cursor::{self, CursorState};
 use crate::error::Result;
 use crate::inventory;
-use crate::journal::DirView;
+use crate::journal;
 use crate::report::{RecoveryReport, SegmentReport};
-use crate::{Recovered, RecoveryOptions};
+use crate::{Log, Recovered, RecoveryOptions};
 
 /// What the clean restart came to.
 pub(crate) enum Outcome {
@@ -59,34 +58,33 @@ pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Resu
     };
     let report = report(&wal, options, segments, cursor);
     report.log();
-    Ok(Outcome::Opened(Box::new(Recovered { wal, report })))
+    let log = Log::new(wal, report.replay_from);
+    Ok(Outcome::Opened(Box::new(Recovered { log, report })))
 }
 
 /// The segments of `dir`, if its files are those a clean close leaves: data files, each
-/// sealed one with its index, a close record, and the log's own small files; `None` for
-/// anything else (by name only: no file is read).
+/// sealed one with its index, a close record, and the log's own small files (a `SEED`
+/// file that reads as one); `None` for anything else (by name, and the seed file: no
+/// segment file is read).
 fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
-    let view = DirView::read(dir)?;
-    let names: HashSet<String> = view.file_names()?.into_iter().collect();
-    if !names.contains(wal_store::closed::CLOSED_FILE_NAME) {
-        return Ok(None);
-    }
-    let inventory = inventory::take(&view)?;
-    if !inventory.temp_files.is_empty()
-        || !inventory.duplicates.is_empty()
-        || !inventory.orphan_indexes.is_empty()
+    let inventory = inventory::take(journal::read_layout(dir)?);
+    let layout = &inventory.layout;
+    if layout.close_record_source.is_none()
+        || !inventory.temp_files.is_empty()
         || !inventory.unknown_files.is_empty()
+        || !layout.duplicates.is_empty()
+        || !layout.orphan_indexes.is_empty()
+        || wal_store::seed::read_seed(dir).is_err()
     {
         return Ok(None);
     }
-    let segments: Vec<(u64, Codec)> = inventory.segments.into_iter().collect();
-    let sealed = segments.len().saturating_sub(1);
-    let indexed = segments.iter().take(sealed).all(|&(base, codec)| {
-        naming::index_path(dir, base, codec)
-            .file_name()
-            .is_some_and(|name| names.contains(&*name.to_string_lossy()))
-    });
-    Ok(indexed.then_some(segments))
+    let sealed = layout.segments.len().saturating_sub(1);
+    let indexed = layout
+        .segments
+        .iter()
+        .take(sealed)
+        .all(|s| s.index_source.is_some());
+    Ok(indexed.then(|| layout.segments.iter().map(|s| (s.base, s.codec)).collect()))
 }
 
 /// The report of a clean restart: no problem and nothing done, the segments as their

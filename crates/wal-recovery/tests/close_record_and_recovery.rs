@@ -17,7 +17,7 @@ use std::fs;
 use std::path::Path;
 
 use support::{append_range, expected, open, options, payload, replayed};
-use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode};
 use wal_store::StoreError;
 use wal_store::closed::CLOSED_FILE_NAME;
 
@@ -27,8 +27,8 @@ const SEGMENT_BYTES: u32 = 1024;
 fn recovery_of_a_clean_log_leaves_the_close_record() {
     let dir = tempfile::tempdir().unwrap();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    append_range(&recovered.wal, 0..50);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..50);
+    recovered.log.close().unwrap();
     let record = fs::read(dir.path().join(CLOSED_FILE_NAME)).unwrap();
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -42,10 +42,10 @@ fn recovery_of_a_clean_log_leaves_the_close_record() {
 fn a_cut_of_the_active_segment_removes_the_close_record_first() {
     let dir = tempfile::tempdir().unwrap();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    append_range(&recovered.wal, 0..50);
-    let active_base = active_base_of(&recovered.wal);
+    append_range(&recovered.log, 0..50);
+    let active_base = active_base_of(&recovered.log);
     assert!(active_base > 0, "the log spans segments");
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert!(dir.path().join(CLOSED_FILE_NAME).exists());
 
     // The last byte of the last record flipped: with no commit point, a torn tail.
@@ -69,8 +69,8 @@ fn a_cut_of_the_active_segment_removes_the_close_record_first() {
 }
 
 /// Base of the log's last segment.
-fn active_base_of(wal: &wal_store::Wal) -> u64 {
-    wal_store::list_segments(wal.dir())
+fn active_base_of(log: &wal_recovery::Log) -> u64 {
+    wal_store::list_segments(log.dir())
         .unwrap()
         .last()
         .unwrap()
@@ -80,8 +80,8 @@ fn active_base_of(wal: &wal_store::Wal) -> u64 {
 /// A log of `count` entries closed cleanly, with its segments' bases.
 fn closed_log(dir: &Path, count: u64) -> Vec<u64> {
     let recovered = open(dir, &options(SEGMENT_BYTES));
-    append_range(&recovered.wal, 0..count);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..count);
+    recovered.log.close().unwrap();
     assert!(dir.join(CLOSED_FILE_NAME).exists());
     support::segment_bases(dir)
 }
@@ -100,7 +100,7 @@ fn a_clean_close_reopens_through_the_close_record() {
     assert!(report.from_close_record, "{report:#?}");
     assert!(report.is_clean(), "{report:#?}");
     assert_eq!((report.first_offset, report.last_offset), (0, Some(199)));
-    assert_eq!(report.last_crc, recovered.wal.last_crc());
+    assert_eq!(report.last_crc, recovered.log.last_crc());
     assert_eq!(report.replay_from, 0);
     let listed: Vec<(u64, u64)> = report
         .segments
@@ -112,7 +112,7 @@ fn a_clean_close_reopens_through_the_close_record() {
         bases.iter().zip(ends).map(|(&b, e)| (b, e - b)).collect();
     assert_eq!(listed, expected_segments);
     assert_eq!(replayed(&recovered), expected(0..200));
-    let appended = recovered.wal.append(&payload(200)).unwrap();
+    let appended = recovered.log.append(&payload(200)).unwrap();
     assert_eq!(appended.offset, 200);
     drop(recovered);
 
@@ -139,35 +139,32 @@ fn damage_behind_a_clean_close_is_found_by_the_read_and_by_verify() {
         RecoveryMode::AbsoluteConsistency,
         RecoveryMode::TolerateCorruptTail,
     ] {
-        let recovered = open(
-            dir.path(),
-            &RecoveryOptions {
-                mode,
-                ..options(SEGMENT_BYTES)
-            },
-        );
+        let recovered = open(dir.path(), &options(SEGMENT_BYTES).with_mode(mode));
         assert!(recovered.report.from_close_record, "{mode:?}");
-        let read = recovered.wal.read(2);
+        let read = recovered.log.read(2);
         assert!(
             matches!(
                 read,
-                Err(StoreError::Corrupt {
+                Err(RecoveryError::Store(StoreError::Corrupt {
                     segment: 0,
                     offset: 2,
                     ..
-                })
+                }))
             ),
             "{read:?}"
         );
         for offset in [0, 1, 3, 199] {
-            assert_eq!(recovered.wal.read(offset).unwrap().payload, payload(offset));
+            assert_eq!(recovered.log.read(offset).unwrap().payload, payload(offset));
         }
         let replay: Vec<_> = recovered.replay().unwrap().collect();
         assert!(replay.iter().take(2).all(Result::is_ok));
         assert!(
             matches!(
                 replay.get(2),
-                Some(Err(StoreError::Corrupt { offset: 2, .. }))
+                Some(Err(RecoveryError::Store(StoreError::Corrupt {
+                    offset: 2,
+                    ..
+                })))
             ),
             "{:?}",
             replay.get(2)
@@ -195,18 +192,21 @@ fn a_deferred_segment_that_fails_its_check_sends_the_next_open_to_the_full_check
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.from_close_record);
-    assert_eq!(recovered.wal.read(199).unwrap().payload, payload(199));
-    let read = recovered.wal.read(0);
+    assert_eq!(recovered.log.read(199).unwrap().payload, payload(199));
+    let read = recovered.log.read(0);
     assert!(
-        matches!(read, Err(StoreError::Layout { segment: 0, .. })),
+        matches!(
+            read,
+            Err(RecoveryError::Store(StoreError::Layout { segment: 0, .. }))
+        ),
         "{read:?}"
     );
     assert!(
         !dir.path().join(CLOSED_FILE_NAME).exists(),
         "the close record outlived a failed check"
     );
-    assert!(recovered.wal.append(&payload(200)).is_err());
-    recovered.wal.close().unwrap();
+    assert!(recovered.log.append(&payload(200)).is_err());
+    recovered.log.close().unwrap();
     assert!(
         !dir.path().join(CLOSED_FILE_NAME).exists(),
         "a close wrote the record again over a failed check"
@@ -224,7 +224,7 @@ fn a_deferred_segment_that_fails_its_check_sends_the_next_open_to_the_full_check
         recovered.report
     );
     assert_eq!(replayed(&recovered), expected(0..200));
-    recovered.wal.append(&payload(200)).unwrap();
+    recovered.log.append(&payload(200)).unwrap();
 }
 
 /// The close record's fields, parsed as docs/FORMAT.md lays them out.
@@ -267,7 +267,7 @@ fn forge(dir: &Path, record: &Record) {
 
 /// Every entry the log hands out is the one written at its offset (or an error).
 fn assert_no_wrong_payload(recovered: &wal_recovery::Recovered, what: &str) {
-    let wal = &recovered.wal;
+    let wal = &recovered.log;
     for offset in wal.first_offset()..wal.next_offset() {
         if let Ok(entry) = wal.read(offset) {
             assert_eq!(entry.payload, payload(offset), "{what}: read({offset})");
@@ -332,7 +332,7 @@ fn a_lying_close_record_never_hands_out_a_wrong_payload() {
             !recovered.report.from_close_record,
             "{what}: the lie was believed"
         );
-        assert_eq!(recovered.wal.next_offset(), 200, "{what}");
+        assert_eq!(recovered.log.next_offset(), 200, "{what}");
         assert_eq!(replayed(&recovered), expected(0..200), "{what}");
     }
     // A lie between the ends is believed (the open does not read the records there), and
@@ -352,8 +352,11 @@ fn a_lying_close_record_never_hands_out_a_wrong_payload() {
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.from_close_record);
     assert_no_wrong_payload(&recovered, "an offset inside a record");
-    let read = recovered.wal.read(active + 1);
-    assert!(matches!(read, Err(StoreError::Corrupt { .. })), "{read:?}");
+    let read = recovered.log.read(active + 1);
+    assert!(
+        matches!(read, Err(RecoveryError::Store(StoreError::Corrupt { .. }))),
+        "{read:?}"
+    );
     assert_eq!(replayed(&recovered), expected(0..200));
 }
 
@@ -389,11 +392,9 @@ fn what_the_close_record_does_not_cover_gets_the_full_check() {
     ] {
         let err = wal_recovery::open(
             dir.path(),
-            RecoveryOptions {
-                mode,
-                commit_offset: Some(200),
-                ..options(SEGMENT_BYTES)
-            },
+            options(SEGMENT_BYTES)
+                .with_mode(mode)
+                .with_commit_offset(Some(200)),
         )
         .unwrap_err();
         let missing = |problems: &[wal_recovery::Problem]| {
@@ -419,10 +420,7 @@ fn what_the_close_record_does_not_cover_gets_the_full_check() {
     // A commit offset inside the log changes nothing.
     let recovered = open(
         dir.path(),
-        &RecoveryOptions {
-            commit_offset: Some(199),
-            ..options(SEGMENT_BYTES)
-        },
+        &options(SEGMENT_BYTES).with_commit_offset(Some(199)),
     );
     assert!(recovered.report.from_close_record);
     drop(recovered);
@@ -452,7 +450,10 @@ fn what_the_close_record_does_not_cover_gets_the_full_check() {
     drop(recovered);
 
     // A cursor inside the log: replay after it, through the record.
-    wal_recovery::set_cursor(&open(dir.path(), &options(SEGMENT_BYTES)).wal, 149).unwrap();
+    open(dir.path(), &options(SEGMENT_BYTES))
+        .log
+        .set_cursor(149)
+        .unwrap();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.from_close_record);
     assert_eq!(replayed(&recovered), expected(150..200));

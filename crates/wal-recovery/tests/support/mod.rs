@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView};
-use wal_recovery::{Recovered, RecoveryOptions, Verification};
+use wal_recovery::{Log, Recovered, RecoveryOptions, Verification};
 use wal_store::naming::{self, FileName};
-use wal_store::{SyncPolicy, Wal, WalOptions};
+use wal_store::{SyncPolicy, WalOptions};
 
 /// A fresh temporary directory for one log (see the module's documentation for where).
 pub fn tempdir() -> tempfile::TempDir {
@@ -43,19 +43,14 @@ pub fn other_payload(offset: u64) -> Vec<u8> {
 
 /// Recovery options with tiny segments, default mode, no commit offset.
 pub fn options(segment_bytes: u32) -> RecoveryOptions {
-    RecoveryOptions {
-        wal: wal_options(segment_bytes),
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(wal_options(segment_bytes))
 }
 
 /// Store options with tiny segments; every append durable before it returns.
 pub fn wal_options(segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        sync_policy: SyncPolicy::GroupCommit,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_sync_policy(SyncPolicy::GroupCommit)
 }
 
 /// Opens `dir` through recovery, panicking with the error if it refuses.
@@ -72,8 +67,8 @@ pub fn open(dir: &Path, options: &RecoveryOptions) -> Recovered {
 /// tests/close_record_and_recovery.rs). The damage tests start from it.
 pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
     let recovered = open(dir, &options(segment_bytes));
-    append_range(&recovered.wal, 0..count);
-    recovered.wal.sync().unwrap();
+    append_range(&recovered.log, 0..count);
+    recovered.log.sync().unwrap();
     drop(recovered);
     assert!(
         !dir.join(wal_store::closed::CLOSED_FILE_NAME).exists(),
@@ -82,9 +77,9 @@ pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
 }
 
 /// Appends [`payload`]`(o)` for every `o` in `range`, checking each offset given.
-pub fn append_range(wal: &Wal, range: std::ops::Range<u64>) {
+pub fn append_range(log: &Log, range: std::ops::Range<u64>) {
     for offset in range {
-        let appended = wal.append(&payload(offset)).unwrap();
+        let appended = log.append(&payload(offset)).unwrap();
         assert_eq!(appended.offset, offset, "offset given to an append");
     }
 }
@@ -104,8 +99,8 @@ pub fn replayed(recovered: &Recovered) -> Vec<(u64, Vec<u8>)> {
 }
 
 /// Every entry of the log, oldest first (panics on a read error).
-pub fn all_entries(wal: &Wal) -> Vec<(u64, Vec<u8>)> {
-    wal.iter()
+pub fn all_entries(log: &Log) -> Vec<(u64, Vec<u8>)> {
+    log.iter()
         .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
         .collect()
 }
