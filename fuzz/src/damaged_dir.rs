@@ -12,8 +12,8 @@ use std::path::Path;
 use libfuzzer_sys::arbitrary::Unstructured;
 use wal_format::{Codec, FileOffset, Scanner, index};
 use wal_recovery::{JOURNAL_FILE_NAME, PENDING_SUFFIX, cursor};
-use wal_store::holes;
-use wal_store::naming::{self, FileName, LOCK_FILE_NAME};
+use wal_store::internal::holes;
+use wal_store::internal::naming::{self, FileName, LOCK_FILE_NAME};
 use wal_store::{SyncPolicy, Wal, WalOptions};
 
 use crate::pick;

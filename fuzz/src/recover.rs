@@ -21,7 +21,8 @@ use wal_recovery::{
     JOURNAL_FILE_NAME, PENDING_SUFFIX, Problem, ProblemKind, RecoveryError, RecoveryMode,
     RecoveryOptions,
 };
-use wal_store::{Entry, StoreError, Wal, holes};
+use wal_store::{Entry, StoreError, Wal};
+use wal_store::internal::holes;
 
 use crate::damaged_dir::Setup;
 use crate::scratch::Scratch;

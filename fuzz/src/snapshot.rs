@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use wal_store::naming::LOCK_FILE_NAME;
+use wal_store::internal::naming::LOCK_FILE_NAME;
 
 /// The files under a directory (relative paths, `/`-separated, subdirectories included),
 /// with their bytes. A directory with no file in it shows as its path with `/` at the end,

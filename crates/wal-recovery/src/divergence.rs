@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use wal_format::{Codec, IndexView, Scanner};
-use wal_store::naming;
+use wal_store::internal::naming;
 
 use crate::error::{IoContext, RecoveryError, Result};
 

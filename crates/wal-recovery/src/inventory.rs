@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use wal_format::Codec;
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming::{self, FileName};
 
 use crate::cursor::CURSOR_FILE_NAME;
 use crate::error::Result;
@@ -56,8 +56,8 @@ pub(crate) fn take(view: &DirView) -> Result<Inventory> {
                 if name.strip_suffix(naming::TEMP_SUFFIX).is_some_and(|n| {
                     [
                         CURSOR_FILE_NAME,
-                        wal_store::holes::HOLES_FILE_NAME,
-                        wal_store::closed::CLOSED_FILE_NAME,
+                        wal_store::internal::holes::HOLES_FILE_NAME,
+                        wal_store::internal::closed::CLOSED_FILE_NAME,
                     ]
                     .contains(&n)
                 }) =>
@@ -68,11 +68,11 @@ pub(crate) fn take(view: &DirView) -> Result<Inventory> {
             FileName::Unknown
                 if name == CURSOR_FILE_NAME
                     || name == QUARANTINE_DIR_NAME
-                    || name == wal_store::holes::HOLES_FILE_NAME
+                    || name == wal_store::internal::holes::HOLES_FILE_NAME
                     // The store's close record: recovery scans the active segment
                     // whatever it says (and removes it before a repair changes that
                     // segment).
-                    || name == wal_store::closed::CLOSED_FILE_NAME => {}
+                    || name == wal_store::internal::closed::CLOSED_FILE_NAME => {}
             FileName::Unknown => inventory.unknown_files.push(path),
         }
     }

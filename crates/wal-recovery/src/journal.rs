@@ -11,7 +11,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use wal_format::Codec;
-use wal_store::{StoreError, fs as store_fs, holes};
+use wal_store::StoreError;
+use wal_store::internal::{fs as store_fs, holes};
 
 use crate::error::{IoContext, RecoveryError, Result};
 
@@ -136,7 +137,7 @@ pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
         match step {
             Step::Install(name) => {
                 let pending = pending_path(&dir.join(name));
-                match wal_store::sys::rename(&pending, &dir.join(name)) {
+                match wal_store::internal::sys::rename(&pending, &dir.join(name)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).io_context("rename", pending),
@@ -278,7 +279,7 @@ impl DirView {
     /// The recorded holes once the journal is rolled forward. A file that cannot be read
     /// is [`RecoveryError::Io`]; one that was read but is damaged is
     /// `RecoveryError::Store(StoreError::Layout { .. })` (see
-    /// [`wal_store::holes::read_holes_from`]).
+    /// [`wal_store::internal::holes::read_holes_from`]).
     pub fn holes(&self) -> Result<Vec<Range<u64>>> {
         let Some(path) = self.source(&holes::holes_path(&self.dir)) else {
             return Ok(Vec::new());

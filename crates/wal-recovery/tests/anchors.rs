@@ -4,7 +4,7 @@
 //! weaknesses in the team's format notes). Each builds the situation on disk from a real log
 //! and asserts exactly what recovery and the store must do with it.
 //!
-//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::sys`)
+//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::faults`)
 //! in `failed_syscalls_in_store_operations.rs` and `syncs_through_the_seam.rs`; here a
 //! failed write during rotation stands for it. Anchor 12's full disk is simulated by
 //! pointing the temporary name of the next file at `/dev/full`.

@@ -13,7 +13,7 @@ mod support;
 use std::fs;
 
 use support::{append_range, expected, open, options, replayed};
-use wal_store::closed::CLOSED_FILE_NAME;
+use wal_store::internal::closed::CLOSED_FILE_NAME;
 
 const SEGMENT_BYTES: u32 = 1024;
 
@@ -42,7 +42,11 @@ fn a_cut_of_the_active_segment_removes_the_close_record_first() {
     assert!(dir.path().join(CLOSED_FILE_NAME).exists());
 
     // The last byte of the last record flipped: with no commit point, a torn tail.
-    let path = wal_store::naming::data_path(dir.path(), active_base, wal_store::format::Codec::V2);
+    let path = wal_store::internal::naming::data_path(
+        dir.path(),
+        active_base,
+        wal_store::format::Codec::V2,
+    );
     let mut bytes = fs::read(&path).unwrap();
     let end = support::written_len(&bytes);
     bytes[end - 1] ^= 0x01;

@@ -45,7 +45,8 @@ fn reopen_and_append(dir: &Path, count: u64) -> u64 {
 #[test]
 fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
     let dir = tempfile::tempdir().unwrap();
-    cursor::write_cursor(dir.path(), 1000).unwrap();
+    // A cursor written as the file's bytes: no log holds entry 1000 to set it through.
+    std::fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(1000)).unwrap();
     assert!(matches!(
         wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency)),
         Err(RecoveryError::Inconsistent { .. })
@@ -140,7 +141,8 @@ fn an_orphan_index_is_not_adopted_by_a_new_segment() {
 fn a_stale_hole_past_the_end_does_not_block_growth() {
     let dir = tempfile::tempdir().unwrap();
     segment(&dir.path().join("0.txnx"), &[], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }])
+        .unwrap();
     assert_eq!(reopen_and_append(dir.path(), 1), 1);
     assert_eq!(reopen_and_append(dir.path(), 2), 3);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -151,7 +153,8 @@ fn an_empty_sealed_segment_before_a_hole_opens() {
     let dir = tempfile::tempdir().unwrap();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("5.txnx"), &[], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 0)];
     wal_format::index::encode(Codec::V2, &[], &mut index).unwrap();
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
@@ -229,7 +232,7 @@ fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "LOCK" && n != wal_store::closed::CLOSED_FILE_NAME)
+        .filter(|n| n != "LOCK" && n != wal_store::internal::closed::CLOSED_FILE_NAME)
         .collect();
     names.sort();
     names
@@ -271,7 +274,7 @@ fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
     assert_eq!(recovered.wal.next_offset(), 17);
     recovered.wal.close().unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 17 }]
     );
     assert_settled(dir.path(), 17);
@@ -287,7 +290,8 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
     let dir = tempfile::tempdir().unwrap();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(recovered.wal.next_offset(), 5);
     assert!(recovered.report.cut.is_some());
@@ -298,7 +302,7 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
     assert!(!dir.path().join("0.idxx").exists());
     assert!(!dir.path().join("5.idxx").exists());
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 5 }]
     );
     assert!(dir.path().join("quarantine").is_dir());
@@ -328,7 +332,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     );
     recovered.wal.close().unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
             std::ops::Range { start: 0, end: 17 },
             std::ops::Range {
@@ -363,7 +367,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
 #[test]
 fn a_holes_file_without_a_segment_goes_with_the_new_log() {
     let dir = tempfile::tempdir().unwrap();
-    wal_store::holes::write_holes(
+    wal_store::internal::holes::write_holes(
         dir.path(),
         &[
             std::ops::Range { start: 0, end: 1 },
@@ -376,7 +380,7 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
     .unwrap();
     let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 1);
     assert_eq!(next, 1);
-    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(!wal_store::internal::holes::holes_path(dir.path()).exists());
     assert_settled(dir.path(), 1);
 }
 
@@ -389,7 +393,8 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
 fn a_hole_inside_a_segment_is_a_holes_problem() {
     let dir = tempfile::tempdir().unwrap();
     segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }])
+        .unwrap();
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(!verification.ok);
     assert!(
@@ -405,7 +410,7 @@ fn a_hole_inside_a_segment_is_a_holes_problem() {
 
     let (next, problems) = open_append_close(dir.path(), RecoveryMode::TolerateCorruptTail, 0);
     assert_eq!((next, problems), (3, 1));
-    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(!wal_store::internal::holes::holes_path(dir.path()).exists());
     assert!(dir.path().join("quarantine").is_dir());
     assert_settled(dir.path(), 3);
 }
@@ -421,7 +426,7 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     segment(&dir.path().join("5.txnx"), &[b"f"], 4096);
     let gap = std::ops::Range { start: 3, end: 5 };
-    wal_store::holes::write_holes(
+    wal_store::internal::holes::write_holes(
         dir.path(),
         &[std::ops::Range { start: 1, end: 2 }, gap.clone()],
     )
@@ -436,7 +441,10 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
             .any(|a| matches!(a, wal_recovery::Action::HolesRewritten { holes, .. } if *holes == [gap.clone()]))
     );
     recovered.wal.close().unwrap();
-    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), vec![gap]);
+    assert_eq!(
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
+        vec![gap]
+    );
     assert_settled(dir.path(), 6);
 }
 
@@ -536,7 +544,8 @@ fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
     let dir = tempfile::tempdir().unwrap();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     let wal = recovered.wal;
     for _ in 0..3 {
@@ -570,7 +579,7 @@ fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
             std::ops::Range { start: 10, end: 17 },
             std::ops::Range {

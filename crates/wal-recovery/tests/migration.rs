@@ -102,7 +102,9 @@ fn migration_converts_and_rechains_every_segment() {
 fn migration_removes_the_close_record_of_the_segment_it_rewrites() {
     let dir = tempfile::tempdir().unwrap();
     mixed_log(dir.path());
-    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    let closed = dir
+        .path()
+        .join(wal_store::internal::closed::CLOSED_FILE_NAME);
     assert!(closed.exists(), "the clean close left no close record");
     let migration = migrate(dir.path(), Codec::V2).unwrap();
     assert!(!migration.rechained.is_empty());
@@ -165,7 +167,9 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
         // record is removed before the journal is written, not by it.
         let mut journal: String = changed.iter().map(|n| format!("install {n}\n")).collect();
         for name in before.keys().filter(|n| {
-            !after.contains_key(*n) && *n != "LOCK" && *n != wal_store::closed::CLOSED_FILE_NAME
+            !after.contains_key(*n)
+                && *n != "LOCK"
+                && *n != wal_store::internal::closed::CLOSED_FILE_NAME
         }) {
             journal.push_str(&format!("remove {name}\n"));
         }

@@ -30,7 +30,8 @@ mod support;
 use support::{Files, records, snapshot, temp_files, tempdir, write_files};
 use wal_format::{Codec, crc};
 use wal_recovery::{CursorState, RecoveryOptions, RecoveryReport, cursor};
-use wal_store::{SyncPolicy, Wal, WalOptions, naming};
+use wal_store::internal::naming;
+use wal_store::{SyncPolicy, Wal, WalOptions};
 
 /// The unit of a page-cache writeback.
 const PAGE_BYTES: usize = 4096;

@@ -47,7 +47,7 @@ fn build(dir: &Path) {
 /// Returns the damaged offset.
 fn damage_after_the_scan(dir: &Path) -> u64 {
     let (base, codec) = wal_store::list_segments(dir).unwrap()[1];
-    let path = wal_store::naming::data_path(dir, base, codec);
+    let path = wal_store::internal::naming::data_path(dir, base, codec);
     let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     let record = 12 + payload(0).len() as u64;
     file.write_all_at(b"X", 3 * record + 12 + 2).unwrap();

@@ -180,7 +180,11 @@ fn truncating_into_a_hole_and_trimming_past_it() {
         recovered.wal.append(&payload(o)).unwrap();
     }
     recovered.wal.close().unwrap();
-    assert!(!dir.path().join(wal_store::holes::HOLES_FILE_NAME).exists());
+    assert!(
+        !dir.path()
+            .join(wal_store::internal::holes::HOLES_FILE_NAME)
+            .exists()
+    );
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -197,7 +201,11 @@ fn trimming_past_a_hole_forgets_it() {
     let removed = recovered.wal.trim_before(segments[2].0).unwrap();
     assert!(removed >= 2);
     recovered.wal.close().unwrap();
-    assert!(!dir.path().join(wal_store::holes::HOLES_FILE_NAME).exists());
+    assert!(
+        !dir.path()
+            .join(wal_store::internal::holes::HOLES_FILE_NAME)
+            .exists()
+    );
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);

@@ -1,5 +1,7 @@
-//! Fault plans (feature `fault-injection`, for tests only): make chosen system calls of
-//! [`crate::sys`] fail, and count them.
+//! Fault plans, for tests only (the `fault-injection` feature, which only the workspace's
+//! tests enable): make chosen system calls of the store (every sync, preallocation,
+//! create, open, write, rename, unlink and mkdir, by the store and by recovery) fail, and
+//! count them.
 //!
 //! A plan covers the paths under one directory (a test's temporary directory): a call
 //! is seen by the plan whose directory is the nearest ancestor of its path, and by no
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
-use crate::sys::Call;
+pub use crate::sys::Call;
 
 /// The environment variable a child process takes its plan from.
 pub const FAULTS_ENV: &str = "WALRS_FAULTS";

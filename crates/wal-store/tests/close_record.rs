@@ -12,8 +12,8 @@
 use std::fs;
 use std::path::Path;
 
-use wal_store::closed::CLOSED_FILE_NAME;
 use wal_store::format::Codec;
+use wal_store::internal::closed::CLOSED_FILE_NAME;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// 20-byte payloads make 32-byte v2 records; 4 KiB segments hold 128 of them.

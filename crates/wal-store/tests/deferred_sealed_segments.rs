@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use wal_store::format::{Codec, FileOffset, index};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// 20-byte payloads; segments hold 128 records of them.
@@ -312,7 +312,9 @@ fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
     let dir = tempfile::tempdir().unwrap();
     closed_log(dir.path(), Codec::V2, 0);
     flip_byte(&index_path(dir.path(), 128, Codec::V2), 0);
-    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    let closed = dir
+        .path()
+        .join(wal_store::internal::closed::CLOSED_FILE_NAME);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     // The first change checks every deferred segment, and each one after it again.
     for _ in 0..2 {

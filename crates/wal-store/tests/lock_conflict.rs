@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use wal_store::naming::LOCK_FILE_NAME;
+use wal_store::internal::naming::LOCK_FILE_NAME;
 use wal_store::{StoreError, Wal, WalOptions};
 
 const FLOCK: &str = "/usr/bin/flock";

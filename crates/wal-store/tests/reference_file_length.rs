@@ -17,7 +17,8 @@ use std::path::Path;
 
 use common_a::{assert_payloads, entries, payload, tempdir};
 use wal_store::format::{Codec, Scanner};
-use wal_store::{Wal, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{Wal, WalOptions, list_segments};
 
 const SEGMENT_BYTES: u32 = 4096;
 /// The length the reference implementation gives a data file of such a segment (stated

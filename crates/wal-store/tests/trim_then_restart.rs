@@ -18,7 +18,7 @@ use common_a::{
     entries, file_names, options, payload, tempdir,
 };
 use wal_store::format::{Codec, FileOffset, index};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{Entry, StoreError, Wal, WalOptions};
 
 const SEGMENT_BYTES: u32 = 256;

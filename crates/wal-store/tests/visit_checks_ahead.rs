@@ -73,7 +73,7 @@ fn flip_payload_byte(
     record: u64,
     at: u64,
 ) -> impl FnOnce() {
-    let path = wal_store::naming::data_path(dir, base, codec);
+    let path = wal_store::internal::naming::data_path(dir, base, codec);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -13,7 +13,8 @@ use std::path::Path;
 
 use wal_format::{Codec, FormatError, IndexView, ScanEnd, Scanner};
 use wal_recovery::{DirView, RecoveryError};
-use wal_store::{StoreError, naming};
+use wal_store::StoreError;
+use wal_store::internal::naming;
 
 use crate::error::{CliError, IoContext, Result};
 

@@ -28,7 +28,7 @@ pub(super) fn recorded_holes(
             Vec::new(),
             Some(file_problem(
                 ProblemKind::HolesCorrupt,
-                &wal_store::holes::holes_path(dir),
+                &wal_store::internal::holes::holes_path(dir),
                 &format!("{e}: its holes are treated as gaps"),
             )),
         )),
@@ -150,7 +150,7 @@ pub(super) fn stray_hole(analysis: &Analysis, recorded_holes: &[Range<u64>]) -> 
         .find(|h| h.start >= first && h.end <= end && !analysis.holes.contains(h))?;
     Some(file_problem(
         ProblemKind::HolesCorrupt,
-        &wal_store::holes::holes_path(&analysis.dir),
+        &wal_store::internal::holes::holes_path(&analysis.dir),
         &format!("it lists {stray:?}, which is no gap between segments: only its gaps are kept"),
     ))
 }

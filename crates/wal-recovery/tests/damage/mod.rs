@@ -302,7 +302,7 @@ pub fn snapshot(dir: &Path) -> Snapshot {
 /// but the store's close record: a repair removes it before it changes the active
 /// segment (it holds no entry; the report need not name it).
 pub fn changed_paths(before: &Snapshot, after: &Snapshot) -> Vec<PathBuf> {
-    let close_record = Path::new(wal_store::closed::CLOSED_FILE_NAME);
+    let close_record = Path::new(wal_store::internal::closed::CLOSED_FILE_NAME);
     let mut changed: Vec<PathBuf> = before
         .keys()
         .chain(after.keys())

@@ -35,8 +35,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use wal_recovery::{RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_store::faults::Call;
 use wal_store::faults::{EIO, ENOSPC, FaultPlan, Rule, Seen};
-use wal_store::sys::Call;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// Any error an operation returns.

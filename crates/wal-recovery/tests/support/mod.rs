@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView};
 use wal_recovery::{Recovered, RecoveryOptions, Verification};
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming::{self, FileName};
 use wal_store::{SyncPolicy, Wal, WalOptions};
 
 /// A fresh temporary directory for one log (see the module's documentation for where).
@@ -148,7 +148,7 @@ pub fn snapshot(dir: &Path) -> Files {
     // The store's close record is left out: recovery neither reads nor changes it, and
     // whether a test's log was closed or dropped decides only whether it exists.
     files.remove(naming::LOCK_FILE_NAME);
-    files.remove(wal_store::closed::CLOSED_FILE_NAME);
+    files.remove(wal_store::internal::closed::CLOSED_FILE_NAME);
     files
 }
 

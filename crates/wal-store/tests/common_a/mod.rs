@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use wal_store::format::{Codec, Decoded, FileOffset, IndexView, crc};
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming::{self, FileName};
 use wal_store::{Appended, Entry, Wal, WalOptions};
 
 /// A fresh temporary directory for one log (see the module's documentation for where).
@@ -428,6 +428,6 @@ pub fn assert_files_match(dir: &Path, model: &LogModel) {
     expected.sort();
     // The close record a clean close leaves is no segment file (tests/close_record.rs).
     let mut found = file_names(dir);
-    found.retain(|name| name != wal_store::closed::CLOSED_FILE_NAME);
+    found.retain(|name| name != wal_store::internal::closed::CLOSED_FILE_NAME);
     assert_eq!(found, expected);
 }
