@@ -179,9 +179,17 @@ pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
 
 /// Removes the file at `path`.
 pub fn unlink(path: &Path) -> io::Result<()> {
-    note_change(path);
     check(Call::Unlink, path)?;
-    std::fs::remove_file(path)
+    // Removing a file that is not there (a routine tidying-up) changes nothing.
+    let removed = std::fs::remove_file(path);
+    if removed
+        .as_ref()
+        .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+    {
+        return removed;
+    }
+    note_change(path);
+    removed
 }
 
 /// Creates the directory `dir` and its missing parents.
