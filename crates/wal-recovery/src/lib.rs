@@ -58,7 +58,7 @@ use wal_store::{DirLock, EntryRef, Iter, Wal, WalOptions};
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{RecoveryError, Result};
-pub use journal::{DirView, JOURNAL_FILE_NAME, PENDING_SUFFIX};
+pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, DATA_FILE_EXTRA_BYTES, Scanner, data_file_bytes};
 use wal_store::internal::{fs as store_fs, naming};
+use wal_store::layout::{self, Join};
 use wal_store::{DirLock, MIN_SEGMENT_BYTES};
 
 use crate::analyze::{self, SegmentScan};
@@ -110,8 +111,12 @@ pub fn migrate_with_segment_bytes(
             .checked_sub(1)
             .and_then(|p| rewritten.get(p))
             .map(|p| p.base + p.entries());
-        if previous_end.is_some_and(|end| end != segment.base) {
-            // A recorded hole: the gap stays, and the next segment starts after it.
+        // The log has no data problem, so a segment that does not continue the one
+        // before starts after a recorded hole: the gap stays, and the next segment
+        // starts after it.
+        if previous_end
+            .is_some_and(|end| layout::join(end, segment.base, &analysis.holes) != Join::Continues)
+        {
             packer.finish_segment()?;
         }
         if segment.entries() == 0 && i + 1 < rewritten.len() {

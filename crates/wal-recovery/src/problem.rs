@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use wal_format::FormatError;
+
 /// The kinds of problem, each with a stable snake-case name (used by the command line's
 /// JSON output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +57,18 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// The kind of damage a segment's data shows when its scan stops at `problem`, with
+    /// valid data after it (recovery calls the same damage at the very end of the log a
+    /// [`ProblemKind::TornTail`]).
+    pub fn of_data(problem: &FormatError) -> ProblemKind {
+        match problem {
+            FormatError::ChecksumMismatch { .. } => ProblemKind::CrcMismatch,
+            FormatError::ChainBreak { .. } => ProblemKind::ChainBreak,
+            FormatError::NonZeroAfterEnd { .. } => ProblemKind::GarbageAfterEnd,
+            _ => ProblemKind::OutOfBounds,
+        }
+    }
+
     /// The stable snake-case name.
     pub const fn name(self) -> &'static str {
         match self {

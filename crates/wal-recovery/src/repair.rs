@@ -268,8 +268,7 @@ fn zero_tail(
     file.read_exact_at(&mut bytes, start)
         .io_context("read", &segment.data_path)?;
     let to = quarantine.keep_bytes(&segment.data_path, start, &bytes, why)?;
-    bytes.fill(0);
-    sys::write_all_at(&file, &bytes, start, &segment.data_path)
+    store_fs::zero_tail(&file, start..segment.written_len, &segment.data_path)
         .io_context("zero", &segment.data_path)?;
     sys::fsync(&file, &segment.data_path).io_context("fsync", &segment.data_path)?;
     actions.push(Action::TailCut {

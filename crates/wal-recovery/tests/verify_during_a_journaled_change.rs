@@ -1,6 +1,6 @@
 //! `verify` over a directory whose journaled change (here a migration) was interrupted:
 //! it takes no lock and rolls nothing forward on disk, so it reads the files as the next
-//! holder of the lock will find them (`DirView`): every entry is there, no data problem is
+//! holder of the lock will find them (`read_layout`): every entry is there, no data problem is
 //! reported, and nothing in the directory changes.
 
 // Test code: a panic is a failed test.
@@ -9,7 +9,7 @@
 mod support;
 
 use wal_format::Codec;
-use wal_recovery::{DirView, ProblemKind};
+use wal_recovery::{JOURNAL_FILE_NAME, ProblemKind, read_layout};
 
 use support::*;
 
@@ -108,8 +108,12 @@ fn verify_reads_every_state_of_an_interrupted_migration_as_the_next_open_will() 
             verification.segments.iter().map(|s| s.entries).sum::<u64>(),
             ENTRIES
         );
-        let view = DirView::read(dir.path()).unwrap();
-        assert_eq!(view.has_journal(), n > 1);
+        // The layout a reader sees lists the committed journal, still waiting.
+        let layout = read_layout(dir.path()).unwrap();
+        assert_eq!(
+            layout.other_names.iter().any(|n| n == JOURNAL_FILE_NAME),
+            n > 1
+        );
 
         assert_eq!(
             snapshot(dir.path()),

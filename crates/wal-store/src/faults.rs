@@ -215,7 +215,7 @@ fn plans() -> MutexGuard<'static, Vec<Weak<Plan>>> {
     PLANS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Called by [`crate::sys`] before each call: fails it if the plan covering `path`
+/// Called by `sys.rs` before each system call: fails it if the plan covering `path`
 /// says so.
 pub(crate) fn check(call: Call, path: &Path) -> io::Result<()> {
     FROM_ENV.get_or_init(plan_from_env);

@@ -37,7 +37,7 @@ pub mod closed {
 pub mod fs {
     pub use crate::fs::{
         create_dir_durably, create_with_content, remove_if_present, sync_dir, write_atomically,
-        write_index,
+        write_index, zero_tail,
     };
 }
 

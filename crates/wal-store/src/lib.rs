@@ -36,6 +36,7 @@ mod fs;
 mod holes;
 #[doc(hidden)]
 pub mod internal;
+pub mod layout;
 mod lock;
 mod mmap;
 mod naming;
@@ -50,8 +51,8 @@ mod sys;
 mod wal;
 
 pub use error::{Result, StoreError};
+pub use layout::list_segments;
 pub use lock::DirLock;
-pub use open::{list_segments, segments_named};
 pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };

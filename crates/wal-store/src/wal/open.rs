@@ -200,7 +200,7 @@ mod tests {
     }
 
     fn scan(dir: &Path, lock: &DirLock) -> Vec<CheckedSegment> {
-        crate::open::list_segments(dir)
+        crate::layout::list_segments(dir)
             .unwrap()
             .into_iter()
             .filter_map(|(base, codec)| {
@@ -294,7 +294,7 @@ mod tests {
         let lock = DirLock::acquire(dir.path()).unwrap();
         let checked = scan(dir.path(), &lock);
         // Changed by other means than the store's (its modification time, at least).
-        let (base, codec) = crate::open::list_segments(dir.path()).unwrap()[1];
+        let (base, codec) = crate::layout::list_segments(dir.path()).unwrap()[1];
         let path = naming::data_path(dir.path(), base, codec);
         std::fs::File::options()
             .write(true)
