@@ -25,7 +25,7 @@ use crate::mmap::SegmentMap;
 /// Which file a mapping maps, and how long the file was: a mapping is reused only for the
 /// same file at the same length (a mapped page past the end of a file raises SIGBUS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FileIdentity {
+struct FileIdentity {
     dev: u64,
     ino: u64,
     len: u64,
@@ -137,7 +137,8 @@ pub struct DataFileScan<'lock> {
 
 impl<'lock> DataFileScan<'lock> {
     /// Maps the data file at `path` (a file of the directory `lock` locks, written with
-    /// `codec`) for reading and checks its records. Past the file's last data region
+    /// `codec`; a path in any other directory is refused with
+    /// [`io::ErrorKind::InvalidInput`]) for reading and checks its records. Past the file's last data region
     /// every byte reads as zero: the scan stops a page after it, so that the untouched,
     /// preallocated part of a segment is neither read nor faulted in.
     pub fn mapped(
@@ -145,8 +146,16 @@ impl<'lock> DataFileScan<'lock> {
         path: &Path,
         codec: Codec,
     ) -> io::Result<DataFileScan<'lock>> {
+        // Only the lock's own directory is safe to map: nobody writes its files meanwhile.
+        let dir = path.parent().unwrap_or(path);
+        if lock.path().parent() != Some(dir) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a checked scan maps only files of the directory whose lock it holds",
+            ));
+        }
         // Taken before the bytes are read: a change made during the scan counts too.
-        let changes = crate::sys::changes_in(path.parent().unwrap_or(path));
+        let changes = crate::sys::changes_in(dir);
         let file = crate::sys::open_read(path)?;
         let meta = file.metadata()?;
         let identity = FileIdentity::from_metadata(&meta);

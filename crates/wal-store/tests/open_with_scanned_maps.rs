@@ -96,6 +96,21 @@ fn a_scan_tells_what_it_found() {
 }
 
 #[test]
+fn a_file_of_another_directory_is_not_mapped_under_this_ones_lock() {
+    let dir = tempdir();
+    build(dir.path());
+    let other = tempdir();
+    build(other.path());
+    let (base, codec) = wal_store::list_segments(other.path()).unwrap()[0];
+    let lock = DirLock::acquire(dir.path()).unwrap();
+    let refused = DataFileScan::mapped(&lock, &naming::data_path(other.path(), base, codec), codec);
+    assert_eq!(
+        refused.unwrap_err().kind(),
+        std::io::ErrorKind::InvalidInput
+    );
+}
+
+#[test]
 fn maps_of_other_files_are_not_taken() {
     let dir = tempdir();
     build(dir.path());
