@@ -660,7 +660,7 @@ impl Runner<'_> {
             .map(|(&o, e)| model_entry(o, e))
             .collect();
         assert_eq!(replayed, expected, "replay after the cursor");
-        recovered.wal
+        recovered.log.into_store()
     }
 
     /// The report of a recovery of a clean log: nothing found but a cursor out of range,

@@ -345,7 +345,7 @@ fn check_recovered(
     setup: &Setup,
     recovered: wal_recovery::Recovered,
 ) {
-    let wal = &recovered.wal;
+    let wal = recovered.log.store();
     let report = &recovered.report;
     let first = wal.first_offset();
     let next = wal.next_offset();
@@ -435,8 +435,8 @@ fn check_recovered(
         assert_eq!(crc, crc::chain(prev, PROBE_PAYLOAD));
     }
     let wal_options = wal.options().clone();
-    let wal_recovery::Recovered { wal, .. } = recovered;
-    wal.close()
+    let wal_recovery::Recovered { log, .. } = recovered;
+    log.close()
         .unwrap_or_else(|e| panic!("closing a recovered log failed: {e}"));
 
     // Recovered means clean: verify finds nothing wrong, a second open nothing to do.
@@ -479,7 +479,7 @@ fn check_recovered(
     let mut expected = entries;
     expected.push(probe);
     assert_eq!(
-        read_all(&again.wal),
+        read_all(again.log.store()),
         expected,
         "a second open reads other entries"
     );

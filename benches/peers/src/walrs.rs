@@ -167,7 +167,7 @@ impl Subject for Walrs {
                     return Err(format!("recovery found problems: {:?}", recovered.report).into());
                 }
                 recovered.replay_with(&mut visit)?;
-                recovered.wal
+                recovered.log.into_store()
             }
             ReadPath::WalOpen => {
                 let wal = Wal::open(dir, self.options(SyncPolicy::Manual))?;
@@ -193,7 +193,8 @@ impl Subject for Walrs {
                         ..RecoveryOptions::default()
                     },
                 )?
-                .wal
+                .log
+                .into_store()
             }
             ReadPath::WalOpen => Wal::open(dir, self.options(SyncPolicy::Manual))?,
         };

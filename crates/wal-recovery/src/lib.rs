@@ -1,24 +1,30 @@
-//! Crash recovery for the walrs write-ahead log: what to trust after a crash.
+//! Crash recovery for the walrs write-ahead log, and its front door.
 //!
-//! [`open`] is the one way to open a directory that may have been through a crash: it
-//! scans every segment and checks every record and the chain across segments, classifies
-//! every problem ([`ProblemKind`]), applies a [`RecoveryMode`] (copying whatever it cuts
-//! into the directory's quarantine folder first), rebuilds indexes, and returns a
-//! [`Wal`] ready for appends with a [`RecoveryReport`] and the replay of the entries after
-//! the consumer's cursor.
+//! [`open`] is the one call that opens a log: it creates the directory and an empty log
+//! if there is none, recovers the log after a crash (with the [`RecoveryMode`] and the
+//! commit offset in its [`RecoveryOptions`]), and returns [`Recovered`]: the [`Log`],
+//! ready for appends, and a [`RecoveryReport`] of what recovery found and did. Every
+//! fallible call, from the open to each append and read, returns this crate's one
+//! [`Error`] (which carries the store's [`StoreError`] as [`Error::Store`]).
 //!
 //! ```
-//! use wal_recovery::{RecoveryOptions, set_cursor};
+//! use wal_recovery::RecoveryOptions;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
-//! let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default())?;
+//! // Open, creating the log or recovering what a crash left.
+//! let log = wal_recovery::open(dir.path(), RecoveryOptions::default())?.log;
+//! // Append: under the default sync policy (group commit) each entry is durable when
+//! // the call returns.
 //! for payload in [&b"a"[..], b"b", b"c"] {
-//!     recovered.wal.append(payload)?;
+//!     log.append(payload)?;
 //! }
-//! set_cursor(&recovered.wal, 0)?; // the consumer has finalized entry 0
-//! drop(recovered); // a crash, as far as unsynced data goes
+//! log.sync()?; // what is not durable yet, with a policy that leaves it to the caller
+//! assert_eq!(log.read(1)?.payload, b"b");
+//! log.set_cursor(0)?; // the consumer has finalized entry 0
+//! drop(log); // a crash, as far as unsynced data goes
 //!
+//! // Reopen: recovery checks the log, and replay hands out what follows the cursor.
 //! let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default())?;
 //! assert!(recovered.report.is_clean());
 //! let replayed: Vec<Vec<u8>> = recovered
@@ -29,6 +35,14 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Recovery scans every segment and checks every record and the chain across segments,
+//! classifies every problem ([`ProblemKind`]), applies the mode (copying whatever it cuts
+//! into the directory's quarantine folder first) and rebuilds indexes. [`verify`],
+//! [`repair`] and [`rebuild_index`] do parts of that without opening the log for appends.
+//!
+//! [`wal_store::Wal::open`] stays the fast path for a log known to be clean: it refuses
+//! anything else, and returns the plain store log with the store's error type.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -43,6 +57,7 @@ mod divergence;
 mod error;
 mod inventory;
 mod journal;
+mod log;
 mod migrate;
 mod mode;
 mod problem;
@@ -53,17 +68,21 @@ mod skip;
 
 use std::path::Path;
 
-use wal_store::{DirLock, EntryRef, Iter, Wal, WalOptions};
+use wal_store::{DirLock, Wal};
 
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
-pub use error::{RecoveryError, Result};
+pub use error::{Error, RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
+pub use log::{Iter, Log, RevIter};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
 pub use quarantine::QUARANTINE_DIR_NAME;
 pub use report::{Action, Cut, RecoveryReport, SegmentReport};
+/// The store's types that the front door's signatures name, so that a user of [`Log`]
+/// needs this one crate.
+pub use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, StoreError, WalOptions};
 
 use analyze::Analysis;
 
@@ -79,29 +98,30 @@ pub struct RecoveryOptions {
     pub wal: WalOptions,
 }
 
-/// A recovered log, ready for appends.
+/// What [`open`] returns: the log, ready for appends, and what recovery did to it.
 #[derive(Debug)]
 pub struct Recovered {
     /// The log.
-    pub wal: Wal,
+    pub log: Log,
     /// What recovery found and did.
     pub report: RecoveryReport,
 }
 
 impl Recovered {
-    /// The entries after the cursor, oldest first, to the recovered end.
+    /// The entries after the cursor recovery found (from
+    /// [`report.replay_from`](RecoveryReport::replay_from)), oldest first, to the end.
     pub fn replay(&self) -> Result<Iter<'_>> {
-        Ok(self.wal.iter_from(self.report.replay_from)?)
+        self.log.iter_from(self.report.replay_from)
     }
 
     /// The same entries as [`replay`](Recovered::replay), borrowed instead of copied (see
-    /// [`Wal::visit_from`]): the fastest replay. Returns the offset after the last entry
+    /// [`Log::visit_from`]): the fastest replay. Returns the offset after the last entry
     /// visited.
     pub fn replay_with(
         &self,
         visit: impl FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
     ) -> Result<u64> {
-        Ok(self.wal.visit_from(self.report.replay_from, visit)?)
+        self.log.visit_from(self.report.replay_from, visit)
     }
 }
 
@@ -243,7 +263,8 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         wal.last_crc(),
     );
     report.log();
-    Ok(Recovered { wal, report })
+    let log = Log::new(wal, report.replay_from);
+    Ok(Recovered { log, report })
 }
 
 /// A cursor past the end of the recovered log is rewritten to its last entry (or removed
@@ -341,9 +362,9 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
 }
 
 /// Persists the consumer's cursor (the last offset it has finalized) for `wal`'s
-/// directory. To drop the segments wholly before it, call
-/// `wal.trim_before(offset + 1)` afterwards. The offset must be a durable entry's, and
-/// leave room for a later one (at most `u64::MAX - 2`).
+/// directory: [`Log::set_cursor`] for the plain store log. To drop the segments wholly
+/// before it, call `wal.trim_before(offset + 1)` afterwards. The offset must be a durable
+/// entry's, and leave room for a later one (at most `u64::MAX - 2`).
 pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
     // Only a durable entry can be finalized: a cursor past what a crash can take back
     // would point past the end after recovery, hiding the entries appended next.

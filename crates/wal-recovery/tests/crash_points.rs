@@ -38,12 +38,12 @@ fn log_files(count: u64) -> Files {
 }
 
 /// The files `operation` leaves when run on a log holding `files`.
-fn after(files: &Files, operation: impl FnOnce(&wal_store::Wal)) -> Files {
+fn after(files: &Files, operation: impl FnOnce(&wal_recovery::Log)) -> Files {
     let dir = tempdir();
     write_files(dir.path(), files);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    operation(&recovered.wal);
+    operation(&recovered.log);
     drop(recovered);
     snapshot(dir.path())
 }
@@ -85,7 +85,7 @@ fn assert_recovers(
     };
     let report = recovered.report.clone();
     assert_eq!(
-        all_entries(&recovered.wal),
+        all_entries(&recovered.log),
         expected(first..end),
         "{label}: {report:#?}"
     );
@@ -95,7 +95,7 @@ fn assert_recovers(
         end.checked_sub(1).filter(|&l| l >= first),
         "{label}"
     );
-    assert_eq!(recovered.wal.next_offset(), end, "{label}");
+    assert_eq!(recovered.log.next_offset(), end, "{label}");
     assert!(
         report.problems.iter().all(|p| !p.committed),
         "{label}: {:#?}",
@@ -108,7 +108,7 @@ fn assert_recovers(
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert_eq!(
-        recovered.wal.append(&payload(end)).unwrap().offset,
+        recovered.log.append(&payload(end)).unwrap().offset,
         end,
         "{label}"
     );
@@ -129,7 +129,7 @@ fn assert_recovers(
         recovered.report
     );
     assert_eq!(
-        all_entries(&recovered.wal),
+        all_entries(&recovered.log),
         expected(first..end + 1),
         "{label}"
     );
@@ -485,7 +485,7 @@ fn crash_at_each_step_of_a_recovery_cut() {
             std::fs::write(earlier.join(&copy), &segment_30[start..end - 2]).unwrap();
         }
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-        assert_eq!(all_entries(&recovered.wal), expected(0..35), "{label}");
+        assert_eq!(all_entries(&recovered.log), expected(0..35), "{label}");
         assert_eq!(recovered.report.cut.is_some(), *cuts, "{label}");
         drop(recovered);
         support::assert_verified(dir.path());
@@ -564,7 +564,7 @@ fn crash_at_each_step_of_a_point_in_time_cut_inside_a_sealed_segment() {
             );
         }
         let recovered = open(dir.path(), &point_in_time);
-        assert_eq!(all_entries(&recovered.wal), expected(0..14), "{label}");
+        assert_eq!(all_entries(&recovered.log), expected(0..14), "{label}");
         drop(recovered);
         support::assert_verified(dir.path());
         assert_eq!(

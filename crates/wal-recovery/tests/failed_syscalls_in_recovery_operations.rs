@@ -75,7 +75,7 @@ fn recovery_open_of_a_crashed_log() {
                     ..RecoveryOptions::default()
                 },
             )?;
-            ctx.wal = Some(recovered.wal);
+            ctx.wal = Some(recovered.log.into_store());
             ctx.append(true)?;
             Ok(())
         },

@@ -35,10 +35,10 @@ fn segment(path: &Path, payloads: &[&[u8]], len: usize) {
 fn reopen_and_append(dir: &Path, count: u64) -> u64 {
     let recovered = wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail)).unwrap();
     for _ in 0..count {
-        recovered.wal.append(b"next").unwrap();
+        recovered.log.append(b"next").unwrap();
     }
-    let next = recovered.wal.next_offset();
-    recovered.wal.close().unwrap();
+    let next = recovered.log.next_offset();
+    recovered.log.close().unwrap();
     next
 }
 
@@ -60,8 +60,8 @@ fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
             .iter()
             .any(|p| p.kind == ProblemKind::CursorOutOfRange && p.committed)
     );
-    assert_eq!(recovered.wal.next_offset(), 1001);
-    assert_eq!(recovered.wal.append(b"a").unwrap().offset, 1001);
+    assert_eq!(recovered.log.next_offset(), 1001);
+    assert_eq!(recovered.log.append(b"a").unwrap().offset, 1001);
     drop(recovered);
     assert_eq!(
         cursor::read_cursor(dir.path()).unwrap().offset(),
@@ -109,7 +109,7 @@ fn a_corrupt_holes_file_is_reported_and_quarantined() {
     ] {
         fs::write(dir.path().join("HOLES"), b"junk\n").unwrap();
         let recovered = wal_recovery::open(dir.path(), options(mode)).unwrap();
-        assert_eq!(recovered.wal.next_offset(), 1);
+        assert_eq!(recovered.log.next_offset(), 1);
         drop(recovered);
         assert!(!dir.path().join("HOLES").exists());
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -169,7 +169,7 @@ fn a_nul_in_a_journal_name_does_not_block_opening() {
     fs::write(dir.path().join("JOURNAL"), b"remove 1.\0x\n").unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 1);
     drop(recovered);
     assert!(!dir.path().join("JOURNAL").exists());
 }
@@ -190,8 +190,8 @@ fn point_in_time_cuts_at_the_earliest_of_two_problems_at_one_offset() {
     // overlapping segment 5 and everything after it to quarantine; it used to cut for the
     // gap only and leave the overlap, so that opening failed.
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::PointInTime)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 7);
-    assert_eq!(recovered.wal.iter().count(), 7);
+    assert_eq!(recovered.log.next_offset(), 7);
+    assert_eq!(recovered.log.iter().count(), 7);
     drop(recovered);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }
@@ -210,7 +210,7 @@ fn the_last_crc_survives_an_empty_v1_segment_after_it() {
     let expected = wal_format::crc::chain(0, b"only");
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.last_crc(), Some(expected));
+    assert_eq!(recovered.log.last_crc(), Some(expected));
     assert_eq!(recovered.report.last_crc, Some(expected));
 }
 
@@ -219,11 +219,11 @@ fn the_last_crc_survives_an_empty_v1_segment_after_it() {
 fn open_append_close(dir: &Path, mode: RecoveryMode, count: u64) -> (u64, usize) {
     let recovered = wal_recovery::open(dir, options(mode)).unwrap();
     for _ in 0..count {
-        recovered.wal.append(b"next").unwrap();
+        recovered.log.append(b"next").unwrap();
     }
-    let next = recovered.wal.next_offset();
+    let next = recovered.log.next_offset();
     let problems = recovered.report.problems.len();
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     (next, problems)
 }
 
@@ -271,8 +271,8 @@ fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("17.txnx"), &[], 4096);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 17);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.next_offset(), 17);
+    recovered.log.close().unwrap();
     assert_eq!(
         wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 17 }]
@@ -293,9 +293,9 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
     wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
         .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 5);
+    assert_eq!(recovered.log.next_offset(), 5);
     assert!(recovered.report.cut.is_some());
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(fs::metadata(dir.path().join("5.txnx")).unwrap().len(), 17);
     // `0` stays sealed, with no index (none that lists no entry is ever written: other
     // readers of the format refuse one), `5` is the active segment (none).
@@ -319,18 +319,18 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     segment(&dir.path().join("17.txnx"), &[], 4096);
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 1000);
+    assert_eq!(recovered.log.next_offset(), 1000);
     // The iterator steps over both holes at once (the store stopped at the empty `17`,
     // inside the second hole).
     assert!(
         recovered
-            .wal
+            .log
             .iter()
             .collect::<Result<Vec<_>, _>>()
             .unwrap()
             .is_empty()
     );
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(
         wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
@@ -343,7 +343,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     );
     assert_settled(dir.path(), 1000);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let offsets: Vec<u64> = recovered.wal.iter().map(|e| e.unwrap().offset).collect();
+    let offsets: Vec<u64> = recovered.log.iter().map(|e| e.unwrap().offset).collect();
     assert_eq!(offsets, (1000..1015).collect::<Vec<u64>>());
     let mut visited = Vec::new();
     recovered
@@ -354,7 +354,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
         .unwrap();
     assert_eq!(visited, offsets);
     let newest_first: Vec<u64> = recovered
-        .wal
+        .log
         .iter_rev()
         .map(|e| e.unwrap().offset)
         .collect();
@@ -440,7 +440,7 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
             .iter()
             .any(|a| matches!(a, wal_recovery::Action::HolesRewritten { holes, .. } if *holes == [gap.clone()]))
     );
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(
         wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![gap]
@@ -458,8 +458,8 @@ fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
     fs::write(dir.path().join("0.txnx"), b"crc a282ead8\n").unwrap();
     fs::write(dir.path().join("0.txnx.pending"), b"install 0.idx\n").unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 0);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.next_offset(), 0);
+    recovered.log.close().unwrap();
     assert!(!dir.path().join("0.txnx.pending").exists());
     assert!(dir.path().join("quarantine").is_dir());
     assert_settled(dir.path(), 0);
@@ -481,9 +481,9 @@ fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
     fs::write(dir.path().join("1.txnx"), b"crc a282ead8\n").unwrap();
     segment(&dir.path().join("4.txnx"), &[b"e", b"f", b"g", b"h"], 64);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 0);
+    assert_eq!(recovered.log.next_offset(), 0);
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 0..8);
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
     assert_settled(dir.path(), 0);
 }
@@ -529,8 +529,8 @@ fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
     fs::write(dir.path().join("1.txnx"), &bytes).unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 2);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.next_offset(), 2);
+    recovered.log.close().unwrap();
     assert!(!dir.path().join("1.txnx").exists());
     assert_settled(dir.path(), 2);
 }
@@ -547,7 +547,7 @@ fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
     wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
         .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let wal = recovered.wal;
+    let wal = recovered.log;
     for _ in 0..3 {
         wal.append(b"after").unwrap();
     }
@@ -588,7 +588,7 @@ fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
             }
         ]
     );
-    let wal = recovered.wal;
+    let wal = recovered.log;
     let last_kept_crc = wal.read(9).unwrap().crc;
     for _ in 0..3 {
         wal.append(b"after").unwrap();
@@ -631,9 +631,9 @@ fn skip_corrupted_places_nothing_past_the_next_segments_base() {
     one.resize(95, 0);
     fs::write(dir.path().join("1.txnx"), one).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 1);
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 1..5);
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
     assert_settled(dir.path(), 1);
 }
@@ -685,8 +685,8 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let next = recovered.wal.next_offset();
-    recovered.wal.close().unwrap();
+    let next = recovered.log.next_offset();
+    recovered.log.close().unwrap();
     assert_settled(dir.path(), next);
 }
 
@@ -738,12 +738,12 @@ fn skip_corrupted_moves_the_damaged_index_of_an_empty_segment_to_quarantine() {
     fs::write(dir.path().join("0.idxx"), []).unwrap();
     fs::write(dir.path().join("17.txnx"), []).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 17);
+    assert_eq!(recovered.log.next_offset(), 17);
     assert!(recovered.report.actions.iter().any(|a| matches!(
         a,
         wal_recovery::Action::FileQuarantined { from, .. } if from.ends_with("0.idxx")
     )));
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert!(!dir.path().join("0.idxx").exists());
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }

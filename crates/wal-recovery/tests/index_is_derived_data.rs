@@ -60,7 +60,7 @@ fn verify_is_ok_when_sealed_segments_have_no_index() {
         })
         .collect();
     assert_eq!(rebuilt, sealed);
-    assert_eq!(all_entries(&recovered.wal), expected(0..40));
+    assert_eq!(all_entries(&recovered.log), expected(0..40));
     drop(recovered);
     for &base in &sealed {
         assert!(index_path(dir.path(), base).is_file(), "index of {base}");

@@ -66,13 +66,13 @@ fn entries_with_chain(dir: &Path) -> Vec<(u64, Vec<u8>)> {
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
     let mut prev = 0;
     let mut entries = Vec::new();
-    for entry in recovered.wal.iter() {
+    for entry in recovered.log.iter() {
         let entry = entry.unwrap();
         assert_eq!(entry.prev_crc, Some(prev), "chain at {}", entry.offset);
         prev = entry.crc.unwrap();
         entries.push((entry.offset, entry.payload));
     }
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     entries
 }
 
@@ -278,7 +278,7 @@ fn migration_keeps_a_recorded_hole() {
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
     let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
     let found: Vec<(u64, Vec<u8>)> = recovered
-        .wal
+        .log
         .iter()
         .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
         .collect();
@@ -359,7 +359,7 @@ fn skip_corrupted_writes_no_empty_index_for_a_segment_that_lost_every_entry() {
     std::fs::write(&data, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
 
     let recovered = open_skipping_corrupted(dir.path());
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_no_empty_index(dir.path(), "after skip-corrupted");
     assert!(!naming::index_path(dir.path(), lost, Codec::V2).exists());
     assert_eq!(
@@ -396,11 +396,11 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     bytes[20] ^= 0xff;
     std::fs::write(&damaged, bytes).unwrap();
     let recovered = open_skipping_corrupted(dir.path());
-    let last = recovered.wal.last_offset().unwrap();
-    wal_recovery::set_cursor(&recovered.wal, last).unwrap();
-    recovered.wal.trim_before(bases[2]).unwrap();
-    recovered.wal.truncate_after(last - 3).unwrap();
-    recovered.wal.close().unwrap();
+    let last = recovered.log.last_offset().unwrap();
+    recovered.log.set_cursor(last).unwrap();
+    recovered.log.trim_before(bases[2]).unwrap();
+    recovered.log.truncate_after(last - 3).unwrap();
+    recovered.log.close().unwrap();
 
     let segments: Vec<String> = list_segments(dir.path())
         .unwrap()
@@ -495,7 +495,7 @@ fn a_damaged_index_of_an_empty_sealed_segment_goes_to_quarantine() {
             );
         }
         let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
-        recovered.wal.close().unwrap();
+        recovered.log.close().unwrap();
         assert!(!index.exists());
         assert!(dir.path().join("quarantine").is_dir());
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);

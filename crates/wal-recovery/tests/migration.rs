@@ -61,7 +61,7 @@ fn assert_whole_v2_log(dir: &Path) {
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
     let mut prev = 0;
     let mut count = 0;
-    for (o, entry) in recovered.wal.iter().enumerate() {
+    for (o, entry) in recovered.log.iter().enumerate() {
         let entry = entry.unwrap();
         assert_eq!(entry.offset, o as u64);
         assert_eq!(entry.payload, payload(o as u64));
@@ -188,8 +188,8 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
     } else {
         // The old log, untouched; the staged files were leftovers and are gone.
         let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
-        assert_eq!(recovered.wal.next_offset(), 60);
-        for (o, entry) in recovered.wal.iter().enumerate() {
+        assert_eq!(recovered.log.next_offset(), 60);
+        for (o, entry) in recovered.log.iter().enumerate() {
             assert_eq!(entry.unwrap().payload, payload(o as u64));
         }
         drop(recovered);

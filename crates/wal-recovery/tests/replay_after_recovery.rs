@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use wal_recovery::{Recovered, RecoveryOptions};
+use wal_recovery::{Recovered, RecoveryError, RecoveryOptions};
 use wal_store::{StoreError, WalOptions};
 
 const ENTRIES: u64 = 500;
@@ -35,11 +35,11 @@ fn build(dir: &Path) {
     let recovered = wal_recovery::open(dir, options()).unwrap();
     for offset in 0..ENTRIES {
         assert_eq!(
-            recovered.wal.append(&payload(offset)).unwrap().offset,
+            recovered.log.append(&payload(offset)).unwrap().offset,
             offset
         );
     }
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
 }
 
 /// Flips a payload byte of entry 3 of the second segment, through the file (the log's
@@ -54,9 +54,9 @@ fn damage_after_the_scan(dir: &Path) -> u64 {
     base + 3
 }
 
-fn visit_all(recovered: &Recovered) -> (Vec<u64>, Result<u64, StoreError>) {
+fn visit_all(recovered: &Recovered) -> (Vec<u64>, Result<u64, RecoveryError>) {
     let mut seen = Vec::new();
-    let result = recovered.wal.visit_from(0, |e| {
+    let result = recovered.log.visit_from(0, |e| {
         seen.push(e.offset);
         ControlFlow::Continue(())
     });
@@ -93,11 +93,13 @@ fn a_read_after_the_first_visit_checks_the_crcs_again() {
     let damaged = damage_after_the_scan(dir.path());
     let (seen, result) = visit_all(&recovered);
     match result {
-        Err(StoreError::Corrupt { offset, .. }) => assert_eq!(offset, damaged),
+        Err(RecoveryError::Store(StoreError::Corrupt { offset, .. })) => {
+            assert_eq!(offset, damaged)
+        }
         other => panic!("the second visit returned {other:?}"),
     }
     assert_eq!(seen, (0..damaged).collect::<Vec<u64>>());
-    assert!(recovered.wal.read(damaged).is_err());
+    assert!(recovered.log.read(damaged).is_err());
 }
 
 #[test]
@@ -114,8 +116,8 @@ fn the_first_visit_after_a_clean_recovery_takes_the_scans_word() {
     assert_eq!(seen, (0..ENTRIES).collect::<Vec<u64>>());
     // Every later read checks.
     assert!(matches!(
-        recovered.wal.read(damaged),
-        Err(StoreError::Corrupt { .. })
+        recovered.log.read(damaged),
+        Err(RecoveryError::Store(StoreError::Corrupt { .. }))
     ));
 }
 
@@ -130,7 +132,9 @@ fn a_recovery_that_changed_something_vouches_for_nothing() {
     let damaged = damage_after_the_scan(dir.path());
     let (seen, result) = visit_all(&recovered);
     match result {
-        Err(StoreError::Corrupt { offset, .. }) => assert_eq!(offset, damaged),
+        Err(RecoveryError::Store(StoreError::Corrupt { offset, .. })) => {
+            assert_eq!(offset, damaged)
+        }
         other => panic!("the first visit returned {other:?}"),
     }
     assert_eq!(seen.len() as u64, damaged);

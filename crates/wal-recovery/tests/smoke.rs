@@ -21,7 +21,7 @@ fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..100u32 {
         recovered
-            .wal
+            .log
             .append(format!("entry-{i}").as_bytes())
             .unwrap();
     }
@@ -58,7 +58,7 @@ fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
         .map(|e| e.unwrap().offset)
         .collect();
     assert_eq!(replayed, (0..99).collect::<Vec<u64>>());
-    recovered.wal.append(b"after").unwrap();
+    recovered.log.append(b"after").unwrap();
     drop(recovered);
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(verification.ok, "{verification:#?}");
@@ -71,7 +71,7 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..20u32 {
         recovered
-            .wal
+            .log
             .append(format!("entry-{i}").as_bytes())
             .unwrap();
     }
@@ -114,11 +114,11 @@ fn replay_with_borrowed_entries_matches_replay() {
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..500u32 {
         recovered
-            .wal
+            .log
             .append(format!("entry-{i}").as_bytes())
             .unwrap();
     }
-    wal_recovery::set_cursor(&recovered.wal, 99).unwrap();
+    recovered.log.set_cursor(99).unwrap();
     drop(recovered);
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     let copied: Vec<(u64, Vec<u8>, Option<u32>)> = recovered
@@ -139,7 +139,7 @@ fn replay_with_borrowed_entries_matches_replay() {
     // A visit can stop early.
     let mut seen = 0;
     let end = recovered
-        .wal
+        .log
         .visit_from(100, |_| {
             seen += 1;
             if seen == 7 {

@@ -21,11 +21,11 @@ fn before_and_after() -> (Files, Files) {
     let mut options = options(256);
     options.wal.codec = Codec::V1;
     let recovered = open(dir.path(), &options);
-    append_range(&recovered.wal, 0..40);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..40);
+    recovered.log.close().unwrap();
     let recovered = open(dir.path(), &support::options(256));
-    append_range(&recovered.wal, 40..ENTRIES);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 40..ENTRIES);
+    recovered.log.close().unwrap();
     let before = snapshot(dir.path());
     let migration = wal_recovery::migrate(dir.path(), Codec::V2).unwrap();
     assert!(!migration.converted.is_empty() && !migration.rechained.is_empty());
@@ -129,7 +129,7 @@ fn verify_reads_every_state_of_an_interrupted_migration_as_the_next_open_will() 
         // The next open agrees.
         let recovered = open(dir.path(), &support::options(256));
         assert_eq!(
-            all_entries(&recovered.wal),
+            all_entries(&recovered.log),
             expected(0..ENTRIES),
             "state {n}"
         );

@@ -113,7 +113,7 @@ fn assert_log(dir: &Path, runs: &Runs) -> wal_recovery::RecoveryReport {
         .unwrap_or_else(|e| panic!("recovery of {}: {e:?}", dir.display()));
     let mut prev = 0u32;
     let mut count = 0u64;
-    for entry in recovered.wal.iter() {
+    for entry in recovered.log.iter() {
         let entry = entry.unwrap();
         let (_, seed, size) = runs
             .iter()
@@ -338,7 +338,7 @@ fn rotation_step_fails(name: &str, ops: &[&str]) {
     )
     .unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    let entries: Vec<Vec<u8>> = recovered.wal.iter().map(|e| e.unwrap().payload).collect();
+    let entries: Vec<Vec<u8>> = recovered.log.iter().map(|e| e.unwrap().payload).collect();
     assert_eq!(entries, (0..=FITTING).map(payload).collect::<Vec<_>>());
 }
 

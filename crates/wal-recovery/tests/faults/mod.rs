@@ -365,7 +365,7 @@ pub fn settle(label: &str, mut ctx: Ctx, op_succeeded: bool) {
         Ok(recovered) => recovered,
         Err(e) => panic!("{label}: the log does not recover: {e}"),
     };
-    let wal = &recovered.wal;
+    let wal = &recovered.log;
     for (offset, bytes) in &ctx.keep {
         match wal.read(*offset) {
             Ok(entry) => assert_eq!(

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView};
-use wal_recovery::{Recovered, RecoveryOptions, Verification};
+use wal_recovery::{Log, Recovered, RecoveryOptions, Verification};
 use wal_store::internal::naming::{self, FileName};
-use wal_store::{SyncPolicy, Wal, WalOptions};
+use wal_store::{SyncPolicy, WalOptions};
 
 /// A fresh temporary directory for one log (see the module's documentation for where).
 pub fn tempdir() -> tempfile::TempDir {
@@ -69,14 +69,14 @@ pub fn open(dir: &Path, options: &RecoveryOptions) -> Recovered {
 /// Creates a log of `count` entries ([`payload`]) in `dir` and closes it cleanly.
 pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
     let recovered = open(dir, &options(segment_bytes));
-    append_range(&recovered.wal, 0..count);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..count);
+    recovered.log.close().unwrap();
 }
 
 /// Appends [`payload`]`(o)` for every `o` in `range`, checking each offset given.
-pub fn append_range(wal: &Wal, range: std::ops::Range<u64>) {
+pub fn append_range(log: &Log, range: std::ops::Range<u64>) {
     for offset in range {
-        let appended = wal.append(&payload(offset)).unwrap();
+        let appended = log.append(&payload(offset)).unwrap();
         assert_eq!(appended.offset, offset, "offset given to an append");
     }
 }
@@ -96,8 +96,8 @@ pub fn replayed(recovered: &Recovered) -> Vec<(u64, Vec<u8>)> {
 }
 
 /// Every entry of the log, oldest first (panics on a read error).
-pub fn all_entries(wal: &Wal) -> Vec<(u64, Vec<u8>)> {
-    wal.iter()
+pub fn all_entries(log: &Log) -> Vec<(u64, Vec<u8>)> {
+    log.iter()
         .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
         .collect()
 }
