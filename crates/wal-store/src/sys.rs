@@ -89,8 +89,10 @@ pub(crate) fn check(call: Call, path: &Path) -> io::Result<()> {
 }
 
 /// Counters of the changes made through this module, by directory (hashed: two
-/// directories may share one, which only makes a change look more likely).
-static CHANGES: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+/// directories may share one, which only makes a change look more likely, and costs the
+/// replay after a recovery a second crc pass). 8 KiB, so that directories in use at once
+/// seldom share one.
+static CHANGES: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
 
 fn changes_of(dir: &Path) -> &'static AtomicU64 {
     use std::hash::{Hash, Hasher};
