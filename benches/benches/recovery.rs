@@ -30,10 +30,7 @@ fn log_mib() -> u64 {
 
 /// Writes the WAL: entries of `PAYLOAD_BYTES` until the data reaches the size asked for.
 fn build(dir: &Path) -> (u64, u64) {
-    let options = WalOptions {
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default().with_sync_policy(SyncPolicy::Manual);
     let wal = Wal::open(dir, options).unwrap();
     let target = log_mib() << 20;
     let record = (PAYLOAD_BYTES + 12) as u64;

@@ -152,12 +152,10 @@ fn temp_dir() -> TempDir {
 }
 
 fn wal_options(sync_policy: SyncPolicy, read_visibility: ReadVisibility) -> WalOptions {
-    WalOptions {
-        sync_policy,
-        read_visibility,
-        codec: CODEC,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_sync_policy(sync_policy)
+        .with_read_visibility(read_visibility)
+        .with_codec(CODEC)
 }
 
 /// A new file of `len` bytes preallocated like a store segment: `fallocate` with mode 0,

@@ -158,11 +158,10 @@ fn assert_unchanged(dir: &Path, expected: &Expected<'_>, what: &str) {
 }
 
 fn check_open(dir: &Path, mode: RecoveryMode, setup: &Setup, expected: &Expected<'_>) {
-    let options = RecoveryOptions {
-        mode,
-        commit_offset: setup.commit_offset,
-        wal: setup.wal.clone(),
-    };
+    let options = RecoveryOptions::default()
+        .with_mode(mode)
+        .with_commit_offset(setup.commit_offset)
+        .with_wal(setup.wal.clone());
     let verification = expected.verification;
     match wal_recovery::open(dir, options) {
         Ok(recovered) => {
@@ -453,11 +452,10 @@ fn check_recovered(
 
     let again = match wal_recovery::open(
         dir,
-        RecoveryOptions {
-            mode,
-            commit_offset: None,
-            wal: wal_options,
-        },
+        RecoveryOptions::default()
+            .with_mode(mode)
+            .with_commit_offset(None)
+            .with_wal(wal_options),
     ) {
         Ok(again) => again,
         Err(e) => panic!("a second open with {mode:?} failed: {e}"),

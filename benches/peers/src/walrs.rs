@@ -68,10 +68,7 @@ pub static WALRS_WAL_OPEN: Walrs = Walrs {
 
 impl Walrs {
     fn options(&self, sync_policy: SyncPolicy) -> WalOptions {
-        WalOptions {
-            sync_policy,
-            ..WalOptions::default()
-        }
+        WalOptions::default().with_sync_policy(sync_policy)
     }
 }
 
@@ -158,10 +155,7 @@ impl Subject for Walrs {
             ReadPath::Recovery => {
                 let recovered = wal_recovery::open(
                     dir,
-                    RecoveryOptions {
-                        wal: self.options(SyncPolicy::Manual),
-                        ..RecoveryOptions::default()
-                    },
+                    RecoveryOptions::default().with_wal(self.options(SyncPolicy::Manual)),
                 )?;
                 if !recovered.report.is_clean() {
                     return Err(format!("recovery found problems: {:?}", recovered.report).into());
@@ -188,10 +182,7 @@ impl Subject for Walrs {
             ReadPath::Recovery => {
                 wal_recovery::open(
                     dir,
-                    RecoveryOptions {
-                        wal: self.options(SyncPolicy::Manual),
-                        ..RecoveryOptions::default()
-                    },
+                    RecoveryOptions::default().with_wal(self.options(SyncPolicy::Manual)),
                 )?
                 .log
                 .into_store()

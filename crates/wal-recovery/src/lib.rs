@@ -87,7 +87,24 @@ pub use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, StoreError,
 use analyze::Analysis;
 
 /// How to recover.
+///
+/// Start from [`RecoveryOptions::default`] (the default mode, no commit offset, the default
+/// [`WalOptions`]) and change what differs with the `with_*` methods, one per field; the
+/// fields stay public to read. The struct is `#[non_exhaustive]` so that a new option is not a
+/// breaking change:
+///
+/// ```
+/// use wal_recovery::{RecoveryMode, RecoveryOptions};
+/// use wal_store::{SyncPolicy, WalOptions};
+///
+/// let options = RecoveryOptions::default()
+///     .with_mode(RecoveryMode::PointInTime)
+///     .with_commit_offset(Some(41))
+///     .with_wal(WalOptions::default().with_sync_policy(SyncPolicy::Manual));
+/// assert_eq!(options.commit_offset, Some(41));
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RecoveryOptions {
     /// What to do with damage.
     pub mode: RecoveryMode,
@@ -96,6 +113,30 @@ pub struct RecoveryOptions {
     pub commit_offset: Option<u64>,
     /// How to open the log afterwards (and to create it, if the directory holds none).
     pub wal: WalOptions,
+}
+
+impl RecoveryOptions {
+    /// Sets [`mode`](RecoveryOptions::mode): what to do with damage.
+    #[must_use]
+    pub fn with_mode(mut self, mode: RecoveryMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets [`commit_offset`](RecoveryOptions::commit_offset): the highest offset the caller
+    /// knows committed, or `None` when it knows none.
+    #[must_use]
+    pub fn with_commit_offset(mut self, commit_offset: Option<u64>) -> Self {
+        self.commit_offset = commit_offset;
+        self
+    }
+
+    /// Sets [`wal`](RecoveryOptions::wal): how to open (or create) the log afterwards.
+    #[must_use]
+    pub fn with_wal(mut self, wal: WalOptions) -> Self {
+        self.wal = wal;
+        self
+    }
 }
 
 /// What [`open`] returns: the log, ready for appends, and what recovery did to it.

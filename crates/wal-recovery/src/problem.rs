@@ -46,6 +46,9 @@ pub enum ProblemKind {
     /// The `HOLES` file cannot be read: its holes count as gaps, and the file goes to
     /// quarantine.
     HolesCorrupt,
+    /// The store's `SEED` file (the chain seed of a log with no entry) cannot be read: it
+    /// goes to quarantine, and an empty log's seed comes from the options again.
+    SeedCorrupt,
     /// A leftover temporary file from an interrupted write.
     TempFile,
     /// A file recovery does not know (reported, never deleted).
@@ -87,6 +90,7 @@ impl ProblemKind {
             ProblemKind::DuplicateCodec => "duplicate_codec",
             ProblemKind::TailGarbage => "tail_garbage",
             ProblemKind::HolesCorrupt => "holes_corrupt",
+            ProblemKind::SeedCorrupt => "seed_corrupt",
             ProblemKind::TempFile => "temp_file",
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",

@@ -308,6 +308,7 @@ pub(crate) fn housekeeping(
     touched: &[u64],
 ) -> Result<()> {
     settle_corrupt_holes_file(analysis, quarantine, actions)?;
+    settle_corrupt_seed_file(analysis, quarantine, actions)?;
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -394,6 +395,31 @@ fn settle_corrupt_holes_file(
                 quarantined_to: to,
             });
         }
+    }
+    Ok(())
+}
+
+/// A seed file that cannot be read: moved to quarantine. An empty log then takes its seed
+/// from the options, as a log written before the file existed does; a log with entries
+/// carries its chain in its records, and its next truncation to nothing or clear writes
+/// the file again.
+fn settle_corrupt_seed_file(
+    analysis: &Analysis,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if let Some(problem) = analysis
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::SeedCorrupt)
+        && let Some(path) = &problem.path
+        && path.exists()
+    {
+        let to = quarantine.keep_file(path, "a seed file that cannot be read")?;
+        actions.push(Action::FileQuarantined {
+            from: path.clone(),
+            to,
+        });
     }
     Ok(())
 }

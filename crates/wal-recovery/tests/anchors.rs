@@ -43,11 +43,9 @@ fn four_segments(dir: &Path) {
 }
 
 fn with_mode(mode: RecoveryMode, commit_offset: Option<u64>) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        commit_offset,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES)
+        .with_mode(mode)
+        .with_commit_offset(commit_offset)
 }
 
 fn flip_bit(path: &Path, at: usize, bit: u8) {
@@ -78,10 +76,7 @@ fn kinds(problems: &[wal_recovery::Problem]) -> Vec<ProblemKind> {
 fn anchor_01_corruption_in_the_middle_of_the_active_file_is_never_silent() {
     for lost_page in [false, true] {
         let dir = tempdir();
-        let options = RecoveryOptions {
-            wal: support::wal_options(ONE_SEGMENT_BYTES),
-            ..RecoveryOptions::default()
-        };
+        let options = RecoveryOptions::default().with_wal(support::wal_options(ONE_SEGMENT_BYTES));
         let recovered = open(dir.path(), &options);
         append_range(&recovered.log, 0..5);
         recovered.log.close().unwrap();
@@ -119,24 +114,15 @@ fn anchor_01_corruption_in_the_middle_of_the_active_file_is_never_silent() {
         // Refused by the strict mode, and by the default mode when entry 4 is committed.
         let err = wal_recovery::open(
             dir.path(),
-            RecoveryOptions {
-                mode: RecoveryMode::AbsoluteConsistency,
-                ..options.clone()
-            },
+            options.clone().with_mode(RecoveryMode::AbsoluteConsistency),
         )
         .unwrap_err();
         assert!(
             matches!(&err, RecoveryError::Inconsistent { problems } if kinds(problems) == [kind]),
             "{err:?}"
         );
-        let err = wal_recovery::open(
-            dir.path(),
-            RecoveryOptions {
-                commit_offset: Some(4),
-                ..options.clone()
-            },
-        )
-        .unwrap_err();
+        let err = wal_recovery::open(dir.path(), options.clone().with_commit_offset(Some(4)))
+            .unwrap_err();
         assert!(
             matches!(&err, RecoveryError::CommittedCorruption { problem, .. }
                 if problem.kind == kind && problem.offset == Some(2) && problem.committed),
@@ -448,13 +434,7 @@ fn anchor_07_torn_tail_without_commit_point_opens() {
                 // Only the header did.
                 _ => zero_range(&path, start + 12..end),
             }
-            let recovered = open(
-                dir.path(),
-                &RecoveryOptions {
-                    commit_offset: None,
-                    ..options(segment_bytes)
-                },
-            );
+            let recovered = open(dir.path(), &options(segment_bytes).with_commit_offset(None));
             let report = &recovered.report;
             assert_eq!(
                 kinds(&report.problems),
@@ -723,7 +703,7 @@ fn anchor_10_rotation_fsyncs_directory() {
     let rotated_at = append_until_rotation(&recovered.log, dir.path());
     assert_eq!(
         support::file_names(dir.path()),
-        ["0.idxx", "0.txnx", "10.txnx", "LOCK"]
+        ["0.idxx", "0.txnx", "10.txnx", "LOCK", "SEED"]
     );
     assert_eq!(rotated_at, 10);
     // Created preallocated and complete under its final name, never renamed after.
@@ -987,10 +967,7 @@ fn reference_prev_crc_link_is_checked() {
     assert_eq!(verification.problems[0].offset, Some(2));
     let err = wal_recovery::open(
         dir.path(),
-        RecoveryOptions {
-            commit_offset: Some(4),
-            ..options(ONE_SEGMENT_BYTES)
-        },
+        options(ONE_SEGMENT_BYTES).with_commit_offset(Some(4)),
     )
     .unwrap_err();
     assert!(
@@ -1123,14 +1100,11 @@ fn reference_last_crc_reset_after_truncation() {
     const FIRST: u64 = 100;
     const SEED: u32 = 0xC0FF_EE11;
     let dir = tempdir();
-    let options = RecoveryOptions {
-        wal: wal_store::WalOptions {
-            first_offset: FIRST,
-            seed_crc: SEED,
-            ..support::wal_options(SEGMENT_BYTES)
-        },
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_wal(
+        support::wal_options(SEGMENT_BYTES)
+            .with_first_offset(FIRST)
+            .with_seed_crc(SEED),
+    );
     let recovered = open(dir.path(), &options);
     let crc_of: std::collections::BTreeMap<u64, u32> = (FIRST..FIRST + 25)
         .map(|o| (o, recovered.log.append(&payload(o)).unwrap().crc.unwrap()))

@@ -62,6 +62,17 @@ fn with(files: &Files, name: &str, bytes: Vec<u8>) -> Files {
     files
 }
 
+/// The bytes of a `SEED` file saying that entry `offset` chains from `crc` (FORMAT.md §9).
+fn seed_file(offset: u64, crc: u32) -> Vec<u8> {
+    let mut bytes = b"WALS".to_vec();
+    bytes.extend_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(&offset.to_be_bytes());
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    let check = wal_format::crc::chain(0, &bytes);
+    bytes.extend_from_slice(&check.to_be_bytes());
+    bytes
+}
+
 fn zeroed(bytes: &[u8], range: std::ops::Range<usize>) -> Vec<u8> {
     let mut bytes = bytes.to_vec();
     bytes[range].fill(0);
@@ -300,16 +311,25 @@ fn crash_at_each_step_of_truncation() {
 
 #[test]
 fn crash_at_each_step_of_trimming() {
-    // trim_before(20) on segments 0, 10, 20, 30: removes 0.idxx, 0.txnx, 10.idxx,
-    // 10.txnx (oldest first, index before data), then fsyncs the directory.
-    let before = log_files(36);
-    let done = after(&before, |wal| assert_eq!(wal.trim_before(20).unwrap(), 2));
+    // trim_before(20) on segments 0, 10, 20, 30: replaces SEED with the seed of entry 20
+    // (the prev crc of its record), removes 0.idxx, 0.txnx, 10.idxx, 10.txnx (oldest
+    // first, index before data), then fsyncs the directory.
+    let unseeded = log_files(36);
+    let first_record = &unseeded["20.txnx"];
+    let seed_of_20 = u32::from_be_bytes(first_record[4..8].try_into().unwrap());
+    let before = with(
+        &unseeded,
+        wal_store::SEED_FILE_NAME,
+        seed_file(20, seed_of_20),
+    );
+    let done = after(&unseeded, |wal| assert_eq!(wal.trim_before(20).unwrap(), 2));
     assert_eq!(
         done,
         without(&before, &["0.idxx", "0.txnx", "10.idxx", "10.txnx"]),
         "what trimming leaves"
     );
     let states: Vec<(&str, Files, u64)> = vec![
+        ("seed replaced", before.clone(), 0),
         ("index of 0 removed", without(&before, &["0.idxx"]), 0),
         (
             "segment 0 removed",
@@ -354,23 +374,34 @@ fn crash_at_each_step_of_trimming() {
 
 #[test]
 fn crash_at_each_step_of_clearing() {
-    // clear() on segments 0, 10, 20, 30: creates 36.txnx (temp file, preallocate, fsync,
-    // rename, directory fsync), then removes every older segment's files, oldest first.
+    // clear() on segments 0, 10, 20, 30: replaces SEED with the seed of entry 36 (the
+    // crc of entry 35), creates 36.txnx (temp file, preallocate, fsync, rename, directory
+    // fsync), then removes every older segment's files, oldest first.
     let before = log_files(36);
-    let done = after(&before, |wal| wal.clear().unwrap());
+    let mut last_crc = None;
+    let done = after(&before, |wal| {
+        last_crc = wal.last_crc();
+        wal.clear().unwrap();
+    });
+    let seed = seed_file(36, last_crc.unwrap());
     let empty = vec![0u8; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()];
     assert_eq!(
         done,
-        [("36.txnx".to_owned(), empty.clone())]
-            .into_iter()
-            .collect(),
+        [
+            ("36.txnx".to_owned(), empty.clone()),
+            (wal_store::SEED_FILE_NAME.to_owned(), seed.clone())
+        ]
+        .into_iter()
+        .collect(),
         "what clearing leaves"
     );
-    let created = with(&before, "36.txnx", empty.clone());
+    let seeded = with(&before, wal_store::SEED_FILE_NAME, seed);
+    let created = with(&seeded, "36.txnx", empty.clone());
     let states: Vec<(&str, Files, u64)> = vec![
+        ("seed replaced", seeded.clone(), 0),
         (
             "new segment as a temp file",
-            with(&before, "36.txnx.tmp", empty),
+            with(&seeded, "36.txnx.tmp", empty),
             0,
         ),
         ("new segment created", created.clone(), 0),
@@ -518,10 +549,7 @@ fn crash_at_each_step_of_a_point_in_time_cut_inside_a_sealed_segment() {
     let mut damaged_10 = segment_10.clone();
     damaged_10[start + 14] ^= 0x01;
     let damaged = with(&clean, "10.txnx", damaged_10.clone());
-    let point_in_time = wal_recovery::RecoveryOptions {
-        mode: wal_recovery::RecoveryMode::PointInTime,
-        ..options(SEGMENT_BYTES)
-    };
+    let point_in_time = options(SEGMENT_BYTES).with_mode(wal_recovery::RecoveryMode::PointInTime);
     let done = {
         let dir = tempdir();
         write_files(dir.path(), &damaged);

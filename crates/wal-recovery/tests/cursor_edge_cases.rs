@@ -18,7 +18,7 @@ use wal_recovery::cursor::{
     CURSOR_FILE_NAME, CursorState, cursor_path, encode_cursor, read_cursor,
 };
 use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
-use wal_store::{ReadVisibility, SyncPolicy, WalOptions};
+use wal_store::{ReadVisibility, SyncPolicy};
 
 /// 36 entries in segments 0, 10, 20 (sealed) and 30 (active).
 const SEGMENT_BYTES: u32 = 256;
@@ -44,10 +44,7 @@ fn kinds(problems: &[wal_recovery::Problem]) -> Vec<ProblemKind> {
 }
 
 fn strict() -> RecoveryOptions {
-    RecoveryOptions {
-        mode: RecoveryMode::AbsoluteConsistency,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES).with_mode(RecoveryMode::AbsoluteConsistency)
 }
 
 #[test]
@@ -192,14 +189,11 @@ fn cursor_past_the_last_entry_is_clamped_and_reported() {
 #[test]
 fn entries_appended_after_a_clamped_cursor_are_replayed_after_the_next_restart() {
     let dir = tempdir();
-    let options = RecoveryOptions {
-        wal: WalOptions {
-            sync_policy: SyncPolicy::Manual,
-            read_visibility: ReadVisibility::Appended,
-            ..support::wal_options(SEGMENT_BYTES)
-        },
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_wal(
+        support::wal_options(SEGMENT_BYTES)
+            .with_sync_policy(SyncPolicy::Manual)
+            .with_read_visibility(ReadVisibility::Appended),
+    );
     let recovered = open(dir.path(), &options);
     append_range(&recovered.log, 0..10);
     recovered.log.sync().unwrap();

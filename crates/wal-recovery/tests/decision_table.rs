@@ -1271,11 +1271,10 @@ mod cases {
 // Running a case.
 
 fn options(mode: RecoveryMode, commit_offset: Option<u64>) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        commit_offset,
-        wal: damage::wal_options(),
-    }
+    RecoveryOptions::default()
+        .with_mode(mode)
+        .with_commit_offset(commit_offset)
+        .with_wal(damage::wal_options())
 }
 
 fn named(problems: &[wal_recovery::Problem]) -> Vec<P> {

@@ -24,7 +24,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use support::{Files, payload};
-use wal_recovery::{Action, Recovered, RecoveryError, RecoveryOptions};
+use wal_recovery::{Action, Recovered, RecoveryError};
 
 /// Segment size: the log below fills four segments (10, 10, 10 and 6 entries).
 const SEGMENT_BYTES: u32 = 256;
@@ -108,10 +108,7 @@ fn record_holding(bytes: &[u8], at: usize) -> u64 {
 
 /// Recovers in the default mode, turning a panic into a failure.
 fn recover(dir: &Path) -> Result<Result<Recovered, RecoveryError>, String> {
-    let options = RecoveryOptions {
-        commit_offset: None,
-        ..support::options(SEGMENT_BYTES)
-    };
+    let options = support::options(SEGMENT_BYTES).with_commit_offset(None);
     catch_unwind(AssertUnwindSafe(|| wal_recovery::open(dir, options))).map_err(|panic| {
         let message = panic
             .downcast_ref::<String>()

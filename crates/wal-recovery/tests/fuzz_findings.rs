@@ -14,10 +14,7 @@ use wal_format::Codec;
 use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, cursor};
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_mode(mode)
 }
 
 /// A v2 data file holding `payloads` chained from 0, preallocated to `len` bytes.
@@ -77,10 +74,7 @@ fn no_segment_but_a_commit_offset_is_committed_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let err = wal_recovery::open(
         dir.path(),
-        RecoveryOptions {
-            commit_offset: Some(0),
-            ..RecoveryOptions::default()
-        },
+        RecoveryOptions::default().with_commit_offset(Some(0)),
     )
     .unwrap_err();
     assert!(

@@ -30,11 +30,9 @@ fn fifty(offset: u64) -> Vec<u8> {
 }
 
 fn options(codec: Codec, segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_codec(codec)
 }
 
 /// Appends `make(o)` for every `o` in `range` and closes the log.
@@ -48,10 +46,7 @@ fn append(dir: &Path, options: WalOptions, range: std::ops::Range<u64>, make: fn
 
 /// Opens `dir` through recovery in `SkipCorrupted` mode.
 fn open_skipping_corrupted(dir: &Path) -> wal_recovery::Recovered {
-    let options = RecoveryOptions {
-        mode: RecoveryMode::SkipCorrupted,
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_mode(RecoveryMode::SkipCorrupted);
     wal_recovery::open(dir, options).unwrap()
 }
 
@@ -217,14 +212,7 @@ fn large_or_small(offset: u64) -> Vec<u8> {
 fn migration_seals_an_entry_larger_than_a_segment() {
     let dir = tempdir();
     let small = options(Codec::V1, 256);
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            max_entry_bytes: 4096,
-            ..small
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), small.with_max_entry_bytes(4096)).unwrap();
     for offset in 0..11 {
         wal.append(&large_or_small(offset)).unwrap();
     }

@@ -19,20 +19,15 @@ fn payload(offset: u64) -> Vec<u8> {
 
 /// Three v1 segments or so, then v2 segments appended by a later version.
 fn mixed_log(dir: &Path) {
-    let v1 = WalOptions {
-        segment_bytes: 256,
-        codec: Codec::V1,
-        ..WalOptions::default()
-    };
+    let v1 = WalOptions::default()
+        .with_segment_bytes(256)
+        .with_codec(Codec::V1);
     let wal = Wal::open(dir, v1).unwrap();
     for o in 0..30 {
         assert_eq!(wal.append(&payload(o)).unwrap().offset, o);
     }
     wal.close().unwrap();
-    let v2 = WalOptions {
-        segment_bytes: 256,
-        ..WalOptions::default()
-    };
+    let v2 = WalOptions::default().with_segment_bytes(256);
     let wal = Wal::open(dir, v2).unwrap();
     for o in 30..60 {
         assert_eq!(wal.append(&payload(o)).unwrap().offset, o);

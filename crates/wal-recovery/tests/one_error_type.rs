@@ -25,14 +25,11 @@ fn kind(error: &Error) -> &'static str {
 }
 
 fn options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes: SEGMENT_BYTES,
-            sync_policy: SyncPolicy::Manual,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(
+        WalOptions::default()
+            .with_segment_bytes(SEGMENT_BYTES)
+            .with_sync_policy(SyncPolicy::Manual),
+    )
 }
 
 fn payload(offset: u64) -> Vec<u8> {

@@ -56,18 +56,13 @@ fn payload(offset: u64) -> Vec<u8> {
 }
 
 fn wal_options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 fn recovery_options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: wal_options(),
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(wal_options())
 }
 
 fn data_name(base: u64) -> String {

@@ -18,13 +18,7 @@ use wal_store::{StoreError, WalOptions};
 const ENTRIES: u64 = 500;
 
 fn options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes: 1024,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(WalOptions::default().with_segment_bytes(1024))
 }
 
 fn payload(offset: u64) -> Vec<u8> {

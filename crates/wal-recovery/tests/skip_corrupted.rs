@@ -14,14 +14,9 @@ use wal_store::{StoreError, WalOptions};
 const SEGMENT_BYTES: u32 = 512;
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        wal: WalOptions {
-            segment_bytes: SEGMENT_BYTES,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default()
+        .with_mode(mode)
+        .with_wal(WalOptions::default().with_segment_bytes(SEGMENT_BYTES))
 }
 
 fn payload(o: u64) -> Vec<u8> {

@@ -6,13 +6,7 @@ use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
 use wal_store::WalOptions;
 
 fn options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes: 1024,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(WalOptions::default().with_segment_bytes(1024))
 }
 
 #[test]
@@ -81,14 +75,7 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     bytes[20] ^= 1; // inside the second record's payload
     fs::write(&path, &bytes).unwrap();
     let before = fs::read(&path).unwrap();
-    let err = wal_recovery::open(
-        dir.path(),
-        RecoveryOptions {
-            commit_offset: Some(5),
-            ..options()
-        },
-    )
-    .unwrap_err();
+    let err = wal_recovery::open(dir.path(), options().with_commit_offset(Some(5))).unwrap_err();
     assert!(
         matches!(&err, RecoveryError::CommittedCorruption { problem, .. } if problem.segment == Some(0) && problem.offset == Some(1)),
         "{err}"
@@ -96,11 +83,9 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     assert_eq!(fs::read(&path).unwrap(), before);
     let recovered = wal_recovery::open(
         dir.path(),
-        RecoveryOptions {
-            mode: RecoveryMode::PointInTime,
-            commit_offset: Some(5),
-            ..options()
-        },
+        options()
+            .with_mode(RecoveryMode::PointInTime)
+            .with_commit_offset(Some(5)),
     )
     .unwrap();
     assert_eq!(recovered.report.last_offset, Some(0));

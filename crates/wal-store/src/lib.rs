@@ -6,7 +6,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
-//! let options = WalOptions { sync_policy: SyncPolicy::GroupCommit, ..WalOptions::default() };
+//! let options = WalOptions::default().with_sync_policy(SyncPolicy::GroupCommit);
 //! let wal = Wal::open(dir.path(), options.clone())?;
 //! let first = wal.append(b"hello")?; // durable when it returns
 //! wal.append_batch(&[&b"one"[..], b"two"])?;
@@ -44,6 +44,7 @@ mod open;
 mod options;
 mod read;
 mod scan;
+pub mod seed;
 mod segment;
 mod stats;
 mod sync;
@@ -58,6 +59,7 @@ pub use options::{
 };
 pub use read::{Iter, RevIter};
 pub use scan::{CheckedSegment, DataFileScan};
+pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
 pub use wal::{Appended, AppendedBatch, Wal};

@@ -67,7 +67,9 @@ pub struct Wal {
 
 impl Wal {
     /// Opens the log in `dir`, creating the directory and an empty log (starting at
-    /// `options.first_offset`, seeded with `options.seed_crc`) if it holds none.
+    /// `options.first_offset`, seeded with `options.seed_crc`) if it holds none. An
+    /// existing log keeps where it starts and what it chains from, whatever the options
+    /// say: even with no entry, its seed is on disk (the `SEED` file, FORMAT.md §9).
     ///
     /// An existing log must be clean: any damaged record, gap, missing index or other
     /// problem found is refused with [`StoreError::NeedsRecovery`] or
@@ -244,9 +246,18 @@ impl Wal {
         }
     }
 
-    /// Drops `offset` and every entry after it: [`truncate_after`](Wal::truncate_after)
-    /// for `offset - 1`, which also works when `offset` is 0 (a log starting at 0 has no
-    /// entry before its first one to name).
+    /// Drops `offset` and every entry after it: the same as
+    /// [`truncate_after`](Wal::truncate_after)`(offset - 1)`.
+    ///
+    /// It remains, deprecated, because programs written against walrs 0.1 call it; new
+    /// code calls `truncate_after(offset - 1)`. To empty the log, call
+    /// [`truncate_after`](Wal::truncate_after)`(first - 1)` when the log does not start at
+    /// 0, or [`clear`](Wal::clear), which also works at 0 but keeps offsets increasing (the
+    /// next entry gets the offset it would have got). Only this call empties a log that
+    /// starts at 0 and restarts it at 0.
+    #[deprecated(
+        note = "kept for programs written against 0.1: call `truncate_after(offset - 1)`, or `clear()` to drop every entry"
+    )]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
         self.inner.truncate_from(offset, offset)
     }
@@ -260,9 +271,8 @@ impl Wal {
     }
 
     /// Removes every entry. Offsets are never reused: the next append gets the offset it
-    /// would have got, and chains from the last crc. (A log with no entry has nowhere to
-    /// keep its seed: if it is reopened before the next append, the seed comes from
-    /// [`WalOptions::seed_crc`] again.)
+    /// would have got, and chains from the last crc, also after a reopen (the seed is kept
+    /// in the directory's `SEED` file).
     pub fn clear(&self) -> Result<()> {
         self.inner.clear()
     }

@@ -28,13 +28,12 @@ const PER_SEGMENT: u64 = 128;
 const ENTRIES: u64 = 700;
 
 fn options(codec: Codec) -> WalOptions {
-    WalOptions {
-        segment_bytes: u32::try_from(PER_SEGMENT * (codec.header_bytes() + PAYLOAD_BYTES) as u64)
-            .unwrap(),
-        sync_policy: SyncPolicy::Manual,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(
+            u32::try_from(PER_SEGMENT * (codec.header_bytes() + PAYLOAD_BYTES) as u64).unwrap(),
+        )
+        .with_sync_policy(SyncPolicy::Manual)
+        .with_codec(codec)
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
@@ -272,7 +271,7 @@ fn truncating_into_an_old_segment_opens_it_and_appends_continue() {
     let dir = tempfile::tempdir().unwrap();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
-    wal.truncate_from(200).unwrap();
+    wal.truncate_after(199).unwrap();
     for offset in 200..260 {
         assert_eq!(wal.append(&payload(offset, 1)).unwrap().offset, offset);
     }
@@ -322,7 +321,7 @@ fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
         assert!(refuses(&error, 128), "{error:?}");
         let error = wal.append_batch(&[payload(ENTRIES, 1)]).unwrap_err();
         assert!(refuses(&error, 128), "{error:?}");
-        let error = wal.truncate_from(600).unwrap_err();
+        let error = wal.truncate_after(599).unwrap_err();
         assert!(refuses(&error, 128), "{error:?}");
     }
     assert_eq!(wal.next_offset(), ENTRIES);

@@ -39,10 +39,7 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 }
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: 4096,
-        ..WalOptions::default()
-    }
+    WalOptions::default().with_segment_bytes(4096)
 }
 
 fn lock_path(dir: &Path) -> PathBuf {

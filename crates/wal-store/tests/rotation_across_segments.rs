@@ -24,10 +24,7 @@ const SEGMENT_BYTES: u32 = 256;
 const ENTRIES: u64 = 400;
 
 fn v1_options() -> WalOptions {
-    WalOptions {
-        codec: Codec::V1,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES).with_codec(Codec::V1)
 }
 
 #[test]

@@ -25,12 +25,10 @@ const PAYLOAD_BYTES: usize = 64 << 10;
 const ENTRIES: u64 = 63 * 8 + 10;
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        max_entry_bytes: PAYLOAD_BYTES,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_max_entry_bytes(PAYLOAD_BYTES)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 fn payload(offset: u64) -> Vec<u8> {

@@ -337,13 +337,7 @@ fn attribute(first: u64, payloads: &[Vec<u8>], killed: &[Killed]) -> Result<Vec<
 }
 
 fn recovery_options(segment_bytes: u32) -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(WalOptions::default().with_segment_bytes(segment_bytes))
 }
 
 /// Recovers the directory after this cycle's kills and checks it against the model,

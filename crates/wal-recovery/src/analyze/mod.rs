@@ -11,6 +11,7 @@ mod classify;
 mod commit;
 mod joins;
 mod scan;
+mod seed;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,7 @@ pub(crate) fn analyze(
     let inventory = inventory::take(journal::read_layout(dir)?);
     let cursor = cursor::read_cursor(dir)?;
     let (recorded_holes, holes_problem) = joins::recorded_holes(&inventory.layout)?;
+    let seed_problem = seed::seed_problem(dir)?;
     let mut segments = scan_all(&inventory.layout.segments, lock)?;
 
     let committed_end = commit::committed_end(commit_offset, &cursor, &segments);
@@ -125,6 +127,7 @@ pub(crate) fn analyze(
     // Each step below reads the problems found before it (the valid end is where the
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);
+    analysis.problems.extend(seed_problem);
     let stray_hole = joins::stray_hole(&analysis, &recorded_holes);
     analysis.problems.extend(stray_hole);
     let missing = commit::missing_claimed_entries(&analysis);

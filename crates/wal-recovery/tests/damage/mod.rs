@@ -63,11 +63,9 @@ pub fn payload(generation: u8, offset: u64) -> Vec<u8> {
 
 /// The store options every builder writes with (and every test opens with).
 pub fn wal_options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 /// Name of the v2 data file of the segment at `base`.

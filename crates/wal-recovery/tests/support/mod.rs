@@ -43,19 +43,14 @@ pub fn other_payload(offset: u64) -> Vec<u8> {
 
 /// Recovery options with tiny segments, default mode, no commit offset.
 pub fn options(segment_bytes: u32) -> RecoveryOptions {
-    RecoveryOptions {
-        wal: wal_options(segment_bytes),
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(wal_options(segment_bytes))
 }
 
 /// Store options with tiny segments; every append durable before it returns.
 pub fn wal_options(segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        sync_policy: SyncPolicy::GroupCommit,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_sync_policy(SyncPolicy::GroupCommit)
 }
 
 /// Opens `dir` through recovery, panicking with the error if it refuses.

@@ -10,6 +10,7 @@ use crate::closed::CLOSED_FILE_NAME;
 use crate::error::{IoContext, Result, StoreError};
 use crate::holes::{self, HOLES_FILE_NAME};
 use crate::naming::{self, FileName, TEMP_SUFFIX};
+use crate::seed::SEED_FILE_NAME;
 
 /// The files of one segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub struct DirLayout {
     pub holes_source: Option<PathBuf>,
     /// Where the close record is read from, if the directory has one.
     pub close_record_source: Option<PathBuf>,
+    /// Where the seed file (the chain seed of a log with no entry) is read from, if the
+    /// directory has one.
+    pub seed_source: Option<PathBuf>,
     /// Every other name, sorted: not the store's (the caller's own files, or unknown).
     pub other_names: Vec<String>,
 }
@@ -111,11 +115,12 @@ impl DirLayout {
                 FileName::Unknown if name == CLOSED_FILE_NAME => {
                     layout.close_record_source = Some(source);
                 }
+                FileName::Unknown if name == SEED_FILE_NAME => layout.seed_source = Some(source),
                 // The store's own small files, interrupted while being replaced.
                 FileName::Unknown
-                    if name
-                        .strip_suffix(TEMP_SUFFIX)
-                        .is_some_and(|n| n == HOLES_FILE_NAME || n == CLOSED_FILE_NAME) =>
+                    if name.strip_suffix(TEMP_SUFFIX).is_some_and(|n| {
+                        [HOLES_FILE_NAME, CLOSED_FILE_NAME, SEED_FILE_NAME].contains(&n)
+                    }) =>
                 {
                     layout.temp_files.push(dir.join(&name));
                 }

@@ -13,6 +13,7 @@ use crate::holes;
 use crate::lock::DirLock;
 use crate::options::{SyncPolicy, WalOptions};
 use crate::scan::{CheckedSegment, Offered};
+use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
 use crate::stats::Counters;
 use crate::sync::SyncCoordinator;
@@ -112,10 +113,19 @@ fn load_or_create(dir: &Path, options: &WalOptions, offered: &mut Offered) -> Re
                 .segments
                 .iter()
                 .all(|s| s.entries().unwrap_or(0) == 0);
-            // The chain's seed for an empty log comes from the options, if the active
-            // segment's codec has crcs at all.
+            // The chain's seed for an empty log (if the active segment's codec has crcs at
+            // all) comes from the seed file, which the disk keeps for its next offset;
+            // without one (a directory written before the file existed) or with a stale
+            // one, from the options.
             let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
-            let seed = (empty && active_has_crc).then_some(options.seed_crc);
+            let seed = if empty && active_has_crc {
+                Some(match seed::read_seed(dir)? {
+                    Some(kept) if kept.offset == loaded.next_offset => kept.crc,
+                    _ => options.seed_crc,
+                })
+            } else {
+                None
+            };
             if loaded.stale_holes {
                 holes::write_holes(dir, &loaded.holes)?;
             }
@@ -131,6 +141,17 @@ fn load_or_create(dir: &Path, options: &WalOptions, offered: &mut Offered) -> Re
             // Holes of a log that is gone (every segment removed, the holes file
             // left) would lie in the new log's offsets, which are all written.
             holes::write_holes(dir, &[])?;
+            // The seed goes to disk before the first segment: a crash in between leaves a
+            // directory with no log, which the next open creates afresh.
+            if options.codec.has_crc() {
+                seed::write_seed(
+                    dir,
+                    ChainSeed {
+                        offset: options.first_offset,
+                        crc: options.seed_crc,
+                    },
+                )?;
+            }
             let segment = Segment::create(
                 dir,
                 options.first_offset,

@@ -47,11 +47,9 @@ pub fn other_payload(offset: u64) -> Vec<u8> {
 
 /// Options with tiny segments (so that a few hundred entries span dozens of them).
 pub fn options(segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        max_entry_bytes: 64 * 1024,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_max_entry_bytes(64 * 1024)
 }
 
 /// Appends the entries `offsets` (which must be the next ones) with `make` payloads,
@@ -124,12 +122,12 @@ pub fn assert_chain(entries: &[Entry], seed: u32) {
     }
 }
 
-/// Names of the files in `dir` (not the lock file), sorted.
+/// Names of the files in `dir` (not the lock file nor the seed file), sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != naming::LOCK_FILE_NAME)
+        .filter(|name| name != naming::LOCK_FILE_NAME && name != wal_store::SEED_FILE_NAME)
         .collect();
     names.sort();
     names

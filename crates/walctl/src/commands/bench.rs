@@ -32,13 +32,8 @@ fn phase_dir(root: &Path) -> Result<TempDir> {
 }
 
 fn open(dir: &Path, sync_policy: SyncPolicy) -> Result<Log> {
-    let options = RecoveryOptions {
-        wal: WalOptions {
-            sync_policy,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    };
+    let options =
+        RecoveryOptions::default().with_wal(WalOptions::default().with_sync_policy(sync_policy));
     Ok(wal_recovery::open(dir, options)?.log)
 }
 

@@ -30,14 +30,11 @@ const GARBAGE_BYTES: usize = 256;
 const SHOWN_PAYLOAD_BYTES: usize = 60;
 
 fn options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes: SEGMENT_BYTES,
-            sync_policy: SyncPolicy::GroupCommit,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(
+        WalOptions::default()
+            .with_segment_bytes(SEGMENT_BYTES)
+            .with_sync_policy(SyncPolicy::GroupCommit),
+    )
 }
 
 /// The payload of thread `thread`'s `i`-th entry: readable, of varying length.

@@ -96,20 +96,19 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
             return Err(CliError::usage("--batch applies only with --sync batch"));
         }
     };
-    let wal_options = WalOptions {
-        codec: match args.codec {
+    let wal_options = WalOptions::default()
+        .with_codec(match args.codec {
             CodecArg::V1 => Codec::V1,
             CodecArg::V2 => Codec::V2,
-        },
-        segment_bytes: args
-            .segment_size
-            .unwrap_or(wal_store::DEFAULT_SEGMENT_BYTES),
-        sync_policy: match syncing {
+        })
+        .with_segment_bytes(
+            args.segment_size
+                .unwrap_or(wal_store::DEFAULT_SEGMENT_BYTES),
+        )
+        .with_sync_policy(match syncing {
             Syncing::EachEntry => SyncPolicy::Always,
             Syncing::Every(_) | Syncing::AtEnd => SyncPolicy::Manual,
-        },
-        ..WalOptions::default()
-    };
+        });
     wal_options.validate()?;
     let size = match args.size.map(usize::try_from) {
         Some(Ok(size)) if size <= wal_options.max_entry_bytes => Some(size),
