@@ -48,3 +48,8 @@ pub mod sys {
         write_all_at,
     };
 }
+
+/// The seed file: what the first entry of a log with no entry chains from.
+pub mod seed {
+    pub use crate::seed::{ChainSeed, read_seed, seed_path};
+}

@@ -44,7 +44,7 @@ mod open;
 mod options;
 mod read;
 mod scan;
-pub mod seed;
+mod seed;
 mod segment;
 mod stats;
 mod sync;
