@@ -346,9 +346,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
     assert!(!dir.path().join("8.idxx").exists());
 
     // Flip a payload byte of entry 9, the middle record of the active segment.
-    let mut bytes = std::fs::read(&active).unwrap();
-    bytes[RECORD_BYTES + 12 + 5] ^= 0xFF;
-    std::fs::write(&active, &bytes).unwrap();
+    wal_testkit::flip_byte(&active, RECORD_BYTES + 12 + 5);
     let damaged = snapshot(dir.path());
 
     for _ in 0..2 {

@@ -15,6 +15,7 @@ use std::path::Path;
 use wal_store::closed::CLOSED_FILE_NAME;
 use wal_store::format::Codec;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+use wal_testkit::damage::xor_byte;
 
 /// 20-byte payloads make 32-byte v2 records; 4 KiB segments hold 128 of them.
 const PAYLOAD_BYTES: usize = 20;
@@ -29,9 +30,7 @@ fn options() -> WalOptions {
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
-    let mut payload = vec![generation; PAYLOAD_BYTES];
-    payload[..8].copy_from_slice(&offset.to_le_bytes());
-    payload
+    wal_testkit::payload::tagged(offset, generation, PAYLOAD_BYTES)
 }
 
 fn append(wal: &Wal, offsets: std::ops::Range<u64>, generation: u8) {
@@ -74,10 +73,8 @@ fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
     // 200 entries: segment 0 holds 0..128, the active segment 128 holds 128..200.
     closed_log(dir.path(), 200);
     let active = dir.path().join("128.txnx");
-    let mut bytes = fs::read(&active).unwrap();
     // A payload byte of entry 150, in the middle of the active segment.
-    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
-    fs::write(&active, &bytes).unwrap();
+    xor_byte(&active, 22 * RECORD_BYTES + 12 + 10, 0x40);
 
     // The open trusts the close record (it checked the first and last records only)...
     let wal = Wal::open(dir.path(), options()).unwrap();
@@ -284,15 +281,12 @@ fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() 
     // The record kept is still believed: the open takes the active segment from it
     // without scanning, so damage in its middle is found by the read, not the open.
     let active = dir.path().join("128.txnx");
-    let mut bytes = fs::read(&active).unwrap();
-    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
-    fs::write(&active, &bytes).unwrap();
+    xor_byte(&active, 22 * RECORD_BYTES + 12 + 10, 0x40);
     let wal = Wal::open(dir.path(), options()).unwrap();
     assert_eq!(wal.first_offset(), 128);
     assert_eq!(wal.next_offset(), 200);
     assert!(matches!(wal.read(150), Err(StoreError::Corrupt { .. })));
-    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
-    fs::write(&active, &bytes).unwrap();
+    xor_byte(&active, 22 * RECORD_BYTES + 12 + 10, 0x40);
 
     // A change on the way to the close makes it write a new record for the new end.
     append(&wal, 200..201, 1);

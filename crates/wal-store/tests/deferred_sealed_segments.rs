@@ -16,9 +16,11 @@ use std::fs;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use wal_store::format::{Codec, FileOffset, index};
+use wal_store::format::{Codec, FileOffset};
 use wal_store::naming;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+use wal_testkit::damage::xor_byte;
+use wal_testkit::segment::encode_index;
 
 /// 20-byte payloads; segments hold 128 records of them.
 const PAYLOAD_BYTES: usize = 20;
@@ -38,9 +40,7 @@ fn options(codec: Codec) -> WalOptions {
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
-    let mut payload = vec![generation; PAYLOAD_BYTES];
-    payload[..8].copy_from_slice(&offset.to_le_bytes());
-    payload
+    wal_testkit::payload::tagged(offset, generation, PAYLOAD_BYTES)
 }
 
 /// A log of [`ENTRIES`] entries of `generation`, closed cleanly.
@@ -64,12 +64,6 @@ fn closed_log(dir: &Path, codec: Codec, generation: u8) {
 
 fn index_path(dir: &Path, base: u64, codec: Codec) -> PathBuf {
     naming::index_path(dir, base, codec)
-}
-
-fn flip_byte(path: &Path, at: usize) {
-    let mut bytes = fs::read(path).unwrap();
-    bytes[at] ^= 0x01;
-    fs::write(path, &bytes).unwrap();
 }
 
 fn assert_reads(wal: &Wal, offsets: impl IntoIterator<Item = u64>, generation: u8) {
@@ -127,7 +121,7 @@ fn a_damaged_index_of_an_old_segment_is_refused_at_its_first_use() {
         let len = fs::read(&index).unwrap().len();
         // v2: a byte of the crc; v1 (no crc): the high byte of the last offset (big-endian),
         // which then points past the data.
-        flip_byte(&index, if codec == Codec::V2 { 0 } else { len - 4 });
+        xor_byte(&index, if codec == Codec::V2 { 0 } else { len - 4 }, 0x01);
 
         let wal = Wal::open(dir.path(), options(codec)).unwrap();
         assert_eq!(wal.next_offset(), ENTRIES, "{codec}");
@@ -151,7 +145,7 @@ fn a_damaged_index_of_an_old_segment_is_refused_at_its_first_use() {
 fn the_sealed_segment_before_the_active_one_is_still_checked_at_open() {
     let dir = tempfile::tempdir().unwrap();
     closed_log(dir.path(), Codec::V2, 0);
-    flip_byte(&index_path(dir.path(), 512, Codec::V2), 0);
+    xor_byte(&index_path(dir.path(), 512, Codec::V2), 0, 0x01);
     match Wal::open(dir.path(), options(Codec::V2)) {
         Err(StoreError::Layout { segment: 512, .. }) => {}
         other => panic!("expected a layout error for segment 512, got {other:?}"),
@@ -205,8 +199,7 @@ fn an_index_listing_fewer_entries_than_its_segment_holds_is_refused() {
     closed_log(dir.path(), Codec::V2, 0);
     // A well-formed index of segment 128's first 100 records (32 bytes each in v2).
     let offsets: Vec<FileOffset> = (0..100).map(|i| FileOffset(i * 32)).collect();
-    let mut bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
-    index::encode(Codec::V2, &offsets, &mut bytes).unwrap();
+    let bytes = encode_index(Codec::V2, &offsets);
     fs::write(index_path(dir.path(), 128, Codec::V2), &bytes).unwrap();
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     assert_reads(&wal, [127, 256], 0);
@@ -256,7 +249,7 @@ fn trimming_old_segments_does_not_open_them() {
     let dir = tempfile::tempdir().unwrap();
     closed_log(dir.path(), Codec::V2, 0);
     for base in [0, 128] {
-        flip_byte(&index_path(dir.path(), base, Codec::V2), 0);
+        xor_byte(&index_path(dir.path(), base, Codec::V2), 0, 0x01);
     }
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     assert_eq!(wal.trim_before(256).unwrap(), 2);
@@ -311,7 +304,7 @@ fn threads_first_reading_one_old_segment_all_read_it_whole() {
 fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
     let dir = tempfile::tempdir().unwrap();
     closed_log(dir.path(), Codec::V2, 0);
-    flip_byte(&index_path(dir.path(), 128, Codec::V2), 0);
+    xor_byte(&index_path(dir.path(), 128, Codec::V2), 0, 0x01);
     let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     // The first change checks every deferred segment, and each one after it again.
@@ -343,7 +336,7 @@ fn appends_after_a_clean_open_check_the_deferred_segments_once() {
     }
     // Damage found after the check (a file changed under the open log) is the reads'
     // business: appends go on.
-    flip_byte(&index_path(dir.path(), 0, Codec::V2), 0);
+    xor_byte(&index_path(dir.path(), 0, Codec::V2), 0, 0x01);
     assert_eq!(
         wal.append(&payload(ENTRIES + 300, 2)).unwrap().offset,
         ENTRIES + 300

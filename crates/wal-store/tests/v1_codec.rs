@@ -37,7 +37,7 @@ fn v2_options() -> WalOptions {
 }
 
 fn payload(offset: u64) -> Vec<u8> {
-    let payload = format!("entry {offset:06}").into_bytes();
+    let payload = wal_testkit::payload::labelled(offset, 6);
     assert_eq!(payload.len(), 12);
     payload
 }

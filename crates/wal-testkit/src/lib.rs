@@ -44,5 +44,5 @@ pub mod segment;
 pub mod snapshot;
 
 pub use damage::flip_byte;
-pub use scratch::{scratch_dir, scratch_parent};
+pub use scratch::{scratch_dir, scratch_parent, tempdir};
 pub use snapshot::{file_names, snapshot};

@@ -37,6 +37,11 @@ pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// A new scratch directory for one test's log: [`scratch_dir`] with the prefix `wal-test-`.
+pub fn tempdir() -> tempfile::TempDir {
+    scratch_dir("wal-test-")
+}
+
 /// Prefix of the names of [`Reaped`] directories, followed by the process id and a counter.
 const REAPED_PREFIX: &str = "wal-fuzz-";
 
