@@ -63,7 +63,7 @@ fn assert_invalid_option(options: WalOptions, name: &str) {
 
 #[test]
 fn empty_payload_is_refused_and_appends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     assert!(matches!(wal.append(b""), Err(StoreError::EmptyPayload)));
     assert_eq!(contents(&wal), expected_three());
@@ -73,7 +73,7 @@ fn empty_payload_is_refused_and_appends_nothing() {
 
 #[test]
 fn empty_batch_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     let empty: [&[u8]; 0] = [];
     assert!(matches!(
@@ -86,7 +86,7 @@ fn empty_batch_is_refused() {
 
 #[test]
 fn batch_with_one_empty_payload_appends_none_of_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     let batch: [&[u8]; 3] = [b"first", b"", b"third"];
     assert!(matches!(
@@ -100,7 +100,7 @@ fn batch_with_one_empty_payload_appends_none_of_it() {
 
 #[test]
 fn batch_with_one_oversized_payload_appends_none_of_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
         WalOptions {
@@ -120,7 +120,7 @@ fn batch_with_one_oversized_payload_appends_none_of_it() {
 
 #[test]
 fn payload_above_max_entry_bytes_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
         WalOptions {
@@ -190,7 +190,7 @@ fn invalid_options_are_refused_before_the_directory_is_touched() {
 
 #[test]
 fn limits_of_the_options_are_accepted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
         WalOptions {
@@ -205,7 +205,7 @@ fn limits_of_the_options_are_accepted() {
 
 #[test]
 fn a_log_at_the_largest_offset_refuses_to_wrap() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
         WalOptions {
@@ -223,7 +223,7 @@ fn a_log_at_the_largest_offset_refuses_to_wrap() {
 
 #[test]
 fn batch_that_would_pass_the_largest_offset_appends_none_of_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
         WalOptions {
@@ -242,7 +242,7 @@ fn batch_that_would_pass_the_largest_offset_appends_none_of_it() {
 
 #[test]
 fn read_outside_the_log_is_out_of_range() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [0, FIRST - 1, 13, 14, u64::MAX] {
         match wal.read(offset) {
@@ -261,7 +261,7 @@ fn read_outside_the_log_is_out_of_range() {
 
 #[test]
 fn iter_from_outside_the_log_is_out_of_range() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [0, FIRST - 1, 14, u64::MAX] {
         assert_out_of_range(wal.iter_from(offset), offset);
@@ -274,7 +274,7 @@ fn iter_from_outside_the_log_is_out_of_range() {
 
 #[test]
 fn truncate_after_outside_the_log_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [13, 14, u64::MAX, FIRST - 2, 0] {
         assert_out_of_range(wal.truncate_after(offset), offset);
@@ -292,7 +292,7 @@ fn truncate_after_outside_the_log_is_refused() {
 
 #[test]
 fn trim_before_past_the_next_offset_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [14, u64::MAX] {
         assert_out_of_range(wal.trim_before(offset), offset);
@@ -310,7 +310,7 @@ fn trim_before_past_the_next_offset_is_refused() {
 
 #[test]
 fn opening_a_regular_file_is_an_io_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let file = dir.path().join("not-a-directory");
     std::fs::write(&file, b"some bytes").unwrap();
     match Wal::open(&file, options()) {
@@ -372,7 +372,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
 
 #[test]
 fn two_codecs_for_one_segment_is_a_layout_error() {
-    let v1_dir = tempfile::tempdir().unwrap();
+    let v1_dir = wal_testkit::tempdir();
     let v1 = Wal::open(
         v1_dir.path(),
         WalOptions {

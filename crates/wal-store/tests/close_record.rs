@@ -69,7 +69,7 @@ fn crash(wal: Wal) {
 
 #[test]
 fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     // 200 entries: segment 0 holds 0..128, the active segment 128 holds 128..200.
     closed_log(dir.path(), 200);
     let active = dir.path().join("128.txnx");
@@ -99,7 +99,7 @@ fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
 
 #[test]
 fn a_close_record_left_behind_by_appends_is_not_believed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let stale = closed_log(dir.path(), 200);
     let wal = Wal::open(dir.path(), options()).unwrap();
     append(&wal, 200..210, 0);
@@ -115,7 +115,7 @@ fn a_close_record_left_behind_by_appends_is_not_believed() {
 fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
     // Truncated below the recorded end, with and without new entries past it.
     for (kept, appended) in [(150, 0), (150, 50), (150, 60), (128, 0), (199, 1)] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         let stale = closed_log(dir.path(), 200);
         let wal = Wal::open(dir.path(), options()).unwrap();
         wal.truncate_from(kept).unwrap();
@@ -151,7 +151,7 @@ fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
 
 #[test]
 fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let of_segment_0 = closed_log(dir.path(), 100);
     let wal = Wal::open(dir.path(), options()).unwrap();
     append(&wal, 100..300, 0);
@@ -201,7 +201,7 @@ fn the_record_goes_before_the_active_segment_first_changes() {
         ("clear", |wal| wal.clear().unwrap()),
     ];
     for (name, change) in changes {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         let record = closed_log(dir.path(), 200);
         let wal = Wal::open(dir.path(), options()).unwrap();
         assert_eq!(wal.read(199).unwrap().payload, payload(199, 0));
@@ -219,7 +219,7 @@ fn the_record_goes_before_the_active_segment_first_changes() {
 
 #[test]
 fn a_close_with_nothing_to_describe_writes_no_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), 200);
     let wal = Wal::open(dir.path(), options()).unwrap();
     // Every entry removed: the active segment is a fresh, empty one at offset 200.
@@ -242,9 +242,9 @@ fn a_close_with_nothing_to_describe_writes_no_record() {
 #[test]
 fn a_close_record_whose_segment_no_longer_chains_from_the_one_before_is_not_believed() {
     // Two logs with the same shape (segments 0 and 128) but other entries in segment 0.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), 200);
-    let other = tempfile::tempdir().unwrap();
+    let other = wal_testkit::tempdir();
     let wal = Wal::open(other.path(), options()).unwrap();
     append(&wal, 0..200, 1);
     wal.close().unwrap();
@@ -263,7 +263,7 @@ fn a_close_record_whose_segment_no_longer_chains_from_the_one_before_is_not_beli
 fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() {
     use std::os::unix::fs::MetadataExt;
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let record = closed_log(dir.path(), 200);
     let path = dir.path().join(CLOSED_FILE_NAME);
     let inode = fs::metadata(&path).unwrap().ino();
@@ -303,7 +303,7 @@ fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() 
 /// remove it before the active segment changes.
 #[test]
 fn a_close_record_that_cannot_be_read_costs_the_open_a_scan() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), 100);
     let wal = Wal::open(dir.path(), options()).unwrap();
     append(&wal, 100..150, 0);

@@ -115,7 +115,7 @@ fn visit_error(wal: &Wal) -> (u64, StoreError) {
 #[test]
 fn a_damaged_index_of_an_old_segment_is_refused_at_its_first_use() {
     for codec in [Codec::V2, Codec::V1] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         closed_log(dir.path(), codec, 0);
         let index = index_path(dir.path(), 128, codec);
         let len = fs::read(&index).unwrap().len();
@@ -143,7 +143,7 @@ fn a_damaged_index_of_an_old_segment_is_refused_at_its_first_use() {
 
 #[test]
 fn the_sealed_segment_before_the_active_one_is_still_checked_at_open() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     xor_byte(&index_path(dir.path(), 512, Codec::V2), 0, 0x01);
     match Wal::open(dir.path(), options(Codec::V2)) {
@@ -154,7 +154,7 @@ fn the_sealed_segment_before_the_active_one_is_still_checked_at_open() {
 
 #[test]
 fn a_missing_index_of_an_old_segment_is_refused_at_its_first_use() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     fs::remove_file(index_path(dir.path(), 256, Codec::V2)).unwrap();
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
@@ -174,7 +174,7 @@ fn a_missing_index_of_an_old_segment_is_refused_at_its_first_use() {
 fn a_missing_old_segment_is_refused_at_the_first_use_of_the_one_before() {
     // Segment 256 gone: the layout gives segment 128 the offsets up to 384, which its
     // index does not list.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     fs::remove_file(index_path(dir.path(), 256, Codec::V2)).unwrap();
     fs::remove_file(naming::data_path(dir.path(), 256, Codec::V2)).unwrap();
@@ -195,7 +195,7 @@ fn a_missing_old_segment_is_refused_at_the_first_use_of_the_one_before() {
 
 #[test]
 fn an_index_listing_fewer_entries_than_its_segment_holds_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     // A well-formed index of segment 128's first 100 records (32 bytes each in v2).
     let offsets: Vec<FileOffset> = (0..100).map(|i| FileOffset(i * 32)).collect();
@@ -218,8 +218,8 @@ fn an_index_listing_fewer_entries_than_its_segment_holds_is_refused() {
 fn an_old_segment_from_another_log_is_refused_from_either_side() {
     // Segment 256 (data and index) replaced by the same segment of another log: whole
     // and self-consistent, but chained from another history.
-    let dir = tempfile::tempdir().unwrap();
-    let other = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
+    let other = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     closed_log(other.path(), Codec::V2, 1);
     for path in [
@@ -246,7 +246,7 @@ fn an_old_segment_from_another_log_is_refused_from_either_side() {
 
 #[test]
 fn trimming_old_segments_does_not_open_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     for base in [0, 128] {
         xor_byte(&index_path(dir.path(), base, Codec::V2), 0, 0x01);
@@ -262,7 +262,7 @@ fn trimming_old_segments_does_not_open_them() {
 
 #[test]
 fn truncating_into_an_old_segment_opens_it_and_appends_continue() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     wal.truncate_from(200).unwrap();
@@ -283,7 +283,7 @@ fn truncating_into_an_old_segment_opens_it_and_appends_continue() {
 
 #[test]
 fn threads_first_reading_one_old_segment_all_read_it_whole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     std::thread::scope(|scope| {
@@ -302,7 +302,7 @@ fn threads_first_reading_one_old_segment_all_read_it_whole() {
 
 #[test]
 fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     xor_byte(&index_path(dir.path(), 128, Codec::V2), 0, 0x01);
     let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
@@ -328,7 +328,7 @@ fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
 
 #[test]
 fn appends_after_a_clean_open_check_the_deferred_segments_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     for offset in ENTRIES..ENTRIES + 300 {
