@@ -51,6 +51,20 @@ pub fn short_again(offset: u64) -> Vec<u8> {
     format!("again-{offset}").into_bytes()
 }
 
+/// `len` bytes that are neither zero nor repetitive (xorshift32, the same on every run),
+/// so that no implementation meets a special case: the payloads of the benchmarks.
+pub fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut state: u32 = 0x9E37_79B9;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +79,10 @@ mod tests {
         assert_eq!(varied_again(3), b"again-3+###");
         assert_eq!(short(1), b"e1:bbbbbbbbb");
         assert_eq!(short_again(4), b"again-4");
+        let noise = pseudo_random(4096);
+        assert_eq!(noise, pseudo_random(4096));
+        assert!(noise.iter().filter(|&&b| b == 0).count() < 64);
+        assert_ne!(noise[..2048], noise[2048..]);
         for offset in 0..100 {
             assert!((5..=20).contains(&short(offset).len()));
             assert_ne!(varied(offset), varied_again(offset));

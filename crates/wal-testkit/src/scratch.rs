@@ -37,6 +37,13 @@ pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// A new, empty directory named `<prefix>...` in the system's temporary directory
+/// (`TMPDIR`, else `/tmp`), removed when dropped: for benchmarks, which measure what a real
+/// file system's syncs cost (tmpfs makes them free), never [`scratch_parent`].
+pub fn on_disk(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().unwrap()
+}
+
 /// A new scratch directory for one test's log: [`scratch_dir`] with the prefix `wal-test-`.
 pub fn tempdir() -> tempfile::TempDir {
     scratch_dir("wal-test-")
