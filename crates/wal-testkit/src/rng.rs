@@ -29,6 +29,14 @@ impl Rng {
         low + self.below(high - low + 1)
     }
 
+    /// Fills `out` with random bytes (each next 64 bits, little-endian).
+    pub fn fill(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            let word = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+
     /// True with probability 1/`n`.
     pub fn one_in(&mut self, n: u64) -> bool {
         self.below(n) == 0
@@ -52,5 +60,9 @@ mod tests {
         // The published first output of SplitMix64 seeded with 0.
         assert_eq!(Rng::new(0).next_u64(), 0xE220_A839_7B1D_CDAF);
         assert!((0..1000).all(|_| (3..=5).contains(&a.between(3, 5))));
+        let mut bytes = [0u8; 11];
+        Rng::new(0).fill(&mut bytes);
+        assert_eq!(bytes[..8], 0xE220_A839_7B1D_CDAF_u64.to_le_bytes());
+        assert_ne!(bytes[8..], [0, 0, 0]);
     }
 }

@@ -27,12 +27,10 @@ use wal_store::{SyncPolicy, Wal, WalOptions};
     unused_imports,
     reason = "each test file uses only some of the helpers"
 )]
-pub use wal_testkit::payload::{short as payload, short_again as other_payload};
-#[allow(
-    unused_imports,
-    reason = "each test file uses only some of the helpers"
-)]
-pub use wal_testkit::tempdir;
+pub use wal_testkit::{
+    payload::{short as payload, short_again as other_payload},
+    tempdir,
+};
 
 /// Recovery options with tiny segments, default mode, no commit offset.
 pub fn options(segment_bytes: u32) -> RecoveryOptions {

@@ -30,12 +30,10 @@ use wal_store::{Appended, Entry, Wal, WalOptions};
     unused_imports,
     reason = "each test file uses only some of the helpers"
 )]
-pub use wal_testkit::payload::{varied as payload, varied_again as other_payload};
-#[allow(
-    unused_imports,
-    reason = "each test file uses only some of the helpers"
-)]
-pub use wal_testkit::tempdir;
+pub use wal_testkit::{
+    payload::{varied as payload, varied_again as other_payload},
+    tempdir,
+};
 
 /// Options with tiny segments (so that a few hundred entries span dozens of them).
 pub fn options(segment_bytes: u32) -> WalOptions {
