@@ -135,9 +135,11 @@ pub fn assert_keys(value: &Value, keys: &[&str]) {
 }
 
 /// A new scratch directory (tmpfs when there is one: see `wal_testkit::scratch_parent`).
-pub fn tempdir() -> tempfile::TempDir {
-    wal_testkit::scratch_dir("walctl-test-")
-}
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::tempdir;
 
 /// Writes `count` entries of `size` bytes with walctl, in segments of `segment_bytes`.
 pub fn write_entries(dir: &Path, count: u64, size: u64, segment_bytes: u32) {
