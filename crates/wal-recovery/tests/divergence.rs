@@ -27,7 +27,7 @@ fn write(dir: &Path, codec: Codec, payloads: impl IntoIterator<Item = Vec<u8>>) 
 }
 
 fn payload(o: u64) -> Vec<u8> {
-    format!("entry {o}").into_bytes()
+    wal_testkit::payload::labelled(o, 0)
 }
 
 #[test]

@@ -123,7 +123,12 @@ mod tests {
 
     #[test]
     fn scratch_directories_are_empty_distinct_and_removed_on_drop() {
+        // Left by a process that is gone (no process has the largest id): the first
+        // `Reaped` of this process sweeps it. No other test here makes a `Reaped`.
+        let left = scratch_parent().join(format!("{REAPED_PREFIX}{}-0", u32::MAX));
+        std::fs::create_dir_all(left.join("sub")).unwrap();
         let (a, b) = (scratch_dir("wal-testkit-"), Reaped::new());
+        assert!(!left.exists(), "a dead process's directory is swept");
         assert_ne!(a.path(), b.path());
         assert_eq!(std::fs::read_dir(a.path()).unwrap().count(), 0);
         assert_eq!(std::fs::read_dir(b.path()).unwrap().count(), 0);
