@@ -400,18 +400,20 @@ mod tests {
         assert_eq!(plan.counts().get(&Call::Unlink), Some(&3));
         assert_eq!(plan.injected(), 1);
 
-        plan.fail(Rule::from_then_on(Call::Fsync, 1, ENOSPC).on_paths("g"));
+        // A part no random directory name holds (they are alphanumeric): "g" alone failed
+        // the check of `path` whenever the temporary directory's name held a g.
+        plan.fail(Rule::from_then_on(Call::Fsync, 1, ENOSPC).on_paths("g.only"));
         assert!(check(Call::Fsync, &path).is_ok());
         for _ in 0..3 {
             assert_eq!(
-                check(Call::Fsync, &dir.path().join("g"))
+                check(Call::Fsync, &dir.path().join("g.only"))
                     .unwrap_err()
                     .raw_os_error(),
                 Some(ENOSPC)
             );
         }
         plan.heal();
-        assert!(check(Call::Fsync, &dir.path().join("g")).is_ok());
+        assert!(check(Call::Fsync, &dir.path().join("g.only")).is_ok());
         drop(plan);
         assert!(check(Call::Unlink, &path).is_ok());
     }
