@@ -30,10 +30,7 @@ fn log_mib() -> u64 {
 
 /// Writes the WAL: entries of `PAYLOAD_BYTES` until the data reaches the size asked for.
 fn build(dir: &Path) -> (u64, u64) {
-    let options = WalOptions {
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default().with_sync_policy(SyncPolicy::Manual);
     let wal = Wal::open(dir, options).unwrap();
     let target = log_mib() << 20;
     let record = (PAYLOAD_BYTES + 12) as u64;
@@ -62,7 +59,8 @@ fn data_files(dir: &Path) -> Vec<Vec<u8>> {
         .unwrap()
         .into_iter()
         .map(|(base, codec)| {
-            let mut bytes = std::fs::read(wal_store::naming::data_path(dir, base, codec)).unwrap();
+            let mut bytes =
+                std::fs::read(wal_store::internal::naming::data_path(dir, base, codec)).unwrap();
             let end = wal_format::Scanner::new(codec, &bytes).finish().valid_len;
             bytes.truncate(end.as_usize());
             bytes
@@ -132,7 +130,7 @@ fn recovery(c: &mut Criterion) {
         b.iter_batched(
             || {
                 for (base, codec) in wal_store::list_segments(dir.path()).unwrap() {
-                    let _ = std::fs::remove_file(wal_store::naming::index_path(
+                    let _ = std::fs::remove_file(wal_store::internal::naming::index_path(
                         dir.path(),
                         base,
                         codec,

@@ -137,12 +137,10 @@ fn temp_dir() -> TempDir {
 }
 
 fn wal_options(sync_policy: SyncPolicy, read_visibility: ReadVisibility) -> WalOptions {
-    WalOptions {
-        sync_policy,
-        read_visibility,
-        codec: CODEC,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_sync_policy(sync_policy)
+        .with_read_visibility(read_visibility)
+        .with_codec(CODEC)
 }
 
 /// A new file of `len` bytes preallocated like a store segment: `fallocate` with mode 0,
@@ -469,7 +467,7 @@ fn read_sequential(c: &mut Criterion) {
 
     // The same bytes, mapped read-only for the baselines. The store's own mapping is
     // writable; this one only reads what has already been synced.
-    let data_path = wal_store::naming::data_path(dir.path(), 0, CODEC);
+    let data_path = wal_store::internal::naming::data_path(dir.path(), 0, CODEC);
     let file = File::open(&data_path).expect("open the segment file");
     // SAFETY: the segment file is written only by `wal`, which appends nothing more after
     // the sync above and never shrinks a mapped file; the mapping is read-only and dropped

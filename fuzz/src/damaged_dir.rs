@@ -12,8 +12,8 @@ use std::path::Path;
 use libfuzzer_sys::arbitrary::Unstructured;
 use wal_format::{Codec, FileOffset, Scanner, index};
 use wal_recovery::{JOURNAL_FILE_NAME, PENDING_SUFFIX, cursor};
-use wal_store::holes;
-use wal_store::naming::{self, FileName, LOCK_FILE_NAME};
+use wal_store::internal::holes;
+use wal_store::internal::naming::{self, FileName, LOCK_FILE_NAME};
 use wal_store::{SyncPolicy, Wal, WalOptions};
 
 use crate::pick;
@@ -53,25 +53,21 @@ pub fn build(u: &mut Unstructured<'_>, dir: &Path) -> Setup {
     };
     Setup {
         commit_offset,
-        wal: WalOptions {
-            segment_bytes: pick::int(u, 64, 512) as u32,
-            codec: pick::one_of(u, &[Codec::V2, Codec::V1]),
-            ..WalOptions::default()
-        },
+        wal: WalOptions::default()
+            .with_segment_bytes(pick::int(u, 64, 512) as u32)
+            .with_codec(pick::one_of(u, &[Codec::V2, Codec::V1])),
     }
 }
 
 /// A small valid log written through the store: appends, truncations, trims, a cursor,
 /// and a change of codec (v1 segments followed by v2 ones, or the reverse).
 fn write_valid_log(u: &mut Unstructured<'_>, dir: &Path) {
-    let mut options = WalOptions {
-        segment_bytes: pick::int(u, 64, 512) as u32,
-        codec: pick::one_of(u, &[Codec::V2, Codec::V1]),
-        sync_policy: SyncPolicy::Manual,
-        first_offset: pick::one_of(u, &NUMBERS),
-        seed_crc: if pick::flag(u) { pick::any_u32(u) } else { 0 },
-        ..WalOptions::default()
-    };
+    let mut options = WalOptions::default()
+        .with_segment_bytes(pick::int(u, 64, 512) as u32)
+        .with_codec(pick::one_of(u, &[Codec::V2, Codec::V1]))
+        .with_sync_policy(SyncPolicy::Manual)
+        .with_first_offset(pick::one_of(u, &NUMBERS))
+        .with_seed_crc(if pick::flag(u) { pick::any_u32(u) } else { 0 });
     let mut wal = Wal::open(dir, options.clone()).expect("a new log opens");
     let steps = pick::size(u, 0, 12);
     for _ in 0..steps {

@@ -49,7 +49,7 @@ pub enum Refusal {
 pub struct LogModel {
     /// Codec of every segment (the runner never changes it).
     pub codec: Codec,
-    /// `WalOptions::seed_crc`: what an empty log chains from after a reopen.
+    /// `WalOptions::seed_crc`: what the new log chains from (kept on disk after).
     pub seed_crc: u32,
     /// `WalOptions::max_entry_bytes`.
     pub max_entry_bytes: usize,
@@ -240,12 +240,9 @@ impl LogModel {
         }
     }
 
-    /// After a reopen: an empty log has nowhere to keep its chain's seed, so it chains
-    /// from `seed_crc` again; everything is durable.
+    /// After a reopen: everything is durable, and the chain goes on where it was, even in
+    /// an empty log (its seed is kept in the `SEED` file, whatever the options say).
     pub fn reopen(&mut self) {
-        if self.first == self.next {
-            self.last_crc = self.codec.has_crc().then_some(self.seed_crc);
-        }
         self.synced_end = self.next;
     }
 

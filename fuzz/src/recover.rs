@@ -21,8 +21,9 @@ use wal_recovery::{
     JOURNAL_FILE_NAME, PENDING_SUFFIX, Problem, ProblemKind, RecoveryError, RecoveryMode,
     RecoveryOptions,
 };
-use wal_store::naming::LOCK_FILE_NAME;
-use wal_store::{Entry, StoreError, Wal, holes};
+use wal_store::internal::holes;
+use wal_store::internal::naming::LOCK_FILE_NAME;
+use wal_store::{Entry, StoreError, Wal};
 use wal_testkit::scratch::Reaped as Scratch;
 use wal_testkit::snapshot::{Node, Tree as Snapshot};
 
@@ -166,11 +167,10 @@ fn assert_unchanged(dir: &Path, expected: &Expected<'_>, what: &str) {
 }
 
 fn check_open(dir: &Path, mode: RecoveryMode, setup: &Setup, expected: &Expected<'_>) {
-    let options = RecoveryOptions {
-        mode,
-        commit_offset: setup.commit_offset,
-        wal: setup.wal.clone(),
-    };
+    let options = RecoveryOptions::default()
+        .with_mode(mode)
+        .with_commit_offset(setup.commit_offset)
+        .with_wal(setup.wal.clone());
     let verification = expected.verification;
     match wal_recovery::open(dir, options) {
         Ok(recovered) => {
@@ -353,7 +353,7 @@ fn check_recovered(
     setup: &Setup,
     recovered: wal_recovery::Recovered,
 ) {
-    let wal = &recovered.wal;
+    let wal = recovered.log.store();
     let report = &recovered.report;
     let first = wal.first_offset();
     let next = wal.next_offset();
@@ -443,8 +443,8 @@ fn check_recovered(
         assert_eq!(crc, crc::chain(prev, PROBE_PAYLOAD));
     }
     let wal_options = wal.options().clone();
-    let wal_recovery::Recovered { wal, .. } = recovered;
-    wal.close()
+    let wal_recovery::Recovered { log, .. } = recovered;
+    log.close()
         .unwrap_or_else(|e| panic!("closing a recovered log failed: {e}"));
 
     // Recovered means clean: verify finds nothing wrong, a second open nothing to do.
@@ -461,11 +461,10 @@ fn check_recovered(
 
     let again = match wal_recovery::open(
         dir,
-        RecoveryOptions {
-            mode,
-            commit_offset: None,
-            wal: wal_options,
-        },
+        RecoveryOptions::default()
+            .with_mode(mode)
+            .with_commit_offset(None)
+            .with_wal(wal_options),
     ) {
         Ok(again) => again,
         Err(e) => panic!("a second open with {mode:?} failed: {e}"),
@@ -487,7 +486,7 @@ fn check_recovered(
     let mut expected = entries;
     expected.push(probe);
     assert_eq!(
-        read_all(&again.wal),
+        read_all(again.log.store()),
         expected,
         "a second open reads other entries"
     );

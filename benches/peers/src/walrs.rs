@@ -68,10 +68,7 @@ pub static WALRS_WAL_OPEN: Walrs = Walrs {
 
 impl Walrs {
     fn options(&self, sync_policy: SyncPolicy) -> WalOptions {
-        WalOptions {
-            sync_policy,
-            ..WalOptions::default()
-        }
+        WalOptions::default().with_sync_policy(sync_policy)
     }
 }
 
@@ -158,16 +155,13 @@ impl Subject for Walrs {
             ReadPath::Recovery => {
                 let recovered = wal_recovery::open(
                     dir,
-                    RecoveryOptions {
-                        wal: self.options(SyncPolicy::Manual),
-                        ..RecoveryOptions::default()
-                    },
+                    RecoveryOptions::default().with_wal(self.options(SyncPolicy::Manual)),
                 )?;
                 if !recovered.report.is_clean() {
                     return Err(format!("recovery found problems: {:?}", recovered.report).into());
                 }
                 recovered.replay_with(&mut visit)?;
-                recovered.wal
+                recovered.log.into_store()
             }
             ReadPath::WalOpen => {
                 let wal = Wal::open(dir, self.options(SyncPolicy::Manual))?;
@@ -188,12 +182,10 @@ impl Subject for Walrs {
             ReadPath::Recovery => {
                 wal_recovery::open(
                     dir,
-                    RecoveryOptions {
-                        wal: self.options(SyncPolicy::Manual),
-                        ..RecoveryOptions::default()
-                    },
+                    RecoveryOptions::default().with_wal(self.options(SyncPolicy::Manual)),
                 )?
-                .wal
+                .log
+                .into_store()
             }
             ReadPath::WalOpen => Wal::open(dir, self.options(SyncPolicy::Manual))?,
         };

@@ -26,25 +26,6 @@ pub(crate) fn write_u32(bytes: &mut [u8], at: usize, value: u32) -> bool {
     }
 }
 
-/// Position of the first non-zero byte, if any. Reads whole chunks first so that the
-/// common case (a long zero tail) runs at memory speed.
-pub(crate) fn first_nonzero(bytes: &[u8]) -> Option<usize> {
-    const CHUNK: usize = 256;
-    let mut chunks = bytes.chunks_exact(CHUNK);
-    let mut base = 0usize;
-    for chunk in chunks.by_ref() {
-        if chunk.iter().fold(0u8, |acc, &b| acc | b) != 0 {
-            return chunk.iter().position(|&b| b != 0).map(|i| base + i);
-        }
-        base += CHUNK;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b != 0)
-        .map(|i| base + i)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,23 +40,5 @@ mod tests {
         assert_eq!(read_u32(&buf, usize::MAX), None);
         assert!(!write_u32(&mut buf, 3, 1));
         assert!(!write_u32(&mut buf, usize::MAX - 1, 1));
-    }
-
-    #[test]
-    fn finds_the_first_nonzero_byte_anywhere() {
-        for len in [0usize, 1, 255, 256, 257, 1000] {
-            let zeros = vec![0u8; len];
-            assert_eq!(first_nonzero(&zeros), None);
-            for at in [0, len / 2, len.saturating_sub(1)] {
-                if at < len {
-                    let mut v = zeros.clone();
-                    v[at] = 0x80;
-                    if at + 1 < len {
-                        v[len - 1] = 1;
-                    }
-                    assert_eq!(first_nonzero(&v), Some(at), "len {len} at {at}");
-                }
-            }
-        }
     }
 }

@@ -201,7 +201,7 @@ pub(crate) fn read_size(segment: &[u8], at: FileOffset) -> Header {
         },
         // Fewer than four bytes: the end of the data if they are zero (a segment whose
         // length is not a multiple of a header), a cut header otherwise.
-        None if rest.iter().all(|&b| b == 0) => Header::Done(Ok(Decoded::EndOfInput)),
+        None if crate::zeros::all_zero(rest) => Header::Done(Ok(Decoded::EndOfInput)),
         None => Header::Done(Err(FormatError::OutOfBounds {
             file_offset: at,
             needed: crate::be::U32_BYTES as u64,

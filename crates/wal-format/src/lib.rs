@@ -38,6 +38,7 @@ mod record;
 mod scan;
 pub mod v1;
 pub mod v2;
+pub mod zeros;
 
 pub use codec::{Codec, DATA_FILE_EXTRA_BYTES, MAX_SEGMENT_BYTES, data_file_bytes};
 pub use error::FormatError;

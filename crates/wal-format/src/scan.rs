@@ -1,10 +1,10 @@
 //! A scanner over one segment's data: every record in order, then a precise account of
 //! how the data ended.
 
-use crate::be;
 use crate::codec::{Codec, MAX_SEGMENT_BYTES};
 use crate::error::FormatError;
 use crate::record::{Decoded, FileOffset, Record};
+use crate::zeros;
 
 /// How a scan ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +171,7 @@ impl<'a> Scanner<'a> {
         let tail = self.segment.get(self.at.as_usize()..).unwrap_or(&[]);
         match self
             .check_zero_tail
-            .then(|| be::first_nonzero(tail))
+            .then(|| zeros::first_nonzero(tail))
             .flatten()
         {
             None => ScanEnd::EndMarker {

@@ -6,8 +6,8 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use wal_format::{Codec, IndexView, Scanner};
-use wal_store::naming;
+use wal_format::{Codec, Scanner};
+use wal_store::layout::{DirLayout, IndexState};
 
 use crate::error::{IoContext, RecoveryError, Result};
 
@@ -47,35 +47,32 @@ enum Identity {
 
 impl LogView {
     fn open(dir: &Path) -> Result<LogView> {
-        let listed = wal_store::list_segments(dir)?;
-        let count = listed.len();
+        let files = DirLayout::read(dir)?;
+        // A base with data files of two codecs: which one holds the log is not known.
+        files.segments_without_duplicates()?;
+        let count = files.segments.len();
         let mut segments = Vec::with_capacity(count);
-        for (i, (base, codec)) in listed.into_iter().enumerate() {
-            let data_path = naming::data_path(dir, base, codec);
+        for (i, segment) in files.segments.into_iter().enumerate() {
+            let data_path = segment.data_path;
             let file = File::open(&data_path).io_context("open", &data_path)?;
-            let from_index = if i + 1 < count {
-                std::fs::read(naming::index_path(dir, base, codec))
-                    .ok()
-                    .and_then(|bytes| {
-                        IndexView::parse(codec, &bytes)
-                            .ok()
-                            .map(|v| v.iter().map(|o| o.0).collect::<Vec<u32>>())
-                    })
-            } else {
-                None
-            };
+            // Sealed segments through their index when it is valid (an index that
+            // cannot be read or parsed is no help: the data is scanned instead).
+            let from_index = (i + 1 < count)
+                .then(|| IndexState::read(segment.codec, segment.index_source.as_deref()).ok())
+                .flatten()
+                .and_then(|index| index.offsets().map(<[u32]>::to_vec));
             let offsets = match from_index {
                 Some(offsets) => offsets,
                 None => {
                     let data = std::fs::read(&data_path).io_context("read", &data_path)?;
-                    Scanner::new(codec, &data)
+                    Scanner::new(segment.codec, &data)
                         .map(|r| r.file_offset.0)
                         .collect()
                 }
             };
             segments.push(SegmentView {
-                base,
-                codec,
+                base: segment.base,
+                codec: segment.codec,
                 path: data_path,
                 offsets,
                 file,

@@ -1,4 +1,4 @@
-//! The one error type of the recovery crate.
+//! The one error type of the recovery crate, and of the front door.
 
 use std::io;
 use std::path::PathBuf;
@@ -7,10 +7,13 @@ use wal_store::StoreError;
 
 use crate::problem::Problem;
 
-/// Everything recovery can refuse or fail at.
+/// Everything opening, recovering, appending to or reading the log can refuse or fail at:
+/// the one error a user of the front door ([`open`](crate::open) and
+/// [`Log`](crate::Log)) matches. What the store refuses or fails at comes as
+/// [`Error::Store`], carrying the store's [`StoreError`] unchanged.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RecoveryError {
+pub enum Error {
     /// Damage at or before the commit point: the mode does not cut committed entries.
     /// Nothing on disk was changed.
     #[error("committed corruption, nothing changed: {problem}")]
@@ -48,8 +51,13 @@ pub enum RecoveryError {
     InvalidArgument(String),
 }
 
+/// The name [`Error`] had before it became the front door's one error type: the same
+/// type, kept so that code naming it (and `RecoveryError::Store(..)` patterns) compiles
+/// unchanged.
+pub type RecoveryError = Error;
+
 /// The recovery crate's result type.
-pub type Result<T, E = RecoveryError> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Attaches an operation and a path to an I/O error.
 pub(crate) trait IoContext<T> {
@@ -58,7 +66,7 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn io_context(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| RecoveryError::Io {
+        self.map_err(|source| Error::Io {
             op,
             path: path.into(),
             source,

@@ -1,96 +1,53 @@
-//! What files a WAL directory holds, by name.
+//! What files a WAL directory holds: the store's model of the directory
+//! ([`DirLayout`]), with the names it leaves to its caller sorted into recovery's own
+//! files, leftovers of interrupted writes, and files recovery does not know.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use wal_format::Codec;
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming;
+use wal_store::layout::DirLayout;
 
 use crate::cursor::CURSOR_FILE_NAME;
-use crate::error::Result;
-use crate::journal::{DirView, JOURNAL_FILE_NAME, PENDING_SUFFIX};
+use crate::journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
 use crate::quarantine::QUARANTINE_DIR_NAME;
 
 /// The files of a WAL directory, sorted into what recovery knows.
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
-    /// Segments by base offset, with the codec whose data file is used (the latest codec
-    /// when there are two).
-    pub(crate) segments: BTreeMap<u64, Codec>,
-    /// Data files shadowed by a later codec's data file for the same base.
-    pub(crate) duplicates: Vec<(u64, Codec, PathBuf)>,
-    /// Index files with no data file of their codec.
-    pub(crate) orphan_indexes: Vec<(u64, PathBuf)>,
-    /// Leftover `*.tmp` files of segments.
+    /// The directory's files as the store names them.
+    pub(crate) layout: DirLayout,
+    /// Leftovers of interrupted writes: the store's (`*.tmp` of its files), the cursor's,
+    /// and an interrupted journaled change's (its journal and pending files), in the
+    /// order of their names.
     pub(crate) temp_files: Vec<PathBuf>,
     /// Anything else (never deleted).
     pub(crate) unknown_files: Vec<PathBuf>,
 }
 
-/// Sorts the files of the directory `view` shows: as they are, or, when a committed
-/// journal waits for the lock's next holder, as that holder will find them.
-pub(crate) fn take(view: &DirView) -> Result<Inventory> {
-    let dir = view.dir();
-    let mut inventory = Inventory::default();
-    let mut data: BTreeMap<u64, Vec<Codec>> = BTreeMap::new();
-    let mut indexes: Vec<(u64, Codec, PathBuf)> = Vec::new();
-    for name in view.file_names()? {
-        let path = dir.join(&name);
-        // An interrupted journaled change (its journal and pending files): whoever holds the lock rolls the
-        // change forward before taking the inventory, so a reader only reports them.
+/// Sorts the names `layout` leaves to recovery.
+pub(crate) fn take(layout: DirLayout) -> Inventory {
+    let dir = layout.dir.clone();
+    let mut temp_files = layout.temp_files.clone();
+    let mut unknown_files = Vec::new();
+    for name in &layout.other_names {
+        let path = dir.join(name);
+        let inner = name.strip_suffix(naming::TEMP_SUFFIX);
+        // An interrupted journaled change (its journal and pending files): whoever holds
+        // the lock rolls the change forward before taking the inventory, so a reader
+        // only reports them. The cursor, interrupted while being replaced atomically.
         if name == JOURNAL_FILE_NAME
             || name.ends_with(PENDING_SUFFIX)
-            || name
-                .strip_suffix(naming::TEMP_SUFFIX)
-                .is_some_and(|n| n.ends_with(PENDING_SUFFIX))
+            || inner.is_some_and(|n| n.ends_with(PENDING_SUFFIX) || n == CURSOR_FILE_NAME)
         {
-            inventory.temp_files.push(path);
-            continue;
-        }
-        match naming::parse_file_name(&name) {
-            FileName::Data { base, codec } => data.entry(base).or_default().push(codec),
-            FileName::Index { base, codec } => indexes.push((base, codec, path)),
-            FileName::Temp => inventory.temp_files.push(path),
-            // Our own small files, interrupted while being replaced atomically.
-            FileName::Unknown
-                if name.strip_suffix(naming::TEMP_SUFFIX).is_some_and(|n| {
-                    [
-                        CURSOR_FILE_NAME,
-                        wal_store::holes::HOLES_FILE_NAME,
-                        wal_store::closed::CLOSED_FILE_NAME,
-                    ]
-                    .contains(&n)
-                }) =>
-            {
-                inventory.temp_files.push(path);
-            }
-            FileName::Lock => {}
-            FileName::Unknown
-                if name == CURSOR_FILE_NAME
-                    || name == QUARANTINE_DIR_NAME
-                    || name == wal_store::holes::HOLES_FILE_NAME
-                    // The store's close record: recovery scans the active segment
-                    // whatever it says (and removes it before a repair changes that
-                    // segment).
-                    || name == wal_store::closed::CLOSED_FILE_NAME => {}
-            FileName::Unknown => inventory.unknown_files.push(path),
+            temp_files.push(path);
+        } else if name != CURSOR_FILE_NAME && name != QUARANTINE_DIR_NAME {
+            unknown_files.push(path);
         }
     }
-    for (base, mut codecs) in data {
-        codecs.sort_unstable();
-        if let Some(&latest) = codecs.last() {
-            inventory.segments.insert(base, latest);
-            for &older in codecs.iter().filter(|&&c| c != latest) {
-                inventory
-                    .duplicates
-                    .push((base, older, naming::data_path(dir, base, older)));
-            }
-        }
+    temp_files.sort();
+    Inventory {
+        layout,
+        temp_files,
+        unknown_files,
     }
-    inventory.orphan_indexes = indexes
-        .into_iter()
-        .filter(|(base, codec, _)| inventory.segments.get(base) != Some(codec))
-        .map(|(base, _, path)| (base, path))
-        .collect();
-    Ok(inventory)
 }

@@ -7,11 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use wal_format::Codec;
-use wal_store::{StoreError, fs as store_fs, holes};
+use wal_store::internal::fs as store_fs;
+use wal_store::layout::DirLayout;
 
 use crate::error::{IoContext, RecoveryError, Result};
 
@@ -136,7 +135,7 @@ pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
         match step {
             Step::Install(name) => {
                 let pending = pending_path(&dir.join(name));
-                match wal_store::sys::rename(&pending, &dir.join(name)) {
+                match wal_store::internal::sys::rename(&pending, &dir.join(name)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).io_context("rename", pending),
@@ -163,34 +162,38 @@ enum Source {
     Removed,
 }
 
-/// A WAL directory as the next holder of its lock will find it, read without the lock.
+/// The files of the log directory `dir` as the next holder of its lock will find them,
+/// read without the lock: for a reader (`walctl dump`, `stat`, `replay`) that must see
+/// the log as an open would, without changing anything. Takes no lock and writes
+/// nothing.
 ///
-/// A committed journal (see the module) whose roll-forward was interrupted leaves the
-/// directory half changed: some pending files installed, some not, some old files removed.
-/// The lock's next holder completes the change before anything looks at the segments, but
-/// a reader takes no lock and writes nothing, so it cannot. This view replays the journal
-/// in memory instead: for each name, the file is removed, read from `<name>.pending`, or
-/// read as it is, exactly as [`roll_forward`] would leave it. Without a journal it is the
-/// directory as it is. Every read-only path over a log goes through it (`verify`, and the
-/// command line's `dump`, `stat` and `replay`), so that none of them reports a log in the
-/// middle of a migration as empty or damaged. `*.pending` files the journal does not name
-/// (a change interrupted before its commit point) are leftovers, never segments.
+/// A committed journaled change (a migration, a split around a hole) whose roll-forward
+/// was interrupted leaves the directory half changed; the layout replays it in memory:
+/// each name is removed, read from `<name>.pending`, or read as it is, exactly as the
+/// next writer's open will leave it. The journal and the pending files are still listed
+/// among [`DirLayout::other_names`], as they are on disk until then. A journal that
+/// cannot be read is an I/O error; one that is not text is damaged (the next writer's
+/// open refuses to roll it forward), and the directory is then read as it is.
+pub fn read_layout(dir: impl AsRef<Path>) -> Result<DirLayout> {
+    DirView::read(dir.as_ref())?.layout()
+}
+
+/// A WAL directory as the next holder of its lock will find it (see [`read_layout`]).
+/// Every read-only path over a log goes through it (`verify`, and the command line's
+/// `dump`, `stat` and `replay`), so that none of them reports a log in the middle of a
+/// migration as empty or damaged. `*.pending` files the journal does not name (a change
+/// interrupted before its commit point) are leftovers, never segments.
 #[derive(Debug, Clone)]
-pub struct DirView {
+struct DirView {
     dir: PathBuf,
-    journal: bool,
     sources: BTreeMap<String, Source>,
 }
 
 impl DirView {
-    /// Reads the journal of `dir`, if there is one. Takes no lock and writes nothing. A
-    /// journal that cannot be read is an I/O error (`RecoveryError::Io`); one that is not
-    /// text is damaged (the next writer's open refuses to roll it forward): the view is
-    /// then the directory as it is.
-    pub fn read(dir: &Path) -> Result<DirView> {
+    /// Reads the journal of `dir`, if there is one (see [`read_layout`]).
+    fn read(dir: &Path) -> Result<DirView> {
         let mut view = DirView {
             dir: dir.to_path_buf(),
-            journal: false,
             sources: BTreeMap::new(),
         };
         let steps = match read_steps(dir)? {
@@ -205,7 +208,6 @@ impl DirView {
                 return Ok(view);
             }
         };
-        view.journal = true;
         // The pending files each install can still take (one rename each).
         let mut consumed: BTreeSet<&str> = BTreeSet::new();
         for step in &steps {
@@ -229,64 +231,26 @@ impl DirView {
         Ok(view)
     }
 
-    /// Whether a committed journal is waiting to be rolled forward.
-    pub fn has_journal(&self) -> bool {
-        self.journal
-    }
-
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The names the directory holds once the journal is rolled forward, sorted. The
-    /// journal and the pending files are still listed, as they are on disk until then.
-    pub fn file_names(&self) -> Result<Vec<String>> {
-        let mut names = BTreeSet::new();
+    /// The files the directory holds once the journal is rolled forward, each with the
+    /// path its bytes are read from until then.
+    fn layout(&self) -> Result<DirLayout> {
+        let mut names = BTreeMap::new();
         for entry in std::fs::read_dir(&self.dir).io_context("list directory", &self.dir)? {
             let entry = entry.io_context("list directory", &self.dir)?;
-            names.insert(entry.file_name().to_string_lossy().into_owned());
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let source = self.dir.join(&name);
+            names.insert(name, source);
         }
         for (name, source) in &self.sources {
             match source {
-                Source::Pending => names.insert(name.clone()),
-                Source::Removed => names.remove(name),
-            };
+                Source::Pending => {
+                    names.insert(name.clone(), pending_path(&self.dir.join(name)));
+                }
+                Source::Removed => {
+                    names.remove(name);
+                }
+            }
         }
-        Ok(names.into_iter().collect())
-    }
-
-    /// Where to read the file `path` (in the directory) from: `<path>.pending` when the
-    /// journal installs it from there, `path` itself otherwise, `None` when the journal
-    /// removes it.
-    pub fn source(&self, path: &Path) -> Option<PathBuf> {
-        let name = path.file_name().map(|n| n.to_string_lossy());
-        match name.and_then(|n| self.sources.get(n.as_ref())) {
-            Some(Source::Pending) => Some(pending_path(path)),
-            Some(Source::Removed) => None,
-            None => Some(path.to_path_buf()),
-        }
-    }
-
-    /// The segments, as [`wal_store::list_segments`] lists them, once the journal is
-    /// rolled forward.
-    pub fn segments(&self) -> Result<Vec<(u64, Codec)>> {
-        let names = self.file_names()?;
-        Ok(wal_store::segments_named(names.iter().map(String::as_str))?)
-    }
-
-    /// The recorded holes once the journal is rolled forward. A file that cannot be read
-    /// is [`RecoveryError::Io`]; one that was read but is damaged is
-    /// `RecoveryError::Store(StoreError::Layout { .. })` (see
-    /// [`wal_store::holes::read_holes_from`]).
-    pub fn holes(&self) -> Result<Vec<Range<u64>>> {
-        let Some(path) = self.source(&holes::holes_path(&self.dir)) else {
-            return Ok(Vec::new());
-        };
-        holes::read_holes_from(&path).map_err(|e| match e {
-            // A failed read is this crate's I/O error, like any other file it reads.
-            StoreError::Io { op, path, source } => RecoveryError::Io { op, path, source },
-            other => RecoveryError::Store(other),
-        })
+        Ok(DirLayout::from_sources(&self.dir, names))
     }
 }

@@ -1,24 +1,30 @@
-//! Crash recovery for the walrs write-ahead log: what to trust after a crash.
+//! Crash recovery for the walrs write-ahead log, and its front door.
 //!
-//! [`open`] is the one way to open a directory that may have been through a crash: it
-//! scans every segment and checks every record and the chain across segments, classifies
-//! every problem ([`ProblemKind`]), applies a [`RecoveryMode`] (copying whatever it cuts
-//! into the directory's quarantine folder first), rebuilds indexes, and returns a
-//! [`Wal`] ready for appends with a [`RecoveryReport`] and the replay of the entries after
-//! the consumer's cursor.
+//! [`open`] is the one call that opens a log: it creates the directory and an empty log
+//! if there is none, recovers the log after a crash (with the [`RecoveryMode`] and the
+//! commit offset in its [`RecoveryOptions`]), and returns [`Recovered`]: the [`Log`],
+//! ready for appends, and a [`RecoveryReport`] of what recovery found and did. Every
+//! fallible call, from the open to each append and read, returns this crate's one
+//! [`Error`] (which carries the store's [`StoreError`] as [`Error::Store`]).
 //!
 //! ```
-//! use wal_recovery::{RecoveryOptions, set_cursor};
+//! use wal_recovery::RecoveryOptions;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
-//! let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default())?;
+//! // Open, creating the log or recovering what a crash left.
+//! let log = wal_recovery::open(dir.path(), RecoveryOptions::default())?.log;
+//! // Append: under the default sync policy (group commit) each entry is durable when
+//! // the call returns.
 //! for payload in [&b"a"[..], b"b", b"c"] {
-//!     recovered.wal.append(payload)?;
+//!     log.append(payload)?;
 //! }
-//! set_cursor(&recovered.wal, 0)?; // the consumer has finalized entry 0
-//! drop(recovered); // a crash, as far as unsynced data goes
+//! log.sync()?; // what is not durable yet, with a policy that leaves it to the caller
+//! assert_eq!(log.read(1)?.payload, b"b");
+//! log.set_cursor(0)?; // the consumer has finalized entry 0
+//! drop(log); // a crash, as far as unsynced data goes
 //!
+//! // Reopen: recovery checks the log, and replay hands out what follows the cursor.
 //! let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default())?;
 //! assert!(recovered.report.is_clean());
 //! let replayed: Vec<Vec<u8>> = recovered
@@ -29,6 +35,14 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Recovery scans every segment and checks every record and the chain across segments,
+//! classifies every problem ([`ProblemKind`]), applies the mode (copying whatever it cuts
+//! into the directory's quarantine folder first) and rebuilds indexes. [`verify`],
+//! [`repair`] and [`rebuild_index`] do parts of that without opening the log for appends.
+//!
+//! [`wal_store::Wal::open`] stays the fast path for a log known to be clean: it refuses
+//! anything else, and returns the plain store log with the store's error type.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -43,6 +57,7 @@ mod divergence;
 mod error;
 mod inventory;
 mod journal;
+mod log;
 mod migrate;
 mod mode;
 mod problem;
@@ -53,22 +68,43 @@ mod skip;
 
 use std::path::Path;
 
-use wal_store::{DirLock, EntryRef, Iter, Wal, WalOptions};
+use wal_store::{DirLock, Wal};
 
 pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
-pub use error::{RecoveryError, Result};
-pub use journal::{DirView, JOURNAL_FILE_NAME, PENDING_SUFFIX};
+pub use error::{Error, RecoveryError, Result};
+pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
+pub use log::{Iter, Log, RevIter};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
 pub use quarantine::QUARANTINE_DIR_NAME;
 pub use report::{Action, Cut, RecoveryReport, SegmentReport};
+/// The store's types that the front door's signatures name, so that a user of [`Log`]
+/// needs this one crate.
+pub use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, StoreError, WalOptions};
 
 use analyze::Analysis;
 
 /// How to recover.
+///
+/// Start from [`RecoveryOptions::default`] (the default mode, no commit offset, the default
+/// [`WalOptions`]) and change what differs with the `with_*` methods, one per field; the
+/// fields stay public to read. The struct is `#[non_exhaustive]` so that a new option is not a
+/// breaking change:
+///
+/// ```
+/// use wal_recovery::{RecoveryMode, RecoveryOptions};
+/// use wal_store::{SyncPolicy, WalOptions};
+///
+/// let options = RecoveryOptions::default()
+///     .with_mode(RecoveryMode::PointInTime)
+///     .with_commit_offset(Some(41))
+///     .with_wal(WalOptions::default().with_sync_policy(SyncPolicy::Manual));
+/// assert_eq!(options.commit_offset, Some(41));
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RecoveryOptions {
     /// What to do with damage.
     pub mode: RecoveryMode,
@@ -79,29 +115,54 @@ pub struct RecoveryOptions {
     pub wal: WalOptions,
 }
 
-/// A recovered log, ready for appends.
+impl RecoveryOptions {
+    /// Sets [`mode`](RecoveryOptions::mode): what to do with damage.
+    #[must_use]
+    pub fn with_mode(mut self, mode: RecoveryMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets [`commit_offset`](RecoveryOptions::commit_offset): the highest offset the caller
+    /// knows committed, or `None` when it knows none.
+    #[must_use]
+    pub fn with_commit_offset(mut self, commit_offset: Option<u64>) -> Self {
+        self.commit_offset = commit_offset;
+        self
+    }
+
+    /// Sets [`wal`](RecoveryOptions::wal): how to open (or create) the log afterwards.
+    #[must_use]
+    pub fn with_wal(mut self, wal: WalOptions) -> Self {
+        self.wal = wal;
+        self
+    }
+}
+
+/// What [`open`] returns: the log, ready for appends, and what recovery did to it.
 #[derive(Debug)]
 pub struct Recovered {
     /// The log.
-    pub wal: Wal,
+    pub log: Log,
     /// What recovery found and did.
     pub report: RecoveryReport,
 }
 
 impl Recovered {
-    /// The entries after the cursor, oldest first, to the recovered end.
+    /// The entries after the cursor recovery found (from
+    /// [`report.replay_from`](RecoveryReport::replay_from)), oldest first, to the end.
     pub fn replay(&self) -> Result<Iter<'_>> {
-        Ok(self.wal.iter_from(self.report.replay_from)?)
+        self.log.iter_from(self.report.replay_from)
     }
 
     /// The same entries as [`replay`](Recovered::replay), borrowed instead of copied (see
-    /// [`Wal::visit_from`]): the fastest replay. Returns the offset after the last entry
+    /// [`Log::visit_from`]): the fastest replay. Returns the offset after the last entry
     /// visited.
     pub fn replay_with(
         &self,
         visit: impl FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
     ) -> Result<u64> {
-        Ok(self.wal.visit_from(self.report.replay_from, visit)?)
+        self.log.visit_from(self.report.replay_from, visit)
     }
 }
 
@@ -206,13 +267,12 @@ fn report(
 /// directory gets a new log.
 pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered> {
     let dir = dir.as_ref();
-    wal_store::fs::create_dir_durably(dir)?;
+    wal_store::internal::fs::create_dir_durably(dir)?;
     let lock = DirLock::acquire(dir)?;
     journal::roll_forward(dir)?;
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
-    let unchanged = applied.actions.is_empty() && applied.cut.is_none();
-    let maps = analysis.take_maps(unchanged);
+    let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
     // that offsets never go back (and the cursor stays valid).
@@ -221,24 +281,10 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     {
         wal_options.first_offset = wal_options.first_offset.max(cursor.saturating_add(1));
     }
-    let wal = Wal::open_locked_with_maps(dir, wal_options, lock, maps)?;
-    // Nothing changed on disk since the scan, which checked every record under the lock
-    // still held: the replay that follows need not check the sealed segments again.
-    if unchanged {
-        let checked: Vec<u64> = analysis
-            .segments
-            .iter()
-            .filter(|s| {
-                s.problem().is_none()
-                    && !analysis
-                        .problems
-                        .iter()
-                        .any(|p| p.segment == Some(s.base) && !p.is_informational())
-            })
-            .map(|s| s.base)
-            .collect();
-        wal.note_checked_segments(&checked)?;
-    }
+    // The store takes the scan's word on the records only where nothing can have changed
+    // them since (a repair just made, say): the replay that follows then need not check
+    // them again.
+    let wal = Wal::open_checked(dir, wal_options, lock, checked)?;
     let next = wal.next_offset();
     let mut applied = applied;
     clamp_cursor(
@@ -258,7 +304,8 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         wal.last_crc(),
     );
     report.log();
-    Ok(Recovered { wal, report })
+    let log = Log::new(wal, report.replay_from);
+    Ok(Recovered { log, report })
 }
 
 /// A cursor past the end of the recovered log is rewritten to its last entry (or removed
@@ -281,8 +328,8 @@ fn clamp_cursor(
     match to {
         Some(last) => cursor::write_cursor(dir, last)?,
         None => {
-            wal_store::fs::remove_if_present(&cursor::cursor_path(dir))?;
-            wal_store::fs::sync_dir(dir)?;
+            wal_store::internal::fs::remove_if_present(&cursor::cursor_path(dir))?;
+            wal_store::internal::fs::sync_dir(dir)?;
         }
     }
     actions.push(Action::CursorClamped { from: cursor, to });
@@ -356,9 +403,9 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
 }
 
 /// Persists the consumer's cursor (the last offset it has finalized) for `wal`'s
-/// directory. To drop the segments wholly before it, call
-/// `wal.trim_before(offset + 1)` afterwards. The offset must be a durable entry's, and
-/// leave room for a later one (at most `u64::MAX - 2`).
+/// directory: [`Log::set_cursor`] for the plain store log. To drop the segments wholly
+/// before it, call `wal.trim_before(offset + 1)` afterwards. The offset must be a durable
+/// entry's, and leave room for a later one (at most `u64::MAX - 2`).
 pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
     // Only a durable entry can be finalized: a cursor past what a crash can take back
     // would point past the end after recovery, hiding the entries appended next.

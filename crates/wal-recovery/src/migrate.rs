@@ -18,7 +18,9 @@
 use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, DATA_FILE_EXTRA_BYTES, Scanner, data_file_bytes};
-use wal_store::{DirLock, MIN_SEGMENT_BYTES, fs as store_fs, naming};
+use wal_store::internal::{fs as store_fs, naming};
+use wal_store::layout::{self, Join};
+use wal_store::{DirLock, MIN_SEGMENT_BYTES};
 
 use crate::analyze::{self, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
@@ -109,8 +111,12 @@ pub fn migrate_with_segment_bytes(
             .checked_sub(1)
             .and_then(|p| rewritten.get(p))
             .map(|p| p.base + p.entries());
-        if previous_end.is_some_and(|end| end != segment.base) {
-            // A recorded hole: the gap stays, and the next segment starts after it.
+        // The log has no data problem, so a segment that does not continue the one
+        // before starts after a recorded hole: the gap stays, and the next segment
+        // starts after it.
+        if previous_end
+            .is_some_and(|end| layout::join(end, segment.base, &analysis.holes) != Join::Continues)
+        {
             packer.finish_segment()?;
         }
         if segment.entries() == 0 && i + 1 < rewritten.len() {
@@ -137,7 +143,7 @@ pub fn migrate_with_segment_bytes(
     // A clean close's record describes the active segment, which is rewritten (rechained
     // or converted): it goes before anything is installed, as before any change of the
     // active segment.
-    wal_store::closed::consume(dir)?;
+    wal_store::internal::closed::consume(dir)?;
     // The commit point: from here on the migration is completed, now or by the next
     // recovery.
     journal.journal.commit(dir)?;

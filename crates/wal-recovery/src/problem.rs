@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use wal_format::FormatError;
+
 /// The kinds of problem, each with a stable snake-case name (used by the command line's
 /// JSON output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +46,9 @@ pub enum ProblemKind {
     /// The `HOLES` file cannot be read: its holes count as gaps, and the file goes to
     /// quarantine.
     HolesCorrupt,
+    /// The store's `SEED` file (the chain seed of a log with no entry) cannot be read: it
+    /// goes to quarantine, and an empty log's seed comes from the options again.
+    SeedCorrupt,
     /// A leftover temporary file from an interrupted write.
     TempFile,
     /// A file recovery does not know (reported, never deleted).
@@ -55,6 +60,18 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// The kind of damage a segment's data shows when its scan stops at `problem`, with
+    /// valid data after it (recovery calls the same damage at the very end of the log a
+    /// [`ProblemKind::TornTail`]).
+    pub fn of_data(problem: &FormatError) -> ProblemKind {
+        match problem {
+            FormatError::ChecksumMismatch { .. } => ProblemKind::CrcMismatch,
+            FormatError::ChainBreak { .. } => ProblemKind::ChainBreak,
+            FormatError::NonZeroAfterEnd { .. } => ProblemKind::GarbageAfterEnd,
+            _ => ProblemKind::OutOfBounds,
+        }
+    }
+
     /// The stable snake-case name.
     pub const fn name(self) -> &'static str {
         match self {
@@ -73,6 +90,7 @@ impl ProblemKind {
             ProblemKind::DuplicateCodec => "duplicate_codec",
             ProblemKind::TailGarbage => "tail_garbage",
             ProblemKind::HolesCorrupt => "holes_corrupt",
+            ProblemKind::SeedCorrupt => "seed_corrupt",
             ProblemKind::TempFile => "temp_file",
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",

@@ -3,7 +3,7 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
-use wal_store::{fs as store_fs, sys};
+use wal_store::internal::{fs as store_fs, sys};
 
 use crate::analyze::{Analysis, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
@@ -174,7 +174,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     }
     // The store's close record goes (durably) before a cut changes the active segment.
     if plan.cut.is_some() {
-        wal_store::closed::consume(&analysis.dir)?;
+        wal_store::internal::closed::consume(&analysis.dir)?;
     }
     let mut quarantine = Quarantine::new(&analysis.dir);
     let mut cut = None;
@@ -268,8 +268,7 @@ fn zero_tail(
     file.read_exact_at(&mut bytes, start)
         .io_context("read", &segment.data_path)?;
     let to = quarantine.keep_bytes(&segment.data_path, start, &bytes, why)?;
-    bytes.fill(0);
-    sys::write_all_at(&file, &bytes, start, &segment.data_path)
+    store_fs::zero_tail(&file, start..segment.written_len, &segment.data_path)
         .io_context("zero", &segment.data_path)?;
     sys::fsync(&file, &segment.data_path).io_context("fsync", &segment.data_path)?;
     actions.push(Action::TailCut {
@@ -309,6 +308,7 @@ pub(crate) fn housekeeping(
     touched: &[u64],
 ) -> Result<()> {
     settle_corrupt_holes_file(analysis, quarantine, actions)?;
+    settle_corrupt_seed_file(analysis, quarantine, actions)?;
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -389,12 +389,37 @@ fn settle_corrupt_holes_file(
             // and the file is replaced by the gaps alone.
             let bytes = std::fs::read(path).io_context("read", path)?;
             let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
-            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
+            wal_store::internal::holes::write_holes(&analysis.dir, &analysis.holes)?;
             actions.push(Action::HolesRewritten {
                 holes: analysis.holes.clone(),
                 quarantined_to: to,
             });
         }
+    }
+    Ok(())
+}
+
+/// A seed file that cannot be read: moved to quarantine. An empty log then takes its seed
+/// from the options, as a log written before the file existed does; a log with entries
+/// carries its chain in its records, and its next truncation to nothing or clear writes
+/// the file again.
+fn settle_corrupt_seed_file(
+    analysis: &Analysis,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if let Some(problem) = analysis
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::SeedCorrupt)
+        && let Some(path) = &problem.path
+        && path.exists()
+    {
+        let to = quarantine.keep_file(path, "a seed file that cannot be read")?;
+        actions.push(Action::FileQuarantined {
+            from: path.clone(),
+            to,
+        });
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! weaknesses in the team's format notes). Each builds the situation on disk from a real log
 //! and asserts exactly what recovery and the store must do with it.
 //!
-//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::sys`)
+//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::faults`)
 //! in `failed_syscalls_in_store_operations.rs` and `syncs_through_the_seam.rs`; here a
 //! failed write during rotation stands for it. Anchor 12's full disk is simulated by
 //! pointing the temporary name of the next file at `/dev/full`.
@@ -23,7 +23,7 @@ use support::{
     other_payload, payload, records, replayed, segment_bases, snapshot, tempdir, write_log,
 };
 use wal_recovery::cursor::{CursorState, encode_cursor};
-use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, set_cursor};
+use wal_recovery::{Action, Log, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
 use wal_store::{StoreError, Wal};
 use wal_testkit::damage::{xor_byte, zero_range};
 use wal_testkit::segment::encode_index;
@@ -45,11 +45,9 @@ fn four_segments(dir: &Path) {
 }
 
 fn with_mode(mode: RecoveryMode, commit_offset: Option<u64>) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        commit_offset,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES)
+        .with_mode(mode)
+        .with_commit_offset(commit_offset)
 }
 
 /// `(start, end)` of record `position` of a data file.
@@ -68,13 +66,10 @@ fn kinds(problems: &[wal_recovery::Problem]) -> Vec<ProblemKind> {
 fn anchor_01_corruption_in_the_middle_of_the_active_file_is_never_silent() {
     for lost_page in [false, true] {
         let dir = tempdir();
-        let options = RecoveryOptions {
-            wal: support::wal_options(ONE_SEGMENT_BYTES),
-            ..RecoveryOptions::default()
-        };
+        let options = RecoveryOptions::default().with_wal(support::wal_options(ONE_SEGMENT_BYTES));
         let recovered = open(dir.path(), &options);
-        append_range(&recovered.wal, 0..5);
-        recovered.wal.close().unwrap();
+        append_range(&recovered.log, 0..5);
+        recovered.log.close().unwrap();
         let path = data_path(dir.path(), 0);
         let (start, _) = record_span(&path, 2);
         let written = support::written_len(&fs::read(&path).unwrap());
@@ -109,24 +104,15 @@ fn anchor_01_corruption_in_the_middle_of_the_active_file_is_never_silent() {
         // Refused by the strict mode, and by the default mode when entry 4 is committed.
         let err = wal_recovery::open(
             dir.path(),
-            RecoveryOptions {
-                mode: RecoveryMode::AbsoluteConsistency,
-                ..options.clone()
-            },
+            options.clone().with_mode(RecoveryMode::AbsoluteConsistency),
         )
         .unwrap_err();
         assert!(
             matches!(&err, RecoveryError::Inconsistent { problems } if kinds(problems) == [kind]),
             "{err:?}"
         );
-        let err = wal_recovery::open(
-            dir.path(),
-            RecoveryOptions {
-                commit_offset: Some(4),
-                ..options.clone()
-            },
-        )
-        .unwrap_err();
+        let err = wal_recovery::open(dir.path(), options.clone().with_commit_offset(Some(4)))
+            .unwrap_err();
         assert!(
             matches!(&err, RecoveryError::CommittedCorruption { problem, .. }
                 if problem.kind == kind && problem.offset == Some(2) && problem.committed),
@@ -175,8 +161,8 @@ fn anchor_02_offsets_survive_purge_and_restart() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 14).unwrap();
-    assert_eq!(recovered.wal.trim_before(15).unwrap(), 1);
+    recovered.log.set_cursor(14).unwrap();
+    assert_eq!(recovered.log.trim_before(15).unwrap(), 1);
     drop(recovered);
     assert_eq!(segment_bases(dir.path()), [10, 20, 30]);
 
@@ -186,11 +172,11 @@ fn anchor_02_offsets_survive_purge_and_restart() {
     assert_eq!(recovered.report.last_offset, Some(35));
     assert_eq!(recovered.report.replay_from, 15);
     assert_eq!(replayed(&recovered), expected(15..36));
-    assert_eq!(recovered.wal.next_offset(), 36);
-    append_range(&recovered.wal, 36..50);
-    assert_eq!(all_entries(&recovered.wal), expected(10..50));
-    set_cursor(&recovered.wal, 25).unwrap();
-    assert_eq!(recovered.wal.trim_before(26).unwrap(), 1);
+    assert_eq!(recovered.log.next_offset(), 36);
+    append_range(&recovered.log, 36..50);
+    assert_eq!(all_entries(&recovered.log), expected(10..50));
+    recovered.log.set_cursor(25).unwrap();
+    assert_eq!(recovered.log.trim_before(26).unwrap(), 1);
     drop(recovered);
 
     let bases = segment_bases(dir.path());
@@ -200,7 +186,7 @@ fn anchor_02_offsets_survive_purge_and_restart() {
     assert_eq!(recovered.report.first_offset, 20);
     assert_eq!(replayed(&recovered), expected(26..50));
     for offset in 20..50 {
-        assert_eq!(recovered.wal.read(offset).unwrap().payload, payload(offset));
+        assert_eq!(recovered.log.read(offset).unwrap().payload, payload(offset));
     }
 }
 
@@ -237,10 +223,10 @@ fn anchor_03_crash_between_seal_and_new_segment() {
                     .actions
                     .contains(&Action::ActiveIndexRemoved { segment: 20 })
             );
-            assert_eq!(recovered.wal.next_offset(), 30);
-            set_cursor(&recovered.wal, 29).unwrap();
-            assert_eq!(recovered.wal.append(&payload(30)).unwrap().offset, 30);
-            assert_eq!(recovered.wal.append(&payload(31)).unwrap().offset, 31);
+            assert_eq!(recovered.log.next_offset(), 30);
+            recovered.log.set_cursor(29).unwrap();
+            assert_eq!(recovered.log.append(&payload(30)).unwrap().offset, 30);
+            assert_eq!(recovered.log.append(&payload(31)).unwrap().offset, 31);
         }
         assert_eq!(segment_bases(dir.path()), [0, 10, 20, 30]);
         assert!(support::temp_files(dir.path()).is_empty());
@@ -260,9 +246,9 @@ fn anchor_04_sequence_survives_purging_everything() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 35).unwrap();
-    recovered.wal.clear().unwrap();
-    assert_eq!(recovered.wal.next_offset(), 36);
+    recovered.log.set_cursor(35).unwrap();
+    recovered.log.clear().unwrap();
+    assert_eq!(recovered.log.next_offset(), 36);
     drop(recovered);
     assert_eq!(segment_bases(dir.path()), [36]);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -271,9 +257,9 @@ fn anchor_04_sequence_survives_purging_everything() {
     assert_eq!(recovered.report.last_offset, None);
     assert_eq!(recovered.report.replay_from, 36);
     assert_eq!(replayed(&recovered), []);
-    assert_eq!(recovered.wal.first_offset(), 36);
-    assert_eq!(recovered.wal.last_offset(), None);
-    assert_eq!(recovered.wal.append(&payload(36)).unwrap().offset, 36);
+    assert_eq!(recovered.log.first_offset(), 36);
+    assert_eq!(recovered.log.last_offset(), None);
+    assert_eq!(recovered.log.append(&payload(36)).unwrap().offset, 36);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert_eq!(replayed(&recovered), expected(36..37));
@@ -282,14 +268,14 @@ fn anchor_04_sequence_survives_purging_everything() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 35).unwrap();
-    assert_eq!(recovered.wal.trim_before(36).unwrap(), 3);
+    recovered.log.set_cursor(35).unwrap();
+    assert_eq!(recovered.log.trim_before(36).unwrap(), 3);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
     assert_eq!(recovered.report.first_offset, 30);
     assert_eq!(replayed(&recovered), []);
-    assert_eq!(recovered.wal.append(&payload(36)).unwrap().offset, 36);
+    assert_eq!(recovered.log.append(&payload(36)).unwrap().offset, 36);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -438,13 +424,7 @@ fn anchor_07_torn_tail_without_commit_point_opens() {
                 // Only the header did.
                 _ => zero_range(&path, start + 12..end),
             }
-            let recovered = open(
-                dir.path(),
-                &RecoveryOptions {
-                    commit_offset: None,
-                    ..options(segment_bytes)
-                },
-            );
+            let recovered = open(dir.path(), &options(segment_bytes).with_commit_offset(None));
             let report = &recovered.report;
             assert_eq!(
                 kinds(&report.problems),
@@ -475,7 +455,7 @@ fn anchor_07_torn_tail_without_commit_point_opens() {
             assert_eq!(replayed(&recovered), expected(0..count - 1));
             assert_eq!(
                 recovered
-                    .wal
+                    .log
                     .append(&other_payload(count - 1))
                     .unwrap()
                     .offset,
@@ -554,7 +534,7 @@ fn anchor_08_empty_or_stale_index_is_a_clean_recovery() {
             "{label}"
         );
         assert!(report.cut.is_none());
-        assert_eq!(all_entries(&recovered.wal), expected(0..ENTRIES), "{label}");
+        assert_eq!(all_entries(&recovered.log), expected(0..ENTRIES), "{label}");
         drop(recovered);
         assert_eq!(fs::read(&index).unwrap(), pristine["10.idxx"], "{label}");
         support::assert_verified(dir.path());
@@ -563,7 +543,7 @@ fn anchor_08_empty_or_stale_index_is_a_clean_recovery() {
     // An index left behind by a trim (its data file gone) is reported and blocks nothing.
     support::restore(dir.path(), &pristine);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    assert_eq!(recovered.wal.trim_before(10).unwrap(), 1);
+    assert_eq!(recovered.log.trim_before(10).unwrap(), 1);
     drop(recovered);
     fs::write(index_path(dir.path(), 0), &pristine["0.idxx"]).unwrap();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -576,8 +556,8 @@ fn anchor_08_empty_or_stale_index_is_a_clean_recovery() {
         Some(index_path(dir.path(), 0).as_path())
     );
     assert_eq!(recovered.report.first_offset, 10);
-    assert_eq!(recovered.wal.trim_before(20).unwrap(), 1);
-    assert_eq!(all_entries(&recovered.wal), expected(20..ENTRIES));
+    assert_eq!(recovered.log.trim_before(20).unwrap(), 1);
+    assert_eq!(all_entries(&recovered.log), expected(20..ENTRIES));
     drop(recovered);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }
@@ -587,13 +567,13 @@ fn anchor_08_truncate_below_every_segment_is_a_typed_error() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    let wal = &recovered.wal;
+    let wal = &recovered.log;
     assert_eq!(wal.trim_before(20).unwrap(), 2);
     assert_eq!(wal.first_offset(), 20);
     for offset in [18, 0, 36, 40, u64::MAX] {
         let err = wal.truncate_after(offset).unwrap_err();
         assert!(
-            matches!(err, StoreError::OffsetOutOfRange { offset: o, first: 20, next: 36, .. } if o == offset),
+            matches!(err, RecoveryError::Store(StoreError::OffsetOutOfRange { offset: o, first: 20, next: 36, .. }) if o == offset),
             "truncate_after({offset}): {err:?}"
         );
     }
@@ -608,7 +588,7 @@ fn anchor_08_truncate_below_every_segment_is_a_typed_error() {
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    assert_eq!(all_entries(&recovered.wal), [(20, other_payload(20))]);
+    assert_eq!(all_entries(&recovered.log), [(20, other_payload(20))]);
 }
 
 #[test]
@@ -616,12 +596,12 @@ fn anchor_08_reads_outside_the_log_are_typed_errors() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    let wal = &recovered.wal;
+    let wal = &recovered.log;
     assert_eq!(wal.trim_before(10).unwrap(), 1);
     for offset in [0, 9, 36, 37, u64::MAX] {
         let err = wal.read(offset).unwrap_err();
         assert!(
-            matches!(err, StoreError::OffsetOutOfRange { offset: o, first: 10, next: 36, .. } if o == offset),
+            matches!(err, RecoveryError::Store(StoreError::OffsetOutOfRange { offset: o, first: 10, next: 36, .. }) if o == offset),
             "read({offset}): {err:?}"
         );
     }
@@ -629,7 +609,7 @@ fn anchor_08_reads_outside_the_log_are_typed_errors() {
         assert!(
             matches!(
                 wal.iter_from(offset),
-                Err(StoreError::OffsetOutOfRange { .. })
+                Err(RecoveryError::Store(StoreError::OffsetOutOfRange { .. }))
             ),
             "iter_from({offset})"
         );
@@ -642,9 +622,9 @@ fn anchor_08_entry_larger_than_a_segment_is_stored() {
     let dir = tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     let large: Vec<u8> = (0..4 * SEGMENT_BYTES).map(|i| (i % 251) as u8).collect();
-    assert_eq!(recovered.wal.append(&payload(0)).unwrap().offset, 0);
-    assert_eq!(recovered.wal.append(&large).unwrap().offset, 1);
-    assert_eq!(recovered.wal.append(&payload(2)).unwrap().offset, 2);
+    assert_eq!(recovered.log.append(&payload(0)).unwrap().offset, 0);
+    assert_eq!(recovered.log.append(&large).unwrap().offset, 1);
+    assert_eq!(recovered.log.append(&payload(2)).unwrap().offset, 2);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -659,10 +639,10 @@ fn anchor_08_entry_larger_than_a_segment_is_stored() {
 //        segment's index and the new segment's file are in place under their final names.
 
 /// Appends until one append rotates; returns the offset of that append.
-fn append_until_rotation(wal: &Wal, dir: &Path) -> u64 {
+fn append_until_rotation(log: &Log, dir: &Path) -> u64 {
     for offset in 0.. {
         let before = segment_bases(dir).len();
-        assert_eq!(wal.append(&payload(offset)).unwrap().offset, offset);
+        assert_eq!(log.append(&payload(offset)).unwrap().offset, offset);
         if segment_bases(dir).len() > before {
             return offset;
         }
@@ -675,10 +655,10 @@ fn anchor_09_rolled_segment_durable_before_ack() {
     let dir = tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert_eq!(
-        recovered.wal.options().sync_policy,
+        recovered.log.options().sync_policy,
         wal_store::SyncPolicy::GroupCommit
     );
-    let rotated_at = append_until_rotation(&recovered.wal, dir.path());
+    let rotated_at = append_until_rotation(&recovered.log, dir.path());
     assert_eq!(rotated_at, 10);
     // Right after the append returned: the sealed data, its index, the new segment.
     let sealed = fs::read(data_path(dir.path(), 0)).unwrap();
@@ -695,8 +675,8 @@ fn anchor_09_rolled_segment_durable_before_ack() {
         records(&fs::read(data_path(dir.path(), 10)).unwrap()).len(),
         1
     );
-    assert_eq!(recovered.wal.last_synced_offset(), Some(10));
-    let stats = recovered.wal.stats();
+    assert_eq!(recovered.log.last_synced_offset(), Some(10));
+    let stats = recovered.log.stats();
     assert_eq!(stats.rotations, 1);
     assert_eq!(stats.segments, 2);
     drop(recovered);
@@ -710,10 +690,10 @@ fn anchor_09_rolled_segment_durable_before_ack() {
 fn anchor_10_rotation_fsyncs_directory() {
     let dir = tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    let rotated_at = append_until_rotation(&recovered.wal, dir.path());
+    let rotated_at = append_until_rotation(&recovered.log, dir.path());
     assert_eq!(
         support::file_names(dir.path()),
-        ["0.idxx", "0.txnx", "10.txnx", "LOCK"]
+        ["0.idxx", "0.txnx", "10.txnx", "LOCK", "SEED"]
     );
     assert_eq!(rotated_at, 10);
     // Created preallocated and complete under its final name, never renamed after.
@@ -778,7 +758,7 @@ fn anchor_11_leftover_temp_files_do_not_block_startup() {
     let mut planted = temps.map(str::to_owned).to_vec();
     planted.sort();
     assert_eq!(removed, planted);
-    assert_eq!(all_entries(&recovered.wal), expected(0..ENTRIES));
+    assert_eq!(all_entries(&recovered.log), expected(0..ENTRIES));
     drop(recovered);
     assert!(support::temp_files(dir.path()).is_empty());
     assert_eq!(snapshot(dir.path()), pristine);
@@ -798,14 +778,14 @@ fn anchor_12_full_disk_at_rotation_is_an_error_and_restart_works() {
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     let temp = dir.path().join("10.txnx.tmp");
     std::os::unix::fs::symlink("/dev/full", &temp).unwrap();
-    let err = recovered.wal.append(&payload(10)).unwrap_err();
+    let err = recovered.log.append(&payload(10)).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Io { path, .. } if *path == temp),
+        matches!(&err, RecoveryError::Store(StoreError::Io { path, .. }) if *path == temp),
         "{err:?}"
     );
-    assert_eq!(recovered.wal.next_offset(), 10);
-    assert_eq!(recovered.wal.last_synced_offset(), Some(9));
-    assert_eq!(all_entries(&recovered.wal), expected(0..10));
+    assert_eq!(recovered.log.next_offset(), 10);
+    assert_eq!(recovered.log.last_synced_offset(), Some(9));
+    assert_eq!(all_entries(&recovered.log), expected(0..10));
     // The failed creation removed its temporary name (only the link, not /dev/full).
     assert!(fs::symlink_metadata(&temp).is_err(), "the link is gone");
     assert!(Path::new("/dev/full").exists(), "only the link was removed");
@@ -821,7 +801,7 @@ fn anchor_12_full_disk_at_rotation_is_an_error_and_restart_works() {
         "{:#?}",
         recovered.report
     );
-    assert_eq!(recovered.wal.append(&payload(10)).unwrap().offset, 10);
+    assert_eq!(recovered.log.append(&payload(10)).unwrap().offset, 10);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -857,19 +837,19 @@ fn anchor_13_failed_write_during_rotation_is_returned_to_the_appender() {
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     let temp = dir.path().join("0.idxx.tmp");
     std::os::unix::fs::symlink("/dev/full", &temp).unwrap();
-    let err = recovered.wal.append(&payload(10)).unwrap_err();
+    let err = recovered.log.append(&payload(10)).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Io { path, source, .. }
+        matches!(&err, RecoveryError::Store(StoreError::Io { path, source, .. })
             if *path == temp && source.raw_os_error() == Some(28)),
         "{err:?}"
     );
-    assert_eq!(recovered.wal.next_offset(), 10);
-    assert_eq!(recovered.wal.last_synced_offset(), Some(9));
+    assert_eq!(recovered.log.next_offset(), 10);
+    assert_eq!(recovered.log.last_synced_offset(), Some(9));
     assert!(!data_path(dir.path(), 10).exists());
     // The failed write removed its temporary name; once the disk has room, the same log
     // goes on.
     assert!(fs::symlink_metadata(&temp).is_err(), "the link is gone");
-    assert_eq!(recovered.wal.append(&payload(10)).unwrap().offset, 10);
+    assert_eq!(recovered.log.append(&payload(10)).unwrap().offset, 10);
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -977,10 +957,7 @@ fn reference_prev_crc_link_is_checked() {
     assert_eq!(verification.problems[0].offset, Some(2));
     let err = wal_recovery::open(
         dir.path(),
-        RecoveryOptions {
-            commit_offset: Some(4),
-            ..options(ONE_SEGMENT_BYTES)
-        },
+        options(ONE_SEGMENT_BYTES).with_commit_offset(Some(4)),
     )
     .unwrap_err();
     assert!(
@@ -1075,9 +1052,9 @@ fn reference_no_resurrection_after_truncate_reappend_and_crash() {
         let dir = tempdir();
         let recovered = open(dir.path(), &options(segment_bytes));
         let crcs: Vec<u32> = (0..count)
-            .map(|o| recovered.wal.append(&payload(o)).unwrap().crc.unwrap())
+            .map(|o| recovered.log.append(&payload(o)).unwrap().crc.unwrap())
             .collect();
-        recovered.wal.truncate_after(keep).unwrap();
+        recovered.log.truncate_after(keep).unwrap();
         // The cut bytes are zero on disk.
         let base = *segment_bases(dir.path()).last().unwrap();
         let bytes = fs::read(data_path(dir.path(), base)).unwrap();
@@ -1091,7 +1068,7 @@ fn reference_no_resurrection_after_truncate_reappend_and_crash() {
         // chain on.
         for o in keep + 1..keep + 3 {
             assert_eq!(
-                recovered.wal.append(&payload(o)).unwrap().crc,
+                recovered.log.append(&payload(o)).unwrap().crc,
                 Some(crcs[usize::try_from(o).unwrap()]),
                 "{label}"
             );
@@ -1113,19 +1090,16 @@ fn reference_last_crc_reset_after_truncation() {
     const FIRST: u64 = 100;
     const SEED: u32 = 0xC0FF_EE11;
     let dir = tempdir();
-    let options = RecoveryOptions {
-        wal: wal_store::WalOptions {
-            first_offset: FIRST,
-            seed_crc: SEED,
-            ..support::wal_options(SEGMENT_BYTES)
-        },
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_wal(
+        support::wal_options(SEGMENT_BYTES)
+            .with_first_offset(FIRST)
+            .with_seed_crc(SEED),
+    );
     let recovered = open(dir.path(), &options);
     let crc_of: std::collections::BTreeMap<u64, u32> = (FIRST..FIRST + 25)
-        .map(|o| (o, recovered.wal.append(&payload(o)).unwrap().crc.unwrap()))
+        .map(|o| (o, recovered.log.append(&payload(o)).unwrap().crc.unwrap()))
         .collect();
-    let wal = &recovered.wal;
+    let wal = &recovered.log;
     assert!(segment_bases(dir.path()).len() >= 3);
     // Back into a sealed segment, then inside the active one, then before the first.
     for (keep, seed) in [
@@ -1148,18 +1122,18 @@ fn reference_last_crc_reset_after_truncation() {
     // After a restart the seed of an empty log is the configured one again.
     let recovered = open(dir.path(), &options);
     assert_eq!(recovered.report.last_offset, None);
-    assert_eq!(recovered.wal.last_crc(), Some(SEED));
-    assert_eq!(recovered.wal.next_offset(), FIRST);
+    assert_eq!(recovered.log.last_crc(), Some(SEED));
+    assert_eq!(recovered.log.next_offset(), FIRST);
 
     // A truncation, then a restart: the recovered last crc is the kept entry's.
     let dir = tempdir();
     let recovered = open(dir.path(), &options);
     let crcs: Vec<u32> = (FIRST..FIRST + 25)
-        .map(|o| recovered.wal.append(&payload(o)).unwrap().crc.unwrap())
+        .map(|o| recovered.log.append(&payload(o)).unwrap().crc.unwrap())
         .collect();
-    recovered.wal.truncate_after(FIRST + 12).unwrap();
+    recovered.log.truncate_after(FIRST + 12).unwrap();
     drop(recovered);
     let recovered = open(dir.path(), &options);
     assert_eq!(recovered.report.last_crc, Some(crcs[12]));
-    assert_eq!(recovered.wal.last_crc(), Some(crcs[12]));
+    assert_eq!(recovered.log.last_crc(), Some(crcs[12]));
 }

@@ -13,7 +13,7 @@ mod support;
 use std::fs;
 
 use support::{append_range, expected, open, options, replayed};
-use wal_store::closed::CLOSED_FILE_NAME;
+use wal_store::internal::closed::CLOSED_FILE_NAME;
 
 const SEGMENT_BYTES: u32 = 1024;
 
@@ -21,8 +21,8 @@ const SEGMENT_BYTES: u32 = 1024;
 fn recovery_of_a_clean_log_leaves_the_close_record() {
     let dir = wal_testkit::tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    append_range(&recovered.wal, 0..50);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..50);
+    recovered.log.close().unwrap();
     let record = fs::read(dir.path().join(CLOSED_FILE_NAME)).unwrap();
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -35,14 +35,18 @@ fn recovery_of_a_clean_log_leaves_the_close_record() {
 fn a_cut_of_the_active_segment_removes_the_close_record_first() {
     let dir = wal_testkit::tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    append_range(&recovered.wal, 0..50);
-    let active_base = active_base_of(&recovered.wal);
+    append_range(&recovered.log, 0..50);
+    let active_base = active_base_of(&recovered.log);
     assert!(active_base > 0, "the log spans segments");
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert!(dir.path().join(CLOSED_FILE_NAME).exists());
 
     // The last byte of the last record flipped: with no commit point, a torn tail.
-    let path = wal_store::naming::data_path(dir.path(), active_base, wal_store::format::Codec::V2);
+    let path = wal_store::internal::naming::data_path(
+        dir.path(),
+        active_base,
+        wal_store::format::Codec::V2,
+    );
     let end = support::written_len(&fs::read(&path).unwrap());
     wal_testkit::damage::xor_byte(&path, end - 1, 0x01);
 
@@ -60,8 +64,8 @@ fn a_cut_of_the_active_segment_removes_the_close_record_first() {
 }
 
 /// Base of the log's last segment.
-fn active_base_of(wal: &wal_store::Wal) -> u64 {
-    wal_store::list_segments(wal.dir())
+fn active_base_of(log: &wal_recovery::Log) -> u64 {
+    wal_store::list_segments(log.dir())
         .unwrap()
         .last()
         .unwrap()

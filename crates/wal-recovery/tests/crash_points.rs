@@ -38,12 +38,12 @@ fn log_files(count: u64) -> Files {
 }
 
 /// The files `operation` leaves when run on a log holding `files`.
-fn after(files: &Files, operation: impl FnOnce(&wal_store::Wal)) -> Files {
+fn after(files: &Files, operation: impl FnOnce(&wal_recovery::Log)) -> Files {
     let dir = tempdir();
     write_files(dir.path(), files);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    operation(&recovered.wal);
+    operation(&recovered.log);
     drop(recovered);
     snapshot(dir.path())
 }
@@ -60,6 +60,17 @@ fn with(files: &Files, name: &str, bytes: Vec<u8>) -> Files {
     let mut files = files.clone();
     files.insert(name.to_owned(), bytes);
     files
+}
+
+/// The bytes of a `SEED` file saying that entry `offset` chains from `crc` (FORMAT.md §9).
+fn seed_file(offset: u64, crc: u32) -> Vec<u8> {
+    let mut bytes = b"WALS".to_vec();
+    bytes.extend_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(&offset.to_be_bytes());
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    let check = wal_format::crc::chain(0, &bytes);
+    bytes.extend_from_slice(&check.to_be_bytes());
+    bytes
 }
 
 fn zeroed(bytes: &[u8], range: std::ops::Range<usize>) -> Vec<u8> {
@@ -85,7 +96,7 @@ fn assert_recovers(
     };
     let report = recovered.report.clone();
     assert_eq!(
-        all_entries(&recovered.wal),
+        all_entries(&recovered.log),
         expected(first..end),
         "{label}: {report:#?}"
     );
@@ -95,7 +106,7 @@ fn assert_recovers(
         end.checked_sub(1).filter(|&l| l >= first),
         "{label}"
     );
-    assert_eq!(recovered.wal.next_offset(), end, "{label}");
+    assert_eq!(recovered.log.next_offset(), end, "{label}");
     assert!(
         report.problems.iter().all(|p| !p.committed),
         "{label}: {:#?}",
@@ -108,7 +119,7 @@ fn assert_recovers(
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert_eq!(
-        recovered.wal.append(&payload(end)).unwrap().offset,
+        recovered.log.append(&payload(end)).unwrap().offset,
         end,
         "{label}"
     );
@@ -129,7 +140,7 @@ fn assert_recovers(
         recovered.report
     );
     assert_eq!(
-        all_entries(&recovered.wal),
+        all_entries(&recovered.log),
         expected(first..end + 1),
         "{label}"
     );
@@ -300,16 +311,25 @@ fn crash_at_each_step_of_truncation() {
 
 #[test]
 fn crash_at_each_step_of_trimming() {
-    // trim_before(20) on segments 0, 10, 20, 30: removes 0.idxx, 0.txnx, 10.idxx,
-    // 10.txnx (oldest first, index before data), then fsyncs the directory.
-    let before = log_files(36);
-    let done = after(&before, |wal| assert_eq!(wal.trim_before(20).unwrap(), 2));
+    // trim_before(20) on segments 0, 10, 20, 30: replaces SEED with the seed of entry 20
+    // (the prev crc of its record), removes 0.idxx, 0.txnx, 10.idxx, 10.txnx (oldest
+    // first, index before data), then fsyncs the directory.
+    let unseeded = log_files(36);
+    let first_record = &unseeded["20.txnx"];
+    let seed_of_20 = u32::from_be_bytes(first_record[4..8].try_into().unwrap());
+    let before = with(
+        &unseeded,
+        wal_store::SEED_FILE_NAME,
+        seed_file(20, seed_of_20),
+    );
+    let done = after(&unseeded, |wal| assert_eq!(wal.trim_before(20).unwrap(), 2));
     assert_eq!(
         done,
         without(&before, &["0.idxx", "0.txnx", "10.idxx", "10.txnx"]),
         "what trimming leaves"
     );
     let states: Vec<(&str, Files, u64)> = vec![
+        ("seed replaced", before.clone(), 0),
         ("index of 0 removed", without(&before, &["0.idxx"]), 0),
         (
             "segment 0 removed",
@@ -354,23 +374,34 @@ fn crash_at_each_step_of_trimming() {
 
 #[test]
 fn crash_at_each_step_of_clearing() {
-    // clear() on segments 0, 10, 20, 30: creates 36.txnx (temp file, preallocate, fsync,
-    // rename, directory fsync), then removes every older segment's files, oldest first.
+    // clear() on segments 0, 10, 20, 30: replaces SEED with the seed of entry 36 (the
+    // crc of entry 35), creates 36.txnx (temp file, preallocate, fsync, rename, directory
+    // fsync), then removes every older segment's files, oldest first.
     let before = log_files(36);
-    let done = after(&before, |wal| wal.clear().unwrap());
+    let mut last_crc = None;
+    let done = after(&before, |wal| {
+        last_crc = wal.last_crc();
+        wal.clear().unwrap();
+    });
+    let seed = seed_file(36, last_crc.unwrap());
     let empty = vec![0u8; usize::try_from(wal_format::data_file_bytes(SEGMENT_BYTES)).unwrap()];
     assert_eq!(
         done,
-        [("36.txnx".to_owned(), empty.clone())]
-            .into_iter()
-            .collect(),
+        [
+            ("36.txnx".to_owned(), empty.clone()),
+            (wal_store::SEED_FILE_NAME.to_owned(), seed.clone())
+        ]
+        .into_iter()
+        .collect(),
         "what clearing leaves"
     );
-    let created = with(&before, "36.txnx", empty.clone());
+    let seeded = with(&before, wal_store::SEED_FILE_NAME, seed);
+    let created = with(&seeded, "36.txnx", empty.clone());
     let states: Vec<(&str, Files, u64)> = vec![
+        ("seed replaced", seeded.clone(), 0),
         (
             "new segment as a temp file",
-            with(&before, "36.txnx.tmp", empty),
+            with(&seeded, "36.txnx.tmp", empty),
             0,
         ),
         ("new segment created", created.clone(), 0),
@@ -485,7 +516,7 @@ fn crash_at_each_step_of_a_recovery_cut() {
             std::fs::write(earlier.join(&copy), &segment_30[start..end - 2]).unwrap();
         }
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-        assert_eq!(all_entries(&recovered.wal), expected(0..35), "{label}");
+        assert_eq!(all_entries(&recovered.log), expected(0..35), "{label}");
         assert_eq!(recovered.report.cut.is_some(), *cuts, "{label}");
         drop(recovered);
         support::assert_verified(dir.path());
@@ -518,10 +549,7 @@ fn crash_at_each_step_of_a_point_in_time_cut_inside_a_sealed_segment() {
     let mut damaged_10 = segment_10.clone();
     damaged_10[start + 14] ^= 0x01;
     let damaged = with(&clean, "10.txnx", damaged_10.clone());
-    let point_in_time = wal_recovery::RecoveryOptions {
-        mode: wal_recovery::RecoveryMode::PointInTime,
-        ..options(SEGMENT_BYTES)
-    };
+    let point_in_time = options(SEGMENT_BYTES).with_mode(wal_recovery::RecoveryMode::PointInTime);
     let done = {
         let dir = tempdir();
         write_files(dir.path(), &damaged);
@@ -564,7 +592,7 @@ fn crash_at_each_step_of_a_point_in_time_cut_inside_a_sealed_segment() {
             );
         }
         let recovered = open(dir.path(), &point_in_time);
-        assert_eq!(all_entries(&recovered.wal), expected(0..14), "{label}");
+        assert_eq!(all_entries(&recovered.log), expected(0..14), "{label}");
         drop(recovered);
         support::assert_verified(dir.path());
         assert_eq!(

@@ -17,8 +17,8 @@ use support::{
 use wal_recovery::cursor::{
     CURSOR_FILE_NAME, CursorState, cursor_path, encode_cursor, read_cursor,
 };
-use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, set_cursor};
-use wal_store::{ReadVisibility, SyncPolicy, WalOptions};
+use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_store::{ReadVisibility, SyncPolicy};
 
 /// 36 entries in segments 0, 10, 20 (sealed) and 30 (active).
 const SEGMENT_BYTES: u32 = 256;
@@ -36,7 +36,7 @@ fn four_segments(dir: &Path) {
 /// Removes segment 0 (entries 0..10), so that the log starts at 10.
 fn trim_first_segment(dir: &Path) {
     let recovered = open(dir, &options(SEGMENT_BYTES));
-    assert_eq!(recovered.wal.trim_before(10).unwrap(), 1);
+    assert_eq!(recovered.log.trim_before(10).unwrap(), 1);
 }
 
 fn kinds(problems: &[wal_recovery::Problem]) -> Vec<ProblemKind> {
@@ -44,10 +44,7 @@ fn kinds(problems: &[wal_recovery::Problem]) -> Vec<ProblemKind> {
 }
 
 fn strict() -> RecoveryOptions {
-    RecoveryOptions {
-        mode: RecoveryMode::AbsoluteConsistency,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES).with_mode(RecoveryMode::AbsoluteConsistency)
 }
 
 #[test]
@@ -134,8 +131,8 @@ fn cursor_before_the_first_entry_after_a_trim_replays_from_the_first_and_is_repo
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 3).unwrap();
-    assert_eq!(recovered.wal.trim_before(20).unwrap(), 2);
+    recovered.log.set_cursor(3).unwrap();
+    assert_eq!(recovered.log.trim_before(20).unwrap(), 2);
     drop(recovered);
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -150,7 +147,7 @@ fn cursor_before_the_first_entry_after_a_trim_replays_from_the_first_and_is_repo
 
     // Just before the first entry is not out of range: everything before was consumed.
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 19).unwrap();
+    recovered.log.set_cursor(19).unwrap();
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -192,23 +189,21 @@ fn cursor_past_the_last_entry_is_clamped_and_reported() {
 #[test]
 fn entries_appended_after_a_clamped_cursor_are_replayed_after_the_next_restart() {
     let dir = tempdir();
-    let options = RecoveryOptions {
-        wal: WalOptions {
-            sync_policy: SyncPolicy::Manual,
-            read_visibility: ReadVisibility::Appended,
-            ..support::wal_options(SEGMENT_BYTES)
-        },
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_wal(
+        support::wal_options(SEGMENT_BYTES)
+            .with_sync_policy(SyncPolicy::Manual)
+            .with_read_visibility(ReadVisibility::Appended),
+    );
     let recovered = open(dir.path(), &options);
-    append_range(&recovered.wal, 0..10);
-    recovered.wal.sync().unwrap();
-    append_range(&recovered.wal, 10..16);
+    append_range(&recovered.log, 0..10);
+    recovered.log.sync().unwrap();
+    append_range(&recovered.log, 10..16);
     assert!(matches!(
-        set_cursor(&recovered.wal, 15),
+        recovered.log.set_cursor(15),
         Err(wal_recovery::RecoveryError::InvalidArgument(_))
     ));
-    wal_recovery::cursor::write_cursor(dir.path(), 15).unwrap();
+    // Written as the file's bytes, past what `set_cursor` allows.
+    std::fs::write(cursor_path(dir.path()), encode_cursor(15)).unwrap();
     drop(recovered);
     // What the power loss leaves: the rotation made segment 0, its index and the new
     // file durable, but the records of entries 10..16 never reached the disk.
@@ -241,14 +236,14 @@ fn entries_appended_after_a_clamped_cursor_are_replayed_after_the_next_restart()
     for offset in 10..20 {
         assert_eq!(
             recovered
-                .wal
+                .log
                 .append(&support::other_payload(offset))
                 .unwrap()
                 .offset,
             offset
         );
     }
-    recovered.wal.sync().unwrap();
+    recovered.log.sync().unwrap();
     drop(recovered);
 
     let recovered = open(dir.path(), &options);
@@ -265,7 +260,7 @@ fn damage_at_or_before_the_cursor_is_committed() {
     for (damaged, cursor, refused) in [(32, 33, true), (32, 32, true), (34, 33, false)] {
         support::restore(dir.path(), &pristine);
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-        set_cursor(&recovered.wal, cursor).unwrap();
+        recovered.log.set_cursor(cursor).unwrap();
         drop(recovered);
         let (start, _) = records(&fs::read(&path).unwrap())[usize::try_from(damaged - 30).unwrap()];
         wal_testkit::damage::xor_byte(&path, start + 13, 0x40); // a payload bit
@@ -292,7 +287,7 @@ fn set_cursor_persists_across_reopen() {
     four_segments(dir.path());
     for cursor in [0, 4, 9, 10, 29, 30, 35] {
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-        set_cursor(&recovered.wal, cursor).unwrap();
+        recovered.log.set_cursor(cursor).unwrap();
         drop(recovered);
         assert_eq!(read_cursor(dir.path()).unwrap(), CursorState::At(cursor));
         assert_eq!(
@@ -315,7 +310,7 @@ fn set_cursor_rejects_offsets_outside_the_log() {
     for offset in [0, 1, u64::MAX] {
         assert!(
             matches!(
-                set_cursor(&recovered.wal, offset),
+                recovered.log.set_cursor(offset),
                 Err(RecoveryError::InvalidArgument(_))
             ),
             "empty log, cursor {offset}"
@@ -327,10 +322,10 @@ fn set_cursor_rejects_offsets_outside_the_log() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 25).unwrap();
-    assert_eq!(recovered.wal.trim_before(20).unwrap(), 2);
+    recovered.log.set_cursor(25).unwrap();
+    assert_eq!(recovered.log.trim_before(20).unwrap(), 2);
     for offset in [0, 18, 36, 37, u64::MAX] {
-        let err = set_cursor(&recovered.wal, offset).unwrap_err();
+        let err = recovered.log.set_cursor(offset).unwrap_err();
         assert!(
             matches!(err, RecoveryError::InvalidArgument(_)),
             "cursor {offset}: {err:?}"
@@ -342,9 +337,9 @@ fn set_cursor_rejects_offsets_outside_the_log() {
         );
     }
     // The entry before the first one (everything before was consumed), and the last one.
-    set_cursor(&recovered.wal, 19).unwrap();
+    recovered.log.set_cursor(19).unwrap();
     assert_eq!(read_cursor(dir.path()).unwrap(), CursorState::At(19));
-    set_cursor(&recovered.wal, 35).unwrap();
+    recovered.log.set_cursor(35).unwrap();
     assert_eq!(read_cursor(dir.path()).unwrap(), CursorState::At(35));
 }
 
@@ -352,19 +347,19 @@ fn set_cursor_rejects_offsets_outside_the_log() {
 fn cursor_then_trim_keeps_every_unconsumed_entry() {
     let dir = tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    append_range(&recovered.wal, 0..ENTRIES);
+    append_range(&recovered.log, 0..ENTRIES);
     let mut next = ENTRIES;
     for cursor in 0..ENTRIES + 20 {
         // Keep the consumer behind the writer.
-        append_range(&recovered.wal, next..next + 1);
+        append_range(&recovered.log, next..next + 1);
         next += 1;
-        set_cursor(&recovered.wal, cursor).unwrap();
-        recovered.wal.trim_before(cursor + 1).unwrap();
-        let first = recovered.wal.first_offset();
+        recovered.log.set_cursor(cursor).unwrap();
+        recovered.log.trim_before(cursor + 1).unwrap();
+        let first = recovered.log.first_offset();
         assert!(first <= cursor + 1, "cursor {cursor}: first is {first}");
         for offset in cursor + 1..next {
             assert_eq!(
-                recovered.wal.read(offset).unwrap().payload,
+                recovered.log.read(offset).unwrap().payload,
                 payload(offset),
                 "cursor {cursor}"
             );
@@ -377,8 +372,8 @@ fn cursor_then_trim_keeps_every_unconsumed_entry() {
     assert_eq!(recovered.report.replay_from, cursor + 1);
     assert_eq!(replayed(&recovered), expected(cursor + 1..next));
     assert_eq!(
-        all_entries(&recovered.wal).first().map(|e| e.0),
-        Some(recovered.wal.first_offset())
+        all_entries(&recovered.log).first().map(|e| e.0),
+        Some(recovered.log.first_offset())
     );
 }
 
@@ -387,7 +382,7 @@ fn cursor_file_is_replaced_atomically() {
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
-    set_cursor(&recovered.wal, 7).unwrap();
+    recovered.log.set_cursor(7).unwrap();
     assert!(support::temp_files(dir.path()).is_empty());
     drop(recovered);
 
@@ -407,7 +402,7 @@ fn cursor_file_is_replaced_atomically() {
     );
     assert_eq!(fs::read(cursor_path(dir.path())).unwrap(), encode_cursor(7));
     // The next write replaces it, and leaves no temporary file.
-    set_cursor(&recovered.wal, 12).unwrap();
+    recovered.log.set_cursor(12).unwrap();
     assert_eq!(
         fs::read(cursor_path(dir.path())).unwrap(),
         encode_cursor(12)

@@ -1271,11 +1271,10 @@ mod cases {
 // Running a case.
 
 fn options(mode: RecoveryMode, commit_offset: Option<u64>) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        commit_offset,
-        wal: damage::wal_options(),
-    }
+    RecoveryOptions::default()
+        .with_mode(mode)
+        .with_commit_offset(commit_offset)
+        .with_wal(damage::wal_options())
 }
 
 fn named(problems: &[wal_recovery::Problem]) -> Vec<P> {
@@ -1472,7 +1471,7 @@ fn check_opened(
         "is_clean: {report:#?}"
     );
 
-    check_entries(case, expected, &recovered.wal);
+    check_entries(case, expected, &recovered.log);
     let readable = expected.readable();
     let replayed: Vec<Vec<u8>> = recovered
         .replay()
@@ -1595,7 +1594,7 @@ fn check_opened(
                     expected.holes.contains(offsets),
                     "hole {offsets:?} not in the HOLES file"
                 );
-                accounted.insert(PathBuf::from(wal_store::holes::HOLES_FILE_NAME));
+                accounted.insert(PathBuf::from(wal_store::internal::holes::HOLES_FILE_NAME));
             }
             Action::SegmentSplit { segment, into } => {
                 // The records after a hole, in a data file of their own (new), with the
@@ -1679,7 +1678,7 @@ fn check_opened(
 /// The entries of the recovered log: exactly the readable offsets, forwards and
 /// backwards, and every offset in a hole out of range. The `HOLES` file lists exactly
 /// the expected holes.
-fn check_entries(case: &Case, expected: &Opened, wal: &wal_store::Wal) {
+fn check_entries(case: &Case, expected: &Opened, wal: &wal_recovery::Log) {
     let readable = expected.readable();
     let offsets: Vec<u64> = wal.iter().map(|e| e.unwrap().offset).collect();
     assert_eq!(offsets, readable, "readable offsets");
@@ -1697,12 +1696,15 @@ fn check_entries(case: &Case, expected: &Opened, wal: &wal_store::Wal) {
     );
     for offset in expected.holes.iter().flat_map(Clone::clone) {
         assert!(
-            matches!(wal.read(offset), Err(StoreError::OffsetOutOfRange { .. })),
+            matches!(
+                wal.read(offset),
+                Err(RecoveryError::Store(StoreError::OffsetOutOfRange { .. }))
+            ),
             "entry {offset} is in a hole"
         );
     }
     assert_eq!(
-        wal_store::holes::read_holes(case.log.path()).unwrap(),
+        wal_store::internal::holes::read_holes(case.log.path()).unwrap(),
         expected.holes,
         "the HOLES file"
     );
@@ -1761,7 +1763,7 @@ fn check_after(case: &Case, mode: RecoveryMode, expected: &Opened) {
             if report.is_clean() {
                 assert_eq!(report.cut, None);
             }
-            check_entries(case, expected, &again.wal);
+            check_entries(case, expected, &again.log);
         }
         assert_eq!(
             damage::changed_paths(&before, &damage::snapshot(dir)),
@@ -1904,9 +1906,9 @@ fn cursor_past_the_end_does_not_hide_entries_appended_after_recovery() {
     let recovered =
         wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail, None)).unwrap();
     for i in 30..33 {
-        recovered.wal.append(&damage::payload(0, i)).unwrap();
+        recovered.log.append(&damage::payload(0, i)).unwrap();
     }
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     let recovered =
         wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail, None)).unwrap();
     let replayed: Vec<u64> = recovered
@@ -1940,23 +1942,23 @@ fn appending_after_skip_corrupted_then_reopening_works() {
             failures.push(format!("{name}: SkipCorrupted refused"));
             continue;
         };
-        let next = recovered.wal.next_offset();
+        let next = recovered.log.next_offset();
         // Two segments' worth, so that the active segment is sealed and a new one made.
         let appended: Vec<u64> = (0..2 * u64::from(damage::ENTRIES_PER_SEGMENT))
             .map(|i| {
                 recovered
-                    .wal
+                    .log
                     .append(&damage::payload(9, next + i))
                     .unwrap()
                     .offset
             })
             .collect();
-        recovered.wal.sync().unwrap();
-        recovered.wal.close().unwrap();
+        recovered.log.sync().unwrap();
+        recovered.log.close().unwrap();
         let expected_offsets: Vec<u64> = expected.readable().into_iter().chain(appended).collect();
         match wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail, None)) {
             Ok(again) => {
-                let offsets: Vec<u64> = again.wal.iter().map(|e| e.unwrap().offset).collect();
+                let offsets: Vec<u64> = again.log.iter().map(|e| e.unwrap().offset).collect();
                 if offsets != expected_offsets {
                     failures.push(format!("{name}: read {offsets:?}"));
                 }

@@ -13,11 +13,9 @@ use wal_store::{Wal, WalOptions};
 fn write(dir: &Path, codec: Codec, payloads: impl IntoIterator<Item = Vec<u8>>) -> Wal {
     let wal = Wal::open(
         dir,
-        WalOptions {
-            segment_bytes: 300,
-            codec,
-            ..WalOptions::default()
-        },
+        WalOptions::default()
+            .with_segment_bytes(300)
+            .with_codec(codec),
     )
     .unwrap();
     for p in payloads {

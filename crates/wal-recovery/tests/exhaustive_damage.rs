@@ -24,7 +24,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use support::{Files, payload};
-use wal_recovery::{Action, Recovered, RecoveryError, RecoveryOptions};
+use wal_recovery::{Action, Recovered, RecoveryError};
 
 /// Segment size: the log below fills four segments (10, 10, 10 and 6 entries).
 const SEGMENT_BYTES: u32 = 256;
@@ -108,10 +108,7 @@ fn record_holding(bytes: &[u8], at: usize) -> u64 {
 
 /// Recovers in the default mode, turning a panic into a failure.
 fn recover(dir: &Path) -> Result<Result<Recovered, RecoveryError>, String> {
-    let options = RecoveryOptions {
-        commit_offset: None,
-        ..support::options(SEGMENT_BYTES)
-    };
+    let options = support::options(SEGMENT_BYTES).with_commit_offset(None);
     catch_unwind(AssertUnwindSafe(|| wal_recovery::open(dir, options))).map_err(|panic| {
         let message = panic
             .downcast_ref::<String>()
@@ -152,7 +149,7 @@ fn check_entries(recovered: &Recovered, end: u64) -> Vec<String> {
         ));
     }
     for offset in 0..ENTRIES + 1 {
-        match recovered.wal.read(offset) {
+        match recovered.log.read(offset) {
             Ok(entry) if entry.payload != payload(offset) || entry.offset != offset => {
                 wrong.push(format!(
                     "read({offset}) gave a payload never written there: {entry:?}"
@@ -172,7 +169,7 @@ fn check_entries(recovered: &Recovered, end: u64) -> Vec<String> {
             end.checked_sub(1)
         ));
     }
-    let next = recovered.wal.next_offset();
+    let next = recovered.log.next_offset();
     if next != end {
         wrong.push(format!("next offset {next}, expected {end}"));
     }
@@ -208,7 +205,7 @@ fn expect_committed_refusal(dir: &Path, damaged: &Files, segment: u64, offset: u
                 "recovery accepted committed damage: {:?}",
                 recovered.report.problems
             ));
-            wrong.extend(check_entries(&recovered, recovered.wal.next_offset()));
+            wrong.extend(check_entries(&recovered, recovered.log.next_offset()));
         }
         Ok(Err(RecoveryError::CommittedCorruption { problem, .. })) => {
             if problem.segment != Some(segment)
@@ -286,7 +283,7 @@ fn every_truncation_of_the_active_segment_recovers_the_longest_valid_prefix() {
         if wrong.is_empty() {
             match recover(pristine.path()) {
                 Ok(Ok(recovered)) => {
-                    match recovered.wal.append(&payload(end)) {
+                    match recovered.log.append(&payload(end)) {
                         Ok(a) if a.offset == end => {}
                         other => wrong.push(format!("append after recovery: {other:?}")),
                     }
@@ -567,7 +564,7 @@ fn every_swap_copy_or_deletion_of_segment_files_is_refused_or_recovered_exactly(
                     "opened, expected a refusal: {:?}",
                     recovered.report.problems
                 ));
-                wrong.extend(check_entries(&recovered, recovered.wal.next_offset()));
+                wrong.extend(check_entries(&recovered, recovered.log.next_offset()));
             }
             (Ok(Err(e)), expect) => wrong.push(format!("refused ({e}), expected {expect:?}")),
         }

@@ -70,12 +70,9 @@ fn recovery_open_of_a_crashed_log() {
         op: |ctx| {
             let recovered = wal_recovery::open(
                 &ctx.dir,
-                RecoveryOptions {
-                    wal: options(SyncPolicy::Always),
-                    ..RecoveryOptions::default()
-                },
+                RecoveryOptions::default().with_wal(options(SyncPolicy::Always)),
             )?;
-            ctx.wal = Some(recovered.wal);
+            ctx.wal = Some(recovered.log.into_store());
             ctx.append(true)?;
             Ok(())
         },
@@ -167,10 +164,7 @@ fn migrate_v1_to_v2() {
         name: "migrate",
         setup: |dir| {
             let mut ctx = Ctx::new(dir);
-            let v1 = wal_store::WalOptions {
-                codec: Codec::V1,
-                ..options(SyncPolicy::Always)
-            };
+            let v1 = options(SyncPolicy::Always).with_codec(Codec::V1);
             ctx.wal = Some(Wal::open(dir, v1.clone()).unwrap());
             for _ in 0..13 {
                 ctx.append(true).unwrap();

@@ -15,10 +15,7 @@ use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, cu
 use wal_testkit::segment::{encode_index, encode_segment};
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_mode(mode)
 }
 
 /// A v2 data file holding `payloads` chained from 0, preallocated to `len` bytes.
@@ -29,17 +26,18 @@ fn segment(path: &Path, payloads: &[&[u8]], len: usize) {
 fn reopen_and_append(dir: &Path, count: u64) -> u64 {
     let recovered = wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail)).unwrap();
     for _ in 0..count {
-        recovered.wal.append(b"next").unwrap();
+        recovered.log.append(b"next").unwrap();
     }
-    let next = recovered.wal.next_offset();
-    recovered.wal.close().unwrap();
+    let next = recovered.log.next_offset();
+    recovered.log.close().unwrap();
     next
 }
 
 #[test]
 fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
     let dir = wal_testkit::tempdir();
-    cursor::write_cursor(dir.path(), 1000).unwrap();
+    // A cursor written as the file's bytes: no log holds entry 1000 to set it through.
+    std::fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(1000)).unwrap();
     assert!(matches!(
         wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency)),
         Err(RecoveryError::Inconsistent { .. })
@@ -53,8 +51,8 @@ fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
             .iter()
             .any(|p| p.kind == ProblemKind::CursorOutOfRange && p.committed)
     );
-    assert_eq!(recovered.wal.next_offset(), 1001);
-    assert_eq!(recovered.wal.append(b"a").unwrap().offset, 1001);
+    assert_eq!(recovered.log.next_offset(), 1001);
+    assert_eq!(recovered.log.append(b"a").unwrap().offset, 1001);
     drop(recovered);
     assert_eq!(
         cursor::read_cursor(dir.path()).unwrap().offset(),
@@ -70,10 +68,7 @@ fn no_segment_but_a_commit_offset_is_committed_corruption() {
     let dir = wal_testkit::tempdir();
     let err = wal_recovery::open(
         dir.path(),
-        RecoveryOptions {
-            commit_offset: Some(0),
-            ..RecoveryOptions::default()
-        },
+        RecoveryOptions::default().with_commit_offset(Some(0)),
     )
     .unwrap_err();
     assert!(
@@ -102,7 +97,7 @@ fn a_corrupt_holes_file_is_reported_and_quarantined() {
     ] {
         fs::write(dir.path().join("HOLES"), b"junk\n").unwrap();
         let recovered = wal_recovery::open(dir.path(), options(mode)).unwrap();
-        assert_eq!(recovered.wal.next_offset(), 1);
+        assert_eq!(recovered.log.next_offset(), 1);
         drop(recovered);
         assert!(!dir.path().join("HOLES").exists());
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -133,7 +128,8 @@ fn an_orphan_index_is_not_adopted_by_a_new_segment() {
 fn a_stale_hole_past_the_end_does_not_block_growth() {
     let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }])
+        .unwrap();
     assert_eq!(reopen_and_append(dir.path(), 1), 1);
     assert_eq!(reopen_and_append(dir.path(), 2), 3);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -144,7 +140,8 @@ fn an_empty_sealed_segment_before_a_hole_opens() {
     let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("5.txnx"), &[], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let index = encode_index(Codec::V2, &[]);
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     assert_eq!(reopen_and_append(dir.path(), 2), 7);
@@ -158,7 +155,7 @@ fn a_nul_in_a_journal_name_does_not_block_opening() {
     fs::write(dir.path().join("JOURNAL"), b"remove 1.\0x\n").unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 1);
     drop(recovered);
     assert!(!dir.path().join("JOURNAL").exists());
 }
@@ -179,8 +176,8 @@ fn point_in_time_cuts_at_the_earliest_of_two_problems_at_one_offset() {
     // overlapping segment 5 and everything after it to quarantine; it used to cut for the
     // gap only and leave the overlap, so that opening failed.
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::PointInTime)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 7);
-    assert_eq!(recovered.wal.iter().count(), 7);
+    assert_eq!(recovered.log.next_offset(), 7);
+    assert_eq!(recovered.log.iter().count(), 7);
     drop(recovered);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }
@@ -195,7 +192,7 @@ fn the_last_crc_survives_an_empty_v1_segment_after_it() {
     let expected = wal_format::crc::chain(0, b"only");
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.last_crc(), Some(expected));
+    assert_eq!(recovered.log.last_crc(), Some(expected));
     assert_eq!(recovered.report.last_crc, Some(expected));
 }
 
@@ -204,11 +201,11 @@ fn the_last_crc_survives_an_empty_v1_segment_after_it() {
 fn open_append_close(dir: &Path, mode: RecoveryMode, count: u64) -> (u64, usize) {
     let recovered = wal_recovery::open(dir, options(mode)).unwrap();
     for _ in 0..count {
-        recovered.wal.append(b"next").unwrap();
+        recovered.log.append(b"next").unwrap();
     }
-    let next = recovered.wal.next_offset();
+    let next = recovered.log.next_offset();
     let problems = recovered.report.problems.len();
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     (next, problems)
 }
 
@@ -217,7 +214,7 @@ fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "LOCK" && n != wal_store::closed::CLOSED_FILE_NAME)
+        .filter(|n| n != "LOCK" && n != wal_store::internal::closed::CLOSED_FILE_NAME)
         .collect();
     names.sort();
     names
@@ -256,10 +253,10 @@ fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("17.txnx"), &[], 4096);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 17);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.next_offset(), 17);
+    recovered.log.close().unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 17 }]
     );
     assert_settled(dir.path(), 17);
@@ -275,18 +272,19 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
     let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 5);
+    assert_eq!(recovered.log.next_offset(), 5);
     assert!(recovered.report.cut.is_some());
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(fs::metadata(dir.path().join("5.txnx")).unwrap().len(), 17);
     // `0` stays sealed, with no index (none that lists no entry is ever written: other
     // readers of the format refuse one), `5` is the active segment (none).
     assert!(!dir.path().join("0.idxx").exists());
     assert!(!dir.path().join("5.idxx").exists());
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 5 }]
     );
     assert!(dir.path().join("quarantine").is_dir());
@@ -303,20 +301,20 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     segment(&dir.path().join("17.txnx"), &[], 4096);
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 1000);
+    assert_eq!(recovered.log.next_offset(), 1000);
     // The iterator steps over both holes at once (the store stopped at the empty `17`,
     // inside the second hole).
     assert!(
         recovered
-            .wal
+            .log
             .iter()
             .collect::<Result<Vec<_>, _>>()
             .unwrap()
             .is_empty()
     );
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
             std::ops::Range { start: 0, end: 17 },
             std::ops::Range {
@@ -327,7 +325,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     );
     assert_settled(dir.path(), 1000);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let offsets: Vec<u64> = recovered.wal.iter().map(|e| e.unwrap().offset).collect();
+    let offsets: Vec<u64> = recovered.log.iter().map(|e| e.unwrap().offset).collect();
     assert_eq!(offsets, (1000..1015).collect::<Vec<u64>>());
     let mut visited = Vec::new();
     recovered
@@ -338,7 +336,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
         .unwrap();
     assert_eq!(visited, offsets);
     let newest_first: Vec<u64> = recovered
-        .wal
+        .log
         .iter_rev()
         .map(|e| e.unwrap().offset)
         .collect();
@@ -351,7 +349,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
 #[test]
 fn a_holes_file_without_a_segment_goes_with_the_new_log() {
     let dir = tempfile::tempdir().unwrap();
-    wal_store::holes::write_holes(
+    wal_store::internal::holes::write_holes(
         dir.path(),
         &[
             std::ops::Range { start: 0, end: 1 },
@@ -364,7 +362,7 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
     .unwrap();
     let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 1);
     assert_eq!(next, 1);
-    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(!wal_store::internal::holes::holes_path(dir.path()).exists());
     assert_settled(dir.path(), 1);
 }
 
@@ -377,7 +375,8 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
 fn a_hole_inside_a_segment_is_a_holes_problem() {
     let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }])
+        .unwrap();
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(!verification.ok);
     assert!(
@@ -393,7 +392,7 @@ fn a_hole_inside_a_segment_is_a_holes_problem() {
 
     let (next, problems) = open_append_close(dir.path(), RecoveryMode::TolerateCorruptTail, 0);
     assert_eq!((next, problems), (3, 1));
-    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(!wal_store::internal::holes::holes_path(dir.path()).exists());
     assert!(dir.path().join("quarantine").is_dir());
     assert_settled(dir.path(), 3);
 }
@@ -408,7 +407,7 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     segment(&dir.path().join("5.txnx"), &[b"f"], 4096);
     let gap = std::ops::Range { start: 3, end: 5 };
-    wal_store::holes::write_holes(
+    wal_store::internal::holes::write_holes(
         dir.path(),
         &[std::ops::Range { start: 1, end: 2 }, gap.clone()],
     )
@@ -422,8 +421,11 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
             .iter()
             .any(|a| matches!(a, wal_recovery::Action::HolesRewritten { holes, .. } if *holes == [gap.clone()]))
     );
-    recovered.wal.close().unwrap();
-    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), vec![gap]);
+    recovered.log.close().unwrap();
+    assert_eq!(
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
+        vec![gap]
+    );
     assert_settled(dir.path(), 6);
 }
 
@@ -437,8 +439,8 @@ fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
     fs::write(dir.path().join("0.txnx"), b"crc a282ead8\n").unwrap();
     fs::write(dir.path().join("0.txnx.pending"), b"install 0.idx\n").unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 0);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.next_offset(), 0);
+    recovered.log.close().unwrap();
     assert!(!dir.path().join("0.txnx.pending").exists());
     assert!(dir.path().join("quarantine").is_dir());
     assert_settled(dir.path(), 0);
@@ -459,9 +461,9 @@ fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
     fs::write(dir.path().join("1.txnx"), b"crc a282ead8\n").unwrap();
     segment(&dir.path().join("4.txnx"), &[b"e", b"f", b"g", b"h"], 64);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 0);
+    assert_eq!(recovered.log.next_offset(), 0);
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 0..8);
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
     assert_settled(dir.path(), 0);
 }
@@ -507,8 +509,8 @@ fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
     fs::write(dir.path().join("1.txnx"), &bytes).unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 2);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.next_offset(), 2);
+    recovered.log.close().unwrap();
     assert!(!dir.path().join("1.txnx").exists());
     assert_settled(dir.path(), 2);
 }
@@ -522,9 +524,10 @@ fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
     let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let wal = recovered.wal;
+    let wal = recovered.log;
     for _ in 0..3 {
         wal.append(b"after").unwrap();
     }
@@ -555,7 +558,7 @@ fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
             std::ops::Range { start: 10, end: 17 },
             std::ops::Range {
@@ -564,7 +567,7 @@ fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
             }
         ]
     );
-    let wal = recovered.wal;
+    let wal = recovered.log;
     let last_kept_crc = wal.read(9).unwrap().crc;
     for _ in 0..3 {
         wal.append(b"after").unwrap();
@@ -607,9 +610,9 @@ fn skip_corrupted_places_nothing_past_the_next_segments_base() {
     one.resize(95, 0);
     fs::write(dir.path().join("1.txnx"), one).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 1);
     assert_eq!(recovered.report.cut.as_ref().unwrap().offsets, 1..5);
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_eq!(listing(dir.path()), ["0.txnx", "quarantine"]);
     assert_settled(dir.path(), 1);
 }
@@ -660,8 +663,8 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
     let dir = wal_testkit::tempdir();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let next = recovered.wal.next_offset();
-    recovered.wal.close().unwrap();
+    let next = recovered.log.next_offset();
+    recovered.log.close().unwrap();
     assert_settled(dir.path(), next);
 }
 
@@ -713,12 +716,12 @@ fn skip_corrupted_moves_the_damaged_index_of_an_empty_segment_to_quarantine() {
     fs::write(dir.path().join("0.idxx"), []).unwrap();
     fs::write(dir.path().join("17.txnx"), []).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    assert_eq!(recovered.wal.next_offset(), 17);
+    assert_eq!(recovered.log.next_offset(), 17);
     assert!(recovered.report.actions.iter().any(|a| matches!(
         a,
         wal_recovery::Action::FileQuarantined { from, .. } if from.ends_with("0.idxx")
     )));
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert!(!dir.path().join("0.idxx").exists());
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }

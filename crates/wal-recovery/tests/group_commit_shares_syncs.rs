@@ -13,8 +13,8 @@ mod faults;
 use std::sync::Arc;
 
 use faults::{payload, tempdir};
+use wal_store::faults::Call;
 use wal_store::faults::FaultPlan;
-use wal_store::sys::Call;
 use wal_store::{SyncPolicy, Wal, WalOptions};
 
 const FOLLOWERS: u64 = 15;
@@ -23,11 +23,9 @@ const FOLLOWERS: u64 = 15;
 fn appenders_waiting_behind_a_sync_share_the_next_one() {
     let dir = tempdir();
     let plan = FaultPlan::install(dir.path());
-    let options = WalOptions {
-        segment_bytes: 1 << 20,
-        sync_policy: SyncPolicy::GroupCommit,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default()
+        .with_segment_bytes(1 << 20)
+        .with_sync_policy(SyncPolicy::GroupCommit);
     let wal = Arc::new(Wal::open(dir.path(), options).unwrap());
     let syncs_before = wal.stats().syncs;
     let gate = plan.hold(Call::Msync, 1);

@@ -9,7 +9,7 @@
 
 mod support;
 
-use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode};
 
 use support::*;
 
@@ -60,7 +60,7 @@ fn verify_is_ok_when_sealed_segments_have_no_index() {
         })
         .collect();
     assert_eq!(rebuilt, sealed);
-    assert_eq!(all_entries(&recovered.wal), expected(0..40));
+    assert_eq!(all_entries(&recovered.log), expected(0..40));
     drop(recovered);
     for &base in &sealed {
         assert!(index_path(dir.path(), base).is_file(), "index of {base}");
@@ -74,10 +74,7 @@ fn absolute_consistency_still_refuses_a_missing_index() {
     let (dir, sealed) = log_with_sealed_segments();
     std::fs::remove_file(index_path(dir.path(), sealed[1])).unwrap();
     let before = snapshot(dir.path());
-    let options = RecoveryOptions {
-        mode: RecoveryMode::AbsoluteConsistency,
-        ..options(256)
-    };
+    let options = options(256).with_mode(RecoveryMode::AbsoluteConsistency);
     let refused = wal_recovery::open(dir.path(), options);
     assert!(
         matches!(&refused, Err(RecoveryError::Inconsistent { problems })

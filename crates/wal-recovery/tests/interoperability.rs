@@ -16,7 +16,8 @@ use std::path::Path;
 use support::{payload, tempdir};
 use wal_format::{Codec, IndexView, Scanner};
 use wal_recovery::{RecoveryMode, RecoveryOptions, migrate};
-use wal_store::{Wal, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{Wal, WalOptions, list_segments};
 
 const SEGMENT_BYTES: u32 = 4096;
 /// The length the reference implementation gives the data file of such a segment.
@@ -29,11 +30,9 @@ fn fifty(offset: u64) -> Vec<u8> {
 }
 
 fn options(codec: Codec, segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_codec(codec)
 }
 
 /// Appends `make(o)` for every `o` in `range` and closes the log.
@@ -47,10 +46,7 @@ fn append(dir: &Path, options: WalOptions, range: std::ops::Range<u64>, make: fn
 
 /// Opens `dir` through recovery in `SkipCorrupted` mode.
 fn open_skipping_corrupted(dir: &Path) -> wal_recovery::Recovered {
-    let options = RecoveryOptions {
-        mode: RecoveryMode::SkipCorrupted,
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_mode(RecoveryMode::SkipCorrupted);
     wal_recovery::open(dir, options).unwrap()
 }
 
@@ -65,13 +61,13 @@ fn entries_with_chain(dir: &Path) -> Vec<(u64, Vec<u8>)> {
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
     let mut prev = 0;
     let mut entries = Vec::new();
-    for entry in recovered.wal.iter() {
+    for entry in recovered.log.iter() {
         let entry = entry.unwrap();
         assert_eq!(entry.prev_crc, Some(prev), "chain at {}", entry.offset);
         prev = entry.crc.unwrap();
         entries.push((entry.offset, entry.payload));
     }
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     entries
 }
 
@@ -216,14 +212,7 @@ fn large_or_small(offset: u64) -> Vec<u8> {
 fn migration_seals_an_entry_larger_than_a_segment() {
     let dir = tempdir();
     let small = options(Codec::V1, 256);
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            max_entry_bytes: 4096,
-            ..small
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), small.with_max_entry_bytes(4096)).unwrap();
     for offset in 0..11 {
         wal.append(&large_or_small(offset)).unwrap();
     }
@@ -258,7 +247,7 @@ fn migration_keeps_a_recorded_hole() {
     ] {
         std::fs::remove_file(path).unwrap();
     }
-    wal_store::holes::write_holes(dir.path(), &[gone..after]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[gone..after]).unwrap();
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 
     migrate(dir.path(), Codec::V2).unwrap();
@@ -271,13 +260,13 @@ fn migration_keeps_a_recorded_hole() {
     assert_eq!(before_hole.base + before_hole.records.len() as u64, gone);
     assert!(segments.iter().all(|s| s.base < gone || s.base >= after));
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         [gone..after]
     );
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
     let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
     let found: Vec<(u64, Vec<u8>)> = recovered
-        .wal
+        .log
         .iter()
         .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
         .collect();
@@ -358,11 +347,11 @@ fn skip_corrupted_writes_no_empty_index_for_a_segment_that_lost_every_entry() {
     std::fs::write(&data, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
 
     let recovered = open_skipping_corrupted(dir.path());
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     assert_no_empty_index(dir.path(), "after skip-corrupted");
     assert!(!naming::index_path(dir.path(), lost, Codec::V2).exists());
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         [lost..next]
     );
     // The store opens the empty sealed segment without an index, and verify is clean.
@@ -393,11 +382,11 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     let damaged = naming::data_path(dir.path(), bases[1], Codec::V2);
     wal_testkit::flip_byte(&damaged, 20);
     let recovered = open_skipping_corrupted(dir.path());
-    let last = recovered.wal.last_offset().unwrap();
-    wal_recovery::set_cursor(&recovered.wal, last).unwrap();
-    recovered.wal.trim_before(bases[2]).unwrap();
-    recovered.wal.truncate_after(last - 3).unwrap();
-    recovered.wal.close().unwrap();
+    let last = recovered.log.last_offset().unwrap();
+    recovered.log.set_cursor(last).unwrap();
+    recovered.log.trim_before(bases[2]).unwrap();
+    recovered.log.truncate_after(last - 3).unwrap();
+    recovered.log.close().unwrap();
 
     let segments: Vec<String> = list_segments(dir.path())
         .unwrap()
@@ -429,7 +418,7 @@ fn empty_segment_between_two_holes(dir: &Path) -> (Vec<u64>, [std::ops::Range<u6
     std::fs::write(&data, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
     std::fs::remove_file(naming::index_path(dir, b2, Codec::V1)).unwrap();
     let holes = [b1..b2, b2..b3];
-    wal_store::holes::write_holes(dir, &holes).unwrap();
+    wal_store::internal::holes::write_holes(dir, &holes).unwrap();
     assert!(wal_recovery::verify(dir, None).unwrap().ok);
     (bases, holes)
 }
@@ -466,7 +455,10 @@ fn migration_keeps_an_empty_segment_between_two_holes() {
         bases[2]
     );
     assert!(!naming::index_path(dir.path(), bases[2], Codec::V2).exists());
-    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), holes);
+    assert_eq!(
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
+        holes
+    );
     entries_outside(dir.path(), 64, &holes);
 }
 
@@ -489,7 +481,7 @@ fn a_damaged_index_of_an_empty_sealed_segment_goes_to_quarantine() {
             );
         }
         let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
-        recovered.wal.close().unwrap();
+        recovered.log.close().unwrap();
         assert!(!index.exists());
         assert!(dir.path().join("quarantine").is_dir());
         assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);

@@ -19,20 +19,15 @@ fn payload(offset: u64) -> Vec<u8> {
 
 /// Three v1 segments or so, then v2 segments appended by a later version.
 fn mixed_log(dir: &Path) {
-    let v1 = WalOptions {
-        segment_bytes: 256,
-        codec: Codec::V1,
-        ..WalOptions::default()
-    };
+    let v1 = WalOptions::default()
+        .with_segment_bytes(256)
+        .with_codec(Codec::V1);
     let wal = Wal::open(dir, v1).unwrap();
     for o in 0..30 {
         assert_eq!(wal.append(&payload(o)).unwrap().offset, o);
     }
     wal.close().unwrap();
-    let v2 = WalOptions {
-        segment_bytes: 256,
-        ..WalOptions::default()
-    };
+    let v2 = WalOptions::default().with_segment_bytes(256);
     let wal = Wal::open(dir, v2).unwrap();
     for o in 30..60 {
         assert_eq!(wal.append(&payload(o)).unwrap().offset, o);
@@ -61,7 +56,7 @@ fn assert_whole_v2_log(dir: &Path) {
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
     let mut prev = 0;
     let mut count = 0;
-    for (o, entry) in recovered.wal.iter().enumerate() {
+    for (o, entry) in recovered.log.iter().enumerate() {
         let entry = entry.unwrap();
         assert_eq!(entry.offset, o as u64);
         assert_eq!(entry.payload, payload(o as u64));
@@ -102,7 +97,9 @@ fn migration_converts_and_rechains_every_segment() {
 fn migration_removes_the_close_record_of_the_segment_it_rewrites() {
     let dir = wal_testkit::tempdir();
     mixed_log(dir.path());
-    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    let closed = dir
+        .path()
+        .join(wal_store::internal::closed::CLOSED_FILE_NAME);
     assert!(closed.exists(), "the clean close left no close record");
     let migration = migrate(dir.path(), Codec::V2).unwrap();
     assert!(!migration.rechained.is_empty());
@@ -165,7 +162,9 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
         // record is removed before the journal is written, not by it.
         let mut journal: String = changed.iter().map(|n| format!("install {n}\n")).collect();
         for name in before.keys().filter(|n| {
-            !after.contains_key(*n) && *n != "LOCK" && *n != wal_store::closed::CLOSED_FILE_NAME
+            !after.contains_key(*n)
+                && *n != "LOCK"
+                && *n != wal_store::internal::closed::CLOSED_FILE_NAME
         }) {
             journal.push_str(&format!("remove {name}\n"));
         }
@@ -184,8 +183,8 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
     } else {
         // The old log, untouched; the staged files were leftovers and are gone.
         let recovered = wal_recovery::open(dir.path(), RecoveryOptions::default()).unwrap();
-        assert_eq!(recovered.wal.next_offset(), 60);
-        for (o, entry) in recovered.wal.iter().enumerate() {
+        assert_eq!(recovered.log.next_offset(), 60);
+        for (o, entry) in recovered.log.iter().enumerate() {
             assert_eq!(entry.unwrap().payload, payload(o as u64));
         }
         drop(recovered);

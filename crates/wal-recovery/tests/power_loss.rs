@@ -29,8 +29,9 @@ mod support;
 
 use support::{Files, records, snapshot, temp_files, tempdir, write_files};
 use wal_format::{Codec, crc};
-use wal_recovery::{CursorState, RecoveryOptions, RecoveryReport, cursor};
-use wal_store::{SyncPolicy, Wal, WalOptions, naming};
+use wal_recovery::{CursorState, Log, RecoveryOptions, RecoveryReport, cursor};
+use wal_store::internal::naming;
+use wal_store::{SyncPolicy, WalOptions};
 
 /// The unit of a page-cache writeback.
 const PAGE_BYTES: usize = 4096;
@@ -55,18 +56,13 @@ fn payload(offset: u64) -> Vec<u8> {
 }
 
 fn wal_options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 fn recovery_options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: wal_options(),
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(wal_options())
 }
 
 fn data_name(base: u64) -> String {
@@ -81,7 +77,7 @@ fn index_name(base: u64) -> String {
 /// knows before an append whether it will rotate.
 struct Writer {
     dir: tempfile::TempDir,
-    wal: Wal,
+    log: Log,
     next: u64,
     /// Base offset of the active segment.
     active_base: u64,
@@ -92,12 +88,12 @@ struct Writer {
 impl Writer {
     fn new() -> Writer {
         let dir = tempdir();
-        let wal = wal_recovery::open(dir.path(), recovery_options())
+        let log = wal_recovery::open(dir.path(), recovery_options())
             .unwrap()
-            .wal;
+            .log;
         Writer {
             dir,
-            wal,
+            log,
             next: 0,
             active_base: 0,
             active_len: 0,
@@ -120,7 +116,7 @@ impl Writer {
             self.active_base = self.next;
             self.active_len = 0;
         }
-        let appended = self.wal.append(&payload(self.next)).unwrap();
+        let appended = self.log.append(&payload(self.next)).unwrap();
         assert_eq!(appended.offset, self.next);
         self.active_len += Writer::record_bytes(self.next);
         self.next += 1;
@@ -141,8 +137,8 @@ impl Writer {
 
     /// Syncs and checks that everything appended is reported durable.
     fn sync(&self) -> Option<u64> {
-        self.wal.sync().unwrap();
-        let synced = self.wal.last_synced_offset();
+        self.log.sync().unwrap();
+        let synced = self.log.last_synced_offset();
         assert_eq!(
             synced,
             self.next.checked_sub(1),
@@ -331,10 +327,10 @@ fn last_durable_crc(moments: &Moments) -> u32 {
 
 /// Every entry of the log, checking the chain on the way: each record chains from the
 /// one before (from 0 for the first) and its crc is the chain of its payload.
-fn chained_entries(wal: &Wal, label: &str) -> Vec<(u64, Vec<u8>)> {
+fn chained_entries(log: &Log, label: &str) -> Vec<(u64, Vec<u8>)> {
     let mut prev = 0u32;
     let mut entries = Vec::new();
-    for entry in wal.iter() {
+    for entry in log.iter() {
         let entry = entry.unwrap_or_else(|e| panic!("{label}: read after recovery: {e}"));
         assert_eq!(
             entry.offset,
@@ -382,7 +378,7 @@ fn assert_recovers(label: &str, files: &Files, synced: Option<u64>, end: u64) ->
         Err(e) => panic!("{label}: recovery refused: {e:?}"),
     };
     let report = recovered.report.clone();
-    let entries = chained_entries(&recovered.wal, label);
+    let entries = chained_entries(&recovered.log, label);
     let kept = entries.len() as u64;
     assert!(
         synced.is_none_or(|s| kept > s),
@@ -393,7 +389,7 @@ fn assert_recovers(label: &str, files: &Files, synced: Option<u64>, end: u64) ->
         expected(end),
         "{label}: kept 0..{kept}, expected 0..{end}: {report:#?}"
     );
-    assert_eq!(recovered.wal.next_offset(), end, "{label}");
+    assert_eq!(recovered.log.next_offset(), end, "{label}");
     assert!(
         report.problems.iter().all(|p| !p.committed),
         "{label}: committed problems: {report:#?}"
@@ -413,13 +409,13 @@ fn assert_recovers(label: &str, files: &Files, synced: Option<u64>, end: u64) ->
         "{label}: second open: {:#?}",
         again.report
     );
-    assert_eq!(chained_entries(&again.wal, label), expected(end), "{label}");
+    assert_eq!(chained_entries(&again.log, label), expected(end), "{label}");
     assert_eq!(
-        again.wal.append(&payload(end)).unwrap().offset,
+        again.log.append(&payload(end)).unwrap().offset,
         end,
         "{label}"
     );
-    again.wal.close().unwrap();
+    again.log.close().unwrap();
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(
         verification.ok,
@@ -468,7 +464,7 @@ fn synced_after_rotation() -> Moments {
 fn moments(writer: &Writer, durable: Files, synced: Option<u64>, durable_len: usize) -> Moments {
     let current = writer.snapshot();
     assert_eq!(
-        writer.wal.last_synced_offset(),
+        writer.log.last_synced_offset(),
         synced,
         "appends without a sync or a rotation make nothing durable"
     );
@@ -669,7 +665,7 @@ fn rotation() -> Rotation {
         assert!(!writer.append());
     }
     assert_eq!(
-        writer.wal.last_synced_offset(),
+        writer.log.last_synced_offset(),
         Some(b - 1),
         "a rotation makes the sealed segment's entries durable"
     );
@@ -874,14 +870,14 @@ fn cursor_rename_not_persisted() {
     let mut writer = Writer::new();
     writer.fill(1, PAGE_BYTES);
     let first = writer.sync().unwrap();
-    wal_recovery::set_cursor(&writer.wal, first / 2).unwrap();
+    writer.log.set_cursor(first / 2).unwrap();
     let old_cursor = first / 2;
     writer.fill(2, PAGE_BYTES * 3 / 2);
     let synced = writer.sync();
     let durable = writer.snapshot();
     let durable_len = writer.active_len;
     let new_cursor = synced.unwrap() - 3;
-    wal_recovery::set_cursor(&writer.wal, new_cursor).unwrap();
+    writer.log.set_cursor(new_cursor).unwrap();
     let with_new_cursor = writer.snapshot();
     assert_eq!(
         with_new_cursor[cursor::CURSOR_FILE_NAME],

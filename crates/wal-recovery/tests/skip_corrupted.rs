@@ -15,14 +15,9 @@ use wal_testkit::damage::{xor_byte, zero_range};
 const SEGMENT_BYTES: u32 = 512;
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
-    RecoveryOptions {
-        mode,
-        wal: WalOptions {
-            segment_bytes: SEGMENT_BYTES,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default()
+        .with_mode(mode)
+        .with_wal(WalOptions::default().with_segment_bytes(SEGMENT_BYTES))
 }
 
 fn payload(o: u64) -> Vec<u8> {
@@ -33,9 +28,9 @@ fn payload(o: u64) -> Vec<u8> {
 fn write_log(dir: &Path) -> Vec<(u64, wal_format::Codec)> {
     let recovered = wal_recovery::open(dir, options(RecoveryMode::TolerateCorruptTail)).unwrap();
     for o in 0..100 {
-        recovered.wal.append(&payload(o)).unwrap();
+        recovered.log.append(&payload(o)).unwrap();
     }
-    recovered.wal.close().unwrap();
+    recovered.log.close().unwrap();
     wal_store::list_segments(dir).unwrap()
 }
 
@@ -47,7 +42,7 @@ fn damage_record(dir: &Path, base: u64, position: usize) {
 
 fn offsets_read(recovered: &wal_recovery::Recovered) -> Vec<u64> {
     recovered
-        .wal
+        .log
         .iter()
         .map(|e| {
             let e = e.unwrap();
@@ -84,11 +79,11 @@ fn a_damaged_record_in_a_sealed_segment_becomes_a_hole() {
     );
     assert_eq!(offsets_read(&recovered), all_but(&[hole], 100));
     assert!(matches!(
-        recovered.wal.read(hole),
-        Err(StoreError::OffsetOutOfRange { .. })
+        recovered.log.read(hole),
+        Err(RecoveryError::Store(StoreError::OffsetOutOfRange { .. }))
     ));
     let reversed: Vec<u64> = recovered
-        .wal
+        .log
         .iter_rev()
         .map(|e| e.unwrap().offset)
         .collect();
@@ -96,8 +91,8 @@ fn a_damaged_record_in_a_sealed_segment_becomes_a_hole() {
         reversed,
         all_but(&[hole], 100).into_iter().rev().collect::<Vec<_>>()
     );
-    recovered.wal.append(&payload(100)).unwrap();
-    recovered.wal.close().unwrap();
+    recovered.log.append(&payload(100)).unwrap();
+    recovered.log.close().unwrap();
 
     // The hole is known from now on: the default mode opens cleanly.
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -120,11 +115,11 @@ fn a_damaged_record_in_the_active_segment_is_skipped_by_its_own_size() {
     }));
     assert_eq!(offsets_read(&recovered), all_but(&[hole], 100));
     // Appends go on after the last entry, chained from it.
-    let last = recovered.wal.read(99).unwrap();
-    let appended = recovered.wal.append(&payload(100)).unwrap();
+    let last = recovered.log.read(99).unwrap();
+    let appended = recovered.log.append(&payload(100)).unwrap();
     assert_eq!(appended.offset, 100);
-    assert_eq!(recovered.wal.read(100).unwrap().prev_crc, last.crc);
-    recovered.wal.close().unwrap();
+    assert_eq!(recovered.log.read(100).unwrap().prev_crc, last.crc);
+    recovered.log.close().unwrap();
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -170,14 +165,18 @@ fn truncating_into_a_hole_and_trimming_past_it() {
     let hole = base + 3;
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     // Truncating after an offset inside the hole keeps what precedes it.
-    recovered.wal.truncate_after(hole).unwrap();
-    assert_eq!(recovered.wal.next_offset(), hole);
+    recovered.log.truncate_after(hole).unwrap();
+    assert_eq!(recovered.log.next_offset(), hole);
     assert_eq!(offsets_read(&recovered), (0..hole).collect::<Vec<_>>());
     for o in hole..hole + 30 {
-        recovered.wal.append(&payload(o)).unwrap();
+        recovered.log.append(&payload(o)).unwrap();
     }
-    recovered.wal.close().unwrap();
-    assert!(!dir.path().join(wal_store::holes::HOLES_FILE_NAME).exists());
+    recovered.log.close().unwrap();
+    assert!(
+        !dir.path()
+            .join(wal_store::internal::holes::HOLES_FILE_NAME)
+            .exists()
+    );
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -191,15 +190,19 @@ fn trimming_past_a_hole_forgets_it() {
     let (base, _) = segments[0];
     damage_record(dir.path(), base, 5);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
-    let removed = recovered.wal.trim_before(segments[2].0).unwrap();
+    let removed = recovered.log.trim_before(segments[2].0).unwrap();
     assert!(removed >= 2);
-    recovered.wal.close().unwrap();
-    assert!(!dir.path().join(wal_store::holes::HOLES_FILE_NAME).exists());
+    recovered.log.close().unwrap();
+    assert!(
+        !dir.path()
+            .join(wal_store::internal::holes::HOLES_FILE_NAME)
+            .exists()
+    );
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
     assert_eq!(
         offsets_read(&recovered),
-        (recovered.wal.first_offset()..100).collect::<Vec<_>>()
+        (recovered.log.first_offset()..100).collect::<Vec<_>>()
     );
 }

@@ -6,13 +6,7 @@ use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
 use wal_store::WalOptions;
 
 fn options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes: 1024,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(WalOptions::default().with_segment_bytes(1024))
 }
 
 #[test]
@@ -21,7 +15,7 @@ fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..100u32 {
         recovered
-            .wal
+            .log
             .append(format!("entry-{i}").as_bytes())
             .unwrap();
     }
@@ -57,7 +51,7 @@ fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
         .map(|e| e.unwrap().offset)
         .collect();
     assert_eq!(replayed, (0..99).collect::<Vec<u64>>());
-    recovered.wal.append(b"after").unwrap();
+    recovered.log.append(b"after").unwrap();
     drop(recovered);
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(verification.ok, "{verification:#?}");
@@ -70,7 +64,7 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..20u32 {
         recovered
-            .wal
+            .log
             .append(format!("entry-{i}").as_bytes())
             .unwrap();
     }
@@ -78,14 +72,7 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     let path = dir.path().join("0.txnx");
     wal_testkit::damage::xor_byte(&path, 20, 1); // inside the second record's payload
     let before = fs::read(&path).unwrap();
-    let err = wal_recovery::open(
-        dir.path(),
-        RecoveryOptions {
-            commit_offset: Some(5),
-            ..options()
-        },
-    )
-    .unwrap_err();
+    let err = wal_recovery::open(dir.path(), options().with_commit_offset(Some(5))).unwrap_err();
     assert!(
         matches!(&err, RecoveryError::CommittedCorruption { problem, .. } if problem.segment == Some(0) && problem.offset == Some(1)),
         "{err}"
@@ -93,11 +80,9 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     assert_eq!(fs::read(&path).unwrap(), before);
     let recovered = wal_recovery::open(
         dir.path(),
-        RecoveryOptions {
-            mode: RecoveryMode::PointInTime,
-            commit_offset: Some(5),
-            ..options()
-        },
+        options()
+            .with_mode(RecoveryMode::PointInTime)
+            .with_commit_offset(Some(5)),
     )
     .unwrap();
     assert_eq!(recovered.report.last_offset, Some(0));
@@ -111,11 +96,11 @@ fn replay_with_borrowed_entries_matches_replay() {
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..500u32 {
         recovered
-            .wal
+            .log
             .append(format!("entry-{i}").as_bytes())
             .unwrap();
     }
-    wal_recovery::set_cursor(&recovered.wal, 99).unwrap();
+    recovered.log.set_cursor(99).unwrap();
     drop(recovered);
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     let copied: Vec<(u64, Vec<u8>, Option<u32>)> = recovered
@@ -136,7 +121,7 @@ fn replay_with_borrowed_entries_matches_replay() {
     // A visit can stop early.
     let mut seen = 0;
     let end = recovered
-        .wal
+        .log
         .visit_from(100, |_| {
             seen += 1;
             if seen == 7 {

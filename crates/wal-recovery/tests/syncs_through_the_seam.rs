@@ -14,8 +14,8 @@ mod faults;
 use std::path::Path;
 
 use faults::{SEGMENT_BYTES, options, payload, tempdir};
+use wal_store::faults::Call;
 use wal_store::faults::{EIO, FaultPlan, Rule, Seen};
-use wal_store::sys::Call;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// Opens a log of 256-byte segments (five entries each) holding `entries` entries.
@@ -120,10 +120,7 @@ fn sites() -> Vec<Site> {
             name: "zero-ahead",
             // A segment large enough to zero ahead in: the first durable append turns
             // it on, the second zeroes (and msyncs) before its record.
-            options: WalOptions {
-                segment_bytes: 4 << 20,
-                ..options(SyncPolicy::Always)
-            },
+            options: options(SyncPolicy::Always).with_segment_bytes(4 << 20),
             before: 1,
             call: Call::Msync,
             run: |wal| {

@@ -1,6 +1,6 @@
 //! `verify` over a directory whose journaled change (here a migration) was interrupted:
 //! it takes no lock and rolls nothing forward on disk, so it reads the files as the next
-//! holder of the lock will find them (`DirView`): every entry is there, no data problem is
+//! holder of the lock will find them (`read_layout`): every entry is there, no data problem is
 //! reported, and nothing in the directory changes.
 
 // Test code: a panic is a failed test.
@@ -9,7 +9,7 @@
 mod support;
 
 use wal_format::Codec;
-use wal_recovery::{DirView, ProblemKind};
+use wal_recovery::{JOURNAL_FILE_NAME, ProblemKind, read_layout};
 
 use support::*;
 
@@ -21,11 +21,11 @@ fn before_and_after() -> (Files, Files) {
     let mut options = options(256);
     options.wal.codec = Codec::V1;
     let recovered = open(dir.path(), &options);
-    append_range(&recovered.wal, 0..40);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..40);
+    recovered.log.close().unwrap();
     let recovered = open(dir.path(), &support::options(256));
-    append_range(&recovered.wal, 40..ENTRIES);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 40..ENTRIES);
+    recovered.log.close().unwrap();
     let before = snapshot(dir.path());
     let migration = wal_recovery::migrate(dir.path(), Codec::V2).unwrap();
     assert!(!migration.converted.is_empty() && !migration.rechained.is_empty());
@@ -108,8 +108,12 @@ fn verify_reads_every_state_of_an_interrupted_migration_as_the_next_open_will() 
             verification.segments.iter().map(|s| s.entries).sum::<u64>(),
             ENTRIES
         );
-        let view = DirView::read(dir.path()).unwrap();
-        assert_eq!(view.has_journal(), n > 1);
+        // The layout a reader sees lists the committed journal, still waiting.
+        let layout = read_layout(dir.path()).unwrap();
+        assert_eq!(
+            layout.other_names.iter().any(|n| n == JOURNAL_FILE_NAME),
+            n > 1
+        );
 
         assert_eq!(
             snapshot(dir.path()),
@@ -125,7 +129,7 @@ fn verify_reads_every_state_of_an_interrupted_migration_as_the_next_open_will() 
         // The next open agrees.
         let recovered = open(dir.path(), &support::options(256));
         assert_eq!(
-            all_entries(&recovered.wal),
+            all_entries(&recovered.log),
             expected(0..ENTRIES),
             "state {n}"
         );

@@ -261,10 +261,7 @@ mod forged {
 
     /// A closed log of 10 entries of 20 bytes (32-byte records) and its close record.
     fn closed_log(dir: &Path) -> CloseRecord {
-        let options = WalOptions {
-            sync_policy: SyncPolicy::Manual,
-            ..WalOptions::default()
-        };
+        let options = WalOptions::default().with_sync_policy(SyncPolicy::Manual);
         let wal = Wal::open(dir, options).unwrap();
         for i in 0..10u8 {
             wal.append(&[i; 20]).unwrap();

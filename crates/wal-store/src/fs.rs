@@ -17,6 +17,31 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     sys::fsync_dir(dir).io_context("fsync directory", dir)
 }
 
+/// Zeros written at a time by [`zero_tail`]: large enough that a whole segment's tail
+/// takes few calls, and a static buffer of zeros, so nothing is allocated.
+const ZERO_CHUNK_BYTES: usize = 1 << 20;
+static ZEROS: [u8; ZERO_CHUNK_BYTES] = [0; ZERO_CHUNK_BYTES];
+
+/// The one way a segment's tail is zeroed, by the store's truncation and by recovery's
+/// cut: zeros written over `range` of the data file `file` (known as `path`), so that no
+/// dropped record can come back after a crash. Written with `pwrite`, never through a
+/// mapping: a file recovery cuts may be sparse (other writers of the format do not
+/// preallocate), and a store into an unallocated page of a mapping on a full disk is a
+/// SIGBUS, where `pwrite` returns `ENOSPC`. Readers that map the file see the zeros (one
+/// page cache). Making them durable is the caller's: the store msyncs the range on its
+/// one sync path, recovery fsyncs the file.
+pub fn zero_tail(file: &File, range: std::ops::Range<u64>, path: &Path) -> io::Result<()> {
+    let mut at = range.start;
+    while at < range.end {
+        let len =
+            usize::try_from(range.end - at).map_or(ZERO_CHUNK_BYTES, |n| n.min(ZERO_CHUNK_BYTES));
+        let zeros = ZEROS.get(..len).unwrap_or(&ZEROS);
+        sys::write_all_at(file, zeros, at, path)?;
+        at += zeros.len() as u64;
+    }
+    Ok(())
+}
+
 /// Starts writing back the dirty pages of `file` in `range`, without waiting for them and
 /// without making anything durable (a later fsync or msync still waits for these writes
 /// and flushes the disk's cache). `POSIX_FADV_DONTNEED` starts the writeback; it drops
@@ -144,15 +169,6 @@ pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> R
     drop(file);
     sys::rename(&temp, path).io_context("rename", path)?;
     sync_dir(dir)
-}
-
-/// Grows `file` to `len` bytes of preallocated zeros and fsyncs it. A mapped file is only
-/// ever grown, never shrunk.
-pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
-    if extend(file, path, len)? {
-        sys::fsync(file, path).io_context("fsync", path)?;
-    }
-    Ok(())
 }
 
 /// Grows `file` to `len` bytes of preallocated zeros, without syncing: whether it grew.
@@ -307,11 +323,9 @@ mod tests {
         assert!(end > (6 << 20) + 3, "{end}");
         // Whatever it reports, the bytes after it are zeros.
         let bytes = std::fs::read(&path).unwrap();
-        assert!(
-            bytes[usize::try_from(end).unwrap()..]
-                .iter()
-                .all(|&b| b == 0)
-        );
+        assert!(wal_format::zeros::all_zero(
+            &bytes[usize::try_from(end).unwrap()..]
+        ));
         assert_eq!(scan_len(end, 8 << 20), (end + 4096).min(8 << 20));
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
-//! let options = WalOptions { sync_policy: SyncPolicy::GroupCommit, ..WalOptions::default() };
+//! let options = WalOptions::default().with_sync_policy(SyncPolicy::GroupCommit);
 //! let wal = Wal::open(dir.path(), options.clone())?;
 //! let first = wal.append(b"hello")?; // durable when it returns
 //! wal.append_batch(&[&b"one"[..], b"two"])?;
@@ -28,32 +28,38 @@
 #![deny(missing_docs)]
 
 mod ahead;
-pub mod closed;
+mod closed;
 mod error;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
-pub mod fs;
-pub mod holes;
+mod fs;
+mod holes;
+#[doc(hidden)]
+pub mod internal;
+pub mod layout;
 mod lock;
 mod mmap;
-pub mod naming;
+mod naming;
 mod open;
 mod options;
 mod read;
+mod scan;
+pub mod seed;
 mod segment;
 mod stats;
 mod sync;
-pub mod sys;
+mod sys;
 mod wal;
 
 pub use error::{Result, StoreError};
+pub use layout::list_segments;
 pub use lock::DirLock;
-pub use mmap::{LockedFileMap, ScannedMap};
-pub use open::{list_segments, segments_named};
 pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
 pub use read::{Iter, RevIter};
+pub use scan::{CheckedSegment, DataFileScan};
+pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
 pub use wal::{Appended, AppendedBatch, Wal};

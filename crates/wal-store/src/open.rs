@@ -14,9 +14,10 @@ use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 
 use crate::closed::{self, CloseRecord};
 use crate::error::{IoContext, Result, StoreError};
-use crate::holes;
-use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
-use crate::naming::{self, FileName};
+use crate::layout::{self, DirLayout, Join};
+use crate::mmap::SegmentMap;
+use crate::naming;
+use crate::scan::{Offered, ScannedRecords};
 use crate::segment::{Offsets, Segment};
 use crate::sys;
 
@@ -37,41 +38,7 @@ pub(crate) struct Loaded {
     pub(crate) active_from_close_record: bool,
 }
 
-/// The data files of `dir`, sorted by base offset. Two codecs for one base is an error.
-pub fn list_segments(dir: &Path) -> Result<Vec<(u64, Codec)>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).io_context("list directory", dir)? {
-        let entry = entry.io_context("list directory", dir)?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
-    }
-    segments_named(names.iter().map(String::as_str))
-}
-
-/// The segments that `names` (the file names of one directory) hold, as
-/// [`list_segments`] finds them in a directory: for a caller that lists the names its own
-/// way (recovery's read-only view of a directory with an unfinished journaled change).
-pub fn segments_named<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<(u64, Codec)>> {
-    let mut found = Vec::new();
-    for name in names {
-        if let FileName::Data { base, codec } = naming::parse_file_name(name) {
-            found.push((base, codec));
-        }
-    }
-    found.sort_unstable();
-    for pair in found.windows(2) {
-        if let [(a, codec_a), (b, codec_b)] = pair
-            && a == b
-        {
-            return Err(StoreError::Layout {
-                segment: *a,
-                detail: format!("both a {codec_a} and a {codec_b} data file for one base offset"),
-            });
-        }
-    }
-    Ok(found)
-}
-
-fn layout(segment: u64, detail: String) -> StoreError {
+fn layout_error(segment: u64, detail: String) -> StoreError {
     StoreError::Layout { segment, detail }
 }
 
@@ -87,6 +54,8 @@ pub(crate) struct SealedParts {
     first_prev_crc: Option<u32>,
     /// The crc of its last record (v2).
     last_crc: Option<u32>,
+    /// What a checked scan found in its data file, when the log may take its word.
+    scanned: Option<ScannedRecords>,
 }
 
 /// A sealed segment: trusted through its index (crc, order) plus a check of its first
@@ -96,20 +65,22 @@ fn load_sealed(
     base: u64,
     codec: Codec,
     prev_crc: Option<u32>,
-    premapped: &mut Premapped,
+    offered: &mut Offered,
 ) -> Result<(Segment, Option<u32>)> {
-    let Some(parts) = check_sealed(dir, base, codec, premapped)? else {
+    let Some(parts) = check_sealed(dir, base, codec, offered)? else {
         // A sealed segment with no entry (recovery can leave one before a hole): nothing
         // to check in its data, and the chain runs on unchanged.
         let segment = Segment::open(dir, base, codec, Vec::new(), 0, false)?;
         return Ok((segment, prev_crc));
     };
-    if let (Some(expected), Some(actual)) = (prev_crc, parts.first_prev_crc)
-        && expected != actual
-    {
+    if let Some((expected, actual)) = layout::chain_break(prev_crc, parts.first_prev_crc) {
         return Err(chain_break(base, expected, actual));
     }
     let last_crc = parts.last_crc;
+    // The records the scan checked need no second check by the first visit.
+    let checked = parts.scanned.as_ref().map_or(0, |scanned| {
+        parts.offsets.matching_prefix(&scanned.offsets) as u64
+    });
     let segment = Segment::from_parts(
         dir,
         base,
@@ -119,6 +90,7 @@ fn load_sealed(
         parts.offsets,
         parts.data_len,
     );
+    segment.note_checked(checked);
     Ok((segment, last_crc))
 }
 
@@ -145,10 +117,10 @@ pub(crate) fn open_deferred(
     entries: u64,
     (next_base, next_codec): (u64, Codec),
 ) -> Result<SealedParts> {
-    let parts = check_sealed(dir, base, codec, &mut Premapped::new(Vec::new()))?;
+    let parts = check_sealed(dir, base, codec, &mut Offered::default())?;
     let found = parts.as_ref().map_or(0, |p| p.offsets.len() as u64);
     let Some(parts) = parts.filter(|_| found == entries) else {
-        return Err(layout(
+        return Err(layout_error(
             base,
             format!(
                 "index lists {found} entries, but the next segment starts {entries} offsets on"
@@ -162,7 +134,7 @@ pub(crate) fn open_deferred(
         let next_first = match next_codec.decode_record(map.published(map.len()), FileOffset(0)) {
             Ok(Decoded::Record { record, .. }) => record.prev_crc,
             Ok(_) => {
-                return Err(layout(
+                return Err(layout_error(
                     next_base,
                     "sealed segment has no first record".to_owned(),
                 ));
@@ -174,9 +146,8 @@ pub(crate) fn open_deferred(
                 });
             }
         };
-        if let (Some(expected), Some(actual)) = (parts.last_crc, next_first)
-            && expected != actual
-        {
+        let seed = layout::seed_for(next_codec, parts.last_crc);
+        if let Some((expected, actual)) = layout::chain_break(seed, next_first) {
             return Err(chain_break(next_base, expected, actual));
         }
     }
@@ -189,7 +160,7 @@ fn check_sealed(
     dir: &Path,
     base: u64,
     codec: Codec,
-    premapped: &mut Premapped,
+    offered: &mut Offered,
 ) -> Result<Option<SealedParts>> {
     let index_path = naming::index_path(dir, base, codec);
     match std::fs::symlink_metadata(&index_path) {
@@ -200,7 +171,10 @@ fn check_sealed(
                 // one before a hole).
                 Ok(None)
             } else {
-                Err(layout(base, "sealed segment has no index file".to_owned()))
+                Err(layout_error(
+                    base,
+                    "sealed segment has no index file".to_owned(),
+                ))
             };
         }
         Err(e) => return Err(e).io_context("stat", &index_path),
@@ -218,15 +192,18 @@ fn check_sealed(
         }
     };
     let view = IndexView::parse(codec, index_bytes)
-        .map_err(|e| layout(base, format!("index file is corrupt: {e}")))?;
+        .map_err(|e| layout_error(base, format!("index file is corrupt: {e}")))?;
     let (Some(first_at), Some(last_at)) = (view.get(0), view.last()) else {
         return Ok(None);
     };
     let data_path = naming::data_path(dir, base, codec);
     let file = sys::open_read(&data_path).io_context("open", &data_path)?;
-    let map = match premapped.take(&file).io_context("stat", &data_path)? {
-        Some(map) => map,
-        None => SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
+    let (map, scanned) = match offered.take(&file).io_context("stat", &data_path)? {
+        Some(taken) => (taken.map, taken.records),
+        None => (
+            SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
+            None,
+        ),
     };
     let data = map.published(map.len());
     let needs_recovery = |problem| StoreError::NeedsRecovery {
@@ -239,7 +216,7 @@ fn check_sealed(
     {
         Decoded::Record { record, .. } => record.prev_crc,
         _ => {
-            return Err(layout(
+            return Err(layout_error(
                 base,
                 "index lists an entry the data file lacks".to_owned(),
             ));
@@ -248,14 +225,14 @@ fn check_sealed(
     let (last_crc, end) = match codec.decode_record(data, last_at).map_err(needs_recovery)? {
         Decoded::Record { record, next } => (record.crc, next),
         _ => {
-            return Err(layout(
+            return Err(layout_error(
                 base,
                 "index lists an entry the data file lacks".to_owned(),
             ));
         }
     };
     if let Decoded::Record { .. } = codec.decode_record(data, end).map_err(needs_recovery)? {
-        return Err(layout(
+        return Err(layout_error(
             base,
             "data file holds more entries than its index (stale index)".to_owned(),
         ));
@@ -273,6 +250,7 @@ fn check_sealed(
         data_len: end.0,
         first_prev_crc,
         last_crc,
+        scanned,
     }))
 }
 
@@ -316,24 +294,23 @@ fn load_active(
     base: u64,
     codec: Codec,
     prev_crc: Option<u32>,
-    premapped: &mut Premapped,
+    offered: &mut Offered,
 ) -> Result<(Segment, Option<u32>, bool)> {
     let data_path = naming::data_path(dir, base, codec);
     let file = sys::open_read(&data_path).io_context("open", &data_path)?;
     // Recovery's mapping, when offered, has the records' pages mapped already.
-    let (map, records, from_recovery) = match premapped
-        .take_with_records(&file)
-        .io_context("stat", &data_path)?
-    {
-        Some((map, records)) => (map, records, true),
+    let (map, records, from_recovery) = match offered.take(&file).io_context("stat", &data_path)? {
+        Some(taken) => (taken.map, taken.records, true),
         None => (
             SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
             None,
             false,
         ),
     };
-    let scanned = records
-        .filter(|records| scanned_records_hold(codec, map.published(map.len()), records, prev_crc));
+    let scanned = records.filter(|records| {
+        records.clean_end
+            && scanned_records_hold(codec, map.published(map.len()), records, prev_crc)
+    });
     // A close record is for a plain open after a clean close; an open after recovery
     // (which may have just changed the segment) uses what recovery's scan found, or scans.
     let close_record = if from_recovery {
@@ -341,6 +318,9 @@ fn load_active(
     } else {
         closed::read(dir, map.len() as u64)
     };
+    let checked = scanned
+        .as_ref()
+        .map_or(0, |records| records.offsets.len() as u64);
     let (offsets, data_len, last_crc, from_close_record) = match (scanned, close_record) {
         (Some(records), _) => (records.offsets, records.data_len, records.last_crc, false),
         (None, Some(record)) if close_record_holds(&map, base, codec, &record, prev_crc) => {
@@ -364,6 +344,8 @@ fn load_active(
     // successor was created) is left alone: opening changes nothing on disk. The next
     // seal replaces it, and a truncation removes it.
     let segment = Segment::open(dir, base, codec, offsets, data_len, true)?;
+    // The scan checked every record it found, and they are the segment's.
+    segment.note_checked(checked);
     Ok((segment, last_crc, from_close_record))
 }
 
@@ -472,7 +454,7 @@ fn close_record_holds(
         .saturating_mul(ZERO_CHECK_BYTES)
         .min(data.len());
     let after = data.get(end..checked_to).unwrap_or_default();
-    after.iter().all(|&byte| byte == 0)
+    wal_format::zeros::all_zero(after)
 }
 
 /// Scans the active segment's records; the check for zeros after the last one reads up
@@ -510,18 +492,19 @@ fn scan_active(
 
 /// Loads the log in `dir`, or `None` if the directory holds no segment.
 ///
-/// A plain open (no mappings offered by recovery, no holes recorded) opens only the
+/// A plain open (no checked segments offered by recovery, no holes recorded) opens only the
 /// active segment and the sealed one before it, so that its time does not grow with the
 /// log: every older sealed segment is deferred to its first use, which makes the same
 /// checks (see [`open_deferred`]). Its entries are known from the layout meanwhile: the
 /// next segment starts where it ends.
-pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loaded>> {
-    let listed = list_segments(dir)?;
+pub(crate) fn load(dir: &Path, offered: &mut Offered) -> Result<Option<Loaded>> {
+    let files = DirLayout::read(dir)?;
+    let listed = files.segments_without_duplicates()?;
     let Some(&(last_base, _)) = listed.last() else {
         return Ok(None);
     };
-    let recorded_holes = holes::read_holes(dir)?;
-    let deferred = if recorded_holes.is_empty() && premapped.is_empty() {
+    let recorded_holes = files.read_holes()?;
+    let deferred = if recorded_holes.is_empty() && offered.is_empty() {
         listed.len().saturating_sub(2)
     } else {
         0
@@ -550,57 +533,47 @@ pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loade
             last_crc = None;
             continue;
         }
-        // A gap recorded as a hole is known: the chain is not checked across it.
-        if let Some(expected) = expected_base
-            && base > expected
-            && recorded_holes.contains(&(expected..base))
-        {
-            holes.push(expected..base);
-            expected_base = Some(base);
-            last_crc = None;
+        match expected_base.map(|expected| layout::join(expected, base, &recorded_holes)) {
+            None | Some(Join::Continues) => {}
+            // A gap recorded as a hole is known: the chain is not checked across it.
+            Some(Join::Hole(hole)) => {
+                holes.push(hole);
+                last_crc = None;
+            }
+            Some(Join::Gap { expected }) => {
+                return Err(layout_error(
+                    base,
+                    format!("gap: the previous segment ends before offset {expected}"),
+                ));
+            }
+            Some(Join::Overlap { expected }) => {
+                return Err(layout_error(
+                    base,
+                    format!("overlap: the previous segment ends before offset {expected}"),
+                ));
+            }
         }
-        if let Some(expected) = expected_base
-            && expected != base
-        {
-            let what = if base > expected { "gap" } else { "overlap" };
-            return Err(layout(
-                base,
-                format!("{what}: the previous segment ends before offset {expected}"),
-            ));
-        }
-        // The chain is checked across a boundary only between two codecs with crcs.
-        let prev_crc = if codec.has_crc() { last_crc } else { None };
+        let prev_crc = layout::seed_for(codec, last_crc);
         let (segment, crc) = if base == last_base {
             let (segment, crc, from_close_record) =
-                load_active(dir, base, codec, prev_crc, premapped)?;
+                load_active(dir, base, codec, prev_crc, offered)?;
             active_from_close_record = from_close_record;
             (segment, crc)
         } else {
-            load_sealed(dir, base, codec, prev_crc, premapped)?
+            load_sealed(dir, base, codec, prev_crc, offered)?
         };
         let entries = segment.entries()?;
         expected_base = Some(
             base.checked_add(entries)
-                .ok_or_else(|| layout(base, "entry offsets overflow a u64".to_owned()))?,
+                .ok_or_else(|| layout_error(base, "entry offsets overflow a u64".to_owned()))?,
         );
-        // An empty segment holds no crc of its own: the last one found before it stays
-        // the log's last crc (whatever the empty segment's codec).
-        if entries > 0 {
-            last_crc = if codec.has_crc() {
-                crc.or(last_crc)
-            } else {
-                None
-            };
-        }
+        last_crc = layout::crc_after(codec, entries, crc, last_crc);
         segments.push(segment);
     }
     let next_offset = expected_base.unwrap_or(last_base);
     let first_base = listed.first().map_or(last_base, |(b, _)| *b);
-    if let Some(stray) = recorded_holes
-        .iter()
-        .find(|h| h.start >= first_base && h.end <= next_offset && !holes.contains(h))
-    {
-        return Err(layout(
+    if let Some(stray) = layout::stray_hole(&recorded_holes, first_base..next_offset, &holes) {
+        return Err(layout_error(
             stray.start,
             format!("the holes file lists {stray:?}, which is no gap between segments"),
         ));

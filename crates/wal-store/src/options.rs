@@ -38,7 +38,21 @@ pub enum ReadVisibility {
 }
 
 /// Configuration of a [`Wal`](crate::Wal).
+///
+/// Start from [`WalOptions::default`] and change what differs with the `with_*` methods,
+/// one per field; the fields stay public to read. The struct is `#[non_exhaustive]` so that
+/// a new option is not a breaking change:
+///
+/// ```
+/// use wal_store::{SyncPolicy, WalOptions};
+///
+/// let options = WalOptions::default()
+///     .with_segment_bytes(1 << 20)
+///     .with_sync_policy(SyncPolicy::Manual);
+/// assert_eq!(options.segment_bytes, 1 << 20);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct WalOptions {
     /// Size of each segment's data file, preallocated at creation.
     pub segment_bytes: u32,
@@ -54,8 +68,11 @@ pub struct WalOptions {
     /// starts at the snapshot's offset + 1). Used only when the directory holds no log.
     pub first_offset: u64,
     /// Crc that seeds the chain of a new log (the crc of entry `first_offset - 1` when
-    /// starting mid-stream; 0 otherwise). Used when the log holds no entry yet: a log
-    /// with no entry has nowhere to keep its seed, so pass it again when reopening one.
+    /// starting mid-stream; 0 otherwise). Used only when the directory holds no log: the
+    /// log keeps its seed on disk (its records, and while it holds no entry its `SEED`
+    /// file), and the disk wins over a different value passed for an existing log. An
+    /// existing empty log without a `SEED` file (written before the file existed) takes
+    /// this value.
     pub seed_crc: u32,
 }
 
@@ -74,6 +91,57 @@ impl Default for WalOptions {
 }
 
 impl WalOptions {
+    /// Sets [`segment_bytes`](WalOptions::segment_bytes): the size of each new data file.
+    #[must_use]
+    pub fn with_segment_bytes(mut self, segment_bytes: u32) -> Self {
+        self.segment_bytes = segment_bytes;
+        self
+    }
+
+    /// Sets [`max_entry_bytes`](WalOptions::max_entry_bytes): the largest payload accepted.
+    #[must_use]
+    pub fn with_max_entry_bytes(mut self, max_entry_bytes: usize) -> Self {
+        self.max_entry_bytes = max_entry_bytes;
+        self
+    }
+
+    /// Sets [`codec`](WalOptions::codec): the codec of new segments.
+    #[must_use]
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Sets [`sync_policy`](WalOptions::sync_policy): when appends become durable.
+    #[must_use]
+    pub fn with_sync_policy(mut self, sync_policy: SyncPolicy) -> Self {
+        self.sync_policy = sync_policy;
+        self
+    }
+
+    /// Sets [`read_visibility`](WalOptions::read_visibility): which entries readers see.
+    #[must_use]
+    pub fn with_read_visibility(mut self, read_visibility: ReadVisibility) -> Self {
+        self.read_visibility = read_visibility;
+        self
+    }
+
+    /// Sets [`first_offset`](WalOptions::first_offset): where a new log starts. An existing
+    /// log keeps the offsets on disk.
+    #[must_use]
+    pub fn with_first_offset(mut self, first_offset: u64) -> Self {
+        self.first_offset = first_offset;
+        self
+    }
+
+    /// Sets [`seed_crc`](WalOptions::seed_crc): the crc that seeds the chain of a new log.
+    /// An existing log keeps the seed it has on disk.
+    #[must_use]
+    pub fn with_seed_crc(mut self, seed_crc: u32) -> Self {
+        self.seed_crc = seed_crc;
+        self
+    }
+
     /// Checks that the options can work together.
     pub fn validate(&self) -> Result<()> {
         if self.segment_bytes < MIN_SEGMENT_BYTES {

@@ -19,11 +19,9 @@ use wal_store::{MIN_SEGMENT_BYTES, StoreError, SyncPolicy, Wal, WalOptions};
 const FIRST: u64 = 10;
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: 64 * 1024,
-        first_offset: FIRST,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(64 * 1024)
+        .with_first_offset(FIRST)
 }
 
 /// A log holding entries 10, 11 and 12.
@@ -101,14 +99,7 @@ fn batch_with_one_empty_payload_appends_none_of_it() {
 #[test]
 fn batch_with_one_oversized_payload_appends_none_of_it() {
     let dir = wal_testkit::tempdir();
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            max_entry_bytes: 8,
-            ..options()
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), options().with_max_entry_bytes(8)).unwrap();
     let batch: [&[u8]; 3] = [b"fits", b"does not fit", b"fits too"];
     match wal.append_batch(&batch) {
         Err(StoreError::EntryTooLarge { size, max }) => assert_eq!((size, max), (12, 8)),
@@ -121,14 +112,7 @@ fn batch_with_one_oversized_payload_appends_none_of_it() {
 #[test]
 fn payload_above_max_entry_bytes_is_refused() {
     let dir = wal_testkit::tempdir();
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            max_entry_bytes: 16,
-            ..options()
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), options().with_max_entry_bytes(16)).unwrap();
     match wal.append(&[7u8; 17]) {
         Err(StoreError::EntryTooLarge { size, max }) => assert_eq!((size, max), (17, 16)),
         other => panic!("expected EntryTooLarge, got {other:?}"),
@@ -142,50 +126,24 @@ fn payload_above_max_entry_bytes_is_refused() {
 #[test]
 fn invalid_options_are_refused_before_the_directory_is_touched() {
     assert_invalid_option(
-        WalOptions {
-            segment_bytes: MIN_SEGMENT_BYTES - 1,
-            ..options()
-        },
+        options().with_segment_bytes(MIN_SEGMENT_BYTES - 1),
         "segment_bytes",
     );
-    assert_invalid_option(
-        WalOptions {
-            segment_bytes: 0,
-            ..options()
-        },
-        "segment_bytes",
-    );
-    assert_invalid_option(
-        WalOptions {
-            max_entry_bytes: 0,
-            ..options()
-        },
-        "max_entry_bytes",
-    );
+    assert_invalid_option(options().with_segment_bytes(0), "segment_bytes");
+    assert_invalid_option(options().with_max_entry_bytes(0), "max_entry_bytes");
     for codec in [Codec::V1, Codec::V2] {
         assert_invalid_option(
-            WalOptions {
-                codec,
-                max_entry_bytes: codec.max_payload_bytes() + 1,
-                ..options()
-            },
+            options()
+                .with_codec(codec)
+                .with_max_entry_bytes(codec.max_payload_bytes() + 1),
             "max_entry_bytes",
         );
     }
     assert_invalid_option(
-        WalOptions {
-            sync_policy: SyncPolicy::Interval(Duration::ZERO),
-            ..options()
-        },
+        options().with_sync_policy(SyncPolicy::Interval(Duration::ZERO)),
         "sync_policy",
     );
-    assert_invalid_option(
-        WalOptions {
-            first_offset: u64::MAX,
-            ..options()
-        },
-        "first_offset",
-    );
+    assert_invalid_option(options().with_first_offset(u64::MAX), "first_offset");
 }
 
 #[test]
@@ -193,11 +151,9 @@ fn limits_of_the_options_are_accepted() {
     let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
-        WalOptions {
-            segment_bytes: MIN_SEGMENT_BYTES,
-            max_entry_bytes: Codec::V2.max_payload_bytes(),
-            ..options()
-        },
+        options()
+            .with_segment_bytes(MIN_SEGMENT_BYTES)
+            .with_max_entry_bytes(Codec::V2.max_payload_bytes()),
     )
     .unwrap();
     assert_usable(&wal, FIRST);
@@ -206,14 +162,7 @@ fn limits_of_the_options_are_accepted() {
 #[test]
 fn a_log_at_the_largest_offset_refuses_to_wrap() {
     let dir = wal_testkit::tempdir();
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            first_offset: u64::MAX - 1,
-            ..options()
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), options().with_first_offset(u64::MAX - 1)).unwrap();
     assert_eq!(wal.append(b"last").unwrap().offset, u64::MAX - 1);
     assert_out_of_range(wal.append(b"one too many"), u64::MAX);
     assert_out_of_range(wal.append_batch(&[b"one too many"]), u64::MAX);
@@ -224,14 +173,7 @@ fn a_log_at_the_largest_offset_refuses_to_wrap() {
 #[test]
 fn batch_that_would_pass_the_largest_offset_appends_none_of_it() {
     let dir = wal_testkit::tempdir();
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            first_offset: u64::MAX - 1,
-            ..options()
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), options().with_first_offset(u64::MAX - 1)).unwrap();
     // Room for one entry, not two: the batch is refused as a whole.
     let batch: [&[u8]; 2] = [b"fits", b"does not"];
     assert_out_of_range(wal.append_batch(&batch), u64::MAX);
@@ -328,10 +270,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
     const PAYLOAD_BYTES: usize = 40;
     const RECORD_BYTES: usize = 12 + PAYLOAD_BYTES;
     let dir = tempfile::tempdir().unwrap();
-    let options = WalOptions {
-        segment_bytes: 256,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default().with_segment_bytes(256);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for i in 0..11u8 {
         wal.append(&[i; PAYLOAD_BYTES]).unwrap();
@@ -375,21 +314,16 @@ fn two_codecs_for_one_segment_is_a_layout_error() {
     let v1_dir = wal_testkit::tempdir();
     let v1 = Wal::open(
         v1_dir.path(),
-        WalOptions {
-            codec: Codec::V1,
-            segment_bytes: 4096,
-            ..WalOptions::default()
-        },
+        WalOptions::default()
+            .with_codec(Codec::V1)
+            .with_segment_bytes(4096),
     )
     .unwrap();
     v1.append(b"old").unwrap();
     v1.close().unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let options = WalOptions {
-        segment_bytes: 4096,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default().with_segment_bytes(4096);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     wal.append(b"new").unwrap();
     wal.close().unwrap();

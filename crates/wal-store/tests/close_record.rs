@@ -12,8 +12,8 @@
 use std::fs;
 use std::path::Path;
 
-use wal_store::closed::CLOSED_FILE_NAME;
 use wal_store::format::Codec;
+use wal_store::internal::closed::CLOSED_FILE_NAME;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 use wal_testkit::damage::xor_byte;
 
@@ -22,11 +22,9 @@ const PAYLOAD_BYTES: usize = 20;
 const RECORD_BYTES: usize = 12 + PAYLOAD_BYTES;
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: 4096,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(4096)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
@@ -118,7 +116,7 @@ fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
         let dir = wal_testkit::tempdir();
         let stale = closed_log(dir.path(), 200);
         let wal = Wal::open(dir.path(), options()).unwrap();
-        wal.truncate_from(kept).unwrap();
+        wal.truncate_after(kept - 1).unwrap();
         append(&wal, kept..kept + appended, 1);
         crash(wal);
         fs::write(dir.path().join(CLOSED_FILE_NAME), &stale).unwrap();
@@ -176,10 +174,7 @@ fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
 #[test]
 fn a_v1_log_gets_no_close_record() {
     let dir = tempfile::tempdir().unwrap();
-    let options = WalOptions {
-        codec: Codec::V1,
-        ..options()
-    };
+    let options = options().with_codec(Codec::V1);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for offset in 0..10 {
         wal.append(&payload(offset, 0)).unwrap();
@@ -197,7 +192,7 @@ fn the_record_goes_before_the_active_segment_first_changes() {
     type Change = fn(&Wal);
     let changes: [(&str, Change); 3] = [
         ("append", |wal| append(wal, 200..201, 1)),
-        ("truncate_from", |wal| wal.truncate_from(150).unwrap()),
+        ("truncate_after", |wal| wal.truncate_after(149).unwrap()),
         ("clear", |wal| wal.clear().unwrap()),
     ];
     for (name, change) in changes {

@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use wal_store::format::{Codec, FileOffset};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 use wal_testkit::damage::xor_byte;
 use wal_testkit::segment::encode_index;
@@ -30,13 +30,12 @@ const PER_SEGMENT: u64 = 128;
 const ENTRIES: u64 = 700;
 
 fn options(codec: Codec) -> WalOptions {
-    WalOptions {
-        segment_bytes: u32::try_from(PER_SEGMENT * (codec.header_bytes() + PAYLOAD_BYTES) as u64)
-            .unwrap(),
-        sync_policy: SyncPolicy::Manual,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(
+            u32::try_from(PER_SEGMENT * (codec.header_bytes() + PAYLOAD_BYTES) as u64).unwrap(),
+        )
+        .with_sync_policy(SyncPolicy::Manual)
+        .with_codec(codec)
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
@@ -265,7 +264,7 @@ fn truncating_into_an_old_segment_opens_it_and_appends_continue() {
     let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
-    wal.truncate_from(200).unwrap();
+    wal.truncate_after(199).unwrap();
     for offset in 200..260 {
         assert_eq!(wal.append(&payload(offset, 1)).unwrap().offset, offset);
     }
@@ -305,7 +304,9 @@ fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
     let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     xor_byte(&index_path(dir.path(), 128, Codec::V2), 0, 0x01);
-    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    let closed = dir
+        .path()
+        .join(wal_store::internal::closed::CLOSED_FILE_NAME);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     // The first change checks every deferred segment, and each one after it again.
     for _ in 0..2 {
@@ -313,7 +314,7 @@ fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
         assert!(refuses(&error, 128), "{error:?}");
         let error = wal.append_batch(&[payload(ENTRIES, 1)]).unwrap_err();
         assert!(refuses(&error, 128), "{error:?}");
-        let error = wal.truncate_from(600).unwrap_err();
+        let error = wal.truncate_after(599).unwrap_err();
         assert!(refuses(&error, 128), "{error:?}");
     }
     assert_eq!(wal.next_offset(), ENTRIES);

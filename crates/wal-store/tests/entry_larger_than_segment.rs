@@ -20,7 +20,7 @@ use common_a::{
     assert_segment_records, entries, file_names, payload, tempdir,
 };
 use wal_store::format::{Codec, data_file_bytes};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{StoreError, Wal, WalOptions};
 
 const SEGMENT_BYTES: u32 = 4096;
@@ -28,12 +28,10 @@ const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 const LARGE_BYTES: usize = 100 * 1024;
 
 fn large_options(codec: Codec) -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        max_entry_bytes: MAX_ENTRY_BYTES,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_max_entry_bytes(MAX_ENTRY_BYTES)
+        .with_codec(codec)
 }
 
 /// A payload of `len` bytes for `offset`: its offset in clear, then a pattern that
@@ -206,10 +204,7 @@ fn a_log_reopened_after_its_only_entry_grew_the_segment_appends_on() {
 #[test]
 fn every_entry_larger_than_a_tiny_segment_gets_a_segment_sized_for_it() {
     let dir = tempdir();
-    let tiny = WalOptions {
-        segment_bytes: 64,
-        ..large_options(Codec::V2)
-    };
+    let tiny = large_options(Codec::V2).with_segment_bytes(64);
     // Records of 72 to 92 bytes, all larger than a 64-byte segment.
     let make = |offset: u64| large_payload(offset, 60 + usize::try_from(offset % 21).unwrap());
     let wal = Wal::open(dir.path(), tiny).unwrap();
@@ -237,11 +232,9 @@ fn every_entry_larger_than_a_tiny_segment_gets_a_segment_sized_for_it() {
 #[test]
 fn an_oversized_entry_after_truncating_everything_grows_the_emptied_segment() {
     let dir = tempdir();
-    let seeded = WalOptions {
-        first_offset: 10,
-        seed_crc: 7,
-        ..large_options(Codec::V2)
-    };
+    let seeded = large_options(Codec::V2)
+        .with_first_offset(10)
+        .with_seed_crc(7);
     let wal = Wal::open(dir.path(), seeded.clone()).unwrap();
     append_range(&wal, 10..200, payload);
     wal.truncate_after(9).unwrap();
@@ -316,10 +309,7 @@ fn a_maximum_larger_than_the_codec_allows_is_an_invalid_option() {
         let parent = tempdir();
         let dir = parent.path().join("log");
         for max_entry_bytes in [codec.max_payload_bytes() + 1, usize::MAX, 0] {
-            let bad = WalOptions {
-                max_entry_bytes,
-                ..large_options(codec)
-            };
+            let bad = large_options(codec).with_max_entry_bytes(max_entry_bytes);
             assert!(
                 matches!(
                     Wal::open(&dir, bad),
@@ -333,10 +323,7 @@ fn a_maximum_larger_than_the_codec_allows_is_an_invalid_option() {
             assert!(!dir.exists(), "a refused open created the directory");
         }
         // The codec's own limit is accepted (and allocates nothing up front).
-        let largest = WalOptions {
-            max_entry_bytes: codec.max_payload_bytes(),
-            ..large_options(codec)
-        };
+        let largest = large_options(codec).with_max_entry_bytes(codec.max_payload_bytes());
         let wal = Wal::open(&dir, largest).unwrap();
         assert_eq!(wal.append(&payload(0)).unwrap().offset, 0);
         wal.close().unwrap();

@@ -25,11 +25,9 @@ const APPENDS_PER_THREAD: u64 = 64;
 const EVENTUALLY: Duration = Duration::from_secs(5);
 
 fn options(sync_policy: SyncPolicy) -> WalOptions {
-    WalOptions {
-        segment_bytes: 1024 * 1024,
-        sync_policy,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(1024 * 1024)
+        .with_sync_policy(sync_policy)
 }
 
 fn payload(thread: u64, i: u64) -> Vec<u8> {
@@ -135,10 +133,7 @@ fn synced_visibility_hides_entries_until_sync() {
     let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
-        WalOptions {
-            read_visibility: ReadVisibility::Synced,
-            ..options(SyncPolicy::Manual)
-        },
+        options(SyncPolicy::Manual).with_read_visibility(ReadVisibility::Synced),
     )
     .unwrap();
     let first: Vec<Vec<u8>> = (0..5).map(|i| payload(0, i)).collect();
@@ -262,13 +257,6 @@ fn closing_or_dropping_right_after_opening_does_not_wait_for_the_interval() {
             "drop() right after open()",
         );
     }
-    let wal = Wal::open(
-        dir.path(),
-        WalOptions {
-            sync_policy: SyncPolicy::Manual,
-            ..options
-        },
-    )
-    .unwrap();
+    let wal = Wal::open(dir.path(), options.with_sync_policy(SyncPolicy::Manual)).unwrap();
     assert_eq!(wal.next_offset(), 0);
 }

@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use wal_store::naming::LOCK_FILE_NAME;
+use wal_store::internal::naming::LOCK_FILE_NAME;
 use wal_store::{StoreError, Wal, WalOptions};
 
 const FLOCK: &str = "/usr/bin/flock";
@@ -39,10 +39,7 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 }
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: 4096,
-        ..WalOptions::default()
-    }
+    WalOptions::default().with_segment_bytes(4096)
 }
 
 fn lock_path(dir: &Path) -> PathBuf {

@@ -431,12 +431,10 @@ fn writer(shared: &Shared, seed: u64) -> Model {
 
 fn run(sync_policy: SyncPolicy, read_visibility: ReadVisibility, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let options = WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy,
-        read_visibility,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(sync_policy)
+        .with_read_visibility(read_visibility);
     let shared = Arc::new(Shared {
         wal: Wal::open(dir.path(), options.clone()).unwrap(),
         synced_visibility: read_visibility == ReadVisibility::Synced,

@@ -17,7 +17,8 @@ use std::path::Path;
 
 use common_a::{assert_payloads, entries, payload, tempdir};
 use wal_store::format::{Codec, Scanner};
-use wal_store::{Wal, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{Wal, WalOptions, list_segments};
 
 const SEGMENT_BYTES: u32 = 4096;
 /// The length the reference implementation gives a data file of such a segment (stated
@@ -25,11 +26,9 @@ const SEGMENT_BYTES: u32 = 4096;
 const REFERENCE_FILE_BYTES: u64 = SEGMENT_BYTES as u64 + 1;
 
 fn options(codec: Codec) -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        codec,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_codec(codec)
 }
 
 /// Every data file of `dir`: its length, and where its records end.
@@ -92,11 +91,9 @@ fn a_v1_segment_with_three_spare_bytes_is_followed_by_a_whole_end_marker() {
     let dir = tempdir();
     let wal = Wal::open(
         dir.path(),
-        WalOptions {
-            segment_bytes: 66,
-            codec: Codec::V1,
-            ..WalOptions::default()
-        },
+        WalOptions::default()
+            .with_segment_bytes(66)
+            .with_codec(Codec::V1),
     )
     .unwrap();
     for offset in 0..12 {
@@ -156,10 +153,7 @@ fn files_of_exactly_the_segment_size_keep_opening_and_appending() {
 #[test]
 fn records_stop_at_the_segment_size_in_a_longer_file() {
     let dir = tempdir();
-    let larger = WalOptions {
-        segment_bytes: 2 * SEGMENT_BYTES,
-        ..options(Codec::V2)
-    };
+    let larger = options(Codec::V2).with_segment_bytes(2 * SEGMENT_BYTES);
     Wal::open(dir.path(), larger).unwrap().close().unwrap();
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     for offset in 0..200 {

@@ -24,10 +24,7 @@ use wal_store::{Appended, Entry, StoreError, SyncPolicy, Wal, WalOptions};
 const SEGMENT_BYTES: u32 = 256;
 
 fn manual() -> WalOptions {
-    WalOptions {
-        sync_policy: SyncPolicy::Manual,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES).with_sync_policy(SyncPolicy::Manual)
 }
 
 fn file_contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -268,10 +265,7 @@ fn a_log_dropped_under_group_commit_keeps_every_acknowledged_entry() {
 #[test]
 fn a_v1_log_reopens_and_continues() {
     let dir = tempdir();
-    let v1 = WalOptions {
-        codec: Codec::V1,
-        ..options(SEGMENT_BYTES)
-    };
+    let v1 = options(SEGMENT_BYTES).with_codec(Codec::V1);
     let wal = Wal::open(dir.path(), v1.clone()).unwrap();
     append_all(&wal, 0..120, payload);
     wal.close().unwrap();

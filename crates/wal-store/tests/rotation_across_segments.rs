@@ -17,17 +17,14 @@ use common_a::{
     tempdir,
 };
 use wal_store::format::{Codec, IndexView};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{Entry, StoreError, Wal, WalOptions};
 
 const SEGMENT_BYTES: u32 = 256;
 const ENTRIES: u64 = 400;
 
 fn v1_options() -> WalOptions {
-    WalOptions {
-        codec: Codec::V1,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES).with_codec(Codec::V1)
 }
 
 #[test]

@@ -22,11 +22,9 @@ const FIRST: u64 = 1000;
 const SEED: u32 = 0xDEAD_BEEF;
 
 fn seeded() -> WalOptions {
-    WalOptions {
-        first_offset: FIRST,
-        seed_crc: SEED,
-        ..options(SEGMENT_BYTES)
-    }
+    options(SEGMENT_BYTES)
+        .with_first_offset(FIRST)
+        .with_seed_crc(SEED)
 }
 
 #[test]
@@ -128,12 +126,12 @@ fn an_empty_log_reopens_at_its_named_offset() {
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
 
     // The name of the one (empty) segment says where the log starts, whatever the
-    // options say; the seed, which an empty log has nowhere to keep, is the options'.
+    // options say, and the seed file what it chains from (the options say 0).
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.first_offset(), FIRST);
     assert_eq!(wal.next_offset(), FIRST);
     assert_eq!(wal.last_offset(), None);
-    assert_eq!(wal.last_crc(), Some(0));
+    assert_eq!(wal.last_crc(), Some(SEED));
     assert_eq!(file_names(dir.path()), ["1000.txnx"]);
     wal.close().unwrap();
 
@@ -160,10 +158,7 @@ fn an_empty_log_dropped_without_close_reopens_at_its_named_offset() {
 fn a_log_may_start_one_before_the_largest_offset() {
     let dir = tempdir();
     let last = u64::MAX - 1;
-    let at_the_end = WalOptions {
-        first_offset: last,
-        ..seeded()
-    };
+    let at_the_end = seeded().with_first_offset(last);
     let wal = Wal::open(dir.path(), at_the_end.clone()).unwrap();
     assert_eq!(wal.append(b"the-last-entry").unwrap().offset, last);
     assert!(matches!(
@@ -182,10 +177,7 @@ fn a_log_may_start_one_before_the_largest_offset() {
     assert_eq!(wal.read(last).unwrap().prev_crc, Some(SEED));
     wal.close().unwrap();
 
-    let nowhere = WalOptions {
-        first_offset: u64::MAX,
-        ..seeded()
-    };
+    let nowhere = seeded().with_first_offset(u64::MAX);
     assert!(matches!(
         Wal::open(tempdir().path().join("log"), nowhere),
         Err(StoreError::InvalidOption {
@@ -198,10 +190,7 @@ fn a_log_may_start_one_before_the_largest_offset() {
 #[test]
 fn a_v1_log_starts_at_the_configured_offset_without_crcs() {
     let dir = tempdir();
-    let v1 = WalOptions {
-        codec: Codec::V1,
-        ..seeded()
-    };
+    let v1 = seeded().with_codec(Codec::V1);
     let wal = Wal::open(dir.path(), v1.clone()).unwrap();
     let appended = append_all(&wal, FIRST..FIRST + 60, payload);
     assert!(appended.iter().all(|a| a.crc.is_none()));

@@ -18,8 +18,8 @@ use common_a::{
     entries, file_names, options, payload, tempdir,
 };
 use wal_store::format::{Codec, FileOffset};
-use wal_store::naming;
-use wal_store::{Entry, StoreError, Wal, WalOptions};
+use wal_store::internal::naming;
+use wal_store::{Entry, StoreError, Wal};
 
 const SEGMENT_BYTES: u32 = 256;
 const ENTRIES: u64 = 150;
@@ -312,10 +312,7 @@ fn a_cleared_log_restarts_at_the_same_offset() {
     wal.close().unwrap();
 
     // A log with no entry has nowhere to keep its seed: it is passed again.
-    let reopen = WalOptions {
-        seed_crc: last_crc,
-        ..options(SEGMENT_BYTES)
-    };
+    let reopen = options(SEGMENT_BYTES).with_seed_crc(last_crc);
     for _ in 0..2 {
         let wal = Wal::open(dir.path(), reopen.clone()).unwrap();
         assert_eq!(wal.first_offset(), ENTRIES);

@@ -216,11 +216,9 @@ fn truncating_at_a_segment_boundary_keeps_the_whole_sealed_segment() {
 #[test]
 fn truncating_before_the_first_entry_drops_everything_and_keeps_the_seed() {
     let dir = tempdir();
-    let seeded = WalOptions {
-        first_offset: 1000,
-        seed_crc: 0xDEAD_BEEF,
-        ..options(SEGMENT_BYTES)
-    };
+    let seeded = options(SEGMENT_BYTES)
+        .with_first_offset(1000)
+        .with_seed_crc(0xDEAD_BEEF);
     let (wal, mut model) = filled(dir.path(), &seeded, 1000..1000 + ENTRIES);
     let before = entries(&wal);
 
@@ -295,10 +293,7 @@ fn truncating_after_the_last_entry_changes_nothing() {
 #[test]
 fn truncating_outside_the_log_is_out_of_range_and_changes_nothing() {
     let dir = tempdir();
-    let seeded = WalOptions {
-        first_offset: 1000,
-        ..options(SEGMENT_BYTES)
-    };
+    let seeded = options(SEGMENT_BYTES).with_first_offset(1000);
     let (wal, model) = filled(dir.path(), &seeded, 1000..1040);
     let before = entries(&wal);
     assert!(matches!(
@@ -398,11 +393,9 @@ fn segments_dropped_at_a_boundary_do_not_come_back_after_a_crash() {
 
 #[test]
 fn a_log_truncated_to_nothing_stays_empty_after_a_crash() {
-    let seeded = WalOptions {
-        first_offset: 1000,
-        seed_crc: 0xDEAD_BEEF,
-        ..options(SEGMENT_BYTES)
-    };
+    let seeded = options(SEGMENT_BYTES)
+        .with_first_offset(1000)
+        .with_seed_crc(0xDEAD_BEEF);
     truncate_then_crash(&seeded, 1000..1000 + ENTRIES, |_| 999);
 }
 
@@ -410,10 +403,7 @@ fn a_log_truncated_to_nothing_stays_empty_after_a_crash() {
 /// them from being read back.
 #[test]
 fn dropped_v1_entries_do_not_come_back_after_a_crash() {
-    let v1 = WalOptions {
-        codec: Codec::V1,
-        ..options(SEGMENT_BYTES)
-    };
+    let v1 = options(SEGMENT_BYTES).with_codec(Codec::V1);
     truncate_then_crash(&v1, 0..ENTRIES, |model| {
         model.segments[model.segments.len() - 4].base + 2
     });
@@ -423,10 +413,7 @@ fn dropped_v1_entries_do_not_come_back_after_a_crash() {
 #[test]
 fn dropped_unsynced_entries_do_not_come_back_after_a_crash() {
     let dir = tempdir();
-    let manual = WalOptions {
-        sync_policy: SyncPolicy::Manual,
-        ..options(SEGMENT_BYTES)
-    };
+    let manual = options(SEGMENT_BYTES).with_sync_policy(SyncPolicy::Manual);
     let wal = Wal::open(dir.path(), manual.clone()).unwrap();
     append_all(&wal, 0..60, payload);
     wal.sync().unwrap();

@@ -22,18 +22,13 @@ use wal_store::{Entry, Wal, WalOptions};
 const SEGMENT_BYTES: u32 = 128;
 
 fn v1_options() -> WalOptions {
-    WalOptions {
-        codec: Codec::V1,
-        segment_bytes: SEGMENT_BYTES,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_codec(Codec::V1)
+        .with_segment_bytes(SEGMENT_BYTES)
 }
 
 fn v2_options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        ..WalOptions::default()
-    }
+    WalOptions::default().with_segment_bytes(SEGMENT_BYTES)
 }
 
 fn payload(offset: u64) -> Vec<u8> {

@@ -25,12 +25,10 @@ const PAYLOAD_BYTES: usize = 64 << 10;
 const ENTRIES: u64 = 63 * 8 + 10;
 
 fn options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        max_entry_bytes: PAYLOAD_BYTES,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_max_entry_bytes(PAYLOAD_BYTES)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 fn payload(offset: u64) -> Vec<u8> {
@@ -73,7 +71,7 @@ fn flip_payload_byte(
     record: u64,
     at: u64,
 ) -> impl FnOnce() {
-    let path = wal_store::naming::data_path(dir, base, codec);
+    let path = wal_store::internal::naming::data_path(dir, base, codec);
     let at = usize::try_from(record * (PAYLOAD_BYTES as u64 + 12) + 12 + at).unwrap();
     // In place, as the log has the file mapped; a second xor puts the byte back.
     xor_byte(&path, at, 0x40);

@@ -7,13 +7,13 @@
 //! caller; segments after a problem are still summarized for `stat`.
 
 use std::fmt;
-use std::io;
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use wal_format::{Codec, FormatError, IndexView, ScanEnd, Scanner};
-use wal_recovery::{DirView, RecoveryError};
-use wal_store::{StoreError, naming};
+use wal_format::{Codec, ScanEnd, Scanner};
+use wal_recovery::ProblemKind;
+use wal_store::StoreError;
+use wal_store::layout::{self, IndexFit, IndexState, Join, SegmentFiles};
 
 use crate::error::{CliError, IoContext, Result};
 
@@ -30,17 +30,11 @@ pub struct EntryView<'a> {
     pub payload: &'a [u8],
 }
 
-/// The state of a segment's index file.
+/// What `stat` says about a segment's index file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexStatus {
-    /// A valid index that lists exactly the records of the data.
-    Ok,
-    /// A sealed segment without an index file.
-    Missing,
-    /// An index file that fails its own checks (length, crc, order).
-    Corrupt,
-    /// A valid index that disagrees with the records of the data.
-    Stale,
+    /// A sealed segment's index file, read and held against the records of its data.
+    Checked(IndexFit),
     /// The last segment, which is written to and has no index.
     Active,
     /// Not looked at.
@@ -50,10 +44,11 @@ pub enum IndexStatus {
 impl IndexStatus {
     pub fn name(self) -> &'static str {
         match self {
-            IndexStatus::Ok => "ok",
-            IndexStatus::Missing => "missing",
-            IndexStatus::Corrupt => "corrupt",
-            IndexStatus::Stale => "stale",
+            IndexStatus::Checked(IndexFit::Matches) => "ok",
+            IndexStatus::Checked(IndexFit::Missing) => "missing",
+            IndexStatus::Checked(IndexFit::Corrupt) => "corrupt",
+            // A valid index that disagrees with the records of the data, or lists more.
+            IndexStatus::Checked(IndexFit::ListsMore | IndexFit::Disagrees) => "stale",
             IndexStatus::Active => "active",
             IndexStatus::Unchecked => "unchecked",
         }
@@ -144,70 +139,48 @@ pub struct ScanOptions {
     pub check_indexes: bool,
 }
 
-fn kind_of(problem: &FormatError) -> &'static str {
-    match problem {
-        FormatError::ChecksumMismatch { .. } => "crc_mismatch",
-        FormatError::ChainBreak { .. } => "chain_break",
-        FormatError::NonZeroAfterEnd { .. } => "garbage_after_end",
-        _ => "out_of_bounds",
-    }
-}
-
-fn index_status(view: &DirView, base: u64, codec: Codec, offsets: &[u32]) -> Result<IndexStatus> {
-    let Some(path) = view.source(&naming::index_path(view.dir(), base, codec)) else {
-        return Ok(IndexStatus::Missing);
-    };
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(IndexStatus::Missing),
-        Err(e) => return Err(e).context("read", &path),
-    };
-    Ok(match IndexView::parse(codec, &bytes) {
-        Err(_) => IndexStatus::Corrupt,
-        Ok(view) if view.iter().map(|o| o.0).eq(offsets.iter().copied()) => IndexStatus::Ok,
-        Ok(_) => IndexStatus::Stale,
-    })
+fn index_status(segment: &SegmentFiles, offsets: &[u32]) -> Result<IndexStatus> {
+    let source = segment.index_source.as_deref();
+    let index = IndexState::read(segment.codec, source)
+        .context("read", source.unwrap_or(&segment.index_path))?;
+    Ok(IndexStatus::Checked(index.fit(offsets)))
 }
 
 /// Walks the log in `dir`, calling `on_entry` for each entry of the valid prefix, oldest
 /// first, until it returns `Break`. `dir` must exist. The files are read as the next
-/// holder of the lock will find them (`wal_recovery::DirView`): an interrupted journaled
-/// change (a migration, a split around a hole) is rolled forward in memory, never on
-/// disk.
+/// holder of the lock will find them (`wal_recovery::read_layout`): an interrupted
+/// journaled change (a migration, a split around a hole) is rolled forward in memory,
+/// never on disk.
 pub fn scan_log(
     dir: &Path,
     options: ScanOptions,
     mut on_entry: impl FnMut(&EntryView<'_>) -> Result<ControlFlow<()>>,
 ) -> Result<ScanOutcome> {
-    let view = DirView::read(dir)?;
-    let listed = match view.segments() {
-        Ok(listed) => listed,
-        Err(RecoveryError::Store(StoreError::Layout { segment, detail })) => {
-            let problem = LogProblem {
-                kind: "duplicate_codec",
-                segment: Some(segment),
-                offset: None,
-                file_offset: None,
-                detail,
-            };
-            return Ok(ScanOutcome {
-                problem: Some(problem),
-                ..ScanOutcome::default()
-            });
-        }
-        Err(e) => return Err(CliError::from(e)),
-    };
+    let files = wal_recovery::read_layout(dir)?;
+    if let Err(StoreError::Layout { segment, detail }) = files.segments_without_duplicates() {
+        let problem = LogProblem {
+            kind: ProblemKind::DuplicateCodec.name(),
+            segment: Some(segment),
+            offset: None,
+            file_offset: None,
+            detail,
+        };
+        return Ok(ScanOutcome {
+            problem: Some(problem),
+            ..ScanOutcome::default()
+        });
+    }
     // Gaps recovery left on purpose (SkipCorrupted): stepped over, and the chain is not
     // checked across them. A damaged holes file makes every gap a problem again; one that
     // cannot be read is an I/O error, which says nothing about the holes.
-    let holes = match view.holes() {
+    let holes = match files.read_holes() {
         Ok(holes) => holes,
-        Err(RecoveryError::Store(StoreError::Layout { .. })) => Vec::new(),
+        Err(StoreError::Layout { .. }) => Vec::new(),
         Err(e) => return Err(CliError::from(e)),
     };
-    let first_offset = listed.first().map(|&(base, _)| base);
+    let listed = &files.segments;
+    let first_offset = listed.first().map(|segment| segment.base);
     let mut walk = Walk {
-        view: &view,
         options,
         outcome: ScanOutcome {
             first_offset,
@@ -218,16 +191,12 @@ pub fn scan_log(
         expected_base: None,
         seed: None,
     };
-    for (i, &(base, codec)) in listed.iter().enumerate() {
-        walk.step_over_hole(base, &holes);
-        if walk.check_boundary(base).is_break() {
+    for (i, segment) in listed.iter().enumerate() {
+        if walk.check_boundary(segment.base, &holes).is_break() {
             break;
         }
         let is_last = i + 1 == listed.len();
-        if walk
-            .segment(base, codec, is_last, &mut on_entry)?
-            .is_break()
-        {
+        if walk.segment(segment, is_last, &mut on_entry)?.is_break() {
             break;
         }
     }
@@ -235,8 +204,7 @@ pub fn scan_log(
 }
 
 /// A walk over the segments, in order.
-struct Walk<'a> {
-    view: &'a DirView,
+struct Walk {
     options: ScanOptions,
     outcome: ScanOutcome,
     /// Whether everything so far was valid: entries are handed out only then.
@@ -247,41 +215,33 @@ struct Walk<'a> {
     seed: Option<u32>,
 }
 
-impl Walk<'_> {
-    /// A recorded hole before `base`: the walk goes on at `base`, with no chain across.
-    fn step_over_hole(&mut self, base: u64, holes: &[std::ops::Range<u64>]) {
-        if let Some(expected) = self.expected_base
-            && base > expected
-            && holes.contains(&(expected..base))
-        {
-            self.expected_base = Some(base);
-            self.seed = None;
-        }
-    }
-
-    /// A gap or an overlap before the segment at `base` ends the valid prefix; `Break`
+impl Walk {
+    /// How the segment at `base` joins the one before: across a recorded hole the walk
+    /// goes on with no chain across; a gap or an overlap ends the valid prefix. `Break`
     /// when the walk stops there.
-    fn check_boundary(&mut self, base: u64) -> ControlFlow<()> {
-        let Some(expected) = self.expected_base.filter(|&e| self.in_prefix && e != base) else {
+    fn check_boundary(&mut self, base: u64, holes: &[std::ops::Range<u64>]) -> ControlFlow<()> {
+        let Some(expected) = self.expected_base else {
             return ControlFlow::Continue(());
         };
-        let (kind, detail) = if base > expected {
-            (
-                "segment_gap",
-                format!("entries {expected}..{base} are in no segment"),
-            )
-        } else {
-            (
-                "segment_overlap",
-                format!("the segment before holds entries up to {}", expected - 1),
-            )
+        let join = layout::join(expected, base, holes);
+        let kind = match join {
+            Join::Continues => return ControlFlow::Continue(()),
+            Join::Hole(_) => {
+                self.expected_base = Some(base);
+                self.seed = None;
+                return ControlFlow::Continue(());
+            }
+            // Only the first problem is reported: it ends the valid prefix.
+            _ if !self.in_prefix => return ControlFlow::Continue(()),
+            Join::Gap { .. } => ProblemKind::SegmentGap,
+            Join::Overlap { .. } => ProblemKind::SegmentOverlap,
         };
         self.end_prefix(LogProblem {
-            kind,
+            kind: kind.name(),
             segment: Some(base),
             offset: Some(expected.min(base)),
             file_offset: None,
-            detail,
+            detail: join.problem_detail(base).unwrap_or_default(),
         })
     }
 
@@ -301,14 +261,13 @@ impl Walk<'_> {
     /// problem ended the prefix).
     fn segment(
         &mut self,
-        base: u64,
-        codec: Codec,
+        files: &SegmentFiles,
         is_last: bool,
         on_entry: &mut impl FnMut(&EntryView<'_>) -> Result<ControlFlow<()>>,
     ) -> Result<ControlFlow<()>> {
-        let name = naming::data_path(self.view.dir(), base, codec);
-        let path = self.view.source(&name).unwrap_or(name);
-        let data = std::fs::read(&path).context("read", &path)?;
+        let (base, codec) = (files.base, files.codec);
+        let path = &files.data_source;
+        let data = std::fs::read(path).context("read", path)?;
         let mut scanner = Scanner::new(codec, &data);
         if let Some(seed) = self.seed {
             scanner = scanner.with_seed(seed);
@@ -343,7 +302,7 @@ impl Walk<'_> {
         let index = if is_last {
             IndexStatus::Active
         } else if self.options.check_indexes {
-            index_status(self.view, base, codec, &offsets)?
+            index_status(files, &offsets)?
         } else {
             IndexStatus::Unchecked
         };
@@ -358,11 +317,7 @@ impl Walk<'_> {
             self.outcome.last_crc = None;
         }
         self.expected_base = base.checked_add(entries);
-        self.seed = if codec.has_crc() {
-            scanner.last_crc()
-        } else {
-            None
-        };
+        self.seed = layout::crc_after(codec, entries, scanner.last_crc(), self.seed);
         let Some(ScanEnd::Problem(problem)) = scanner.end().cloned() else {
             return Ok(ControlFlow::Continue(()));
         };
@@ -372,7 +327,7 @@ impl Walk<'_> {
         }
         let file_offset = problem.file_offset().map_or(scanner.valid_len().0, |o| o.0);
         Ok(self.end_prefix(LogProblem {
-            kind: kind_of(&problem),
+            kind: ProblemKind::of_data(&problem).name(),
             segment: Some(base),
             offset: Some(base + entries),
             file_offset: Some(file_offset),

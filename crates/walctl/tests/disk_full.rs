@@ -113,7 +113,7 @@ fn assert_log(dir: &Path, runs: &Runs) -> wal_recovery::RecoveryReport {
         .unwrap_or_else(|e| panic!("recovery of {}: {e:?}", dir.display()));
     let mut prev = 0u32;
     let mut count = 0u64;
-    for entry in recovered.wal.iter() {
+    for entry in recovered.log.iter() {
         let entry = entry.unwrap();
         let (_, seed, size) = runs
             .iter()
@@ -297,11 +297,9 @@ fn rotation_step_fails(name: &str, ops: &[&str]) {
     /// 36 records of 112 bytes fill 4032 bytes: the 37th rotates.
     const FITTING: u64 = 36;
     let dir = tempdir();
-    let options = WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy: SyncPolicy::Always,
-        ..WalOptions::default()
-    };
+    let options = WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(SyncPolicy::Always);
     let payload = |o: u64| pattern(9, o, 100);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for o in 0..FITTING {
@@ -329,16 +327,10 @@ fn rotation_step_fails(name: &str, ops: &[&str]) {
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     assert_eq!(wal.next_offset(), FITTING + 1);
     drop(wal);
-    let recovered = wal_recovery::open(
-        dir.path(),
-        RecoveryOptions {
-            wal: options,
-            ..RecoveryOptions::default()
-        },
-    )
-    .unwrap();
+    let recovered =
+        wal_recovery::open(dir.path(), RecoveryOptions::default().with_wal(options)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    let entries: Vec<Vec<u8>> = recovered.wal.iter().map(|e| e.unwrap().payload).collect();
+    let entries: Vec<Vec<u8>> = recovered.log.iter().map(|e| e.unwrap().payload).collect();
     assert_eq!(entries, (0..=FITTING).map(payload).collect::<Vec<_>>());
 }
 

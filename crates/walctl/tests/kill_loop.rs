@@ -321,13 +321,7 @@ fn attribute(first: u64, payloads: &[Vec<u8>], killed: &[Killed]) -> Result<Vec<
 }
 
 fn recovery_options(segment_bytes: u32) -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(WalOptions::default().with_segment_bytes(segment_bytes))
 }
 
 /// Recovers the directory after this cycle's kills and checks it against the model,
@@ -356,7 +350,7 @@ fn check_after_kills(
     let mut prev_crc = 0u32;
     let mut next = 0u64;
     let mut new_payloads = Vec::new();
-    for entry in recovered.wal.iter() {
+    for entry in recovered.log.iter() {
         let entry = entry.unwrap_or_else(|e| panic!("{context}: read after recovery: {e}"));
         assert_eq!(
             entry.offset, next,
@@ -412,7 +406,7 @@ fn check_after_kills(
     tally.entries_checked += end;
     let acked_or_known = acked.map_or(known, |a| (a + 1).max(known));
     tally.unacked_survivors += end.saturating_sub(acked_or_known);
-    assert_eq!(recovered.wal.last_offset(), end.checked_sub(1), "{context}");
+    assert_eq!(recovered.log.last_offset(), end.checked_sub(1), "{context}");
     drop(recovered);
 
     let verify = Command::new(env!("CARGO_BIN_EXE_walctl"))

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use wal_format::FormatError;
+use wal_store::layout::IndexFit;
 
 use super::{IndexState, SegmentScan};
 use crate::inventory::Inventory;
@@ -44,15 +44,6 @@ pub(super) fn file_problem(kind: ProblemKind, path: &Path, detail: &str) -> Prob
     }
 }
 
-fn data_kind(problem: &FormatError) -> ProblemKind {
-    match problem {
-        FormatError::ChecksumMismatch { .. } => ProblemKind::CrcMismatch,
-        FormatError::ChainBreak { .. } => ProblemKind::ChainBreak,
-        FormatError::NonZeroAfterEnd { .. } => ProblemKind::GarbageAfterEnd,
-        _ => ProblemKind::OutOfBounds,
-    }
-}
-
 /// The problems of a segment's data: garbage in its unused tail, the problem its scan
 /// ended at (a torn tail when nothing follows it in the log), or entries its valid index
 /// lists past the clean end of its data. `later_data` says whether a later segment has
@@ -88,7 +79,7 @@ pub(super) fn data_problems(
         let kind = if is_last && nothing_after {
             ProblemKind::TornTail
         } else {
-            data_kind(format_problem)
+            ProblemKind::of_data(format_problem)
         };
         let mut detail = format_problem.to_string();
         if let Some(resync) = segment.resync {
@@ -102,9 +93,8 @@ pub(super) fn data_problems(
             at < committed_end,
             detail,
         ));
-    } else if let IndexState::Valid(index) = &segment.index
-        && index.len() > segment.offsets.len()
-        && index.starts_with(&segment.offsets)
+    } else if let Some(index) = segment.index.offsets()
+        && segment.index.fit(&segment.offsets) == IndexFit::ListsMore
     {
         problems.push(segment_problem(
             ProblemKind::MissingEntries,
@@ -132,19 +122,16 @@ pub(super) fn index_problem(segment: &SegmentScan) -> Option<Problem> {
         }
         IndexState::Missing => (ProblemKind::IndexMissing, "no index file".to_owned()),
         IndexState::Corrupt(why) => (ProblemKind::IndexCorrupt, why.clone()),
-        IndexState::Valid(index)
-            if !index.starts_with(&segment.offsets)
-                || (segment.problem().is_none() && index.len() < segment.offsets.len()) =>
-        {
-            (
-                ProblemKind::IndexStale,
-                format!(
-                    "the index lists {} entries that disagree with the {} records of the data",
-                    index.len(),
-                    segment.offsets.len()
-                ),
-            )
-        }
+        // An index that does not start with the records found (it lists fewer, or
+        // others).
+        IndexState::Valid(index) if segment.index.fit(&segment.offsets) == IndexFit::Disagrees => (
+            ProblemKind::IndexStale,
+            format!(
+                "the index lists {} entries that disagree with the {} records of the data",
+                index.len(),
+                segment.offsets.len()
+            ),
+        ),
         IndexState::Valid(_) => return None,
     };
     Some(Problem {
@@ -158,15 +145,18 @@ pub(super) fn index_problem(segment: &SegmentScan) -> Option<Problem> {
 /// without their data file.
 pub(super) fn file_problems(inventory: &Inventory) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for (base, codec, path) in &inventory.duplicates {
+    for shadowed in &inventory.layout.duplicates {
         problems.push(Problem {
             kind: ProblemKind::DuplicateCodec,
-            segment: Some(*base),
+            segment: Some(shadowed.base),
             offset: None,
             file_offset: None,
             committed: false,
-            path: Some(path.clone()),
-            detail: format!("a {codec} data file beside the segment's newer codec"),
+            path: Some(shadowed.data_path.clone()),
+            detail: format!(
+                "a {} data file beside the segment's newer codec",
+                shadowed.codec
+            ),
         });
     }
     for path in &inventory.temp_files {
@@ -183,7 +173,7 @@ pub(super) fn file_problems(inventory: &Inventory) -> Vec<Problem> {
             "not a file of this log; left alone",
         ));
     }
-    for (_, path) in &inventory.orphan_indexes {
+    for (_, _, path) in &inventory.layout.orphan_indexes {
         problems.push(file_problem(
             ProblemKind::UnknownFile,
             path,

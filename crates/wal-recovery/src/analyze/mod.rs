@@ -3,27 +3,27 @@
 //! `analyze` runs the steps in order: take the inventory of the files, the cursor and
 //! the recorded holes; scan every segment (`scan`); place the commit point
 //! (`commit`); then, segment by segment, check how each one joins the one before it
-//! (`layout`) and classify what its own data and index show (`classify`); last, the
+//! (`joins`) and classify what its own data and index show (`classify`); last, the
 //! problems of the directory as a whole (a stray recorded hole, committed entries the
 //! log lacks, files of no segment, the cursor).
 
 mod classify;
 mod commit;
-mod layout;
+mod joins;
 mod scan;
+mod seed;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use wal_format::Codec;
-use wal_store::{DirLock, ScannedMap, naming};
+use wal_store::{CheckedSegment, DirLock};
 
 use crate::cursor::{self, CursorState};
 use crate::error::Result;
 use crate::inventory;
-use crate::journal::DirView;
+use crate::journal;
 use crate::problem::Problem;
-use layout::Boundary;
+use joins::Boundary;
 use scan::scan_all;
 pub(crate) use scan::{IndexState, SegmentScan};
 
@@ -46,28 +46,13 @@ pub(crate) struct Analysis {
 }
 
 impl Analysis {
-    /// The scan's mappings of the data files, for the log to reuse; with
-    /// `with_records`, the last segment's carries the records found in it when it is
-    /// clean (for a directory nothing has changed in since the scan).
-    pub(crate) fn take_maps(&mut self, with_records: bool) -> Vec<ScannedMap> {
-        let last = self.segments.len().saturating_sub(1);
-        let clean_last = with_records
-            && self
-                .segments
-                .get(last)
-                .is_some_and(|s| s.problem().is_none() && !s.tail_garbage && s.resync.is_none())
-            && !self.problems.iter().any(|p| p.kind.is_data());
+    /// What the store's scan found in each data file, for the log to reuse: the store
+    /// takes the mappings of the files that are still there, and the scan's word on their
+    /// records where nothing can have changed them since.
+    pub(crate) fn take_checked(&mut self) -> Vec<CheckedSegment> {
         self.segments
             .iter_mut()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let map = s.map.take()?;
-                Some(if i == last && clean_last {
-                    map.with_records(s.offsets.clone(), s.valid_len, s.last_crc)
-                } else {
-                    map
-                })
-            })
+            .filter_map(|s| s.checked.take())
             .collect()
     }
 
@@ -111,15 +96,14 @@ pub(crate) fn analyze(
 ) -> Result<Analysis> {
     // Without the lock, a committed journal may wait to be rolled forward: the files are
     // read as its roll-forward will leave them. (With the lock, it has been.)
-    let view = DirView::read(dir)?;
-    let inventory = inventory::take(&view)?;
+    let inventory = inventory::take(journal::read_layout(dir)?);
     let cursor = cursor::read_cursor(dir)?;
-    let (recorded_holes, holes_problem) = layout::recorded_holes(&view, dir)?;
-    let listed: Vec<(u64, Codec)> = inventory.segments.iter().map(|(&b, &c)| (b, c)).collect();
-    let mut segments = scan_all(&view, &listed, lock)?;
+    let (recorded_holes, holes_problem) = joins::recorded_holes(&inventory.layout)?;
+    let seed_problem = seed::seed_problem(dir)?;
+    let mut segments = scan_all(&inventory.layout.segments, lock)?;
 
     let committed_end = commit::committed_end(commit_offset, &cursor, &segments);
-    layout::mark_tail_garbage(&mut segments);
+    joins::mark_tail_garbage(&mut segments);
     let (problems, known_holes) = segment_problems(&segments, &recorded_holes, committed_end);
     let file_problems = classify::file_problems(&inventory);
 
@@ -132,9 +116,10 @@ pub(crate) fn analyze(
         temp_files: inventory.temp_files,
         // A shadowed data file leaves with its index file.
         duplicates: inventory
+            .layout
             .duplicates
-            .iter()
-            .flat_map(|(base, codec, p)| [p.clone(), naming::index_path(dir, *base, *codec)])
+            .into_iter()
+            .flat_map(|files| [files.data_path, files.index_path])
             .collect(),
         holes: known_holes,
         commit_offset,
@@ -142,7 +127,8 @@ pub(crate) fn analyze(
     // Each step below reads the problems found before it (the valid end is where the
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);
-    let stray_hole = layout::stray_hole(&analysis, &recorded_holes);
+    analysis.problems.extend(seed_problem);
+    let stray_hole = joins::stray_hole(&analysis, &recorded_holes);
     analysis.problems.extend(stray_hole);
     let missing = commit::missing_claimed_entries(&analysis);
     analysis.problems.extend(missing);
@@ -169,7 +155,7 @@ fn segment_problems(
         let next = segments.get(i + 1);
         let later_data = segments.iter().skip(i + 1).any(|s| !s.offsets.is_empty());
         if let Some(prev) = i.checked_sub(1).and_then(|j| segments.get(j)) {
-            match layout::boundary(prev, segment, recorded_holes, committed_end) {
+            match joins::boundary(prev, segment, recorded_holes, committed_end) {
                 Some(Boundary::Hole(hole)) => known_holes.push(hole),
                 Some(Boundary::Problem(problem)) => problems.push(problem),
                 None => {}
@@ -184,7 +170,7 @@ fn segment_problems(
         );
         if let Some(next) = next {
             problems.extend(classify::index_problem(segment));
-            problems.extend(layout::empty_segment(
+            problems.extend(joins::empty_segment(
                 segment,
                 next.base,
                 later_data,

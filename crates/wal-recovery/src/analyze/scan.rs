@@ -2,27 +2,16 @@
 //! what follows the damage) and its index file, read through the directory's view; and
 //! every segment of a directory, in parallel when there is enough to read.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wal_format::{Codec, Decoded, FileOffset, FormatError, IndexView, ScanEnd, Scanner};
-use wal_store::{DirLock, LockedFileMap, ScannedMap, naming};
+use wal_format::{Codec, Decoded, FileOffset, FormatError, ScanEnd};
+pub(crate) use wal_store::layout::IndexState;
+use wal_store::layout::{IndexFit, SegmentFiles};
+use wal_store::{CheckedSegment, DataFileScan, DirLock};
 
 use crate::error::{IoContext, Result};
-use crate::journal::DirView;
-
-/// What a sealed or last segment's index file holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum IndexState {
-    /// A valid index (its own checks pass), with its offsets.
-    Valid(Vec<u32>),
-    /// No index file.
-    Missing,
-    /// An index file that fails its own checks.
-    Corrupt(String),
-}
 
 /// One segment as found on disk.
 #[derive(Debug)]
@@ -52,9 +41,9 @@ pub(crate) struct SegmentScan {
     /// exactly the valid records, and the next segment starts right after them): garbage
     /// in the unused tail, not damage to an entry.
     pub(crate) tail_garbage: bool,
-    /// The mapping the scan read the data through (with the lock held), for the log to
-    /// reuse when it opens.
-    pub(crate) map: Option<ScannedMap>,
+    /// What the store's scan found under the lock, for the log to reuse when it opens
+    /// (the store decides how much of it still holds then).
+    pub(crate) checked: Option<CheckedSegment>,
 }
 
 impl SegmentScan {
@@ -73,8 +62,8 @@ impl SegmentScan {
     /// its valid index lists more and agrees with them (an index that disagrees with the
     /// data proves nothing about it, so it cannot say where the next segment starts).
     pub(crate) fn proven_entries(&self) -> u64 {
-        match &self.index {
-            IndexState::Valid(offsets) if offsets.starts_with(&self.offsets) => {
+        match (self.index.fit(&self.offsets), self.index.offsets()) {
+            (IndexFit::Matches | IndexFit::ListsMore, Some(offsets)) => {
                 self.entries().max(offsets.len() as u64)
             }
             _ => self.entries(),
@@ -98,26 +87,8 @@ impl SegmentScan {
 
     /// Whether the valid index agrees with the valid records.
     pub(crate) fn index_matches(&self) -> bool {
-        matches!(&self.index, IndexState::Valid(offsets) if *offsets == self.offsets)
+        self.index.fit(&self.offsets) == IndexFit::Matches
     }
-}
-
-/// Position of the last non-zero byte, plus one (0 for all zeros).
-fn written_len(data: &[u8]) -> u64 {
-    const CHUNK: usize = 4096;
-    let mut end = data.len();
-    for chunk in data.rchunks(CHUNK) {
-        // The OR of a whole chunk vectorizes; only a chunk with a non-zero byte is searched.
-        if chunk.iter().fold(0u8, |acc, &b| acc | b) == 0 {
-            end -= chunk.len();
-            continue;
-        }
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            return (end - chunk.len() + i + 1) as u64;
-        }
-        end -= chunk.len();
-    }
-    0
 }
 
 /// The first position after `from` where a whole v2 record with a matching crc starts.
@@ -135,93 +106,48 @@ fn find_next_record(codec: Codec, data: &[u8], from: usize, until: u64) -> Optio
     })
 }
 
-fn read_index(path: &Path, codec: Codec) -> Result<IndexState> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(match IndexView::parse(codec, &bytes) {
-            Ok(view) => IndexState::Valid(view.iter().map(|o| o.0).collect()),
-            Err(e) => IndexState::Corrupt(e.to_string()),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(IndexState::Missing),
-        Err(e) => Err(e).io_context("read index", path),
-    }
-}
-
-/// A segment's bytes: mapped when the caller holds the directory's lock (nobody can
-/// change them then), read into memory otherwise (a reader without the lock must not map
-/// a file a writer may be changing).
-enum Bytes<'lock> {
-    Mapped(LockedFileMap<'lock>),
-    Read(Vec<u8>),
-}
-
-impl Bytes<'_> {
-    fn get(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(map) => map.scan_bytes(),
-            Bytes::Read(bytes) => bytes,
-        }
-    }
-}
-
-fn read_bytes<'lock>(lock: Option<&'lock DirLock>, path: &Path) -> Result<Bytes<'lock>> {
-    match lock {
-        Some(lock) => Ok(Bytes::Mapped(
-            LockedFileMap::open(lock, path).io_context("mmap", path)?,
-        )),
-        None => Ok(Bytes::Read(
-            wal_store::fs::read_for_scan(path).io_context("read", path)?,
-        )),
-    }
-}
-
-/// Scans one segment, reading its files where `view` says they are (see [`DirView`]).
-fn scan_segment(
-    view: &DirView,
-    base: u64,
+/// The store's checking scan of a data file: mapped when the caller holds the
+/// directory's lock (nobody can change it then), read into memory otherwise (a reader
+/// without the lock must not map a file a writer may be changing).
+fn scan_data<'lock>(
+    lock: Option<&'lock DirLock>,
+    path: &Path,
     codec: Codec,
-    lock: Option<&DirLock>,
-) -> Result<SegmentScan> {
-    let data_path = naming::data_path(view.dir(), base, codec);
-    let index_path = naming::index_path(view.dir(), base, codec);
-    let data_source = view.source(&data_path).unwrap_or_else(|| data_path.clone());
-    let index = match view.source(&index_path) {
-        Some(source) => read_index(&source, codec)?,
-        None => IndexState::Missing,
-    };
-    let bytes = read_bytes(lock, &data_source)?;
-    let data = bytes.get();
-    let mut scanner = Scanner::new(codec, data);
-    let mut offsets = Vec::new();
-    let mut first_prev_crc = None;
-    for record in scanner.by_ref() {
-        if offsets.is_empty() {
-            first_prev_crc = record.prev_crc;
-        }
-        offsets.push(record.file_offset.0);
+) -> Result<DataFileScan<'lock>> {
+    match lock {
+        Some(lock) => DataFileScan::mapped(lock, path, codec).io_context("mmap", path),
+        None => DataFileScan::read(path, codec).io_context("read", path),
     }
-    let end = scanner.end().cloned().unwrap_or(ScanEnd::EndOfInput {
-        file_offset: scanner.valid_len(),
-    });
-    let written = written_len(data);
+}
+
+/// Scans one segment, reading its files from where the directory's layout says they are
+/// (see `journal::read_layout`).
+fn scan_segment(files: &SegmentFiles, lock: Option<&DirLock>) -> Result<SegmentScan> {
+    let (base, codec) = (files.base, files.codec);
+    let index_source = files.index_source.as_deref();
+    let index = IndexState::read(codec, index_source)
+        .io_context("read index", index_source.unwrap_or(&files.index_path))?;
+    let scanned = scan_data(lock, &files.data_source, codec)?;
+    let data = scanned.bytes();
+    let end = scanned.end().clone();
+    let valid_len = scanned.valid_len().0;
+    // Where the written part of the file ends: zeros follow.
+    let written = wal_format::zeros::nonzero_len(data) as u64;
     let resync = match &end {
-        ScanEnd::Problem(_) => {
-            find_next_record(codec, data, scanner.valid_len().as_usize() + 1, written)
-        }
+        ScanEnd::Problem(_) => find_next_record(codec, data, valid_len as usize + 1, written),
         _ => None,
     };
     let records_after_problem = resync.map_or(0, |at| count_records_from(codec, data, at, written));
-    let valid_len = scanner.valid_len().0;
-    let last_crc = scanner.last_crc();
-    let map = match bytes {
-        Bytes::Mapped(map) => map.into_scanned(),
-        Bytes::Read(_) => None,
-    };
+    let offsets = scanned.record_offsets().to_vec();
+    let first_prev_crc = scanned.first_prev_crc();
+    let last_crc = scanned.last_crc();
+    let checked = scanned.into_checked();
     Ok(SegmentScan {
         base,
         codec,
-        data_path,
+        data_path: files.data_path.clone(),
         index,
-        index_path,
+        index_path: files.index_path.clone(),
         valid_len,
         last_crc,
         offsets,
@@ -231,7 +157,7 @@ fn scan_segment(
         resync,
         records_after_problem,
         tail_garbage: false,
-        map,
+        checked,
     })
 }
 
@@ -264,8 +190,7 @@ fn count_records_from(codec: Codec, data: &[u8], at: u32, until: u64) -> u64 {
 /// its own seed, so segments check independently; the links between them are compared
 /// afterwards.
 pub(super) fn scan_all(
-    view: &DirView,
-    listed: &[(u64, Codec)],
+    listed: &[SegmentFiles],
     lock: Option<&DirLock>,
 ) -> Result<Vec<SegmentScan>> {
     // Threads pay off only when there is enough to read: a small log (and every fuzz
@@ -273,8 +198,7 @@ pub(super) fn scan_all(
     const PARALLEL_FROM_BYTES: u64 = 32 << 20;
     let total_bytes: u64 = listed
         .iter()
-        .filter_map(|&(base, codec)| view.source(&naming::data_path(view.dir(), base, codec)))
-        .filter_map(|path| std::fs::metadata(path).ok())
+        .filter_map(|files| std::fs::metadata(&files.data_source).ok())
         .map(|meta| meta.len())
         .sum();
     let workers = if total_bytes < PARALLEL_FROM_BYTES {
@@ -291,10 +215,10 @@ pub(super) fn scan_all(
     let work = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(base, codec)) = listed.get(i) else {
+            let Some(files) = listed.get(i) else {
                 return;
             };
-            let scanned = scan_segment(view, base, codec, lock);
+            let scanned = scan_segment(files, lock);
             results
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -313,23 +237,4 @@ pub(super) fn scan_all(
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, scanned)| scanned).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn written_len_finds_the_last_non_zero_byte() {
-        assert_eq!(written_len(&[]), 0);
-        assert_eq!(written_len(&[0; 10_000]), 0);
-        let mut v = vec![0u8; 10_000];
-        v[0] = 1;
-        assert_eq!(written_len(&v), 1);
-        v[9_999] = 1;
-        assert_eq!(written_len(&v), 10_000);
-        v[9_999] = 0;
-        v[4_096] = 7;
-        assert_eq!(written_len(&v), 4_097);
-    }
 }

@@ -66,11 +66,9 @@ pub fn payload(generation: u8, offset: u64) -> Vec<u8> {
 
 /// The store options every builder writes with (and every test opens with).
 pub fn wal_options() -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy: SyncPolicy::Manual,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(SyncPolicy::Manual)
 }
 
 /// Name of the v2 data file of the segment at `base`.
@@ -255,7 +253,7 @@ pub fn snapshot(dir: &Path) -> Snapshot {
 /// but the store's close record: a repair removes it before it changes the active
 /// segment (it holds no entry; the report need not name it).
 pub fn changed_paths(before: &Snapshot, after: &Snapshot) -> Vec<PathBuf> {
-    let close_record = Path::new(wal_store::closed::CLOSED_FILE_NAME);
+    let close_record = Path::new(wal_store::internal::closed::CLOSED_FILE_NAME);
     let mut changed = before.changed(after);
     changed.retain(|path| path.as_path() != close_record);
     changed

@@ -35,8 +35,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use wal_recovery::{RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_store::faults::Call;
 use wal_store::faults::{EIO, ENOSPC, FaultPlan, Rule, Seen};
-use wal_store::sys::Call;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// Any error an operation returns.
@@ -60,11 +60,9 @@ pub fn payload(offset: u64) -> Vec<u8> {
 
 /// Options of the logs built here.
 pub fn options(sync_policy: SyncPolicy) -> WalOptions {
-    WalOptions {
-        segment_bytes: SEGMENT_BYTES,
-        sync_policy,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(SEGMENT_BYTES)
+        .with_sync_policy(sync_policy)
 }
 
 /// What a case knows about its log.
@@ -355,19 +353,19 @@ pub fn run_faulted(case: &Case, fault: &Fault) {
 pub fn settle(label: &str, mut ctx: Ctx, op_succeeded: bool) {
     drop(ctx.wal.take());
     let commit_offset = ctx.keep.keys().next_back().copied();
-    let options = RecoveryOptions {
-        mode: ctx.settle_mode,
-        commit_offset,
-        wal: ctx
-            .settle_options
-            .clone()
-            .unwrap_or_else(|| options(SyncPolicy::Manual)),
-    };
+    let options = RecoveryOptions::default()
+        .with_mode(ctx.settle_mode)
+        .with_commit_offset(commit_offset)
+        .with_wal(
+            ctx.settle_options
+                .clone()
+                .unwrap_or_else(|| options(SyncPolicy::Manual)),
+        );
     let recovered = match wal_recovery::open(&ctx.dir, options) {
         Ok(recovered) => recovered,
         Err(e) => panic!("{label}: the log does not recover: {e}"),
     };
-    let wal = &recovered.wal;
+    let wal = &recovered.log;
     for (offset, bytes) in &ctx.keep {
         match wal.read(*offset) {
             Ok(entry) => assert_eq!(

@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView};
-use wal_recovery::{Recovered, RecoveryOptions, Verification};
-use wal_store::naming::{self, FileName};
-use wal_store::{SyncPolicy, Wal, WalOptions};
+use wal_recovery::{Log, Recovered, RecoveryOptions, Verification};
+use wal_store::internal::naming::{self, FileName};
+use wal_store::{SyncPolicy, WalOptions};
 
 // Scratch directories and payloads come from the workspace's test-support crate: the
 // payload of entry `offset` is 5 to 20 bytes that name it, so that an entry read at the
@@ -34,19 +34,14 @@ pub use wal_testkit::{
 
 /// Recovery options with tiny segments, default mode, no commit offset.
 pub fn options(segment_bytes: u32) -> RecoveryOptions {
-    RecoveryOptions {
-        wal: wal_options(segment_bytes),
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(wal_options(segment_bytes))
 }
 
 /// Store options with tiny segments; every append durable before it returns.
 pub fn wal_options(segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        sync_policy: SyncPolicy::GroupCommit,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_sync_policy(SyncPolicy::GroupCommit)
 }
 
 /// Opens `dir` through recovery, panicking with the error if it refuses.
@@ -60,14 +55,14 @@ pub fn open(dir: &Path, options: &RecoveryOptions) -> Recovered {
 /// Creates a log of `count` entries ([`payload`]) in `dir` and closes it cleanly.
 pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
     let recovered = open(dir, &options(segment_bytes));
-    append_range(&recovered.wal, 0..count);
-    recovered.wal.close().unwrap();
+    append_range(&recovered.log, 0..count);
+    recovered.log.close().unwrap();
 }
 
 /// Appends [`payload`]`(o)` for every `o` in `range`, checking each offset given.
-pub fn append_range(wal: &Wal, range: std::ops::Range<u64>) {
+pub fn append_range(log: &Log, range: std::ops::Range<u64>) {
     for offset in range {
-        let appended = wal.append(&payload(offset)).unwrap();
+        let appended = log.append(&payload(offset)).unwrap();
         assert_eq!(appended.offset, offset, "offset given to an append");
     }
 }
@@ -87,8 +82,8 @@ pub fn replayed(recovered: &Recovered) -> Vec<(u64, Vec<u8>)> {
 }
 
 /// Every entry of the log, oldest first (panics on a read error).
-pub fn all_entries(wal: &Wal) -> Vec<(u64, Vec<u8>)> {
-    wal.iter()
+pub fn all_entries(log: &Log) -> Vec<(u64, Vec<u8>)> {
+    log.iter()
         .map(|e| e.map(|e| (e.offset, e.payload)).unwrap())
         .collect()
 }
@@ -136,7 +131,7 @@ pub fn snapshot(dir: &Path) -> Files {
     // The store's close record is left out: recovery neither reads nor changes it, and
     // whether a test's log was closed or dropped decides only whether it exists.
     files.remove(naming::LOCK_FILE_NAME);
-    files.remove(wal_store::closed::CLOSED_FILE_NAME);
+    files.remove(wal_store::internal::closed::CLOSED_FILE_NAME);
     files
 }
 

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{IoContext, Result, StoreError};
+use crate::fs;
 use crate::segment::{Segment, lock_poisoned};
 
 impl Segment {
@@ -21,13 +22,21 @@ impl Segment {
             return Ok(());
         };
         let end = self.data_len();
-        if !body.map.zero(cut_at as usize..end as usize) {
+        if !body.map.is_writable() {
             return Err(StoreError::Io {
                 op: "zero",
                 path: self.data_path.clone(),
                 source: std::io::Error::other("segment is not mapped for writing"),
             });
         }
+        // Through the file, like recovery's cut (see `fs::zero_tail`); the mapping shares
+        // its pages, and the msync below makes them durable on the log's sync path.
+        fs::zero_tail(
+            &body.file,
+            u64::from(cut_at)..u64::from(end),
+            &self.data_path,
+        )
+        .io_context("zero", &self.data_path)?;
         body.map
             .flush(cut_at as usize..end as usize, &self.data_path)
             .io_context("msync", &self.data_path)?;

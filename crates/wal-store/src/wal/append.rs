@@ -252,10 +252,7 @@ mod tests {
             (SyncPolicy::Manual, false),
         ] {
             let dir = tempfile::tempdir().unwrap();
-            let options = WalOptions {
-                sync_policy: policy,
-                ..WalOptions::default()
-            };
+            let options = WalOptions::default().with_sync_policy(policy);
             let wal = Wal::open(dir.path(), options).unwrap();
             for i in 0..300u32 {
                 wal.append(&[u8::try_from(i % 200).unwrap() + 1; 1000])

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::holes;
+use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
 use crate::wal::inner::Inner;
 
@@ -52,6 +53,13 @@ impl Inner {
             keep,
             new_last_crc,
         } = self.plan_cut(&segments, cut, first, &out_of_range)?;
+        // Dropping every entry: the seed of the next one goes to disk before any record is
+        // cut, so that a crash leaves either the records or the file that replaces them.
+        if cut == first
+            && let Some(crc) = new_last_crc
+        {
+            seed::write_seed(&self.dir, ChainSeed { offset: cut, crc })?;
+        }
         let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
         // From here on the files and the list change: a failure leaves neither as the
         // tail knows them (an append could land in a segment already unlinked), so it
@@ -181,6 +189,9 @@ impl Inner {
         if active_empty && removable + 1 == segments.len() {
             removable = removable.saturating_sub(1);
         }
+        if removable > 0 {
+            self.keep_seed_of(segments.get(removable))?;
+        }
         let removed: Vec<Arc<Segment>> = segments.drain(..removable).collect();
         if let Some(first) = segments.first() {
             self.first_offset.store(first.base, Ordering::Release);
@@ -194,6 +205,24 @@ impl Inner {
             log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
         }
         Ok(removed.len())
+    }
+
+    /// Writes the seed of `first`'s first entry, which is about to become the log's first,
+    /// to the seed file, before the segments before it go: its record carries the seed
+    /// too, but a log that later loses every entry to recovery would not. Nothing to do
+    /// when it holds no entry or no crc.
+    fn keep_seed_of(&self, first: Option<&Arc<Segment>>) -> Result<()> {
+        let Some(first) = first else {
+            return Ok(());
+        };
+        if first.entries()? == 0 {
+            return Ok(());
+        }
+        if let Some(crc) = first.entry_unpublished(0)?.prev_crc {
+            let offset = first.base;
+            seed::write_seed(&self.dir, ChainSeed { offset, crc })?;
+        }
+        Ok(())
     }
 
     /// Unlinks segments' files, oldest first (index before data, so that a crash leaves
@@ -215,6 +244,11 @@ impl Inner {
         let mut tail = self.lock_tail()?;
         self.forget_close_record(&mut tail)?;
         let next = tail.next_offset;
+        // The seed of the next entry goes to disk before any segment does, so that a crash
+        // leaves either entries or the file that replaces them.
+        if let Some(crc) = tail.last_crc {
+            seed::write_seed(&self.dir, ChainSeed { offset: next, crc })?;
+        }
         let fresh = if tail.active.entries()? == 0 {
             Arc::clone(&tail.active)
         } else {

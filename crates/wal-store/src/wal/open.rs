@@ -11,8 +11,9 @@ use crate::closed;
 use crate::error::{Result, StoreError};
 use crate::holes;
 use crate::lock::DirLock;
-use crate::mmap::{Premapped, ScannedMap};
 use crate::options::{SyncPolicy, WalOptions};
+use crate::scan::{CheckedSegment, Offered};
+use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
 use crate::stats::Counters;
 use crate::sync::SyncCoordinator;
@@ -31,14 +32,14 @@ struct Start {
     close_record_current: bool,
 }
 
-/// [`Wal::open_locked_with_maps`], with `lock` to be checked as `dir`'s.
-pub(super) fn open_locked_with_maps(
+/// [`Wal::open_checked`], with `lock` to be checked as `dir`'s.
+pub(super) fn open_checked(
     dir: &Path,
     options: WalOptions,
     lock: DirLock,
-    maps: Vec<ScannedMap>,
+    checked: Vec<CheckedSegment>,
 ) -> Result<Wal> {
-    let mut premapped = Premapped::new(maps);
+    let mut offered = Offered::new(checked, dir, &lock);
     options.validate()?;
     let dir = dir.to_path_buf();
     if lock.path().parent() != Some(dir.as_path()) {
@@ -54,7 +55,7 @@ pub(super) fn open_locked_with_maps(
         last_crc,
         holes,
         close_record_current,
-    } = load_or_create(&dir, &options, &mut premapped)?;
+    } = load_or_create(&dir, &options, &mut offered)?;
     let close_record_on_disk = closed::exists(&dir)?;
     let deferred_unchecked = segments.iter().any(Segment::is_deferred);
     let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
@@ -105,17 +106,26 @@ pub(super) fn open_locked_with_maps(
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
 /// log: its first segment created, no holes left from a log that is gone.
-fn load_or_create(dir: &Path, options: &WalOptions, premapped: &mut Premapped) -> Result<Start> {
-    Ok(match crate::open::load(dir, premapped)? {
+fn load_or_create(dir: &Path, options: &WalOptions, offered: &mut Offered) -> Result<Start> {
+    Ok(match crate::open::load(dir, offered)? {
         Some(loaded) => {
             let empty = loaded
                 .segments
                 .iter()
                 .all(|s| s.entries().unwrap_or(0) == 0);
-            // The chain's seed for an empty log comes from the options, if the active
-            // segment's codec has crcs at all.
+            // The chain's seed for an empty log (if the active segment's codec has crcs at
+            // all) comes from the seed file, which the disk keeps for its next offset;
+            // without one (a directory written before the file existed) or with a stale
+            // one, from the options.
             let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
-            let seed = (empty && active_has_crc).then_some(options.seed_crc);
+            let seed = if empty && active_has_crc {
+                Some(match seed::read_seed(dir)? {
+                    Some(kept) if kept.offset == loaded.next_offset => kept.crc,
+                    _ => options.seed_crc,
+                })
+            } else {
+                None
+            };
             if loaded.stale_holes {
                 holes::write_holes(dir, &loaded.holes)?;
             }
@@ -131,6 +141,17 @@ fn load_or_create(dir: &Path, options: &WalOptions, premapped: &mut Premapped) -
             // Holes of a log that is gone (every segment removed, the holes file
             // left) would lie in the new log's offsets, which are all written.
             holes::write_holes(dir, &[])?;
+            // The seed goes to disk before the first segment: a crash in between leaves a
+            // directory with no log, which the next open creates afresh.
+            if options.codec.has_crc() {
+                seed::write_seed(
+                    dir,
+                    ChainSeed {
+                        offset: options.first_offset,
+                        crc: options.seed_crc,
+                    },
+                )?;
+            }
             let segment = Segment::create(
                 dir,
                 options.first_offset,
@@ -170,5 +191,143 @@ impl Inner {
         }
         tail.deferred_unchecked = false;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::lock::DirLock;
+    use crate::naming;
+    use crate::options::{MIN_SEGMENT_BYTES, WalOptions};
+    use crate::scan::{CheckedSegment, DataFileScan};
+    use crate::wal::Wal;
+
+    fn options() -> WalOptions {
+        WalOptions {
+            segment_bytes: MIN_SEGMENT_BYTES * 16,
+            ..WalOptions::default()
+        }
+    }
+
+    fn build(dir: &Path) {
+        let wal = Wal::open(dir, options()).unwrap();
+        for i in 0..100u8 {
+            wal.append(&[i; 40]).unwrap();
+        }
+        assert!(wal.stats().segments >= 4);
+        wal.close().unwrap();
+    }
+
+    fn scan(dir: &Path, lock: &DirLock) -> Vec<CheckedSegment> {
+        crate::layout::list_segments(dir)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(base, codec)| {
+                let path = naming::data_path(dir, base, codec);
+                DataFileScan::mapped(lock, &path, codec)
+                    .unwrap()
+                    .into_checked()
+            })
+            .collect()
+    }
+
+    /// Each segment's entries, and how many of them its first visit will not check
+    /// (answered once: the answer is taken).
+    fn vouched(wal: &Wal) -> Vec<(u64, u64)> {
+        let segments = wal.inner.segments_read().unwrap();
+        segments
+            .iter()
+            .map(|s| (s.entries().unwrap(), s.take_checked()))
+            .collect()
+    }
+
+    /// Whether no segment's first visit will skip a check (answered once: see
+    /// [`vouched`]).
+    fn none_vouched(wal: &Wal) -> bool {
+        let vouched = vouched(wal);
+        vouched
+            .iter()
+            .all(|&(entries, checked)| entries > 0 && checked == 0)
+    }
+
+    #[test]
+    fn a_scan_under_the_same_lock_vouches_for_every_record_and_lends_its_maps() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        let mapped: Vec<*const u8> = checked.iter().map(CheckedSegment::mapped_at).collect();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        let segments: Vec<Option<*const u8>> = {
+            let segments = wal.inner.segments_read().unwrap();
+            segments.iter().map(|s| s.mapped_at()).collect()
+        };
+        // The sealed segments read through the scan's mappings (the active one is mapped
+        // again, writable).
+        assert!(segments.len() >= 4);
+        for (i, at) in segments.iter().take(segments.len() - 1).enumerate() {
+            assert_eq!(*at, mapped.get(i).copied(), "segment {i}");
+        }
+        let vouched = vouched(&wal);
+        assert!(
+            vouched.iter().all(|&(entries, _)| entries > 0),
+            "{vouched:?}"
+        );
+        assert!(vouched.iter().all(|&(entries, checked)| checked == entries));
+        // A plain open vouches for nothing.
+        wal.close().unwrap();
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        assert!(none_vouched(&wal));
+    }
+
+    #[test]
+    fn a_scan_under_another_acquisition_of_the_lock_vouches_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        // Released and taken again: another writer may have run in between.
+        drop(lock);
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        assert!(none_vouched(&wal));
+    }
+
+    #[test]
+    fn a_change_through_the_store_after_the_scan_vouches_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        // What a repair does (here, writing a file of no segment, which changes no
+        // record: the store cannot know that without reading them).
+        crate::fs::write_atomically(dir.path(), &dir.path().join("NOTES"), b"x").unwrap();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        assert!(none_vouched(&wal));
+    }
+
+    #[test]
+    fn a_file_whose_times_changed_after_the_scan_is_not_vouched_for() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        // Changed by other means than the store's (its modification time, at least).
+        let (base, codec) = crate::layout::list_segments(dir.path()).unwrap()[1];
+        let path = naming::data_path(dir.path(), base, codec);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        let vouched = vouched(&wal);
+        for (i, &(entries, checked)) in vouched.iter().enumerate() {
+            let expected = if i == 1 { 0 } else { entries };
+            assert_eq!(checked, expected, "segment {i}: {vouched:?}");
+        }
     }
 }

@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use wal_store::format::{Codec, Decoded, FileOffset, IndexView, crc};
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming::{self, FileName};
 use wal_store::{Appended, Entry, Wal, WalOptions};
 
 // Scratch directories and payloads come from the workspace's test-support crate: the
@@ -37,11 +37,9 @@ pub use wal_testkit::{
 
 /// Options with tiny segments (so that a few hundred entries span dozens of them).
 pub fn options(segment_bytes: u32) -> WalOptions {
-    WalOptions {
-        segment_bytes,
-        max_entry_bytes: 64 * 1024,
-        ..WalOptions::default()
-    }
+    WalOptions::default()
+        .with_segment_bytes(segment_bytes)
+        .with_max_entry_bytes(64 * 1024)
 }
 
 /// Appends the entries `offsets` (which must be the next ones) with `make` payloads,
@@ -114,10 +112,10 @@ pub fn assert_chain(entries: &[Entry], seed: u32) {
     }
 }
 
-/// Names of the files in `dir` (not the lock file), sorted.
+/// Names of the files in `dir` (not the lock file nor the seed file), sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
     let mut names = wal_testkit::snapshot::entry_names(dir);
-    names.retain(|name| name != naming::LOCK_FILE_NAME);
+    names.retain(|name| name != naming::LOCK_FILE_NAME && name != wal_store::SEED_FILE_NAME);
     names
 }
 
@@ -414,6 +412,6 @@ pub fn assert_files_match(dir: &Path, model: &LogModel) {
     expected.sort();
     // The close record a clean close leaves is no segment file (tests/close_record.rs).
     let mut found = file_names(dir);
-    found.retain(|name| name != wal_store::closed::CLOSED_FILE_NAME);
+    found.retain(|name| name != wal_store::internal::closed::CLOSED_FILE_NAME);
     assert_eq!(found, expected);
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
-use wal_recovery::RecoveryOptions;
-use wal_store::{SyncPolicy, Wal, WalOptions};
+use wal_recovery::{Log, RecoveryOptions};
+use wal_store::{SyncPolicy, WalOptions};
 
 use crate::cli::BenchArgs;
 use crate::error::{CliError, Exit, IoContext, Result, existing_dir};
@@ -31,21 +31,16 @@ fn phase_dir(root: &Path) -> Result<TempDir> {
         .context("create a directory in", root)
 }
 
-fn open(dir: &Path, sync_policy: SyncPolicy) -> Result<Wal> {
-    let options = RecoveryOptions {
-        wal: WalOptions {
-            sync_policy,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    };
-    Ok(wal_recovery::open(dir, options)?.wal)
+fn open(dir: &Path, sync_policy: SyncPolicy) -> Result<Log> {
+    let options =
+        RecoveryOptions::default().with_wal(WalOptions::default().with_sync_policy(sync_policy));
+    Ok(wal_recovery::open(dir, options)?.log)
 }
 
 /// Appends from one thread until `deadline` or `max` entries, looking at the clock every
 /// `check_every` appends; returns how many.
 fn append_until(
-    wal: &Wal,
+    wal: &Log,
     deadline: Instant,
     max: u64,
     check_every: u64,
@@ -96,7 +91,7 @@ fn single_thread(
     policy: SyncPolicy,
     budget: Duration,
     max: u64,
-) -> Result<(Phase, Wal, TempDir)> {
+) -> Result<(Phase, Log, TempDir)> {
     let dir = phase_dir(root)?;
     let wal = open(dir.path(), policy)?;
     let payload = [b'w'; PAYLOAD_BYTES];
@@ -159,7 +154,7 @@ fn group_commit(root: &Path, budget: Duration) -> Result<Phase> {
 
 /// Reads back every entry of `wal` (made durable first, untimed, since readers see only
 /// durable entries).
-fn replay(wal: &Wal) -> Result<Phase> {
+fn replay(wal: &Log) -> Result<Phase> {
     wal.sync()?;
     let bar = progress::spinner("replay");
     let started = Instant::now();

@@ -13,14 +13,14 @@ pub fn run(args: &CursorArgs, out: &mut Out) -> Result<Exit> {
         Some(offset) => {
             // Opening the log is what checks the offset against its range.
             let recovered = super::open_existing(&args.dir)?;
-            let first = recovered.wal.first_offset();
-            let in_range = match recovered.wal.last_offset() {
+            let first = recovered.log.first_offset();
+            let in_range = match recovered.log.last_offset() {
                 // The entry before the first one is a valid cursor: everything replays.
                 Some(last) => offset <= last && offset.saturating_add(1) >= first,
                 None => false,
             };
             if !in_range {
-                let holds = match recovered.wal.last_offset() {
+                let holds = match recovered.log.last_offset() {
                     Some(last) => format!("entries {first}..={last}"),
                     None => "no entry".to_owned(),
                 };
@@ -28,8 +28,8 @@ pub fn run(args: &CursorArgs, out: &mut Out) -> Result<Exit> {
                     "offset {offset} is out of range for a cursor: the log holds {holds}"
                 )));
             }
-            wal_recovery::set_cursor(&recovered.wal, offset)?;
-            recovered.wal.close()?;
+            recovered.log.set_cursor(offset)?;
+            recovered.log.close()?;
             CursorState::At(offset)
         }
         None => {

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use wal_format::Scanner;
 use wal_recovery::{Recovered, RecoveryOptions};
-use wal_store::{SyncPolicy, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{SyncPolicy, WalOptions, list_segments};
 
 use super::repair::print_report;
 use crate::cli::DemoArgs;
@@ -29,14 +30,11 @@ const GARBAGE_BYTES: usize = 256;
 const SHOWN_PAYLOAD_BYTES: usize = 60;
 
 fn options() -> RecoveryOptions {
-    RecoveryOptions {
-        wal: WalOptions {
-            segment_bytes: SEGMENT_BYTES,
-            sync_policy: SyncPolicy::GroupCommit,
-            ..WalOptions::default()
-        },
-        ..RecoveryOptions::default()
-    }
+    RecoveryOptions::default().with_wal(
+        WalOptions::default()
+            .with_segment_bytes(SEGMENT_BYTES)
+            .with_sync_policy(SyncPolicy::GroupCommit),
+    )
 }
 
 /// The payload of thread `thread`'s `i`-th entry: readable, of varying length.
@@ -87,11 +85,11 @@ fn write_from_threads(recovered: &Recovered) -> Result<()> {
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
             .map(|thread| {
-                let wal = &recovered.wal;
+                let log = &recovered.log;
                 let bar = bar.clone();
                 scope.spawn(move || -> Result<()> {
                     for i in 0..ENTRIES_PER_THREAD {
-                        wal.append(&payload(thread, i))?;
+                        log.append(&payload(thread, i))?;
                         bar.inc(1);
                     }
                     Ok(())
@@ -196,22 +194,22 @@ pub fn run(args: &DemoArgs, out: &mut Out) -> Result<Exit> {
     let started = Instant::now();
     write_from_threads(&recovered)?;
     let took = started.elapsed();
-    let wal = &recovered.wal;
-    let stats = wal.stats();
+    let log = &recovered.log;
+    let stats = log.stats();
     let total = THREADS * ENTRIES_PER_THREAD;
-    let last = wal.last_offset().unwrap_or(0);
+    let last = log.last_offset().unwrap_or(0);
     out.line(format_args!(
         "1. wrote {total} entries from {THREADS} threads with group commit in {:.2} s: offsets {}..={last}, {} segments of {} KiB, {} syncs shared by the threads (every append was durable when it returned)",
         took.as_secs_f64(),
-        wal.first_offset(),
+        log.first_offset(),
         stats.segments,
         SEGMENT_BYTES / 1024,
         stats.syncs,
     ))?;
 
     // 2. The consumer has processed two thirds of it.
-    let cursor = wal.first_offset() + total * 2 / 3 - 1;
-    wal_recovery::set_cursor(wal, cursor)?;
+    let cursor = log.first_offset() + total * 2 / 3 - 1;
+    log.set_cursor(cursor)?;
     out.line(format_args!(
         "2. set the consumer's cursor at {cursor}: entries up to it are processed, and committed"
     ))?;
@@ -256,7 +254,7 @@ pub fn run(args: &DemoArgs, out: &mut Out) -> Result<Exit> {
             ))?;
         }
     }
-    recovered.wal.close()?;
+    recovered.log.close()?;
 
     out.line("")?;
     let shown = dir.display();

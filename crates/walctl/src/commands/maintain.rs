@@ -36,11 +36,11 @@ pub fn rebuild_index(args: &DirArgs, out: &mut Out) -> Result<Exit> {
 /// Drops every entry after `--after`.
 pub fn truncate(args: &TruncateArgs, out: &mut Out) -> Result<Exit> {
     let recovered = super::open_existing(&args.dir)?;
-    let wal = recovered.wal;
-    let before = wal.next_offset();
-    wal.truncate_after(args.after)?;
-    let next = wal.next_offset();
-    wal.close()?;
+    let log = recovered.log;
+    let before = log.next_offset();
+    log.truncate_after(args.after)?;
+    let next = log.next_offset();
+    log.close()?;
     out.line(format_args!(
         "truncated after {}: dropped {} entries; next offset {next}",
         args.after,
@@ -59,10 +59,10 @@ pub fn truncate(args: &TruncateArgs, out: &mut Out) -> Result<Exit> {
 /// Removes the sealed segments whose entries all lie before `--before`.
 pub fn trim(args: &TrimArgs, out: &mut Out) -> Result<Exit> {
     let recovered = super::open_existing(&args.dir)?;
-    let wal = recovered.wal;
-    let removed = wal.trim_before(args.before)?;
-    let first = wal.first_offset();
-    wal.close()?;
+    let log = recovered.log;
+    let removed = log.trim_before(args.before)?;
+    let first = log.first_offset();
+    log.close()?;
     out.line(format_args!(
         "trimmed before {}: removed {removed} segments; first offset now {first}",
         args.before

@@ -52,10 +52,7 @@ fn open_existing(dir: &Path) -> Result<Recovered> {
 /// Opens (or creates) the log in `dir` through recovery in its default mode, warning on
 /// stderr about anything recovery changed.
 fn open_log(dir: &Path, wal: WalOptions) -> Result<Recovered> {
-    let options = RecoveryOptions {
-        wal,
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default().with_wal(wal);
     let recovered = wal_recovery::open(dir, options).map_err(|e| {
         let refused = matches!(e, wal_recovery::RecoveryError::CommittedCorruption { .. });
         let error = CliError::from(e);

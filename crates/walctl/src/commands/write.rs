@@ -3,7 +3,8 @@
 use std::io::{BufRead, Read};
 
 use wal_format::Codec;
-use wal_store::{SyncPolicy, Wal, WalOptions};
+use wal_recovery::Log;
+use wal_store::{SyncPolicy, WalOptions};
 
 use crate::cli::{CodecArg, SyncArg, WriteArgs};
 use crate::error::{CliError, Exit, Result, dir_or_absent};
@@ -27,7 +28,7 @@ enum Syncing {
 
 /// The log being written, and the bookkeeping of syncs and acknowledgements.
 struct Writer<'a> {
-    wal: &'a Wal,
+    log: &'a Log,
     syncing: Syncing,
     ack: bool,
     /// Entries appended since the last sync.
@@ -39,7 +40,7 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn append(&mut self, payload: &[u8], out: &mut Out) -> Result<u64> {
-        let appended = self.wal.append(payload)?;
+        let appended = self.log.append(payload)?;
         self.written += 1;
         self.first.get_or_insert(appended.offset);
         self.last = Some(appended.offset);
@@ -56,14 +57,14 @@ impl Writer<'_> {
         if self.unsynced == 0 {
             return Ok(());
         }
-        self.wal.sync()?;
+        self.log.sync()?;
         self.acknowledge(out)
     }
 
     fn acknowledge(&mut self, out: &mut Out) -> Result<()> {
         self.unsynced = 0;
         if self.ack
-            && let Some(offset) = self.wal.last_synced_offset()
+            && let Some(offset) = self.log.last_synced_offset()
         {
             out.line(format_args!("synced {offset}"))?;
             out.flush()?;
@@ -95,20 +96,19 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
             return Err(CliError::usage("--batch applies only with --sync batch"));
         }
     };
-    let wal_options = WalOptions {
-        codec: match args.codec {
+    let wal_options = WalOptions::default()
+        .with_codec(match args.codec {
             CodecArg::V1 => Codec::V1,
             CodecArg::V2 => Codec::V2,
-        },
-        segment_bytes: args
-            .segment_size
-            .unwrap_or(wal_store::DEFAULT_SEGMENT_BYTES),
-        sync_policy: match syncing {
+        })
+        .with_segment_bytes(
+            args.segment_size
+                .unwrap_or(wal_store::DEFAULT_SEGMENT_BYTES),
+        )
+        .with_sync_policy(match syncing {
             Syncing::EachEntry => SyncPolicy::Always,
             Syncing::Every(_) | Syncing::AtEnd => SyncPolicy::Manual,
-        },
-        ..WalOptions::default()
-    };
+        });
     wal_options.validate()?;
     let size = match args.size.map(usize::try_from) {
         Some(Ok(size)) if size <= wal_options.max_entry_bytes => Some(size),
@@ -122,9 +122,9 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
     };
     dir_or_absent(&args.dir)?;
     let recovered = super::open_log(&args.dir, wal_options)?;
-    let wal = recovered.wal;
+    let log = recovered.log;
     let mut writer = Writer {
-        wal: &wal,
+        log: &log,
         syncing,
         ack: args.ack,
         unsynced: 0,
@@ -148,7 +148,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
     // out bad half way.
     let synced = writer.sync(out);
     let summary = writer.summary(&args.dir);
-    wal.close()?;
+    log.close()?;
     outcome?;
     synced?;
     if !args.ack {
@@ -165,7 +165,7 @@ fn write_generated(
     out: &mut Out,
 ) -> Result<()> {
     let bar = progress::bar(count, "writing");
-    let first = writer.wal.next_offset();
+    let first = writer.log.next_offset();
     for expected in first..first.saturating_add(count) {
         let offset = writer.append(&payload::pattern(seed, expected, size), out)?;
         if offset != expected {

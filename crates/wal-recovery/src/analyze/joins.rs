@@ -4,35 +4,33 @@
 //! between others.
 
 use std::ops::Range;
-use std::path::Path;
 
 use wal_store::StoreError;
+use wal_store::layout::{self, DirLayout, Join};
 
 use super::classify::{file_problem, segment_problem};
-use super::{Analysis, IndexState, SegmentScan};
+use super::{Analysis, SegmentScan};
 use crate::error::{RecoveryError, Result};
-use crate::journal::DirView;
 use crate::problem::{Problem, ProblemKind};
 
 /// The holes recorded in the `HOLES` file, and the problem of a file that cannot be
 /// parsed.
-pub(super) fn recorded_holes(
-    view: &DirView,
-    dir: &Path,
-) -> Result<(Vec<Range<u64>>, Option<Problem>)> {
-    match view.holes() {
+pub(super) fn recorded_holes(files: &DirLayout) -> Result<(Vec<Range<u64>>, Option<Problem>)> {
+    match files.read_holes() {
         Ok(holes) => Ok((holes, None)),
         // A damaged file loses its holes; a failed read (any other error) says nothing
         // about them and is the caller's I/O error.
-        Err(e @ RecoveryError::Store(StoreError::Layout { .. })) => Ok((
+        Err(e @ StoreError::Layout { .. }) => Ok((
             Vec::new(),
             Some(file_problem(
                 ProblemKind::HolesCorrupt,
-                &wal_store::holes::holes_path(dir),
+                &wal_store::internal::holes::holes_path(&files.dir),
                 &format!("{e}: its holes are treated as gaps"),
             )),
         )),
-        Err(e) => Err(e),
+        // A failed read is this crate's I/O error, like any other file it reads.
+        Err(StoreError::Io { op, path, source }) => Err(RecoveryError::Io { op, path, source }),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -45,7 +43,7 @@ pub(super) fn mark_tail_garbage(segments: &mut [SegmentScan]) {
         if let Some(&next_base) = bases.get(i + 1) {
             segment.tail_garbage = segment.end.problem().is_some()
                 && !segment.offsets.is_empty()
-                && matches!(&segment.index, IndexState::Valid(ix) if *ix == segment.offsets)
+                && segment.index_matches()
                 && next_base == segment.base + segment.entries();
         }
     }
@@ -72,43 +70,41 @@ pub(super) fn boundary(
         return None;
     }
     let expected = prev.base + prev.proven_entries();
-    if segment.base > expected && recorded_holes.contains(&(expected..segment.base)) {
+    let join = layout::join(expected, segment.base, recorded_holes);
+    let detail = join.problem_detail(segment.base);
+    match join {
         // A hole recovery left on purpose: no gap, and no chain across it.
-        Some(Boundary::Hole(expected..segment.base))
-    } else if segment.base > expected {
-        Some(Boundary::Problem(segment_problem(
+        Join::Hole(hole) => Some(Boundary::Hole(hole)),
+        Join::Gap { expected } => Some(Boundary::Problem(segment_problem(
             ProblemKind::SegmentGap,
             segment,
             Some(expected),
             None,
             expected < committed_end,
-            format!("entries {expected}..{} are in no segment", segment.base),
-        )))
-    } else if segment.base < expected {
-        Some(Boundary::Problem(segment_problem(
+            detail.unwrap_or_default(),
+        ))),
+        Join::Overlap { .. } => Some(Boundary::Problem(segment_problem(
             ProblemKind::SegmentOverlap,
             segment,
             Some(segment.base),
             None,
             segment.base < committed_end,
-            format!("the segment before holds entries up to {}", expected - 1),
-        )))
-    } else if let (Some(expected_crc), Some(actual)) = (prev.last_crc, segment.first_prev_crc)
-        && segment.codec.has_crc()
-        && expected_crc != actual
-    {
-        Some(Boundary::Problem(segment_problem(
-            ProblemKind::ChainBreak,
-            segment,
-            Some(segment.base),
-            Some(0),
-            segment.base < committed_end,
-            format!(
-                "first record chains from {actual:#010x}, the segment before ends with {expected_crc:#010x}"
-            ),
-        )))
-    } else {
-        None
+            detail.unwrap_or_default(),
+        ))),
+        Join::Continues => {
+            let seed = layout::seed_for(segment.codec, prev.last_crc);
+            let (expected_crc, actual) = layout::chain_break(seed, segment.first_prev_crc)?;
+            Some(Boundary::Problem(segment_problem(
+                ProblemKind::ChainBreak,
+                segment,
+                Some(segment.base),
+                Some(0),
+                segment.base < committed_end,
+                format!(
+                    "first record chains from {actual:#010x}, the segment before ends with {expected_crc:#010x}"
+                ),
+            )))
+        }
     }
 }
 
@@ -145,12 +141,10 @@ pub(super) fn empty_segment(
 pub(super) fn stray_hole(analysis: &Analysis, recorded_holes: &[Range<u64>]) -> Option<Problem> {
     let first = analysis.first_offset()?;
     let end = analysis.segments.last().map(|s| s.base + s.entries())?;
-    let stray = recorded_holes
-        .iter()
-        .find(|h| h.start >= first && h.end <= end && !analysis.holes.contains(h))?;
+    let stray = layout::stray_hole(recorded_holes, first..end, &analysis.holes)?;
     Some(file_problem(
         ProblemKind::HolesCorrupt,
-        &wal_store::holes::holes_path(&analysis.dir),
+        &wal_store::internal::holes::holes_path(&analysis.dir),
         &format!("it lists {stray:?}, which is no gap between segments: only its gaps are kept"),
     ))
 }
