@@ -348,7 +348,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
 /// lists 0..1, which is no gap between segments").
 #[test]
 fn a_holes_file_without_a_segment_goes_with_the_new_log() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     wal_store::internal::holes::write_holes(
         dir.path(),
         &[

@@ -98,7 +98,7 @@ fn a_read_after_the_first_visit_checks_the_crcs_again() {
 
 #[test]
 fn the_first_visit_after_a_clean_recovery_takes_the_scans_word() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     assert!(recovered.report.actions.is_empty());

@@ -50,7 +50,7 @@ fn assert_usable(wal: &Wal, next: u64) {
 }
 
 fn assert_invalid_option(options: WalOptions, name: &str) {
-    let parent = tempfile::tempdir().unwrap();
+    let parent = wal_testkit::tempdir();
     let dir = parent.path().join("wal");
     match Wal::open(&dir, options) {
         Err(StoreError::InvalidOption { name: got, .. }) => assert_eq!(got, name),
@@ -269,7 +269,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
     // entries make segments 0 (0..=3), 4 (4..=7) and the active segment 8 (8..=10).
     const PAYLOAD_BYTES: usize = 40;
     const RECORD_BYTES: usize = 12 + PAYLOAD_BYTES;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = WalOptions::default().with_segment_bytes(256);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for i in 0..11u8 {
@@ -322,7 +322,7 @@ fn two_codecs_for_one_segment_is_a_layout_error() {
     v1.append(b"old").unwrap();
     v1.close().unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = WalOptions::default().with_segment_bytes(4096);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     wal.append(b"new").unwrap();

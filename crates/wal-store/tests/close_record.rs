@@ -173,7 +173,7 @@ fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
 
 #[test]
 fn a_v1_log_gets_no_close_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = options().with_codec(Codec::V1);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for offset in 0..10 {
