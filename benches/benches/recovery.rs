@@ -69,10 +69,7 @@ fn data_files(dir: &Path) -> Vec<Vec<u8>> {
 }
 
 fn recovery(c: &mut Criterion) {
-    let dir = tempfile::Builder::new()
-        .prefix("wal-bench-recovery-")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let dir = wal_testkit::scratch::on_disk("wal-bench-recovery-");
     let (entries, bytes) = build(dir.path());
     let files = data_files(dir.path());
     let sealed = files.len() - 1;

@@ -19,7 +19,7 @@ const SEGMENT_BYTES: u32 = 1024;
 
 #[test]
 fn recovery_of_a_clean_log_leaves_the_close_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     append_range(&recovered.log, 0..50);
     recovered.log.close().unwrap();
@@ -33,7 +33,7 @@ fn recovery_of_a_clean_log_leaves_the_close_record() {
 
 #[test]
 fn a_cut_of_the_active_segment_removes_the_close_record_first() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     append_range(&recovered.log, 0..50);
     let active_base = active_base_of(&recovered.log);
@@ -47,10 +47,8 @@ fn a_cut_of_the_active_segment_removes_the_close_record_first() {
         active_base,
         wal_store::format::Codec::V2,
     );
-    let mut bytes = fs::read(&path).unwrap();
-    let end = support::written_len(&bytes);
-    bytes[end - 1] ^= 0x01;
-    fs::write(&path, &bytes).unwrap();
+    let end = support::written_len(&fs::read(&path).unwrap());
+    wal_testkit::damage::xor_byte(&path, end - 1, 0x01);
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(!recovered.report.is_clean());

@@ -262,10 +262,8 @@ fn damage_at_or_before_the_cursor_is_committed() {
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
         recovered.log.set_cursor(cursor).unwrap();
         drop(recovered);
-        let mut bytes = fs::read(&path).unwrap();
-        let (start, _) = records(&bytes)[usize::try_from(damaged - 30).unwrap()];
-        bytes[start + 13] ^= 0x40; // a payload bit
-        fs::write(&path, &bytes).unwrap();
+        let (start, _) = records(&fs::read(&path).unwrap())[usize::try_from(damaged - 30).unwrap()];
+        wal_testkit::damage::xor_byte(&path, start + 13, 0x40); // a payload bit
         let outcome = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
         if refused {
             let err = outcome.unwrap_err();

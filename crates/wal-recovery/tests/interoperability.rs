@@ -380,9 +380,7 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     migrate(dir.path(), Codec::V2).unwrap();
     let bases = segment_bases(dir.path());
     let damaged = naming::data_path(dir.path(), bases[1], Codec::V2);
-    let mut bytes = std::fs::read(&damaged).unwrap();
-    bytes[20] ^= 0xff;
-    std::fs::write(&damaged, bytes).unwrap();
+    wal_testkit::flip_byte(&damaged, 20);
     let recovered = open_skipping_corrupted(dir.path());
     let last = recovered.log.last_offset().unwrap();
     recovered.log.set_cursor(last).unwrap();

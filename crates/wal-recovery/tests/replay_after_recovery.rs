@@ -59,7 +59,7 @@ fn visit_all(recovered: &Recovered) -> (Vec<u64>, Result<u64, RecoveryError>) {
 
 #[test]
 fn the_replay_after_a_clean_recovery_hands_out_every_entry() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     assert!(recovered.report.actions.is_empty());
@@ -76,7 +76,7 @@ fn the_replay_after_a_clean_recovery_hands_out_every_entry() {
 
 #[test]
 fn a_read_after_the_first_visit_checks_the_crcs_again() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     // The first visit reads what recovery has just checked.
@@ -98,7 +98,7 @@ fn a_read_after_the_first_visit_checks_the_crcs_again() {
 
 #[test]
 fn the_first_visit_after_a_clean_recovery_takes_the_scans_word() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     assert!(recovered.report.actions.is_empty());
@@ -117,7 +117,7 @@ fn the_first_visit_after_a_clean_recovery_takes_the_scans_word() {
 
 #[test]
 fn a_recovery_that_changed_something_vouches_for_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     // A leftover temporary file: recovery removes it, an action.
     std::fs::write(dir.path().join("CURSOR.tmp"), b"x").unwrap();

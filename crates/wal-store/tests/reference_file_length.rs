@@ -122,12 +122,7 @@ fn files_of_exactly_the_segment_size_keep_opening_and_appending() {
     }
     wal.close().unwrap();
     let active = naming::data_path(dir.path(), 0, Codec::V2);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&active)
-        .unwrap();
-    file.set_len(u64::from(SEGMENT_BYTES)).unwrap();
-    drop(file);
+    wal_testkit::damage::set_len(&active, u64::from(SEGMENT_BYTES));
 
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     for offset in 10..200 {
