@@ -47,6 +47,7 @@ use criterion::{
     criterion_main,
 };
 use wal_format::{Codec, ScanEnd, Scanner};
+use wal_testkit::payload::pseudo_random as pseudo_random_bytes;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -72,20 +73,6 @@ fn size_label(bytes: usize) -> String {
     } else {
         format!("{bytes}B")
     }
-}
-
-/// `len` bytes that are neither zero nor repetitive (xorshift32), so that no implementation
-/// meets a special case.
-fn pseudo_random_bytes(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x9E37_79B9;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 /// Bytes counted as throughput, as criterion wants them.

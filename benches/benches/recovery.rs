@@ -59,7 +59,8 @@ fn data_files(dir: &Path) -> Vec<Vec<u8>> {
         .unwrap()
         .into_iter()
         .map(|(base, codec)| {
-            let mut bytes = std::fs::read(wal_store::naming::data_path(dir, base, codec)).unwrap();
+            let mut bytes =
+                std::fs::read(wal_store::internal::naming::data_path(dir, base, codec)).unwrap();
             let end = wal_format::Scanner::new(codec, &bytes).finish().valid_len;
             bytes.truncate(end.as_usize());
             bytes
@@ -68,10 +69,7 @@ fn data_files(dir: &Path) -> Vec<Vec<u8>> {
 }
 
 fn recovery(c: &mut Criterion) {
-    let dir = tempfile::Builder::new()
-        .prefix("wal-bench-recovery-")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let dir = wal_testkit::scratch::on_disk("wal-bench-recovery-");
     let (entries, bytes) = build(dir.path());
     let files = data_files(dir.path());
     let sealed = files.len() - 1;
@@ -132,7 +130,7 @@ fn recovery(c: &mut Criterion) {
         b.iter_batched(
             || {
                 for (base, codec) in wal_store::list_segments(dir.path()).unwrap() {
-                    let _ = std::fs::remove_file(wal_store::naming::index_path(
+                    let _ = std::fs::remove_file(wal_store::internal::naming::index_path(
                         dir.path(),
                         base,
                         codec,

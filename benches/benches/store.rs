@@ -81,6 +81,7 @@ use memmap2::{Mmap, MmapMut};
 use tempfile::TempDir;
 use wal_store::format::{Codec, Scanner};
 use wal_store::{ReadVisibility, SyncPolicy, Wal, WalOptions};
+use wal_testkit::payload::pseudo_random as pseudo_random_bytes;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -119,19 +120,6 @@ fn size_label(bytes: usize) -> String {
     }
 }
 
-/// `len` bytes that are neither zero nor repetitive (xorshift32).
-fn pseudo_random_bytes(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x9E37_79B9;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 fn entries_throughput(entries: usize) -> Throughput {
     Throughput::Elements(u64::try_from(entries).expect("a count fits in a u64"))
 }
@@ -143,12 +131,9 @@ fn record_bytes(payload_len: usize) -> usize {
         .expect("the benchmark's payload sizes are valid")
 }
 
-/// A fresh directory under the system's temporary directory.
+/// A fresh directory under the system's temporary directory (a real file system).
 fn temp_dir() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("wal-bench-store-")
-        .tempdir()
-        .expect("create a temporary directory")
+    wal_testkit::scratch::on_disk("wal-bench-store-")
 }
 
 fn wal_options(sync_policy: SyncPolicy, read_visibility: ReadVisibility) -> WalOptions {
@@ -482,7 +467,7 @@ fn read_sequential(c: &mut Criterion) {
 
     // The same bytes, mapped read-only for the baselines. The store's own mapping is
     // writable; this one only reads what has already been synced.
-    let data_path = wal_store::naming::data_path(dir.path(), 0, CODEC);
+    let data_path = wal_store::internal::naming::data_path(dir.path(), 0, CODEC);
     let file = File::open(&data_path).expect("open the segment file");
     // SAFETY: the segment file is written only by `wal`, which appends nothing more after
     // the sync above and never shrinks a mapped file; the mapping is read-only and dropped

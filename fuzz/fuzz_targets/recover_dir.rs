@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use wal_fuzz::scratch::Scratch;
+use wal_testkit::scratch::Reaped as Scratch;
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);

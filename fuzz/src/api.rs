@@ -14,12 +14,13 @@ use wal_format::Codec;
 use wal_recovery::{
     Action, CursorState, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, RecoveryReport,
 };
+use wal_store::internal::naming::LOCK_FILE_NAME;
 use wal_store::{Entry, ReadVisibility, StoreError, SyncPolicy, Wal, WalOptions};
+use wal_testkit::scratch::Reaped as Scratch;
+use wal_testkit::snapshot::Tree as Snapshot;
 
 use crate::log_model::{LogModel, ModelEntry, Refusal};
 use crate::pick;
-use crate::scratch::Scratch;
-use crate::snapshot::Snapshot;
 
 /// Most operations in one run.
 pub const MAX_OPS: usize = 64;
@@ -570,7 +571,7 @@ impl Runner<'_> {
     /// A commit offset at the end of the log names an entry it does not hold: recovery
     /// refuses and changes nothing.
     fn refuse_commit_past_end(&mut self) {
-        let before = Snapshot::take(self.dir).without_lock();
+        let before = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
         let commit = self.model.next;
         trace(format_args!(
             "wal_recovery::open(TolerateCorruptTail, commit {commit}) -> refused"
@@ -593,11 +594,11 @@ impl Runner<'_> {
                 other.map(|r| r.report)
             ),
         }
-        let after = Snapshot::take(self.dir).without_lock();
+        let after = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
         assert!(
             after == before,
             "a refused recovery changed files: {:?}",
-            before.diff(&after)
+            before.changed(&after)
         );
     }
 
@@ -608,7 +609,7 @@ impl Runner<'_> {
         if mode == RecoveryMode::AbsoluteConsistency && self.model.cursor_past_end() {
             // A cursor past the end says finalized entries are missing: refused, and
             // nothing changes; the default mode then clamps it.
-            let before = Snapshot::take(self.dir).without_lock();
+            let before = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
             let result = wal_recovery::open(
                 self.dir,
                 RecoveryOptions::default()
@@ -629,11 +630,11 @@ impl Runner<'_> {
                     other.map(|r| r.report)
                 ),
             }
-            let after = Snapshot::take(self.dir).without_lock();
+            let after = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
             assert!(
                 after == before,
                 "a refused recovery changed files: {:?}",
-                before.diff(&after)
+                before.changed(&after)
             );
             return self.recover(RecoveryMode::TolerateCorruptTail, commit_offset);
         }

@@ -12,8 +12,8 @@ use std::path::Path;
 use libfuzzer_sys::arbitrary::Unstructured;
 use wal_format::{Codec, FileOffset, Scanner, index};
 use wal_recovery::{JOURNAL_FILE_NAME, PENDING_SUFFIX, cursor};
-use wal_store::holes;
-use wal_store::naming::{self, FileName, LOCK_FILE_NAME};
+use wal_store::internal::holes;
+use wal_store::internal::naming::{self, FileName, LOCK_FILE_NAME};
 use wal_store::{SyncPolicy, Wal, WalOptions};
 
 use crate::pick;
@@ -110,14 +110,8 @@ fn write_valid_log(u: &mut Unstructured<'_>, dir: &Path) {
 
 /// The files at the top of `dir` (the lock file aside), sorted.
 fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("list directory")
-        .map(|e| e.expect("list directory"))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != LOCK_FILE_NAME)
-        .collect();
-    names.sort();
+    let mut names = wal_testkit::file_names(dir);
+    names.retain(|n| n != LOCK_FILE_NAME);
     names
 }
 

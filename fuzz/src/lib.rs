@@ -17,8 +17,10 @@
 //! - [`log_model`]: the in-memory model of a log.
 //! - [`api`]: decoding operations and running them on the log and the model.
 //!
-//! Shared: [`pick`] (reading choices from the input), [`scratch`] (a fresh directory per
-//! run), [`snapshot`] (a directory's files, to tell whether anything changed).
+//! Shared: [`pick`] (reading choices from the input); from the workspace's test-support
+//! crate, `wal_testkit::scratch::Reaped` (a fresh directory per run, swept after a crash)
+//! and `wal_testkit::snapshot::Tree` (a directory's files, to tell whether anything
+//! changed).
 
 pub mod api;
 pub mod damaged_dir;
@@ -29,5 +31,3 @@ pub mod pick;
 pub mod recover;
 pub mod repair;
 pub mod scan;
-pub mod scratch;
-pub mod snapshot;

@@ -21,7 +21,7 @@
 //! the log, and once a deferred check has removed the close record, the next `open` is
 //! a full one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wal_format::crc;
 use wal_recovery::CursorState;
@@ -29,11 +29,13 @@ use wal_recovery::{
     JOURNAL_FILE_NAME, PENDING_SUFFIX, Problem, ProblemKind, RecoveryError, RecoveryMode,
     RecoveryOptions,
 };
-use wal_store::{Entry, StoreError, Wal, closed, holes};
+use wal_store::internal::naming::LOCK_FILE_NAME;
+use wal_store::internal::{closed, holes};
+use wal_store::{Entry, StoreError, Wal};
+use wal_testkit::scratch::Reaped as Scratch;
+use wal_testkit::snapshot::{Node, Tree as Snapshot};
 
 use crate::damaged_dir::Setup;
-use crate::scratch::Scratch;
-use crate::snapshot::Snapshot;
 
 /// Every recovery mode.
 pub const MODES: [RecoveryMode; 4] = [
@@ -51,8 +53,13 @@ pub fn check(dir: &Path, setup: &Setup) {
     let before = Snapshot::take(dir);
     if std::env::var_os("WAL_FUZZ_TRACE").is_some() {
         eprintln!("recover {setup:?}");
-        for (name, bytes) in &before.files {
-            eprintln!("file {name:?} ({} bytes): {bytes:02x?}", bytes.len());
+        for (path, node) in before.iter() {
+            match node {
+                Node::File(bytes) => {
+                    eprintln!("file {path:?} ({} bytes): {bytes:02x?}", bytes.len());
+                }
+                Node::Dir => eprintln!("folder {path:?}"),
+            }
         }
     }
     let verification = wal_recovery::verify(dir, setup.commit_offset)
@@ -61,7 +68,7 @@ pub fn check(dir: &Path, setup: &Setup) {
     assert!(
         after_verify == before,
         "verify changed files: {:?}",
-        before.diff(&after_verify)
+        before.changed(&after_verify)
     );
     let expected = Expected::new(&before, &verification);
     for mode in MODES {
@@ -88,20 +95,20 @@ struct Expected<'a> {
 
 impl<'a> Expected<'a> {
     fn new(before: &Snapshot, verification: &'a wal_recovery::Verification) -> Expected<'a> {
-        let journal = before.get(JOURNAL_FILE_NAME);
+        let journal = before.file(JOURNAL_FILE_NAME);
         let unreadable_journal = journal.is_some_and(|j| std::str::from_utf8(j).is_err());
         let after_refusal = if unreadable_journal {
             before.clone()
         } else {
             rolled_forward(before)
         }
-        .without_lock();
+        .without(LOCK_FILE_NAME);
         Expected {
             verification,
             after_refusal,
             verify_saw_it_all: journal.is_none(),
             unreadable_journal,
-            close_record: before.get(closed::CLOSED_FILE_NAME).is_some(),
+            close_record: before.file(closed::CLOSED_FILE_NAME).is_some(),
         }
     }
 }
@@ -112,7 +119,7 @@ impl<'a> Expected<'a> {
 /// that are not plain names inside the directory, are skipped; then the journal goes.
 fn rolled_forward(before: &Snapshot) -> Snapshot {
     let mut after = before.clone();
-    let Some(journal) = before.get(JOURNAL_FILE_NAME) else {
+    let Some(journal) = before.file(JOURNAL_FILE_NAME) else {
         return after;
     };
     let text = String::from_utf8_lossy(journal);
@@ -125,17 +132,20 @@ fn rolled_forward(before: &Snapshot) -> Snapshot {
         }
         match verb {
             "install" => {
-                if let Some(bytes) = after.files.remove(&format!("{name}{PENDING_SUFFIX}")) {
-                    after.files.insert(name.to_owned(), bytes);
+                let pending = PathBuf::from(format!("{name}{PENDING_SUFFIX}"));
+                if let Some(bytes) = after.file(&pending).map(<[u8]>::to_vec) {
+                    after.remove(&pending);
+                    after.insert(PathBuf::from(name), Node::File(bytes));
                 }
             }
-            "remove" => {
-                after.files.remove(name);
+            // A folder of that name is left as it is: the model moves and removes files only.
+            "remove" if after.file(name).is_some() => {
+                after.remove(Path::new(name));
             }
             _ => {}
         }
     }
-    after.files.remove(JOURNAL_FILE_NAME);
+    after.remove(Path::new(JOURNAL_FILE_NAME));
     after
 }
 
@@ -159,11 +169,11 @@ fn key(p: &Problem) -> (ProblemKind, Option<u64>, Option<u64>, Option<u32>, bool
 }
 
 fn assert_unchanged(dir: &Path, expected: &Expected<'_>, what: &str) {
-    let now = Snapshot::take(dir).without_lock();
+    let now = Snapshot::take(dir).without(LOCK_FILE_NAME);
     assert!(
         now == expected.after_refusal,
         "{what}, yet files changed: {:?}",
-        expected.after_refusal.diff(&now)
+        expected.after_refusal.changed(&now)
     );
 }
 

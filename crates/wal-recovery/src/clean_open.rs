@@ -74,7 +74,7 @@ fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
         || !inventory.unknown_files.is_empty()
         || !layout.duplicates.is_empty()
         || !layout.orphan_indexes.is_empty()
-        || wal_store::seed::read_seed(dir).is_err()
+        || wal_store::internal::seed::read_seed(dir).is_err()
     {
         return Ok(None);
     }

@@ -138,9 +138,10 @@ pub fn read_cursor(dir: &Path) -> Result<CursorState> {
 
 /// Persists the cursor of `dir`: written to a temporary file, fsynced, renamed over the
 /// old one, and the directory fsynced. After a crash the old or the new cursor is there,
-/// whole.
-pub fn write_cursor(dir: &Path, offset: u64) -> Result<()> {
-    wal_store::fs::write_atomically(dir, &cursor_path(dir), &encode_cursor(offset))?;
+/// whole. Crate-internal: it does not check that `offset` names a durable entry, which
+/// [`set_cursor`](crate::set_cursor) does.
+pub(crate) fn write_cursor(dir: &Path, offset: u64) -> Result<()> {
+    wal_store::internal::fs::write_atomically(dir, &cursor_path(dir), &encode_cursor(offset))?;
     Ok(())
 }
 

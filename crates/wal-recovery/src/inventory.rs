@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
+use wal_store::internal::naming;
 use wal_store::layout::DirLayout;
-use wal_store::naming;
 
 use crate::cursor::CURSOR_FILE_NAME;
 use crate::journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use wal_store::fs as store_fs;
+use wal_store::internal::fs as store_fs;
 use wal_store::layout::DirLayout;
 
 use crate::error::{IoContext, RecoveryError, Result};
@@ -135,7 +135,7 @@ pub(crate) fn roll_forward(dir: &Path) -> Result<bool> {
         match step {
             Step::Install(name) => {
                 let pending = pending_path(&dir.join(name));
-                match wal_store::sys::rename(&pending, &dir.join(name)) {
+                match wal_store::internal::sys::rename(&pending, &dir.join(name)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).io_context("rename", pending),

@@ -283,7 +283,7 @@ fn report(
 /// past the log's end.
 pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered> {
     let dir = dir.as_ref();
-    wal_store::fs::create_dir_durably(dir)?;
+    wal_store::internal::fs::create_dir_durably(dir)?;
     let lock = DirLock::acquire(dir)?;
     // A clean restart opens through the close record; anything else (an interrupted
     // journaled change among it) is checked whole.
@@ -297,8 +297,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
-    let unchanged = applied.actions.is_empty() && applied.cut.is_none();
-    let maps = analysis.take_maps(unchanged);
+    let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
     // that offsets never go back (and the cursor stays valid).
@@ -307,24 +306,10 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     {
         wal_options.first_offset = wal_options.first_offset.max(cursor.saturating_add(1));
     }
-    let wal = Wal::open_locked_with_maps(dir, wal_options, lock, maps)?;
-    // Nothing changed on disk since the scan, which checked every record under the lock
-    // still held: the replay that follows need not check the sealed segments again.
-    if unchanged {
-        let checked: Vec<u64> = analysis
-            .segments
-            .iter()
-            .filter(|s| {
-                s.problem().is_none()
-                    && !analysis
-                        .problems
-                        .iter()
-                        .any(|p| p.segment == Some(s.base) && !p.is_informational())
-            })
-            .map(|s| s.base)
-            .collect();
-        wal.note_checked_segments(&checked)?;
-    }
+    // The store takes the scan's word on the records only where nothing can have changed
+    // them since (a repair just made, say): the replay that follows then need not check
+    // them again.
+    let wal = Wal::open_checked(dir, wal_options, lock, checked)?;
     let next = wal.next_offset();
     let mut applied = applied;
     clamp_cursor(
@@ -368,8 +353,8 @@ fn clamp_cursor(
     match to {
         Some(last) => cursor::write_cursor(dir, last)?,
         None => {
-            wal_store::fs::remove_if_present(&cursor::cursor_path(dir))?;
-            wal_store::fs::sync_dir(dir)?;
+            wal_store::internal::fs::remove_if_present(&cursor::cursor_path(dir))?;
+            wal_store::internal::fs::sync_dir(dir)?;
         }
     }
     actions.push(Action::CursorClamped { from: cursor, to });

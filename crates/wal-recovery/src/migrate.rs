@@ -18,8 +18,9 @@
 use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, DATA_FILE_EXTRA_BYTES, Scanner, data_file_bytes};
+use wal_store::internal::{fs as store_fs, naming};
 use wal_store::layout::{self, Join};
-use wal_store::{DirLock, MIN_SEGMENT_BYTES, fs as store_fs, naming};
+use wal_store::{DirLock, MIN_SEGMENT_BYTES};
 
 use crate::analyze::{self, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
@@ -142,7 +143,7 @@ pub fn migrate_with_segment_bytes(
     // A clean close's record describes the active segment, which is rewritten (rechained
     // or converted): it goes before anything is installed, as before any change of the
     // active segment.
-    wal_store::closed::consume(dir)?;
+    wal_store::internal::closed::consume(dir)?;
     // The commit point: from here on the migration is completed, now or by the next
     // recovery.
     journal.journal.commit(dir)?;

@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wal_store::sys;
+use wal_store::internal::sys;
 
 use crate::error::{IoContext, Result};
 
@@ -106,11 +106,11 @@ impl Quarantine {
         let path = self.dir.join("MANIFEST");
         let mut text = self.manifest.join("\n");
         text.push('\n');
-        wal_store::fs::write_atomically(&self.dir, &path, text.as_bytes())?;
+        wal_store::internal::fs::write_atomically(&self.dir, &path, text.as_bytes())?;
         sync_dir(&self.wal_dir)
     }
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    Ok(wal_store::fs::sync_dir(dir)?)
+    Ok(wal_store::internal::fs::sync_dir(dir)?)
 }

@@ -3,7 +3,7 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
-use wal_store::{fs as store_fs, sys};
+use wal_store::internal::{fs as store_fs, sys};
 
 use crate::analyze::{Analysis, SegmentScan};
 use crate::error::{IoContext, RecoveryError, Result};
@@ -174,7 +174,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     }
     // The store's close record goes (durably) before a cut changes the active segment.
     if plan.cut.is_some() {
-        wal_store::closed::consume(&analysis.dir)?;
+        wal_store::internal::closed::consume(&analysis.dir)?;
     }
     let mut quarantine = Quarantine::new(&analysis.dir);
     let mut cut = None;
@@ -389,7 +389,7 @@ fn settle_corrupt_holes_file(
             // and the file is replaced by the gaps alone.
             let bytes = std::fs::read(path).io_context("read", path)?;
             let to = quarantine.keep_bytes(path, 0, &bytes, "a holes file listing no gap")?;
-            wal_store::holes::write_holes(&analysis.dir, &analysis.holes)?;
+            wal_store::internal::holes::write_holes(&analysis.dir, &analysis.holes)?;
             actions.push(Action::HolesRewritten {
                 holes: analysis.holes.clone(),
                 quarantined_to: to,

@@ -4,7 +4,7 @@
 //! weaknesses in the team's format notes). Each builds the situation on disk from a real log
 //! and asserts exactly what recovery and the store must do with it.
 //!
-//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::sys`)
+//! Anchor 13's failed fsync itself is failed through the fault seam (`wal_store::faults`)
 //! in `failed_syscalls_in_store_operations.rs` and `syncs_through_the_seam.rs`; here a
 //! failed write during rotation stands for it. Anchor 12's full disk is simulated by
 //! pointing the temporary name of the next file at `/dev/full`.
@@ -25,6 +25,8 @@ use support::{
 use wal_recovery::cursor::{CursorState, encode_cursor};
 use wal_recovery::{Action, Log, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions};
 use wal_store::{StoreError, Wal};
+use wal_testkit::damage::{xor_byte, zero_range};
+use wal_testkit::segment::encode_index;
 
 /// Tiny segments: 36 entries fill segments 0, 10, 20 (sealed, 10 entries each) and 30
 /// (active, 6 entries).
@@ -46,18 +48,6 @@ fn with_mode(mode: RecoveryMode, commit_offset: Option<u64>) -> RecoveryOptions 
     options(SEGMENT_BYTES)
         .with_mode(mode)
         .with_commit_offset(commit_offset)
-}
-
-fn flip_bit(path: &Path, at: usize, bit: u8) {
-    let mut bytes = fs::read(path).unwrap();
-    bytes[at] ^= 1 << bit;
-    fs::write(path, bytes).unwrap();
-}
-
-fn zero_range(path: &Path, range: std::ops::Range<usize>) {
-    let mut bytes = fs::read(path).unwrap();
-    bytes[range].fill(0);
-    fs::write(path, bytes).unwrap();
 }
 
 /// `(start, end)` of record `position` of a data file.
@@ -89,7 +79,7 @@ fn anchor_01_corruption_in_the_middle_of_the_active_file_is_never_silent() {
             // The size field of entry 2 reads 0: what a lost page looks like.
             zero_range(&path, start..start + 4);
         } else {
-            flip_bit(&path, start + 12, 3); // a payload bit of entry 2
+            xor_byte(&path, start + 12, 1 << 3); // a payload bit of entry 2
         }
         let damaged = fs::read(&path).unwrap();
         let kind = if lost_page {
@@ -511,12 +501,12 @@ fn anchor_08_empty_or_stale_index_is_a_clean_recovery() {
     let pristine = snapshot(dir.path());
     let index = index_path(dir.path(), 10);
     let offsets = index_offsets(&pristine["10.idxx"]);
-    let mut stale = vec![0u8; 4 + 4 * 5];
     let five: Vec<wal_format::FileOffset> = offsets[..5]
         .iter()
         .map(|&o| wal_format::FileOffset(o))
         .collect();
-    wal_format::index::encode(wal_format::Codec::V2, &five, &mut stale).unwrap();
+    let stale = encode_index(wal_format::Codec::V2, &five);
+    assert_eq!(stale.len(), 4 + 4 * 5);
     let cases: [(&str, Vec<u8>, ProblemKind); 3] = [
         ("a 0-byte index", Vec::new(), ProblemKind::IndexCorrupt),
         (

@@ -19,13 +19,13 @@ use std::path::Path;
 use support::{append_range, expected, open, options, payload, replayed};
 use wal_recovery::{Action, ProblemKind, RecoveryError, RecoveryMode};
 use wal_store::StoreError;
-use wal_store::closed::CLOSED_FILE_NAME;
+use wal_store::internal::closed::CLOSED_FILE_NAME;
 
 const SEGMENT_BYTES: u32 = 1024;
 
 #[test]
 fn recovery_of_a_clean_log_leaves_the_close_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     append_range(&recovered.log, 0..50);
     recovered.log.close().unwrap();
@@ -40,7 +40,7 @@ fn recovery_of_a_clean_log_leaves_the_close_record() {
 
 #[test]
 fn a_cut_of_the_active_segment_removes_the_close_record_first() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     append_range(&recovered.log, 0..50);
     let active_base = active_base_of(&recovered.log);
@@ -49,11 +49,13 @@ fn a_cut_of_the_active_segment_removes_the_close_record_first() {
     assert!(dir.path().join(CLOSED_FILE_NAME).exists());
 
     // The last byte of the last record flipped: with no commit point, a torn tail.
-    let path = wal_store::naming::data_path(dir.path(), active_base, wal_store::format::Codec::V2);
-    let mut bytes = fs::read(&path).unwrap();
-    let end = support::written_len(&bytes);
-    bytes[end - 1] ^= 0x01;
-    fs::write(&path, &bytes).unwrap();
+    let path = wal_store::internal::naming::data_path(
+        dir.path(),
+        active_base,
+        wal_store::format::Codec::V2,
+    );
+    let end = support::written_len(&fs::read(&path).unwrap());
+    wal_testkit::damage::xor_byte(&path, end - 1, 0x01);
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(!recovered.report.is_clean());

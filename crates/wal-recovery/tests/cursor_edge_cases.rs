@@ -202,7 +202,8 @@ fn entries_appended_after_a_clamped_cursor_are_replayed_after_the_next_restart()
         recovered.log.set_cursor(15),
         Err(wal_recovery::RecoveryError::InvalidArgument(_))
     ));
-    wal_recovery::cursor::write_cursor(dir.path(), 15).unwrap();
+    // Written as the file's bytes, past what `set_cursor` allows.
+    std::fs::write(cursor_path(dir.path()), encode_cursor(15)).unwrap();
     drop(recovered);
     // What the power loss leaves: the rotation made segment 0, its index and the new
     // file durable, but the records of entries 10..16 never reached the disk.
@@ -261,10 +262,8 @@ fn damage_at_or_before_the_cursor_is_committed() {
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
         recovered.log.set_cursor(cursor).unwrap();
         drop(recovered);
-        let mut bytes = fs::read(&path).unwrap();
-        let (start, _) = records(&bytes)[usize::try_from(damaged - 30).unwrap()];
-        bytes[start + 13] ^= 0x40; // a payload bit
-        fs::write(&path, &bytes).unwrap();
+        let (start, _) = records(&fs::read(&path).unwrap())[usize::try_from(damaged - 30).unwrap()];
+        wal_testkit::damage::xor_byte(&path, start + 13, 0x40); // a payload bit
         let outcome = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
         if refused {
             let err = outcome.unwrap_err();

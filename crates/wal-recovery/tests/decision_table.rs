@@ -1594,7 +1594,7 @@ fn check_opened(
                     expected.holes.contains(offsets),
                     "hole {offsets:?} not in the HOLES file"
                 );
-                accounted.insert(PathBuf::from(wal_store::holes::HOLES_FILE_NAME));
+                accounted.insert(PathBuf::from(wal_store::internal::holes::HOLES_FILE_NAME));
             }
             Action::SegmentSplit { segment, into } => {
                 // The records after a hole, in a data file of their own (new), with the
@@ -1704,7 +1704,7 @@ fn check_entries(case: &Case, expected: &Opened, wal: &wal_recovery::Log) {
         );
     }
     assert_eq!(
-        wal_store::holes::read_holes(case.log.path()).unwrap(),
+        wal_store::internal::holes::read_holes(case.log.path()).unwrap(),
         expected.holes,
         "the HOLES file"
     );

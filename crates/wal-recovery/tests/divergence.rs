@@ -25,13 +25,13 @@ fn write(dir: &Path, codec: Codec, payloads: impl IntoIterator<Item = Vec<u8>>) 
 }
 
 fn payload(o: u64) -> Vec<u8> {
-    format!("entry {o}").into_bytes()
+    wal_testkit::payload::labelled(o, 0)
 }
 
 #[test]
 fn identical_logs_are_identical() {
     for codec in [Codec::V2, Codec::V1] {
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (wal_testkit::tempdir(), wal_testkit::tempdir());
         write(a.path(), codec, (0..100).map(payload))
             .close()
             .unwrap();
@@ -53,7 +53,7 @@ fn identical_logs_are_identical() {
 fn a_rewritten_suffix_is_found_at_its_first_entry() {
     for codec in [Codec::V2, Codec::V1] {
         for diverge_at in [0u64, 1, 13, 57, 99] {
-            let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            let (a, b) = (wal_testkit::tempdir(), wal_testkit::tempdir());
             write(a.path(), codec, (0..100).map(payload))
                 .close()
                 .unwrap();
@@ -94,7 +94,7 @@ fn a_rewritten_suffix_is_found_at_its_first_entry() {
 
 #[test]
 fn a_shorter_replica_diverges_where_it_ends() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (wal_testkit::tempdir(), wal_testkit::tempdir());
     write(a.path(), Codec::V2, (0..100).map(payload))
         .close()
         .unwrap();
@@ -113,7 +113,7 @@ fn a_shorter_replica_diverges_where_it_ends() {
 
 #[test]
 fn empty_logs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (wal_testkit::tempdir(), wal_testkit::tempdir());
     write(a.path(), Codec::V2, []).close().unwrap();
     write(b.path(), Codec::V2, []).close().unwrap();
     let found = compare(a.path(), b.path()).unwrap();

@@ -43,7 +43,7 @@ fn assert_next_chains_from(wal: &Wal, seed: u32) {
 
 #[test]
 fn a_new_log_reopens_through_recovery_with_its_seed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     drop(recover(dir.path(), RecoveryMode::default(), seeded()).unwrap());
     // Neither the seed nor the first offset is passed again; a different seed loses.
     for options in [plain(), plain().with_seed_crc(!SEED)] {
@@ -57,7 +57,7 @@ fn a_new_log_reopens_through_recovery_with_its_seed() {
 
 #[test]
 fn a_log_truncated_to_nothing_reopens_through_recovery_with_its_seed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     for i in 0..30u8 {
         wal.append(&[i + 1; 20]).unwrap();
@@ -72,7 +72,7 @@ fn a_log_truncated_to_nothing_reopens_through_recovery_with_its_seed() {
 
 #[test]
 fn a_torn_only_entry_cut_by_recovery_leaves_the_seed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     wal.append(b"torn").unwrap();
     wal.sync().unwrap();
@@ -99,7 +99,7 @@ fn a_torn_only_entry_cut_by_recovery_leaves_the_seed() {
 
 #[test]
 fn verify_knows_the_seed_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(verification.ok, "{verification:#?}");
@@ -109,7 +109,7 @@ fn verify_knows_the_seed_file() {
 #[test]
 fn a_damaged_seed_file_is_reported_and_quarantined() {
     let make = || {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
         let path = dir.path().join(SEED_FILE_NAME);
         let mut bytes = std::fs::read(&path).unwrap();
@@ -164,7 +164,7 @@ fn a_damaged_seed_file_is_reported_and_quarantined() {
 
 #[test]
 fn a_trimmed_log_cut_to_nothing_by_recovery_keeps_the_seed_of_its_new_first_entry() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     for i in 0..60u8 {
         wal.append(&[i + 1; 20]).unwrap();

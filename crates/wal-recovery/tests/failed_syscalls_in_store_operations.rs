@@ -13,7 +13,7 @@ mod faults;
 use std::time::Duration;
 
 use faults::{AnyError, Case, Ctx, durable_log, exhaust, options};
-use wal_store::sys::Call;
+use wal_store::faults::Call;
 use wal_store::{SyncPolicy, Wal};
 
 /// Appends that cross two rotations, each acknowledged when it returns.

@@ -11,8 +11,8 @@ mod faults;
 use std::path::PathBuf;
 
 use faults::{Fault, run_faulted};
+use wal_store::faults::Call;
 use wal_store::faults::EIO;
-use wal_store::sys::Call;
 
 fn once(call: Call, nth: usize, file: &str) -> Fault {
     Fault {

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use wal_format::Codec;
 use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, cursor};
+use wal_testkit::segment::{encode_index, encode_segment};
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
     RecoveryOptions::default().with_mode(mode)
@@ -19,14 +20,7 @@ fn options(mode: RecoveryMode) -> RecoveryOptions {
 
 /// A v2 data file holding `payloads` chained from 0, preallocated to `len` bytes.
 fn segment(path: &Path, payloads: &[&[u8]], len: usize) {
-    let mut bytes = vec![0u8; len];
-    let (mut at, mut prev) = (0, 0);
-    for p in payloads {
-        let e = Codec::V2.encode_record(&mut bytes[at..], prev, p).unwrap();
-        at += e.len;
-        prev = e.crc.unwrap();
-    }
-    fs::write(path, bytes).unwrap();
+    fs::write(path, encode_segment(Codec::V2, 0, payloads, len).bytes).unwrap();
 }
 
 fn reopen_and_append(dir: &Path, count: u64) -> u64 {
@@ -41,8 +35,9 @@ fn reopen_and_append(dir: &Path, count: u64) -> u64 {
 
 #[test]
 fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    cursor::write_cursor(dir.path(), 1000).unwrap();
+    let dir = wal_testkit::tempdir();
+    // A cursor written as the file's bytes: no log holds entry 1000 to set it through.
+    std::fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(1000)).unwrap();
     assert!(matches!(
         wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency)),
         Err(RecoveryError::Inconsistent { .. })
@@ -70,7 +65,7 @@ fn no_segment_but_a_cursor_starts_the_new_log_after_it() {
 
 #[test]
 fn no_segment_but_a_commit_offset_is_committed_corruption() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let err = wal_recovery::open(
         dir.path(),
         RecoveryOptions::default().with_commit_offset(Some(0)),
@@ -84,7 +79,7 @@ fn no_segment_but_a_commit_offset_is_committed_corruption() {
 
 #[test]
 fn a_corrupt_holes_file_is_reported_and_quarantined() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"a"], 4096);
     fs::write(dir.path().join("HOLES"), b"junk\n").unwrap();
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
@@ -111,14 +106,13 @@ fn a_corrupt_holes_file_is_reported_and_quarantined() {
 
 #[test]
 fn an_orphan_index_is_not_adopted_by_a_new_segment() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let offsets = [
         wal_format::FileOffset(0),
         wal_format::FileOffset(13),
         wal_format::FileOffset(26),
     ];
-    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 3)];
-    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    let index = encode_index(Codec::V2, &offsets);
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     assert_eq!(reopen_and_append(dir.path(), 1), 1);
     for mode in [
@@ -132,9 +126,10 @@ fn an_orphan_index_is_not_adopted_by_a_new_segment() {
 
 #[test]
 fn a_stale_hole_past_the_end_does_not_block_growth() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }])
+        .unwrap();
     assert_eq!(reopen_and_append(dir.path(), 1), 1);
     assert_eq!(reopen_and_append(dir.path(), 2), 3);
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -142,12 +137,12 @@ fn a_stale_hole_past_the_end_does_not_block_growth() {
 
 #[test]
 fn an_empty_sealed_segment_before_a_hole_opens() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("5.txnx"), &[], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
-    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 0)];
-    wal_format::index::encode(Codec::V2, &[], &mut index).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
+    let index = encode_index(Codec::V2, &[]);
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     assert_eq!(reopen_and_append(dir.path(), 2), 7);
     assert_eq!(reopen_and_append(dir.path(), 0), 7);
@@ -155,7 +150,7 @@ fn an_empty_sealed_segment_before_a_hole_opens() {
 
 #[test]
 fn a_nul_in_a_journal_name_does_not_block_opening() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"a"], 4096);
     fs::write(dir.path().join("JOURNAL"), b"remove 1.\0x\n").unwrap();
     let recovered =
@@ -167,7 +162,7 @@ fn a_nul_in_a_journal_name_does_not_block_opening() {
 
 #[test]
 fn point_in_time_cuts_at_the_earliest_of_two_problems_at_one_offset() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(
         &dir.path().join("0.txnx"),
         &[
@@ -189,13 +184,9 @@ fn point_in_time_cuts_at_the_earliest_of_two_problems_at_one_offset() {
 
 #[test]
 fn the_last_crc_survives_an_empty_v1_segment_after_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"only"], 4096);
-    let index = {
-        let mut bytes = vec![0u8; wal_format::index::index_bytes(Codec::V2, 1)];
-        wal_format::index::encode(Codec::V2, &[wal_format::FileOffset(0)], &mut bytes).unwrap();
-        bytes
-    };
+    let index = encode_index(Codec::V2, &[wal_format::FileOffset(0)]);
     fs::write(dir.path().join("0.idxx"), index).unwrap();
     fs::write(dir.path().join("1.txn"), vec![0u8; 4096]).unwrap();
     let expected = wal_format::crc::chain(0, b"only");
@@ -223,7 +214,7 @@ fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "LOCK" && n != wal_store::closed::CLOSED_FILE_NAME)
+        .filter(|n| n != "LOCK" && n != wal_store::internal::closed::CLOSED_FILE_NAME)
         .collect();
     names.sort();
     names
@@ -258,14 +249,14 @@ fn assert_settled(dir: &Path, next: u64) {
 /// the log goes on at 17 (the fuzz finding: the store refused the result).
 #[test]
 fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("17.txnx"), &[], 4096);
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(recovered.log.next_offset(), 17);
     recovered.log.close().unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 17 }]
     );
     assert_settled(dir.path(), 17);
@@ -278,10 +269,11 @@ fn skip_corrupted_records_a_gap_after_an_empty_first_segment() {
 /// appends over the old hole made every mode refuse).
 #[test]
 fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(recovered.log.next_offset(), 5);
     assert!(recovered.report.cut.is_some());
@@ -292,7 +284,7 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
     assert!(!dir.path().join("0.idxx").exists());
     assert!(!dir.path().join("5.idxx").exists());
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![std::ops::Range { start: 0, end: 5 }]
     );
     assert!(dir.path().join("quarantine").is_dir());
@@ -304,7 +296,7 @@ fn skip_corrupted_cuts_a_garbage_last_segment_after_a_recorded_hole() {
 /// merged into one, `0..1000`, which the store does not take for the two gaps it sees).
 #[test]
 fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     segment(&dir.path().join("17.txnx"), &[], 4096);
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
@@ -322,7 +314,7 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
     );
     recovered.log.close().unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
             std::ops::Range { start: 0, end: 17 },
             std::ops::Range {
@@ -356,8 +348,8 @@ fn skip_corrupted_keeps_two_holes_around_an_empty_segment_apart() {
 /// lists 0..1, which is no gap between segments").
 #[test]
 fn a_holes_file_without_a_segment_goes_with_the_new_log() {
-    let dir = tempfile::tempdir().unwrap();
-    wal_store::holes::write_holes(
+    let dir = wal_testkit::tempdir();
+    wal_store::internal::holes::write_holes(
         dir.path(),
         &[
             std::ops::Range { start: 0, end: 1 },
@@ -370,7 +362,7 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
     .unwrap();
     let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 1);
     assert_eq!(next, 1);
-    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(!wal_store::internal::holes::holes_path(dir.path()).exists());
     assert_settled(dir.path(), 1);
 }
 
@@ -381,9 +373,10 @@ fn a_holes_file_without_a_segment_goes_with_the_new_log() {
 /// said ok, and every mode failed to open with the store's layout error).
 #[test]
 fn a_hole_inside_a_segment_is_a_holes_problem() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 1 }])
+        .unwrap();
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(!verification.ok);
     assert!(
@@ -399,7 +392,7 @@ fn a_hole_inside_a_segment_is_a_holes_problem() {
 
     let (next, problems) = open_append_close(dir.path(), RecoveryMode::TolerateCorruptTail, 0);
     assert_eq!((next, problems), (3, 1));
-    assert!(!wal_store::holes::holes_path(dir.path()).exists());
+    assert!(!wal_store::internal::holes::holes_path(dir.path()).exists());
     assert!(dir.path().join("quarantine").is_dir());
     assert_settled(dir.path(), 3);
 }
@@ -407,15 +400,14 @@ fn a_hole_inside_a_segment_is_a_holes_problem() {
 /// The same with a real gap beside the stray range: the file keeps the gap.
 #[test]
 fn a_stray_hole_goes_and_the_real_gap_stays() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
-    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 3)];
     let offsets = [0, 13, 26].map(wal_format::FileOffset);
-    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    let index = encode_index(Codec::V2, &offsets);
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     segment(&dir.path().join("5.txnx"), &[b"f"], 4096);
     let gap = std::ops::Range { start: 3, end: 5 };
-    wal_store::holes::write_holes(
+    wal_store::internal::holes::write_holes(
         dir.path(),
         &[std::ops::Range { start: 1, end: 2 }, gap.clone()],
     )
@@ -430,7 +422,10 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
             .any(|a| matches!(a, wal_recovery::Action::HolesRewritten { holes, .. } if *holes == [gap.clone()]))
     );
     recovered.log.close().unwrap();
-    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), vec![gap]);
+    assert_eq!(
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
+        vec![gap]
+    );
     assert_settled(dir.path(), 6);
 }
 
@@ -440,7 +435,7 @@ fn a_stray_hole_goes_and_the_real_gap_stays() {
 /// store refused to open).
 #[test]
 fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     fs::write(dir.path().join("0.txnx"), b"crc a282ead8\n").unwrap();
     fs::write(dir.path().join("0.txnx.pending"), b"install 0.idx\n").unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
@@ -458,10 +453,9 @@ fn skip_corrupted_stages_its_files_after_removing_leftovers_of_the_same_name() {
 /// next open still had an index to remove).
 #[test]
 fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 4)];
+    let dir = wal_testkit::tempdir();
     let offsets = [0, 13, 26, 39].map(wal_format::FileOffset);
-    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    let index = encode_index(Codec::V2, &offsets);
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     fs::write(dir.path().join("0.txnx"), b"").unwrap();
     fs::write(dir.path().join("1.txnx"), b"crc a282ead8\n").unwrap();
@@ -480,7 +474,7 @@ fn skip_corrupted_leaves_no_index_on_a_segment_that_becomes_the_last() {
 #[test]
 fn a_cursor_at_the_largest_offsets_is_corrupt() {
     for offset in [u64::MAX, u64::MAX - 1] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         fs::write(dir.path().join("CURSOR"), cursor::encode_cursor(offset)).unwrap();
         assert!(matches!(
             wal_recovery::verify(dir.path(), None).unwrap().cursor,
@@ -499,7 +493,7 @@ fn a_cursor_at_the_largest_offsets_is_corrupt() {
 /// segment 1 emptied, and the store refused the overlap).
 #[test]
 fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let mut bytes = vec![0u8; 494];
     for (at, value) in [
         (3, 0x01),
@@ -527,10 +521,11 @@ fn tolerate_corrupt_tail_cuts_at_the_earliest_of_the_problems_cuts() {
 /// before the cut moved back over the hole, and the empty `0` has no entry to chain from).
 #[test]
 fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[], 4096);
     fs::write(dir.path().join("5.txnx"), b"seventeen bytes!!").unwrap();
-    wal_store::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[std::ops::Range { start: 0, end: 5 }])
+        .unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     let wal = recovered.log;
     for _ in 0..3 {
@@ -551,20 +546,19 @@ fn truncating_after_a_hole_that_follows_an_empty_first_segment() {
 /// entry before the cut underflowed).
 #[test]
 fn truncating_after_two_touching_holes_keeps_what_precedes_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![b'a' + i]).collect();
     let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
     segment(&dir.path().join("0.txnx"), &refs, 4096);
     let offsets: Vec<wal_format::FileOffset> =
         (0..10u32).map(|i| wal_format::FileOffset(13 * i)).collect();
-    let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, 10)];
-    wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+    let index = encode_index(Codec::V2, &offsets);
     fs::write(dir.path().join("0.idxx"), &index).unwrap();
     segment(&dir.path().join("17.txnx"), &[], 4096);
     fs::write(dir.path().join("1000.txnx"), [0xa2, 0x82, 0xea, 0xd8]).unwrap();
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         vec![
             std::ops::Range { start: 10, end: 17 },
             std::ops::Range {
@@ -603,7 +597,7 @@ fn from_hex(text: &str) -> Vec<u8> {
 /// start of segment 1, which was left sealed with no index, and the store refused).
 #[test]
 fn skip_corrupted_places_nothing_past_the_next_segments_base() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     fs::write(
         dir.path().join("0.txnx"),
         from_hex(
@@ -635,12 +629,11 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
         segment(&dir.join("0.txnx"), &[b"a", b"bb", b"ccc"], 200);
         let offsets: Vec<wal_format::FileOffset> =
             [0, 20, 40, 60, 80].map(wal_format::FileOffset).to_vec();
-        let mut index = vec![0u8; wal_format::index::index_bytes(Codec::V2, offsets.len())];
-        wal_format::index::encode(Codec::V2, &offsets, &mut index).unwrap();
+        let index = encode_index(Codec::V2, &offsets);
         fs::write(dir.join("0.idxx"), index).unwrap();
         segment(&dir.join("5.txnx"), &[b"fifth"], 200);
     };
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     let gap = verification
@@ -667,7 +660,7 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
     let (next, _) = open_append_close(dir.path(), RecoveryMode::PointInTime, 0);
     assert_eq!(next, 3);
     assert_settled(dir.path(), 3);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     build(dir.path());
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     let next = recovered.log.next_offset();
@@ -681,7 +674,7 @@ fn a_disagreeing_index_hides_no_gap_before_the_next_segment() {
 /// changes; the writing open still refuses to roll such a journal forward.
 #[test]
 fn verify_reads_past_a_journal_that_is_not_text() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     segment(&dir.path().join("0.txnx"), &[b"a", b"b", b"c"], 4096);
     fs::write(
         dir.path().join(wal_recovery::JOURNAL_FILE_NAME),
@@ -718,7 +711,7 @@ fn verify_reads_past_a_journal_that_is_not_text() {
 /// store refused the result): it goes to quarantine, and the log opens at 17.
 #[test]
 fn skip_corrupted_moves_the_damaged_index_of_an_empty_segment_to_quarantine() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     fs::write(dir.path().join("0.txnx"), []).unwrap();
     fs::write(dir.path().join("0.idxx"), []).unwrap();
     fs::write(dir.path().join("17.txnx"), []).unwrap();

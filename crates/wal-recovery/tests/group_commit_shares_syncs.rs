@@ -13,8 +13,8 @@ mod faults;
 use std::sync::Arc;
 
 use faults::{payload, tempdir};
+use wal_store::faults::Call;
 use wal_store::faults::FaultPlan;
-use wal_store::sys::Call;
 use wal_store::{SyncPolicy, Wal, WalOptions};
 
 const FOLLOWERS: u64 = 15;

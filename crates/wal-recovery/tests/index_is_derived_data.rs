@@ -88,10 +88,8 @@ fn absolute_consistency_still_refuses_a_missing_index() {
 fn verify_is_ok_with_a_corrupt_index_over_intact_data() {
     let (dir, sealed) = log_with_sealed_segments();
     let index = index_path(dir.path(), sealed[1]);
-    let mut bytes = std::fs::read(&index).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x10;
-    std::fs::write(&index, &bytes).unwrap();
+    let last = std::fs::read(&index).unwrap().len() - 1;
+    wal_testkit::damage::xor_byte(&index, last, 0x10);
 
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(verification.ok, "{verification:#?}");
@@ -118,12 +116,10 @@ fn an_index_listing_more_entries_than_the_data_is_not_ok() {
     // The last two records of a sealed segment zeroed cleanly: its data ends early at a
     // record boundary, and only its index says the entries existed.
     let data = data_path(dir.path(), sealed[1]);
-    let mut bytes = std::fs::read(&data).unwrap();
-    let records = records(&bytes);
+    let records = records(&std::fs::read(&data).unwrap());
     let (cut_from, _) = records[records.len() - 2];
     let end = records[records.len() - 1].1;
-    bytes[cut_from..end].fill(0);
-    std::fs::write(&data, &bytes).unwrap();
+    wal_testkit::damage::zero_range(&data, cut_from..end);
 
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(!verification.ok, "{verification:#?}");

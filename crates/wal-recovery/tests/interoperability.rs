@@ -16,7 +16,8 @@ use std::path::Path;
 use support::{payload, tempdir};
 use wal_format::{Codec, IndexView, Scanner};
 use wal_recovery::{RecoveryMode, RecoveryOptions, migrate};
-use wal_store::{Wal, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{Wal, WalOptions, list_segments};
 
 const SEGMENT_BYTES: u32 = 4096;
 /// The length the reference implementation gives the data file of such a segment.
@@ -246,7 +247,7 @@ fn migration_keeps_a_recorded_hole() {
     ] {
         std::fs::remove_file(path).unwrap();
     }
-    wal_store::holes::write_holes(dir.path(), &[gone..after]).unwrap();
+    wal_store::internal::holes::write_holes(dir.path(), &[gone..after]).unwrap();
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 
     migrate(dir.path(), Codec::V2).unwrap();
@@ -259,7 +260,7 @@ fn migration_keeps_a_recorded_hole() {
     assert_eq!(before_hole.base + before_hole.records.len() as u64, gone);
     assert!(segments.iter().all(|s| s.base < gone || s.base >= after));
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         [gone..after]
     );
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
@@ -340,7 +341,11 @@ fn skip_corrupted_writes_no_empty_index_for_a_segment_that_lost_every_entry() {
     let dir = tempdir();
     append(dir.path(), options(Codec::V2, 256), 0..40, payload);
     // Damaged behind a crash, not after a clean close (whose record recovery trusts).
-    std::fs::remove_file(dir.path().join(wal_store::closed::CLOSED_FILE_NAME)).unwrap();
+    std::fs::remove_file(
+        dir.path()
+            .join(wal_store::internal::closed::CLOSED_FILE_NAME),
+    )
+    .unwrap();
     let bases = segment_bases(dir.path());
     let (lost, next) = (bases[1], bases[2]);
     let data = naming::data_path(dir.path(), lost, Codec::V2);
@@ -352,7 +357,7 @@ fn skip_corrupted_writes_no_empty_index_for_a_segment_that_lost_every_entry() {
     assert_no_empty_index(dir.path(), "after skip-corrupted");
     assert!(!naming::index_path(dir.path(), lost, Codec::V2).exists());
     assert_eq!(
-        wal_store::holes::read_holes(dir.path()).unwrap(),
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
         [lost..next]
     );
     // The store opens the empty sealed segment without an index, and verify is clean.
@@ -381,9 +386,7 @@ fn no_file_the_project_creates_looks_like_a_segment_without_being_one() {
     migrate(dir.path(), Codec::V2).unwrap();
     let bases = segment_bases(dir.path());
     let damaged = naming::data_path(dir.path(), bases[1], Codec::V2);
-    let mut bytes = std::fs::read(&damaged).unwrap();
-    bytes[20] ^= 0xff;
-    std::fs::write(&damaged, bytes).unwrap();
+    wal_testkit::flip_byte(&damaged, 20);
     let recovered = open_skipping_corrupted(dir.path());
     let last = recovered.log.last_offset().unwrap();
     recovered.log.set_cursor(last).unwrap();
@@ -421,7 +424,7 @@ fn empty_segment_between_two_holes(dir: &Path) -> (Vec<u64>, [std::ops::Range<u6
     std::fs::write(&data, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
     std::fs::remove_file(naming::index_path(dir, b2, Codec::V1)).unwrap();
     let holes = [b1..b2, b2..b3];
-    wal_store::holes::write_holes(dir, &holes).unwrap();
+    wal_store::internal::holes::write_holes(dir, &holes).unwrap();
     assert!(wal_recovery::verify(dir, None).unwrap().ok);
     (bases, holes)
 }
@@ -458,7 +461,10 @@ fn migration_keeps_an_empty_segment_between_two_holes() {
         bases[2]
     );
     assert!(!naming::index_path(dir.path(), bases[2], Codec::V2).exists());
-    assert_eq!(wal_store::holes::read_holes(dir.path()).unwrap(), holes);
+    assert_eq!(
+        wal_store::internal::holes::read_holes(dir.path()).unwrap(),
+        holes
+    );
     entries_outside(dir.path(), 64, &holes);
 }
 

@@ -76,7 +76,7 @@ fn assert_whole_v2_log(dir: &Path) {
 
 #[test]
 fn migration_converts_and_rechains_every_segment() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     mixed_log(dir.path());
     let segments = wal_store::list_segments(dir.path()).unwrap();
     assert!(segments.iter().filter(|(_, c)| *c == Codec::V1).count() >= 3);
@@ -95,9 +95,11 @@ fn migration_converts_and_rechains_every_segment() {
 /// change of the active segment does.
 #[test]
 fn migration_removes_the_close_record_of_the_segment_it_rewrites() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     mixed_log(dir.path());
-    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    let closed = dir
+        .path()
+        .join(wal_store::internal::closed::CLOSED_FILE_NAME);
     assert!(closed.exists(), "the clean close left no close record");
     let migration = migrate(dir.path(), Codec::V2).unwrap();
     assert!(!migration.rechained.is_empty());
@@ -107,7 +109,7 @@ fn migration_removes_the_close_record_of_the_segment_it_rewrites() {
 
 #[test]
 fn migration_is_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     mixed_log(dir.path());
     migrate(dir.path(), Codec::V2).unwrap();
     let after_first = files(dir.path());
@@ -118,7 +120,7 @@ fn migration_is_idempotent() {
 
 #[test]
 fn migration_to_v1_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     mixed_log(dir.path());
     let before = files(dir.path());
     assert!(matches!(
@@ -133,10 +135,10 @@ fn migration_to_v1_is_refused() {
 /// the journal written: recovery must complete the migration; part of the renames done:
 /// likewise.
 fn crash_then_recover(keep_journal: bool, renames_done: usize) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     mixed_log(dir.path());
     let before = files(dir.path());
-    let staged = tempfile::tempdir().unwrap();
+    let staged = wal_testkit::tempdir();
     // Run the migration in a copy, to collect the files it produces.
     for (name, bytes) in &before {
         fs::write(staged.path().join(name), bytes).unwrap();
@@ -160,7 +162,9 @@ fn crash_then_recover(keep_journal: bool, renames_done: usize) {
         // record is removed before the journal is written, not by it.
         let mut journal: String = changed.iter().map(|n| format!("install {n}\n")).collect();
         for name in before.keys().filter(|n| {
-            !after.contains_key(*n) && *n != "LOCK" && *n != wal_store::closed::CLOSED_FILE_NAME
+            !after.contains_key(*n)
+                && *n != "LOCK"
+                && *n != wal_store::internal::closed::CLOSED_FILE_NAME
         }) {
             journal.push_str(&format!("remove {name}\n"));
         }

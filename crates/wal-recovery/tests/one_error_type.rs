@@ -3,8 +3,8 @@
 //! failure of the log in one place, whichever layer refused.
 
 use wal_recovery::{Error, Log, RecoveryOptions, StoreError};
+use wal_store::faults::Call;
 use wal_store::faults::{EIO, FaultPlan, Rule};
-use wal_store::sys::Call;
 use wal_store::{SyncPolicy, WalOptions};
 
 /// 256-byte segments: entries of 20-odd bytes rotate every few appends.

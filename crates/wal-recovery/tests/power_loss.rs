@@ -30,7 +30,8 @@ mod support;
 use support::{Files, records, snapshot, temp_files, tempdir, write_files};
 use wal_format::{Codec, crc};
 use wal_recovery::{CursorState, Log, RecoveryOptions, RecoveryReport, cursor};
-use wal_store::{SyncPolicy, WalOptions, naming};
+use wal_store::internal::naming;
+use wal_store::{SyncPolicy, WalOptions};
 
 /// The unit of a page-cache writeback.
 const PAGE_BYTES: usize = 4096;
@@ -247,26 +248,6 @@ fn garbage(kind: usize, seed: u64) -> Garbage {
     }
 }
 
-/// SplitMix64: a seeded generator, so that every run builds the same images.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn bytes(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let word = self.next().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
-}
-
 /// The active segment's bytes after a power loss that left the dirty pages as `fates`
 /// say (pages not named keep their durable content).
 fn active_after(moments: &Moments, fates: &[(usize, Fate)]) -> Vec<u8> {
@@ -306,7 +287,7 @@ fn garbage_page(moments: &Moments, p: usize, kind: Garbage) -> Vec<u8> {
     let new = &moments.current[&moments.active];
     let mut bytes = vec![0u8; PAGE_BYTES];
     match kind {
-        Garbage::Random(seed) => Rng(seed).bytes(&mut bytes),
+        Garbage::Random(seed) => wal_testkit::rng::Rng::new(seed).fill(&mut bytes),
         Garbage::Ones => bytes.fill(0xFF),
         Garbage::Stale => {
             let older = moments
@@ -317,11 +298,11 @@ fn garbage_page(moments: &Moments, p: usize, kind: Garbage) -> Vec<u8> {
             bytes.copy_from_slice(&older[page(p)]);
         }
         Garbage::PlausibleHeaders(seed) => {
-            let mut rng = Rng(seed);
-            rng.bytes(&mut bytes);
+            let mut rng = wal_testkit::rng::Rng::new(seed);
+            rng.fill(&mut bytes);
             let last_crc = last_durable_crc(moments);
             for header in bytes.chunks_mut(512) {
-                let size = 1 + u32::try_from(rng.next() % 400).unwrap();
+                let size = 1 + u32::try_from(rng.next_u64() % 400).unwrap();
                 header[0..4].copy_from_slice(&size.to_be_bytes());
                 header[4..8].copy_from_slice(&last_crc.to_be_bytes());
             }
@@ -579,10 +560,10 @@ fn unsynced_pages_lost_as_zeros() {
 
 #[test]
 fn unsynced_pages_lost_as_garbage() {
-    let mut rng = Rng(GARBAGE_SEED);
+    let mut rng = wal_testkit::rng::Rng::new(GARBAGE_SEED);
     for (name, moments) in scenarios() {
         let dirty = moments.dirty_pages();
-        let seeds: Vec<u64> = (0..dirty.len()).map(|_| rng.next()).collect();
+        let seeds: Vec<u64> = (0..dirty.len()).map(|_| rng.next_u64()).collect();
         for fates in subsets(&dirty, |mask, i| {
             Fate::Garbage(garbage(mask + i, seeds[i] ^ mask as u64))
         }) {

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use wal_recovery::{Action, RecoveryError, RecoveryMode, RecoveryOptions};
 use wal_store::{StoreError, WalOptions};
+use wal_testkit::damage::{xor_byte, zero_range};
 
 const SEGMENT_BYTES: u32 = 512;
 
@@ -20,7 +21,7 @@ fn options(mode: RecoveryMode) -> RecoveryOptions {
 }
 
 fn payload(o: u64) -> Vec<u8> {
-    format!("entry {o:04}").into_bytes()
+    wal_testkit::payload::labelled(o, 4)
 }
 
 /// 100 entries of 10 bytes (22-byte records): about 23 per segment, all durable, left as
@@ -38,9 +39,7 @@ fn write_log(dir: &Path) -> Vec<(u64, wal_format::Codec)> {
 /// Flips a payload byte of the record at `position` of the segment at `base`.
 fn damage_record(dir: &Path, base: u64, position: usize) {
     let path = dir.join(format!("{base}.txnx"));
-    let mut bytes = fs::read(&path).unwrap();
-    bytes[position * 22 + 12 + 3] ^= 0x40;
-    fs::write(&path, bytes).unwrap();
+    xor_byte(&path, position * 22 + 12 + 3, 0x40);
 }
 
 fn offsets_read(recovered: &wal_recovery::Recovered) -> Vec<u64> {
@@ -61,7 +60,7 @@ fn all_but(skipped: &[u64], end: u64) -> Vec<u64> {
 
 #[test]
 fn a_damaged_record_in_a_sealed_segment_becomes_a_hole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let segments = write_log(dir.path());
     let (base, _) = segments[1];
     damage_record(dir.path(), base, 3);
@@ -107,7 +106,7 @@ fn a_damaged_record_in_a_sealed_segment_becomes_a_hole() {
 
 #[test]
 fn a_damaged_record_in_the_active_segment_is_skipped_by_its_own_size() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let segments = write_log(dir.path());
     let (base, _) = *segments.last().unwrap();
     damage_record(dir.path(), base, 2);
@@ -131,13 +130,11 @@ fn a_damaged_record_in_the_active_segment_is_skipped_by_its_own_size() {
 
 #[test]
 fn a_lost_page_in_the_active_segment_is_cut_where_boundaries_are_unknown() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let segments = write_log(dir.path());
     let (base, _) = *segments.last().unwrap();
     let path = dir.path().join(format!("{base}.txnx"));
-    let mut bytes = fs::read(&path).unwrap();
-    bytes[2 * 22..2 * 22 + 4].fill(0); // record 2's size reads 0
-    fs::write(&path, bytes).unwrap();
+    zero_range(&path, 2 * 22..2 * 22 + 4); // record 2's size reads 0
     let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
     assert_eq!(offsets_read(&recovered), (0..base + 2).collect::<Vec<_>>());
     let cut = recovered.report.cut.clone().unwrap();
@@ -147,7 +144,7 @@ fn a_lost_page_in_the_active_segment_is_cut_where_boundaries_are_unknown() {
 
 #[test]
 fn a_missing_sealed_segment_becomes_a_hole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let segments = write_log(dir.path());
     let (base, _) = segments[1];
     let (next, _) = segments[2];
@@ -163,7 +160,7 @@ fn a_missing_sealed_segment_becomes_a_hole() {
 
 #[test]
 fn truncating_into_a_hole_and_trimming_past_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let segments = write_log(dir.path());
     let (base, _) = segments[1];
     damage_record(dir.path(), base, 3);
@@ -177,7 +174,11 @@ fn truncating_into_a_hole_and_trimming_past_it() {
         recovered.log.append(&payload(o)).unwrap();
     }
     recovered.log.close().unwrap();
-    assert!(!dir.path().join(wal_store::holes::HOLES_FILE_NAME).exists());
+    assert!(
+        !dir.path()
+            .join(wal_store::internal::holes::HOLES_FILE_NAME)
+            .exists()
+    );
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
@@ -186,7 +187,7 @@ fn truncating_into_a_hole_and_trimming_past_it() {
 
 #[test]
 fn trimming_past_a_hole_forgets_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let segments = write_log(dir.path());
     let (base, _) = segments[0];
     damage_record(dir.path(), base, 5);
@@ -194,7 +195,11 @@ fn trimming_past_a_hole_forgets_it() {
     let removed = recovered.log.trim_before(segments[2].0).unwrap();
     assert!(removed >= 2);
     recovered.log.close().unwrap();
-    assert!(!dir.path().join(wal_store::holes::HOLES_FILE_NAME).exists());
+    assert!(
+        !dir.path()
+            .join(wal_store::internal::holes::HOLES_FILE_NAME)
+            .exists()
+    );
     let recovered =
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);

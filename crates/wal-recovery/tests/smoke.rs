@@ -11,7 +11,7 @@ fn options() -> RecoveryOptions {
 
 #[test]
 fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..100u32 {
         recovered
@@ -28,10 +28,9 @@ fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
     // Tear the last record: cut its payload short by overwriting its tail with garbage
     // that does not match, after the valid records.
     let path = dir.path().join(format!("{active}.txnx"));
-    let mut bytes = fs::read(&path).unwrap();
+    let bytes = fs::read(&path).unwrap();
     let end = bytes.iter().rposition(|&b| b != 0).unwrap() + 1;
-    bytes[end - 3] ^= 0xFF;
-    fs::write(&path, &bytes).unwrap();
+    wal_testkit::flip_byte(&path, end - 3);
 
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     let report = &recovered.report;
@@ -61,7 +60,7 @@ fn torn_tail_of_the_active_segment_is_cut_and_quarantined() {
 
 #[test]
 fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..20u32 {
         recovered
@@ -71,9 +70,7 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
     }
     drop(recovered);
     let path = dir.path().join("0.txnx");
-    let mut bytes = fs::read(&path).unwrap();
-    bytes[20] ^= 1; // inside the second record's payload
-    fs::write(&path, &bytes).unwrap();
+    wal_testkit::damage::xor_byte(&path, 20, 1); // inside the second record's payload
     let before = fs::read(&path).unwrap();
     let err = wal_recovery::open(dir.path(), options().with_commit_offset(Some(5))).unwrap_err();
     assert!(
@@ -95,7 +92,7 @@ fn damage_at_or_before_the_commit_offset_is_refused_and_nothing_changes() {
 
 #[test]
 fn replay_with_borrowed_entries_matches_replay() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let recovered = wal_recovery::open(dir.path(), options()).unwrap();
     for i in 0..500u32 {
         recovered

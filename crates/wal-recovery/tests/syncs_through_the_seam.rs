@@ -14,8 +14,8 @@ mod faults;
 use std::path::Path;
 
 use faults::{SEGMENT_BYTES, options, payload, tempdir};
+use wal_store::faults::Call;
 use wal_store::faults::{EIO, FaultPlan, Rule, Seen};
-use wal_store::sys::Call;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// Opens a log of 256-byte segments (five entries each) holding `entries` entries.

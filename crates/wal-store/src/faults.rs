@@ -1,5 +1,7 @@
-//! Fault plans (feature `fault-injection`, for tests only): make chosen system calls of
-//! [`crate::sys`] fail, and count them.
+//! Fault plans, for tests only (the `fault-injection` feature, which only the workspace's
+//! tests enable): make chosen system calls of the store (every sync, preallocation,
+//! create, open, write, rename, unlink and mkdir, by the store and by recovery) fail, and
+//! count them.
 //!
 //! A plan covers the paths under one directory (a test's temporary directory): a call
 //! is seen by the plan whose directory is the nearest ancestor of its path, and by no
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
-use crate::sys::Call;
+pub use crate::sys::Call;
 
 /// The environment variable a child process takes its plan from.
 pub const FAULTS_ENV: &str = "WALRS_FAULTS";
@@ -213,7 +215,7 @@ fn plans() -> MutexGuard<'static, Vec<Weak<Plan>>> {
     PLANS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Called by [`crate::sys`] before each call: fails it if the plan covering `path`
+/// Called by `sys.rs` before each system call: fails it if the plan covering `path`
 /// says so.
 pub(crate) fn check(call: Call, path: &Path) -> io::Result<()> {
     FROM_ENV.get_or_init(plan_from_env);
@@ -400,18 +402,20 @@ mod tests {
         assert_eq!(plan.counts().get(&Call::Unlink), Some(&3));
         assert_eq!(plan.injected(), 1);
 
-        plan.fail(Rule::from_then_on(Call::Fsync, 1, ENOSPC).on_paths("g"));
+        // A path part no temporary directory's random name holds (a one-letter part
+        // would match some of them).
+        plan.fail(Rule::from_then_on(Call::Fsync, 1, ENOSPC).on_paths("faulty-file"));
         assert!(check(Call::Fsync, &path).is_ok());
         for _ in 0..3 {
             assert_eq!(
-                check(Call::Fsync, &dir.path().join("g"))
+                check(Call::Fsync, &dir.path().join("faulty-file"))
                     .unwrap_err()
                     .raw_os_error(),
                 Some(ENOSPC)
             );
         }
         plan.heal();
-        assert!(check(Call::Fsync, &dir.path().join("g")).is_ok());
+        assert!(check(Call::Fsync, &dir.path().join("faulty-file")).is_ok());
         drop(plan);
         assert!(check(Call::Unlink, &path).is_ok());
     }

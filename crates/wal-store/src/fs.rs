@@ -171,15 +171,6 @@ pub fn create_with_content(dir: &Path, path: &Path, bytes: &[u8], len: u64) -> R
     sync_dir(dir)
 }
 
-/// Grows `file` to `len` bytes of preallocated zeros and fsyncs it. A mapped file is only
-/// ever grown, never shrunk.
-pub fn grow(file: &File, path: &Path, len: u64) -> Result<()> {
-    if extend(file, path, len)? {
-        sys::fsync(file, path).io_context("fsync", path)?;
-    }
-    Ok(())
-}
-
 /// Grows `file` to `len` bytes of preallocated zeros, without syncing: whether it grew.
 pub(crate) fn extend(file: &File, path: &Path, len: u64) -> Result<bool> {
     let current = file.metadata().io_context("stat", path)?.len();

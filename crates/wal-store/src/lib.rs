@@ -28,34 +28,37 @@
 #![deny(missing_docs)]
 
 mod ahead;
-pub mod closed;
+mod closed;
 mod error;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
-pub mod fs;
-pub mod holes;
+mod fs;
+mod holes;
+#[doc(hidden)]
+pub mod internal;
 pub mod layout;
 mod lock;
 mod mmap;
-pub mod naming;
+mod naming;
 mod open;
 mod options;
 mod read;
-pub mod seed;
+mod scan;
+mod seed;
 mod segment;
 mod stats;
 mod sync;
-pub mod sys;
+mod sys;
 mod wal;
 
 pub use error::{Result, StoreError};
 pub use layout::list_segments;
 pub use lock::DirLock;
-pub use mmap::{LockedFileMap, ScannedMap};
 pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
 pub use read::{Iter, RevIter};
+pub use scan::{CheckedSegment, DataFileScan};
 pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;

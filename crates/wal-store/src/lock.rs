@@ -6,6 +6,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{IoContext, Result, StoreError};
@@ -13,6 +14,9 @@ use crate::naming::LOCK_FILE_NAME;
 
 /// The directories (device, inode) whose lock this process holds.
 static HELD: Mutex<Option<HashSet<(u64, u64)>>> = Mutex::new(None);
+
+/// The number of the next acquisition of a lock in this process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// How long a conflicting `flock` is retried when this process does not hold the lock
 /// itself: a child being spawned by another thread holds a copy of every descriptor until
@@ -27,6 +31,9 @@ pub struct DirLock {
     file: Option<File>,
     path: PathBuf,
     key: (u64, u64),
+    /// Which acquisition this is: unique in the process, so that a scan's word on a file
+    /// is taken only under the very lock it was made under (see `scan.rs`).
+    id: u64,
 }
 
 fn held() -> std::sync::MutexGuard<'static, Option<HashSet<(u64, u64)>>> {
@@ -73,12 +80,18 @@ impl DirLock {
             file: Some(file),
             path,
             key,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
     /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Which acquisition of a lock in this process this is.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 }
 

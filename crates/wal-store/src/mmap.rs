@@ -18,8 +18,10 @@
 //!    side of that lock for as long as they hold a slice, and copy payloads out before
 //!    releasing it.
 //!
-//! 4. **A [`LockedFileMap`] borrows the directory's lock**, so no writer exists while it
-//!    lives: its bytes never change under it.
+//! 4. **A checked scan's mapping borrows the directory's lock** while its bytes can be
+//!    looked at (`DataFileScan` in `scan.rs`), so no writer exists meanwhile: its bytes
+//!    never change under it. Handed on to the log, it gives no access to the bytes until
+//!    the log reads it as a segment under rules 1 to 3.
 //!
 //! The file behind a mapping is never shrunk while mapped (a mapped page past the end of
 //! a file raises SIGBUS): truncation zeroes bytes instead, and segments are removed by
@@ -30,7 +32,6 @@
 
 use std::fs::File;
 use std::io;
-use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -167,172 +168,5 @@ impl SegmentMap {
         }
         crate::sys::check(crate::sys::Call::Msync, path)?;
         self.raw.flush_range(range.start, end - range.start)
-    }
-}
-
-/// A read-only mapping of a file in a WAL directory whose lock the caller holds: the
-/// recovery crate reads segments through it instead of copying them into memory.
-///
-/// Borrowing the [`DirLock`](crate::DirLock) for the mapping's whole life is what makes
-/// it sound: no writer of this library (in this process or another) can change the file
-/// while it is mapped, because every writer needs that lock, and the lock cannot be handed
-/// to [`Wal::open_locked`](crate::Wal::open_locked) while it is borrowed.
-#[derive(Debug)]
-pub struct LockedFileMap<'lock> {
-    map: Option<SegmentMap>,
-    identity: FileIdentity,
-    /// See [`LockedFileMap::scan_bytes`].
-    scan_len: usize,
-    _lock: PhantomData<&'lock crate::DirLock>,
-}
-
-/// Which file a mapping maps, and how long the file was: a mapping is reused only for the
-/// same file at the same length (a mapped page past the end of a file raises SIGBUS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FileIdentity {
-    dev: u64,
-    ino: u64,
-    len: u64,
-}
-
-impl FileIdentity {
-    pub(crate) fn of(file: &File) -> io::Result<FileIdentity> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = file.metadata()?;
-        Ok(FileIdentity {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-        })
-    }
-}
-
-/// A read-only mapping recovery made of a segment's data file while scanning it, handed
-/// to [`Wal::open_locked_with_maps`](crate::Wal::open_locked_with_maps) so that the log
-/// reads the pages the scan has already mapped instead of mapping and faulting them in a
-/// second time. It gives no access to the bytes itself. A mapping is shared with the
-/// file (it always shows the file's current bytes), so reusing it is the same as mapping
-/// the file again, as long as it is the same file at the same length, which the store
-/// checks.
-#[derive(Debug)]
-pub struct ScannedMap {
-    map: SegmentMap,
-    identity: FileIdentity,
-    records: Option<ScannedRecords>,
-}
-
-/// The records recovery found in a data file: see [`ScannedMap::with_records`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ScannedRecords {
-    pub(crate) offsets: Vec<u32>,
-    pub(crate) data_len: u32,
-    pub(crate) last_crc: Option<u32>,
-}
-
-impl ScannedMap {
-    /// Adds what the scan found in the file: whole records with valid crcs at `offsets`,
-    /// each chained from the one before (and the first from the log's previous entry),
-    /// ending at `data_len` with nothing but zeros after, the last one's crc `last_crc`.
-    /// Opening the log then takes these instead of scanning the file again when it is the
-    /// active segment. Only for a file nothing has changed since the scan (the store checks
-    /// its first and last records, and that it is the same file at the same length).
-    pub fn with_records(
-        mut self,
-        offsets: Vec<u32>,
-        data_len: u32,
-        last_crc: Option<u32>,
-    ) -> ScannedMap {
-        self.records = Some(ScannedRecords {
-            offsets,
-            data_len,
-            last_crc,
-        });
-        self
-    }
-}
-
-/// Mappings offered for reuse while a log is opened.
-#[derive(Debug, Default)]
-pub(crate) struct Premapped(Vec<ScannedMap>);
-
-impl Premapped {
-    pub(crate) fn new(maps: Vec<ScannedMap>) -> Premapped {
-        Premapped(maps)
-    }
-
-    /// Whether no mapping is offered (a plain open, not one after recovery).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The mapping of `file`, if one is offered (read-only, same file, same length).
-    pub(crate) fn take(&mut self, file: &File) -> io::Result<Option<SegmentMap>> {
-        Ok(self.take_scanned(file)?.map(|m| m.map))
-    }
-
-    /// The mapping of `file` and the records the scan found in it, if one is offered
-    /// (same file, same length).
-    pub(crate) fn take_with_records(
-        &mut self,
-        file: &File,
-    ) -> io::Result<Option<(SegmentMap, Option<ScannedRecords>)>> {
-        Ok(self.take_scanned(file)?.map(|m| (m.map, m.records)))
-    }
-
-    fn take_scanned(&mut self, file: &File) -> io::Result<Option<ScannedMap>> {
-        if self.0.is_empty() {
-            return Ok(None);
-        }
-        let identity = FileIdentity::of(file)?;
-        Ok(self
-            .0
-            .iter()
-            .position(|m| m.identity == identity)
-            .map(|i| self.0.swap_remove(i)))
-    }
-}
-
-impl<'lock> LockedFileMap<'lock> {
-    /// Maps `path` (a file of the locked directory) for reading.
-    pub fn open(_lock: &'lock crate::DirLock, path: &Path) -> io::Result<LockedFileMap<'lock>> {
-        let file = crate::sys::open_read(path)?;
-        let identity = FileIdentity::of(&file)?;
-        let len = identity.len;
-        // An empty file cannot be mapped; it reads as no bytes.
-        let map = if len == 0 {
-            None
-        } else {
-            Some(SegmentMap::read_only(&file)?)
-        };
-        let scan_len = crate::fs::scan_len(crate::fs::data_end(&file)?, len);
-        Ok(LockedFileMap {
-            map,
-            identity,
-            scan_len: usize::try_from(scan_len).unwrap_or(usize::MAX),
-            _lock: PhantomData,
-        })
-    }
-
-    /// The bytes that may hold anything but zeros, plus a page of zeros after them (see
-    /// [`crate::fs::data_end`]): every later byte of the file reads as zero.
-    pub fn scan_bytes(&self) -> &[u8] {
-        self.map
-            .as_ref()
-            .map_or(&[], |m| m.published(self.scan_len))
-    }
-
-    /// The file's bytes (as long as it was when mapped).
-    pub fn bytes(&self) -> &[u8] {
-        self.map.as_ref().map_or(&[], |m| m.published(m.len()))
-    }
-
-    /// The mapping, for the log to reuse (see [`ScannedMap`]); `None` for an empty file.
-    pub fn into_scanned(self) -> Option<ScannedMap> {
-        let identity = self.identity;
-        self.map.map(|map| ScannedMap {
-            map,
-            identity,
-            records: None,
-        })
     }
 }

@@ -77,7 +77,7 @@ fn parse_base(text: &str) -> Option<u64> {
 /// Classifies a file name found in a WAL directory.
 ///
 /// ```
-/// use wal_store::naming::{parse_file_name, FileName};
+/// use wal_store::internal::naming::{parse_file_name, FileName};
 /// use wal_store::format::Codec;
 /// assert_eq!(parse_file_name("1024.txnx"), FileName::Data { base: 1024, codec: Codec::V2 });
 /// assert_eq!(parse_file_name("0.idx"), FileName::Index { base: 0, codec: Codec::V1 });

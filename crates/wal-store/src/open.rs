@@ -15,8 +15,9 @@ use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
 use crate::closed::{self, CloseRecord};
 use crate::error::{IoContext, Result, StoreError};
 use crate::layout::{self, DirLayout, Join};
-use crate::mmap::{Premapped, ScannedRecords, SegmentMap};
+use crate::mmap::SegmentMap;
 use crate::naming;
+use crate::scan::{Offered, ScannedRecords};
 use crate::segment::{Offsets, Segment};
 use crate::sys;
 
@@ -53,6 +54,8 @@ pub(crate) struct SealedParts {
     first_prev_crc: Option<u32>,
     /// The crc of its last record (v2).
     last_crc: Option<u32>,
+    /// What a checked scan found in its data file, when the log may take its word.
+    scanned: Option<ScannedRecords>,
 }
 
 /// A sealed segment: trusted through its index (crc, order) plus a check of its first
@@ -62,9 +65,9 @@ fn load_sealed(
     base: u64,
     codec: Codec,
     prev_crc: Option<u32>,
-    premapped: &mut Premapped,
+    offered: &mut Offered,
 ) -> Result<(Segment, Option<u32>)> {
-    let Some(parts) = check_sealed(dir, base, codec, premapped)? else {
+    let Some(parts) = check_sealed(dir, base, codec, offered)? else {
         // A sealed segment with no entry (recovery can leave one before a hole): nothing
         // to check in its data, and the chain runs on unchanged.
         let segment = Segment::open(dir, base, codec, Vec::new(), 0, false)?;
@@ -74,6 +77,10 @@ fn load_sealed(
         return Err(chain_break(base, expected, actual));
     }
     let last_crc = parts.last_crc;
+    // The records the scan checked need no second check by the first visit.
+    let checked = parts.scanned.as_ref().map_or(0, |scanned| {
+        parts.offsets.matching_prefix(&scanned.offsets) as u64
+    });
     let segment = Segment::from_parts(
         dir,
         base,
@@ -83,6 +90,7 @@ fn load_sealed(
         parts.offsets,
         parts.data_len,
     );
+    segment.note_checked(checked);
     Ok((segment, last_crc))
 }
 
@@ -109,7 +117,7 @@ pub(crate) fn open_deferred(
     entries: u64,
     (next_base, next_codec): (u64, Codec),
 ) -> Result<SealedParts> {
-    let parts = check_sealed(dir, base, codec, &mut Premapped::new(Vec::new()))?;
+    let parts = check_sealed(dir, base, codec, &mut Offered::default())?;
     let found = parts.as_ref().map_or(0, |p| p.offsets.len() as u64);
     let Some(parts) = parts.filter(|_| found == entries) else {
         return Err(layout_error(
@@ -152,7 +160,7 @@ fn check_sealed(
     dir: &Path,
     base: u64,
     codec: Codec,
-    premapped: &mut Premapped,
+    offered: &mut Offered,
 ) -> Result<Option<SealedParts>> {
     let index_path = naming::index_path(dir, base, codec);
     match std::fs::symlink_metadata(&index_path) {
@@ -190,9 +198,12 @@ fn check_sealed(
     };
     let data_path = naming::data_path(dir, base, codec);
     let file = sys::open_read(&data_path).io_context("open", &data_path)?;
-    let map = match premapped.take(&file).io_context("stat", &data_path)? {
-        Some(map) => map,
-        None => SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
+    let (map, scanned) = match offered.take(&file).io_context("stat", &data_path)? {
+        Some(taken) => (taken.map, taken.records),
+        None => (
+            SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
+            None,
+        ),
     };
     let data = map.published(map.len());
     let needs_recovery = |problem| StoreError::NeedsRecovery {
@@ -239,6 +250,7 @@ fn check_sealed(
         data_len: end.0,
         first_prev_crc,
         last_crc,
+        scanned,
     }))
 }
 
@@ -282,24 +294,23 @@ fn load_active(
     base: u64,
     codec: Codec,
     prev_crc: Option<u32>,
-    premapped: &mut Premapped,
+    offered: &mut Offered,
 ) -> Result<(Segment, Option<u32>, bool)> {
     let data_path = naming::data_path(dir, base, codec);
     let file = sys::open_read(&data_path).io_context("open", &data_path)?;
     // Recovery's mapping, when offered, has the records' pages mapped already.
-    let (map, records, from_recovery) = match premapped
-        .take_with_records(&file)
-        .io_context("stat", &data_path)?
-    {
-        Some((map, records)) => (map, records, true),
+    let (map, records, from_recovery) = match offered.take(&file).io_context("stat", &data_path)? {
+        Some(taken) => (taken.map, taken.records, true),
         None => (
             SegmentMap::read_only(&file).io_context("mmap", &data_path)?,
             None,
             false,
         ),
     };
-    let scanned = records
-        .filter(|records| scanned_records_hold(codec, map.published(map.len()), records, prev_crc));
+    let scanned = records.filter(|records| {
+        records.clean_end
+            && scanned_records_hold(codec, map.published(map.len()), records, prev_crc)
+    });
     // A close record is for a plain open after a clean close; an open after recovery
     // (which may have just changed the segment) uses what recovery's scan found, or scans.
     let close_record = if from_recovery {
@@ -307,6 +318,9 @@ fn load_active(
     } else {
         closed::read(dir, map.len() as u64)
     };
+    let checked = scanned
+        .as_ref()
+        .map_or(0, |records| records.offsets.len() as u64);
     let (offsets, data_len, last_crc, from_close_record) = match (scanned, close_record) {
         (Some(records), _) => (records.offsets, records.data_len, records.last_crc, false),
         (None, Some(record)) if close_record_holds(&map, base, codec, &record, prev_crc) => {
@@ -330,6 +344,8 @@ fn load_active(
     // successor was created) is left alone: opening changes nothing on disk. The next
     // seal replaces it, and a truncation removes it.
     let segment = Segment::open(dir, base, codec, offsets, data_len, true)?;
+    // The scan checked every record it found, and they are the segment's.
+    segment.note_checked(checked);
     Ok((segment, last_crc, from_close_record))
 }
 
@@ -476,19 +492,19 @@ fn scan_active(
 
 /// Loads the log in `dir`, or `None` if the directory holds no segment.
 ///
-/// A plain open (no mappings offered by recovery, no holes recorded) opens only the
+/// A plain open (no checked segments offered by recovery, no holes recorded) opens only the
 /// active segment and the sealed one before it, so that its time does not grow with the
 /// log: every older sealed segment is deferred to its first use, which makes the same
 /// checks (see [`open_deferred`]). Its entries are known from the layout meanwhile: the
 /// next segment starts where it ends.
-pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loaded>> {
+pub(crate) fn load(dir: &Path, offered: &mut Offered) -> Result<Option<Loaded>> {
     let files = DirLayout::read(dir)?;
     let listed = files.segments_without_duplicates()?;
     let Some(&(last_base, _)) = listed.last() else {
         return Ok(None);
     };
     let recorded_holes = files.read_holes()?;
-    let deferred = if recorded_holes.is_empty() && premapped.is_empty() {
+    let deferred = if recorded_holes.is_empty() && offered.is_empty() {
         listed.len().saturating_sub(2)
     } else {
         0
@@ -540,11 +556,11 @@ pub(crate) fn load(dir: &Path, premapped: &mut Premapped) -> Result<Option<Loade
         let prev_crc = layout::seed_for(codec, last_crc);
         let (segment, crc) = if base == last_base {
             let (segment, crc, from_close_record) =
-                load_active(dir, base, codec, prev_crc, premapped)?;
+                load_active(dir, base, codec, prev_crc, offered)?;
             active_from_close_record = from_close_record;
             (segment, crc)
         } else {
-            load_sealed(dir, base, codec, prev_crc, premapped)?
+            load_sealed(dir, base, codec, prev_crc, offered)?
         };
         let entries = segment.entries()?;
         expected_base = Some(

@@ -56,9 +56,9 @@ pub(crate) struct Segment {
     /// Whether a sync of fewer than `TINY_SYNC_BYTES` has run on this segment (see
     /// [`before_sync`](Segment::before_sync)).
     tiny_syncs: AtomicBool,
-    /// How many of the first records had their crcs checked by recovery just before the
-    /// log was opened, with no visit reading them since (see
-    /// [`Wal::note_checked_segments`](crate::Wal::note_checked_segments)).
+    /// How many of the first records had their crcs checked by recovery's scan just before
+    /// the log was opened, with no visit reading them since (see
+    /// [`CheckedSegment`](crate::CheckedSegment)).
     checked_by_recovery: AtomicU64,
 }
 
@@ -98,11 +98,10 @@ fn lock_poisoned<T>(_: T) -> StoreError {
 }
 
 impl Segment {
-    /// Notes that recovery has just checked the crcs of every record the segment holds.
-    pub(crate) fn note_checked(&self) -> Result<()> {
-        self.checked_by_recovery
-            .store(self.entries()?, Ordering::Release);
-        Ok(())
+    /// Notes that a checked scan has just checked the crcs of the first `entries` records
+    /// of the segment, in the bytes it is opened with (see `scan.rs`).
+    pub(crate) fn note_checked(&self, entries: u64) {
+        self.checked_by_recovery.store(entries, Ordering::Release);
     }
 
     /// How many of the first records recovery checked with no visit reading them since
@@ -112,6 +111,12 @@ impl Segment {
             return 0;
         }
         self.checked_by_recovery.swap(0, Ordering::AcqRel)
+    }
+
+    /// Where its data file is mapped (`None` for a deferred segment not yet used).
+    #[cfg(test)]
+    pub(crate) fn mapped_at(&self) -> Option<*const u8> {
+        self.body.get().map(|body| body.map.published(1).as_ptr())
     }
 
     /// Whether [`take_checked`](Segment::take_checked) would answer more than 0.

@@ -11,6 +11,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A kind of system call that passes through this module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,6 +88,34 @@ pub(crate) fn check(call: Call, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Counters of the changes made through this module, by directory (hashed: two
+/// directories may share one, which only makes a change look more likely, and costs the
+/// replay after a recovery a second crc pass). 8 KiB, so that directories in use at once
+/// seldom share one.
+static CHANGES: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
+
+fn changes_of(dir: &Path) -> &'static AtomicU64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let [first, ..] = &CHANGES;
+    let bucket = usize::try_from(hasher.finish() % CHANGES.len() as u64).unwrap_or(0);
+    CHANGES.get(bucket).unwrap_or(first)
+}
+
+/// Counts a change about to be made to the file at `path`: created, opened (perhaps for
+/// writing), written, preallocated, renamed or removed.
+fn note_change(path: &Path) {
+    changes_of(path.parent().unwrap_or(path)).fetch_add(1, Ordering::AcqRel);
+}
+
+/// How many changes to files of `dir` (as spelled in the paths) have gone through this
+/// module: a checked scan's word on a file's records holds only while this stays the same
+/// (see `scan.rs`).
+pub(crate) fn changes_in(dir: &Path) -> u64 {
+    changes_of(dir).load(Ordering::Acquire)
+}
+
 /// Fsyncs `file` (data and metadata), known as `path`.
 pub fn fsync(file: &File, path: &Path) -> io::Result<()> {
     check(Call::Fsync, path)?;
@@ -101,6 +130,7 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 
 /// Reserves `len` bytes of `file` (known as `path`) from `from` on.
 pub(crate) fn fallocate(file: &File, from: u64, len: u64, path: &Path) -> io::Result<()> {
+    note_change(path);
     check(Call::Fallocate, path)?;
     rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), from, len)?;
     Ok(())
@@ -108,12 +138,14 @@ pub(crate) fn fallocate(file: &File, from: u64, len: u64, path: &Path) -> io::Re
 
 /// Creates (or opens, as `options` say) the file at `path`: `options` include `create`.
 pub fn create(options: &OpenOptions, path: &Path) -> io::Result<File> {
+    note_change(path);
     check(Call::Create, path)?;
     options.open(path)
 }
 
 /// Opens the existing file at `path` as `options` say.
 pub fn open(options: &OpenOptions, path: &Path) -> io::Result<File> {
+    note_change(path);
     check(Call::Open, path)?;
     options.open(path)
 }
@@ -126,6 +158,7 @@ pub fn open_read(path: &Path) -> io::Result<File> {
 
 /// Writes all of `bytes` to `file` (known as `path`) at its current position.
 pub fn write_all(mut file: &File, bytes: &[u8], path: &Path) -> io::Result<()> {
+    note_change(path);
     check(Call::Write, path)?;
     file.write_all(bytes)
 }
@@ -133,12 +166,15 @@ pub fn write_all(mut file: &File, bytes: &[u8], path: &Path) -> io::Result<()> {
 /// Writes all of `bytes` to `file` (known as `path`) at `at`.
 pub fn write_all_at(file: &File, bytes: &[u8], at: u64, path: &Path) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
+    note_change(path);
     check(Call::Write, path)?;
     file.write_all_at(bytes, at)
 }
 
 /// Renames `from` to `to` (a plan's path filter sees `to`).
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    note_change(from);
+    note_change(to);
     check(Call::Rename, to)?;
     std::fs::rename(from, to)
 }
@@ -146,11 +182,21 @@ pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
 /// Removes the file at `path`.
 pub fn unlink(path: &Path) -> io::Result<()> {
     check(Call::Unlink, path)?;
-    std::fs::remove_file(path)
+    // Removing a file that is not there (a routine tidying-up) changes nothing.
+    let removed = std::fs::remove_file(path);
+    if removed
+        .as_ref()
+        .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+    {
+        return removed;
+    }
+    note_change(path);
+    removed
 }
 
 /// Creates the directory `dir` and its missing parents.
 pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    note_change(dir);
     check(Call::Mkdir, dir)?;
     std::fs::create_dir_all(dir)
 }

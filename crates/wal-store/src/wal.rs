@@ -23,9 +23,9 @@ use std::sync::atomic::Ordering;
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::lock::DirLock;
-use crate::mmap::ScannedMap;
 use crate::options::WalOptions;
 use crate::read::{Iter, RevIter};
+use crate::scan::CheckedSegment;
 use crate::segment::{Entry, EntryRef};
 use crate::stats::Stats;
 
@@ -106,7 +106,7 @@ impl Wal {
     /// Like [`open`](Wal::open), with the directory's lock already held (the recovery
     /// crate takes it before repairing, so that no other writer can slip in between).
     pub fn open_locked(dir: impl AsRef<Path>, options: WalOptions, lock: DirLock) -> Result<Wal> {
-        Wal::open_locked_with_maps(dir, options, lock, Vec::new())
+        Wal::open_checked(dir, options, lock, Vec::new())
     }
 
     /// Opens the log in `dir` (whose lock `lock` is) only if a clean
@@ -129,17 +129,27 @@ impl Wal {
         open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept)
     }
 
-    /// [`open_locked`](Wal::open_locked), reusing the read-only mappings recovery made of
-    /// the data files while it scanned them (see [`ScannedMap`]): the sealed segments'
-    /// pages are then not mapped and faulted in a second time. A mapping of a file that
-    /// is no longer there at the same length is dropped.
-    pub fn open_locked_with_maps(
+    /// [`open_locked`](Wal::open_locked) after a checked scan of the data files under
+    /// `lock` (see [`DataFileScan`](crate::DataFileScan)): the log reads each file through
+    /// the mapping the scan made of it instead of mapping and faulting its pages in a
+    /// second time, and the first [`visit_from`](Wal::visit_from) that reaches the records
+    /// the scan checked (the replay after recovery) does not compute their crcs again;
+    /// every later read checks them as always.
+    ///
+    /// What `checked` says is taken only where it must still be true: a mapping only for
+    /// the very file it was made from, at the same length; the scan's records only if
+    /// `lock` is the lock the scan was made under, nothing was changed in the directory
+    /// through this crate since, the file's times are the same, and they are the records
+    /// the log finds in the file (for a sealed segment, those its index lists, as far as
+    /// they agree). Anything else is checked as by [`open_locked`](Wal::open_locked), so a
+    /// scan made before recovery changed the directory costs a second check, never trust.
+    pub fn open_checked(
         dir: impl AsRef<Path>,
         options: WalOptions,
         lock: DirLock,
-        maps: Vec<ScannedMap>,
+        checked: Vec<CheckedSegment>,
     ) -> Result<Wal> {
-        open::open_locked_with_maps(dir.as_ref(), options, lock, maps)
+        open::open_checked(dir.as_ref(), options, lock, checked)
     }
 
     /// The directory of the log.
@@ -227,18 +237,6 @@ impl Wal {
         mut visit: impl FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<u64> {
         self.inner.visit_from(offset, &mut visit)
-    }
-
-    /// For recovery, right after it opened this log and before anything is appended:
-    /// every record the segments starting at `bases` hold was read and had its crc
-    /// checked by the caller just now, under this directory's lock, from the files this
-    /// log has mapped (and nothing changed them since). The first
-    /// [`visit_from`](Wal::visit_from) that reads each of them (the replay that follows
-    /// recovery) reads those records without computing their crcs a second time; every
-    /// later read checks them as always, and so does every read of a record appended or
-    /// rewritten since. Bases that are not a segment of this log are ignored.
-    pub fn note_checked_segments(&self, bases: &[u64]) -> Result<()> {
-        self.inner.note_checked_segments(bases)
     }
 
     /// Every entry, oldest first.

@@ -50,7 +50,7 @@ fn assert_usable(wal: &Wal, next: u64) {
 }
 
 fn assert_invalid_option(options: WalOptions, name: &str) {
-    let parent = tempfile::tempdir().unwrap();
+    let parent = wal_testkit::tempdir();
     let dir = parent.path().join("wal");
     match Wal::open(&dir, options) {
         Err(StoreError::InvalidOption { name: got, .. }) => assert_eq!(got, name),
@@ -61,7 +61,7 @@ fn assert_invalid_option(options: WalOptions, name: &str) {
 
 #[test]
 fn empty_payload_is_refused_and_appends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     assert!(matches!(wal.append(b""), Err(StoreError::EmptyPayload)));
     assert_eq!(contents(&wal), expected_three());
@@ -71,7 +71,7 @@ fn empty_payload_is_refused_and_appends_nothing() {
 
 #[test]
 fn empty_batch_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     let empty: [&[u8]; 0] = [];
     assert!(matches!(
@@ -84,7 +84,7 @@ fn empty_batch_is_refused() {
 
 #[test]
 fn batch_with_one_empty_payload_appends_none_of_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     let batch: [&[u8]; 3] = [b"first", b"", b"third"];
     assert!(matches!(
@@ -98,7 +98,7 @@ fn batch_with_one_empty_payload_appends_none_of_it() {
 
 #[test]
 fn batch_with_one_oversized_payload_appends_none_of_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), options().with_max_entry_bytes(8)).unwrap();
     let batch: [&[u8]; 3] = [b"fits", b"does not fit", b"fits too"];
     match wal.append_batch(&batch) {
@@ -111,7 +111,7 @@ fn batch_with_one_oversized_payload_appends_none_of_it() {
 
 #[test]
 fn payload_above_max_entry_bytes_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), options().with_max_entry_bytes(16)).unwrap();
     match wal.append(&[7u8; 17]) {
         Err(StoreError::EntryTooLarge { size, max }) => assert_eq!((size, max), (17, 16)),
@@ -148,7 +148,7 @@ fn invalid_options_are_refused_before_the_directory_is_touched() {
 
 #[test]
 fn limits_of_the_options_are_accepted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(
         dir.path(),
         options()
@@ -161,7 +161,7 @@ fn limits_of_the_options_are_accepted() {
 
 #[test]
 fn a_log_at_the_largest_offset_refuses_to_wrap() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), options().with_first_offset(u64::MAX - 1)).unwrap();
     assert_eq!(wal.append(b"last").unwrap().offset, u64::MAX - 1);
     assert_out_of_range(wal.append(b"one too many"), u64::MAX);
@@ -172,7 +172,7 @@ fn a_log_at_the_largest_offset_refuses_to_wrap() {
 
 #[test]
 fn batch_that_would_pass_the_largest_offset_appends_none_of_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), options().with_first_offset(u64::MAX - 1)).unwrap();
     // Room for one entry, not two: the batch is refused as a whole.
     let batch: [&[u8]; 2] = [b"fits", b"does not"];
@@ -184,7 +184,7 @@ fn batch_that_would_pass_the_largest_offset_appends_none_of_it() {
 
 #[test]
 fn read_outside_the_log_is_out_of_range() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [0, FIRST - 1, 13, 14, u64::MAX] {
         match wal.read(offset) {
@@ -203,7 +203,7 @@ fn read_outside_the_log_is_out_of_range() {
 
 #[test]
 fn iter_from_outside_the_log_is_out_of_range() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [0, FIRST - 1, 14, u64::MAX] {
         assert_out_of_range(wal.iter_from(offset), offset);
@@ -216,7 +216,7 @@ fn iter_from_outside_the_log_is_out_of_range() {
 
 #[test]
 fn truncate_after_outside_the_log_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [13, 14, u64::MAX, FIRST - 2, 0] {
         assert_out_of_range(wal.truncate_after(offset), offset);
@@ -234,7 +234,7 @@ fn truncate_after_outside_the_log_is_refused() {
 
 #[test]
 fn trim_before_past_the_next_offset_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = log_of_three(dir.path());
     for offset in [14, u64::MAX] {
         assert_out_of_range(wal.trim_before(offset), offset);
@@ -252,7 +252,7 @@ fn trim_before_past_the_next_offset_is_refused() {
 
 #[test]
 fn opening_a_regular_file_is_an_io_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let file = dir.path().join("not-a-directory");
     std::fs::write(&file, b"some bytes").unwrap();
     match Wal::open(&file, options()) {
@@ -269,7 +269,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
     // entries make segments 0 (0..=3), 4 (4..=7) and the active segment 8 (8..=10).
     const PAYLOAD_BYTES: usize = 40;
     const RECORD_BYTES: usize = 12 + PAYLOAD_BYTES;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = WalOptions::default().with_segment_bytes(256);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for i in 0..11u8 {
@@ -285,9 +285,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
     assert!(!dir.path().join("8.idxx").exists());
 
     // Flip a payload byte of entry 9, the middle record of the active segment.
-    let mut bytes = std::fs::read(&active).unwrap();
-    bytes[RECORD_BYTES + 12 + 5] ^= 0xFF;
-    std::fs::write(&active, &bytes).unwrap();
+    wal_testkit::flip_byte(&active, RECORD_BYTES + 12 + 5);
     let damaged = snapshot(dir.path());
 
     for _ in 0..2 {
@@ -313,7 +311,7 @@ fn opening_a_damaged_log_needs_recovery_and_changes_no_file() {
 
 #[test]
 fn two_codecs_for_one_segment_is_a_layout_error() {
-    let v1_dir = tempfile::tempdir().unwrap();
+    let v1_dir = wal_testkit::tempdir();
     let v1 = Wal::open(
         v1_dir.path(),
         WalOptions::default()
@@ -324,7 +322,7 @@ fn two_codecs_for_one_segment_is_a_layout_error() {
     v1.append(b"old").unwrap();
     v1.close().unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = WalOptions::default().with_segment_bytes(4096);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     wal.append(b"new").unwrap();

@@ -12,9 +12,10 @@
 use std::fs;
 use std::path::Path;
 
-use wal_store::closed::CLOSED_FILE_NAME;
 use wal_store::format::Codec;
+use wal_store::internal::closed::CLOSED_FILE_NAME;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+use wal_testkit::damage::xor_byte;
 
 /// 20-byte payloads make 32-byte v2 records; 4 KiB segments hold 128 of them.
 const PAYLOAD_BYTES: usize = 20;
@@ -27,9 +28,7 @@ fn options() -> WalOptions {
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
-    let mut payload = vec![generation; PAYLOAD_BYTES];
-    payload[..8].copy_from_slice(&offset.to_le_bytes());
-    payload
+    wal_testkit::payload::tagged(offset, generation, PAYLOAD_BYTES)
 }
 
 fn append(wal: &Wal, offsets: std::ops::Range<u64>, generation: u8) {
@@ -68,14 +67,12 @@ fn crash(wal: Wal) {
 
 #[test]
 fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     // 200 entries: segment 0 holds 0..128, the active segment 128 holds 128..200.
     closed_log(dir.path(), 200);
     let active = dir.path().join("128.txnx");
-    let mut bytes = fs::read(&active).unwrap();
     // A payload byte of entry 150, in the middle of the active segment.
-    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
-    fs::write(&active, &bytes).unwrap();
+    xor_byte(&active, 22 * RECORD_BYTES + 12 + 10, 0x40);
 
     // The open trusts the close record (it checked the first and last records only)...
     let wal = Wal::open(dir.path(), options()).unwrap();
@@ -100,7 +97,7 @@ fn after_a_clean_close_damage_in_the_active_segment_is_found_by_the_read() {
 
 #[test]
 fn a_close_record_left_behind_by_appends_is_not_believed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let stale = closed_log(dir.path(), 200);
     let wal = Wal::open(dir.path(), options()).unwrap();
     append(&wal, 200..210, 0);
@@ -116,7 +113,7 @@ fn a_close_record_left_behind_by_appends_is_not_believed() {
 fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
     // Truncated below the recorded end, with and without new entries past it.
     for (kept, appended) in [(150, 0), (150, 50), (150, 60), (128, 0), (199, 1)] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         let stale = closed_log(dir.path(), 200);
         let wal = Wal::open(dir.path(), options()).unwrap();
         wal.truncate_after(kept - 1).unwrap();
@@ -152,7 +149,7 @@ fn a_close_record_left_behind_by_a_truncation_is_not_believed() {
 
 #[test]
 fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let of_segment_0 = closed_log(dir.path(), 100);
     let wal = Wal::open(dir.path(), options()).unwrap();
     append(&wal, 100..300, 0);
@@ -176,7 +173,7 @@ fn a_close_record_of_another_segment_or_damaged_is_not_believed() {
 
 #[test]
 fn a_v1_log_gets_no_close_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = options().with_codec(Codec::V1);
     let wal = Wal::open(dir.path(), options.clone()).unwrap();
     for offset in 0..10 {
@@ -199,7 +196,7 @@ fn the_record_goes_before_the_active_segment_first_changes() {
         ("clear", |wal| wal.clear().unwrap()),
     ];
     for (name, change) in changes {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         let record = closed_log(dir.path(), 200);
         let wal = Wal::open(dir.path(), options()).unwrap();
         assert_eq!(wal.read(199).unwrap().payload, payload(199, 0));
@@ -217,7 +214,7 @@ fn the_record_goes_before_the_active_segment_first_changes() {
 
 #[test]
 fn a_close_with_nothing_to_describe_writes_no_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), 200);
     let wal = Wal::open(dir.path(), options()).unwrap();
     // Every entry removed: the active segment is a fresh, empty one at offset 200.
@@ -240,9 +237,9 @@ fn a_close_with_nothing_to_describe_writes_no_record() {
 #[test]
 fn a_close_record_whose_segment_no_longer_chains_from_the_one_before_is_not_believed() {
     // Two logs with the same shape (segments 0 and 128) but other entries in segment 0.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), 200);
-    let other = tempfile::tempdir().unwrap();
+    let other = wal_testkit::tempdir();
     let wal = Wal::open(other.path(), options()).unwrap();
     append(&wal, 0..200, 1);
     wal.close().unwrap();
@@ -261,7 +258,7 @@ fn a_close_record_whose_segment_no_longer_chains_from_the_one_before_is_not_beli
 fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() {
     use std::os::unix::fs::MetadataExt;
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let record = closed_log(dir.path(), 200);
     let path = dir.path().join(CLOSED_FILE_NAME);
     let inode = fs::metadata(&path).unwrap().ino();
@@ -279,15 +276,12 @@ fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() 
     // The record kept is still believed: the open takes the active segment from it
     // without scanning, so damage in its middle is found by the read, not the open.
     let active = dir.path().join("128.txnx");
-    let mut bytes = fs::read(&active).unwrap();
-    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
-    fs::write(&active, &bytes).unwrap();
+    xor_byte(&active, 22 * RECORD_BYTES + 12 + 10, 0x40);
     let wal = Wal::open(dir.path(), options()).unwrap();
     assert_eq!(wal.first_offset(), 128);
     assert_eq!(wal.next_offset(), 200);
     assert!(matches!(wal.read(150), Err(StoreError::Corrupt { .. })));
-    bytes[22 * RECORD_BYTES + 12 + 10] ^= 0x40;
-    fs::write(&active, &bytes).unwrap();
+    xor_byte(&active, 22 * RECORD_BYTES + 12 + 10, 0x40);
 
     // A change on the way to the close makes it write a new record for the new end.
     append(&wal, 200..201, 1);
@@ -304,7 +298,7 @@ fn a_close_after_an_open_that_changed_nothing_keeps_the_record_it_opened_from() 
 /// remove it before the active segment changes.
 #[test]
 fn a_close_record_that_cannot_be_read_costs_the_open_a_scan() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), 100);
     let wal = Wal::open(dir.path(), options()).unwrap();
     append(&wal, 100..150, 0);

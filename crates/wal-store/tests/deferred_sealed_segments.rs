@@ -16,9 +16,11 @@ use std::fs;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use wal_store::format::{Codec, FileOffset, index};
-use wal_store::naming;
+use wal_store::format::{Codec, FileOffset};
+use wal_store::internal::naming;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+use wal_testkit::damage::xor_byte;
+use wal_testkit::segment::encode_index;
 
 /// 20-byte payloads; segments hold 128 records of them.
 const PAYLOAD_BYTES: usize = 20;
@@ -37,9 +39,7 @@ fn options(codec: Codec) -> WalOptions {
 }
 
 fn payload(offset: u64, generation: u8) -> Vec<u8> {
-    let mut payload = vec![generation; PAYLOAD_BYTES];
-    payload[..8].copy_from_slice(&offset.to_le_bytes());
-    payload
+    wal_testkit::payload::tagged(offset, generation, PAYLOAD_BYTES)
 }
 
 /// A log of [`ENTRIES`] entries of `generation`, closed cleanly.
@@ -63,12 +63,6 @@ fn closed_log(dir: &Path, codec: Codec, generation: u8) {
 
 fn index_path(dir: &Path, base: u64, codec: Codec) -> PathBuf {
     naming::index_path(dir, base, codec)
-}
-
-fn flip_byte(path: &Path, at: usize) {
-    let mut bytes = fs::read(path).unwrap();
-    bytes[at] ^= 0x01;
-    fs::write(path, &bytes).unwrap();
 }
 
 fn assert_reads(wal: &Wal, offsets: impl IntoIterator<Item = u64>, generation: u8) {
@@ -120,13 +114,13 @@ fn visit_error(wal: &Wal) -> (u64, StoreError) {
 #[test]
 fn a_damaged_index_of_an_old_segment_is_refused_at_its_first_use() {
     for codec in [Codec::V2, Codec::V1] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         closed_log(dir.path(), codec, 0);
         let index = index_path(dir.path(), 128, codec);
         let len = fs::read(&index).unwrap().len();
         // v2: a byte of the crc; v1 (no crc): the high byte of the last offset (big-endian),
         // which then points past the data.
-        flip_byte(&index, if codec == Codec::V2 { 0 } else { len - 4 });
+        xor_byte(&index, if codec == Codec::V2 { 0 } else { len - 4 }, 0x01);
 
         let wal = Wal::open(dir.path(), options(codec)).unwrap();
         assert_eq!(wal.next_offset(), ENTRIES, "{codec}");
@@ -148,9 +142,9 @@ fn a_damaged_index_of_an_old_segment_is_refused_at_its_first_use() {
 
 #[test]
 fn the_sealed_segment_before_the_active_one_is_still_checked_at_open() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
-    flip_byte(&index_path(dir.path(), 512, Codec::V2), 0);
+    xor_byte(&index_path(dir.path(), 512, Codec::V2), 0, 0x01);
     match Wal::open(dir.path(), options(Codec::V2)) {
         Err(StoreError::Layout { segment: 512, .. }) => {}
         other => panic!("expected a layout error for segment 512, got {other:?}"),
@@ -159,7 +153,7 @@ fn the_sealed_segment_before_the_active_one_is_still_checked_at_open() {
 
 #[test]
 fn a_missing_index_of_an_old_segment_is_refused_at_its_first_use() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     fs::remove_file(index_path(dir.path(), 256, Codec::V2)).unwrap();
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
@@ -179,7 +173,7 @@ fn a_missing_index_of_an_old_segment_is_refused_at_its_first_use() {
 fn a_missing_old_segment_is_refused_at_the_first_use_of_the_one_before() {
     // Segment 256 gone: the layout gives segment 128 the offsets up to 384, which its
     // index does not list.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     fs::remove_file(index_path(dir.path(), 256, Codec::V2)).unwrap();
     fs::remove_file(naming::data_path(dir.path(), 256, Codec::V2)).unwrap();
@@ -200,12 +194,11 @@ fn a_missing_old_segment_is_refused_at_the_first_use_of_the_one_before() {
 
 #[test]
 fn an_index_listing_fewer_entries_than_its_segment_holds_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     // A well-formed index of segment 128's first 100 records (32 bytes each in v2).
     let offsets: Vec<FileOffset> = (0..100).map(|i| FileOffset(i * 32)).collect();
-    let mut bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
-    index::encode(Codec::V2, &offsets, &mut bytes).unwrap();
+    let bytes = encode_index(Codec::V2, &offsets);
     fs::write(index_path(dir.path(), 128, Codec::V2), &bytes).unwrap();
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     assert_reads(&wal, [127, 256], 0);
@@ -224,8 +217,8 @@ fn an_index_listing_fewer_entries_than_its_segment_holds_is_refused() {
 fn an_old_segment_from_another_log_is_refused_from_either_side() {
     // Segment 256 (data and index) replaced by the same segment of another log: whole
     // and self-consistent, but chained from another history.
-    let dir = tempfile::tempdir().unwrap();
-    let other = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
+    let other = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     closed_log(other.path(), Codec::V2, 1);
     for path in [
@@ -252,10 +245,10 @@ fn an_old_segment_from_another_log_is_refused_from_either_side() {
 
 #[test]
 fn trimming_old_segments_does_not_open_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     for base in [0, 128] {
-        flip_byte(&index_path(dir.path(), base, Codec::V2), 0);
+        xor_byte(&index_path(dir.path(), base, Codec::V2), 0, 0x01);
     }
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     assert_eq!(wal.trim_before(256).unwrap(), 2);
@@ -268,7 +261,7 @@ fn trimming_old_segments_does_not_open_them() {
 
 #[test]
 fn truncating_into_an_old_segment_opens_it_and_appends_continue() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     wal.truncate_after(199).unwrap();
@@ -289,7 +282,7 @@ fn truncating_into_an_old_segment_opens_it_and_appends_continue() {
 
 #[test]
 fn threads_first_reading_one_old_segment_all_read_it_whole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     std::thread::scope(|scope| {
@@ -308,10 +301,12 @@ fn threads_first_reading_one_old_segment_all_read_it_whole() {
 
 #[test]
 fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
-    flip_byte(&index_path(dir.path(), 128, Codec::V2), 0);
-    let closed = dir.path().join(wal_store::closed::CLOSED_FILE_NAME);
+    xor_byte(&index_path(dir.path(), 128, Codec::V2), 0, 0x01);
+    let closed = dir
+        .path()
+        .join(wal_store::internal::closed::CLOSED_FILE_NAME);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     // The first change checks every deferred segment, and each one after it again.
     for _ in 0..2 {
@@ -334,7 +329,7 @@ fn nothing_is_appended_or_truncated_on_top_of_a_damaged_old_segment() {
 
 #[test]
 fn appends_after_a_clean_open_check_the_deferred_segments_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     closed_log(dir.path(), Codec::V2, 0);
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     for offset in ENTRIES..ENTRIES + 300 {
@@ -342,7 +337,7 @@ fn appends_after_a_clean_open_check_the_deferred_segments_once() {
     }
     // Damage found after the check (a file changed under the open log) is the reads'
     // business: appends go on.
-    flip_byte(&index_path(dir.path(), 0, Codec::V2), 0);
+    xor_byte(&index_path(dir.path(), 0, Codec::V2), 0, 0x01);
     assert_eq!(
         wal.append(&payload(ENTRIES + 300, 2)).unwrap().offset,
         ENTRIES + 300

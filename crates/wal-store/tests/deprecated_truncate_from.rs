@@ -32,8 +32,8 @@ fn filled(dir: &std::path::Path, options: WalOptions, count: u8) -> Wal {
 
 #[test]
 fn truncate_from_drops_what_truncate_after_one_before_drops() {
-    let from = tempfile::tempdir().unwrap();
-    let after = tempfile::tempdir().unwrap();
+    let from = wal_testkit::tempdir();
+    let after = wal_testkit::tempdir();
     let a = filled(from.path(), options(), 40);
     let b = filled(after.path(), options(), 40);
     a.truncate_from(17).unwrap();
@@ -45,7 +45,7 @@ fn truncate_from_drops_what_truncate_after_one_before_drops() {
 
 #[test]
 fn truncate_from_the_first_offset_of_a_log_at_zero_restarts_it_at_zero() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = filled(dir.path(), options(), 40);
     wal.truncate_from(0).unwrap();
     assert_eq!(payloads(&wal), []);

@@ -53,7 +53,7 @@ fn flip_seed_byte(dir: &Path, at: usize) {
 #[test]
 fn a_new_log_reopens_with_the_seed_it_was_created_with() {
     for close in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         let wal = Wal::open(dir.path(), seeded()).unwrap();
         if close {
             wal.close().unwrap();
@@ -68,7 +68,7 @@ fn a_new_log_reopens_with_the_seed_it_was_created_with() {
 
 #[test]
 fn the_seed_on_disk_wins_over_the_one_passed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
     let other = seeded().with_seed_crc(!SEED).with_first_offset(7);
     let wal = Wal::open(dir.path(), other).unwrap();
@@ -78,7 +78,7 @@ fn the_seed_on_disk_wins_over_the_one_passed() {
 
 #[test]
 fn truncating_every_entry_keeps_the_seed_of_the_first() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     fill(&wal, 40);
     wal.truncate_after(FIRST - 1).unwrap();
@@ -91,7 +91,7 @@ fn truncating_every_entry_keeps_the_seed_of_the_first() {
 
 #[test]
 fn clearing_keeps_the_last_crc_as_the_seed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     fill(&wal, 40);
     let last = wal.last_crc().unwrap();
@@ -106,13 +106,13 @@ fn clearing_keeps_the_last_crc_as_the_seed() {
 #[test]
 fn a_damaged_seed_file_of_an_empty_log_is_refused() {
     for at in [0, 9, 17, 23] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
         flip_seed_byte(dir.path(), at);
         let error = Wal::open(dir.path(), seeded()).unwrap_err();
         assert!(matches!(error, StoreError::Layout { .. }), "{error:?}");
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
     std::fs::write(dir.path().join(SEED_FILE_NAME), b"WALS").unwrap();
     let error = Wal::open(dir.path(), seeded()).unwrap_err();
@@ -121,7 +121,7 @@ fn a_damaged_seed_file_of_an_empty_log_is_refused() {
 
 #[test]
 fn a_log_with_entries_carries_its_chain_whatever_the_seed_file_says() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), seeded()).unwrap();
     fill(&wal, 5);
     wal.close().unwrap();
@@ -139,10 +139,10 @@ fn a_log_with_entries_carries_its_chain_whatever_the_seed_file_says() {
 fn a_crash_while_creating_leaves_no_log_or_a_seeded_one() {
     // The seed file is written before the first segment: a crash between the two leaves
     // the file alone, which is no log; the next open creates one with its own options.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
     let seed_file = std::fs::read(dir.path().join(SEED_FILE_NAME)).unwrap();
-    let fresh = tempfile::tempdir().unwrap();
+    let fresh = wal_testkit::tempdir();
     std::fs::write(fresh.path().join(SEED_FILE_NAME), &seed_file).unwrap();
     let wal = Wal::open(fresh.path(), plain().with_first_offset(5).with_seed_crc(77)).unwrap();
     assert_eq!((wal.first_offset(), wal.next_offset()), (5, 5));
@@ -155,7 +155,7 @@ fn a_crash_while_creating_leaves_no_log_or_a_seeded_one() {
 #[test]
 fn without_a_seed_file_an_empty_log_takes_the_seed_passed() {
     // A directory written before the file existed.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     Wal::open(dir.path(), seeded()).unwrap().close().unwrap();
     std::fs::remove_file(dir.path().join(SEED_FILE_NAME)).unwrap();
     let wal = Wal::open(dir.path(), plain().with_seed_crc(42)).unwrap();

@@ -20,7 +20,7 @@ use common_a::{
     assert_segment_records, entries, file_names, payload, tempdir,
 };
 use wal_store::format::{Codec, data_file_bytes};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{StoreError, Wal, WalOptions};
 
 const SEGMENT_BYTES: u32 = 4096;

@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use wal_store::naming::LOCK_FILE_NAME;
+use wal_store::internal::naming::LOCK_FILE_NAME;
 use wal_store::{StoreError, Wal, WalOptions};
 
 const FLOCK: &str = "/usr/bin/flock";
@@ -78,7 +78,7 @@ fn assert_locked(result: Result<Wal, StoreError>, lock: &Path) {
 #[test]
 fn second_open_in_this_process_is_locked_until_the_first_is_dropped_or_closed() {
     let _serial = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let first = Wal::open(dir.path(), options()).unwrap();
     assert_eq!(first.append(b"held").unwrap().offset, 0);
 
@@ -101,7 +101,7 @@ fn second_open_in_this_process_is_locked_until_the_first_is_dropped_or_closed() 
 #[test]
 fn another_process_cannot_take_the_lock_while_the_log_is_open() {
     let _serial = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let lock = lock_path(dir.path());
     let wal = Wal::open(dir.path(), options()).unwrap();
 
@@ -116,7 +116,7 @@ fn another_process_cannot_take_the_lock_while_the_log_is_open() {
 #[test]
 fn open_is_refused_while_another_process_holds_the_lock() {
     let _serial = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let lock = lock_path(dir.path());
     // `-F`: flock execs `sleep` itself, so killing the child releases the lock (a forked
     // `sleep` would inherit the locked descriptor and keep holding it).

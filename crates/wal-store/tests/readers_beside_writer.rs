@@ -430,7 +430,7 @@ fn writer(shared: &Shared, seed: u64) -> Model {
 }
 
 fn run(sync_policy: SyncPolicy, read_visibility: ReadVisibility, seed: u64) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let options = WalOptions::default()
         .with_segment_bytes(SEGMENT_BYTES)
         .with_sync_policy(sync_policy)

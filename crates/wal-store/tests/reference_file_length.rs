@@ -17,7 +17,8 @@ use std::path::Path;
 
 use common_a::{assert_payloads, entries, payload, tempdir};
 use wal_store::format::{Codec, Scanner};
-use wal_store::{Wal, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{Wal, WalOptions, list_segments};
 
 const SEGMENT_BYTES: u32 = 4096;
 /// The length the reference implementation gives a data file of such a segment (stated
@@ -121,12 +122,7 @@ fn files_of_exactly_the_segment_size_keep_opening_and_appending() {
     }
     wal.close().unwrap();
     let active = naming::data_path(dir.path(), 0, Codec::V2);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&active)
-        .unwrap();
-    file.set_len(u64::from(SEGMENT_BYTES)).unwrap();
-    drop(file);
+    wal_testkit::damage::set_len(&active, u64::from(SEGMENT_BYTES));
 
     let wal = Wal::open(dir.path(), options(Codec::V2)).unwrap();
     for offset in 10..200 {

@@ -17,7 +17,7 @@ use common_a::{
     tempdir,
 };
 use wal_store::format::{Codec, IndexView};
-use wal_store::naming;
+use wal_store::internal::naming;
 use wal_store::{Entry, StoreError, Wal, WalOptions};
 
 const SEGMENT_BYTES: u32 = 256;

@@ -17,8 +17,8 @@ use common_a::{
     LogModel, append_all, assert_chain, assert_files_match, assert_payloads, assert_sealed_segment,
     entries, file_names, options, payload, tempdir,
 };
-use wal_store::format::{Codec, FileOffset, index};
-use wal_store::naming;
+use wal_store::format::{Codec, FileOffset};
+use wal_store::internal::naming;
 use wal_store::{Entry, StoreError, Wal};
 
 const SEGMENT_BYTES: u32 = 256;
@@ -202,8 +202,7 @@ fn trimming_up_to_the_end_keeps_the_active_segment() {
 fn leave_an_empty_active_segment(dir: &Path, model: &mut LogModel) {
     let last = model.segments.last().unwrap();
     let offsets: Vec<FileOffset> = last.file_offsets.iter().copied().map(FileOffset).collect();
-    let mut bytes = vec![0u8; index::index_bytes(Codec::V2, offsets.len())];
-    index::encode(Codec::V2, &offsets, &mut bytes).unwrap();
+    let bytes = wal_testkit::segment::encode_index(Codec::V2, &offsets);
     std::fs::write(naming::index_path(dir, last.base, Codec::V2), bytes).unwrap();
     let next = model.next_offset();
     std::fs::write(

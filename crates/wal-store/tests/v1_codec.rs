@@ -32,7 +32,7 @@ fn v2_options() -> WalOptions {
 }
 
 fn payload(offset: u64) -> Vec<u8> {
-    let payload = format!("entry {offset:06}").into_bytes();
+    let payload = wal_testkit::payload::labelled(offset, 6);
     assert_eq!(payload.len(), 12);
     payload
 }
@@ -62,7 +62,7 @@ fn append_range(wal: &Wal, offsets: std::ops::Range<u64>, with_crc: bool) {
 
 #[test]
 fn v1_log_writes_txn_and_idx_rotates_reopens_and_truncates() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), v1_options()).unwrap();
     append_range(&wal, 0..30, false);
     assert_eq!(wal.stats().rotations, 3);
@@ -132,7 +132,7 @@ fn v1_log_writes_txn_and_idx_rotates_reopens_and_truncates() {
 
 #[test]
 fn default_codec_continues_a_v1_directory() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = wal_testkit::tempdir();
     let wal = Wal::open(dir.path(), v1_options()).unwrap();
     append_range(&wal, 0..20, false);
     wal.close().unwrap();

@@ -12,11 +12,11 @@
 mod common_a;
 
 use std::ops::ControlFlow;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use common_a::tempdir;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
+use wal_testkit::damage::xor_byte;
 
 /// Segments of 4 MiB, entries of 64 KiB: 63 entries per segment, 9 segments (enough bytes
 /// for the visit to check ahead).
@@ -71,17 +71,11 @@ fn flip_payload_byte(
     record: u64,
     at: u64,
 ) -> impl FnOnce() {
-    let path = wal_store::naming::data_path(dir, base, codec);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    let at = record * (PAYLOAD_BYTES as u64 + 12) + 12 + at;
-    let mut byte = [0u8];
-    file.read_exact_at(&mut byte, at).unwrap();
-    file.write_all_at(&[byte[0] ^ 0x40], at).unwrap();
-    move || file.write_all_at(&byte, at).unwrap()
+    let path = wal_store::internal::naming::data_path(dir, base, codec);
+    let at = usize::try_from(record * (PAYLOAD_BYTES as u64 + 12) + 12 + at).unwrap();
+    // In place, as the log has the file mapped; a second xor puts the byte back.
+    xor_byte(&path, at, 0x40);
+    move || xor_byte(&path, at, 0x40)
 }
 
 #[test]

@@ -47,6 +47,7 @@ use std::time::{Duration, Instant};
 use wal_format::crc;
 use wal_recovery::{Recovered, RecoveryOptions};
 use wal_store::WalOptions;
+use wal_testkit::rng::Rng;
 
 /// How many cycles to run (the long form sets it).
 const CYCLES_VAR: &str = "WAL_KILL_CYCLES";
@@ -82,23 +83,6 @@ const SECOND_WRITER_ONE_IN: u64 = 4;
 /// Seeds of second writers are their cycle plus this.
 const SECOND_SEED_BASE: u64 = 1_000_000;
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn between(&mut self, (low, high): (u64, u64)) -> u64 {
-        low + self.next() % (high - low + 1)
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Sync {
     Always,
@@ -118,12 +102,12 @@ impl Writer {
     fn random(rng: &mut Rng, seed: u64) -> Writer {
         Writer {
             seed,
-            size: usize::try_from(rng.between(SIZE_BYTES)).unwrap(),
-            segment_bytes: u32::try_from(rng.between(SEGMENT_BYTES)).unwrap(),
-            sync: if rng.next().is_multiple_of(2) {
+            size: usize::try_from(rng.between(SIZE_BYTES.0, SIZE_BYTES.1)).unwrap(),
+            segment_bytes: u32::try_from(rng.between(SEGMENT_BYTES.0, SEGMENT_BYTES.1)).unwrap(),
+            sync: if rng.next_u64().is_multiple_of(2) {
                 Sync::Always
             } else {
-                Sync::Batch(rng.between(BATCH))
+                Sync::Batch(rng.between(BATCH.0, BATCH.1))
             },
         }
     }
@@ -500,7 +484,7 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
     let seed = env_u64(SEED_VAR, DEFAULT_SEED);
     assert!(cycles > 0, "{CYCLES_VAR} must be at least 1");
     let started = Instant::now();
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut tally = Tally::default();
     let mut scratch = Scratch::new();
     let mut model = Model::default();
@@ -509,17 +493,19 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
     for cycle in 0..cycles {
         let dir = scratch.log();
         let first = Writer::random(&mut rng, cycle);
-        let delay = Duration::from_millis(rng.between(DELAY_MS));
-        let kill = if rng.next().is_multiple_of(FROM_START_ONE_IN) {
+        let delay = Duration::from_millis(rng.between(DELAY_MS.0, DELAY_MS.1));
+        let kill = if rng.next_u64().is_multiple_of(FROM_START_ONE_IN) {
             Kill::AfterStart(delay)
         } else {
             Kill::AfterFirstAck(delay)
         };
         let mut writers = vec![(first, kill)];
-        if rng.next().is_multiple_of(SECOND_WRITER_ONE_IN) {
+        if rng.next_u64().is_multiple_of(SECOND_WRITER_ONE_IN) {
             writers.push((
                 Writer::random(&mut rng, SECOND_SEED_BASE + cycle),
-                Kill::AfterStart(Duration::from_millis(rng.between(SECOND_DELAY_MS))),
+                Kill::AfterStart(Duration::from_millis(
+                    rng.between(SECOND_DELAY_MS.0, SECOND_DELAY_MS.1),
+                )),
             ));
         }
         let plan: Vec<String> = writers

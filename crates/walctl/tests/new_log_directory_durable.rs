@@ -42,7 +42,7 @@ fn the_parent_of_a_new_log_directory_is_fsynced_before_the_first_acknowledgement
         Path::new(STRACE).is_file(),
         "this test needs strace at {STRACE} to see the system calls (apt-get install strace)"
     );
-    let parent = tempfile::tempdir().unwrap();
+    let parent = wal_testkit::scratch::on_disk("walctl-new-log-");
     let parent = parent.path().canonicalize().unwrap();
     let log = parent.join("log");
     let trace = parent.join("strace.txt");

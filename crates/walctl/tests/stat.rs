@@ -97,13 +97,8 @@ fn index_states_missing_corrupt_and_stale() {
     std::fs::remove_file(index_of(files[0].0)).unwrap();
     flip_byte(&index_of(files[1].0), 6);
     // A valid index of the first entry only: self-consistent, but stale.
-    let mut stale = vec![0u8; wal_format::index::index_bytes(wal_format::Codec::V2, 1)];
-    wal_format::index::encode(
-        wal_format::Codec::V2,
-        &[wal_format::FileOffset(0)],
-        &mut stale,
-    )
-    .unwrap();
+    let stale =
+        wal_testkit::segment::encode_index(wal_format::Codec::V2, &[wal_format::FileOffset(0)]);
     std::fs::write(index_of(files[2].0), stale).unwrap();
     let before = snapshot(dir.path());
     let stat = stat_json(dir.path());

@@ -188,10 +188,8 @@ fn an_index_listing_more_entries_than_the_data_is_a_problem_with_exit_1() {
     let (next_base, _) = &files[1];
     // The last two 32-byte records of segment 0 zeroed cleanly: its data ends early, and
     // only its index still lists them.
-    let mut bytes = std::fs::read(first).unwrap();
     let end = usize::try_from(*next_base).unwrap() * 32;
-    bytes[end - 64..end].fill(0);
-    std::fs::write(first, &bytes).unwrap();
+    wal_testkit::damage::zero_range(first, end - 64..end);
 
     let run = run(["verify", s(dir.path()), "--json"]);
     assert_eq!(run.code, 1, "{run:#?}");

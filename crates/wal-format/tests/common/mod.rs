@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests: building segments with the library's encoder,
-//! an independent crc oracle, and scanning into owned values that are easy to compare.
+//! Helpers shared by the integration tests: an independent crc oracle, and scanning into
+//! owned values that are easy to compare. Segments are built with `wal_testkit::segment`
+//! (re-exported here), which uses the library's encoder.
 //!
 //! Each integration test file is its own crate and uses a different subset of these.
 #![allow(
@@ -7,123 +8,13 @@
     reason = "each test crate uses a different subset of the helpers"
 )]
 
-use wal_format::{Codec, FileOffset, Record, ScanSummary, Scanner, index};
+use wal_format::{Codec, Record, ScanSummary, Scanner};
 
-/// One record as the test wrote it, with where it went and (v2) how it was chained.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    /// Where the record starts in the segment.
-    pub file_offset: u32,
-    /// Bytes the record takes (header plus payload).
-    pub len: usize,
-    /// The seed the record was chained from (v2; for v1 the seed the caller passed, which
-    /// the encoder ignores).
-    pub prev_crc: u32,
-    /// The crc the encoder returned (v2), `None` for v1.
-    pub crc: Option<u32>,
-    /// The payload.
-    pub payload: Vec<u8>,
-}
-
-impl Written {
-    /// File offset just past the record.
-    pub fn end(&self) -> usize {
-        usize::try_from(self.file_offset).unwrap() + self.len
-    }
-}
-
-/// A zero-filled segment with records encoded back to back from file offset 0.
-#[derive(Debug, Clone)]
-pub struct Segment {
-    pub codec: Codec,
-    pub seed: u32,
-    pub bytes: Vec<u8>,
-    pub records: Vec<Written>,
-}
-
-impl Segment {
-    /// File offset just past the last record (where the end marker, if any, is).
-    pub fn records_end(&self) -> usize {
-        self.records.last().map_or(0, Written::end)
-    }
-
-    /// The records' file offsets, as an index lists them.
-    pub fn offsets(&self) -> Vec<FileOffset> {
-        self.records
-            .iter()
-            .map(|r| FileOffset(r.file_offset))
-            .collect()
-    }
-
-    /// The crc of the last record, or the seed when there is none (v2); `None` for v1.
-    pub fn last_crc(&self) -> Option<u32> {
-        match self.codec {
-            Codec::V1 => None,
-            _ => Some(self.records.last().map_or(self.seed, |r| r.crc.unwrap())),
-        }
-    }
-}
-
-/// Bytes the records of `payloads` take when packed back to back.
-pub fn records_len<P: AsRef<[u8]>>(codec: Codec, payloads: &[P]) -> usize {
-    payloads
-        .iter()
-        .map(|p| codec.record_bytes(p.as_ref().len()).unwrap())
-        .sum()
-}
-
-/// Encodes `payloads` back to back with the library's encoder into a zero-filled buffer of
-/// `segment_len` bytes, chaining v2 records from `seed`.
-pub fn encode_segment<P: AsRef<[u8]>>(
-    codec: Codec,
-    seed: u32,
-    payloads: &[P],
-    segment_len: usize,
-) -> Segment {
-    let mut bytes = vec![0u8; segment_len];
-    let mut records = Vec::with_capacity(payloads.len());
-    let (mut at, mut prev) = (0usize, seed);
-    for payload in payloads {
-        let payload = payload.as_ref();
-        let encoded = codec
-            .encode_record(&mut bytes[at..], prev, payload)
-            .unwrap();
-        records.push(Written {
-            file_offset: u32::try_from(at).unwrap(),
-            len: encoded.len,
-            prev_crc: prev,
-            crc: encoded.crc,
-            payload: payload.to_vec(),
-        });
-        at += encoded.len;
-        prev = encoded.crc.unwrap_or(prev);
-    }
-    Segment {
-        codec,
-        seed,
-        bytes,
-        records,
-    }
-}
-
-/// Encodes `payloads` followed by `tail_bytes` zero bytes.
-pub fn encode_with_tail<P: AsRef<[u8]>>(
-    codec: Codec,
-    seed: u32,
-    payloads: &[P],
-    tail_bytes: usize,
-) -> Segment {
-    let len = records_len(codec, payloads) + tail_bytes;
-    encode_segment(codec, seed, payloads, len)
-}
-
-/// The index file of `offsets`, encoded with the library's encoder.
-pub fn encode_index(codec: Codec, offsets: &[FileOffset]) -> Vec<u8> {
-    let mut out = vec![0u8; index::index_bytes(codec, offsets.len())];
-    let written = index::encode(codec, offsets, &mut out).unwrap();
-    assert_eq!(written, out.len());
-    out
-}
+// The segment builders live in the workspace's test-support crate.
+#[allow(unused_imports, reason = "each test crate uses a different subset")]
+pub use wal_testkit::segment::{
+    Segment, Written, encode_index, encode_segment, encode_with_tail, records_len,
+};
 
 /// CRC-32C continued from `seed`, computed with the `crc` crate (not the implementation the
 /// library uses), so that the library's crcs are checked against an independent oracle.

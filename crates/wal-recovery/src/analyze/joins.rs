@@ -24,7 +24,7 @@ pub(super) fn recorded_holes(files: &DirLayout) -> Result<(Vec<Range<u64>>, Opti
             Vec::new(),
             Some(file_problem(
                 ProblemKind::HolesCorrupt,
-                &wal_store::holes::holes_path(&files.dir),
+                &wal_store::internal::holes::holes_path(&files.dir),
                 &format!("{e}: its holes are treated as gaps"),
             )),
         )),
@@ -144,7 +144,7 @@ pub(super) fn stray_hole(analysis: &Analysis, recorded_holes: &[Range<u64>]) -> 
     let stray = layout::stray_hole(recorded_holes, first..end, &analysis.holes)?;
     Some(file_problem(
         ProblemKind::HolesCorrupt,
-        &wal_store::holes::holes_path(&analysis.dir),
+        &wal_store::internal::holes::holes_path(&analysis.dir),
         &format!("it lists {stray:?}, which is no gap between segments: only its gaps are kept"),
     ))
 }

@@ -16,7 +16,7 @@ mod seed;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use wal_store::{DirLock, ScannedMap};
+use wal_store::{CheckedSegment, DirLock};
 
 use crate::cursor::{self, CursorState};
 use crate::error::Result;
@@ -46,28 +46,13 @@ pub(crate) struct Analysis {
 }
 
 impl Analysis {
-    /// The scan's mappings of the data files, for the log to reuse; with
-    /// `with_records`, the last segment's carries the records found in it when it is
-    /// clean (for a directory nothing has changed in since the scan).
-    pub(crate) fn take_maps(&mut self, with_records: bool) -> Vec<ScannedMap> {
-        let last = self.segments.len().saturating_sub(1);
-        let clean_last = with_records
-            && self
-                .segments
-                .get(last)
-                .is_some_and(|s| s.problem().is_none() && !s.tail_garbage && s.resync.is_none())
-            && !self.problems.iter().any(|p| p.kind.is_data());
+    /// What the store's scan found in each data file, for the log to reuse: the store
+    /// takes the mappings of the files that are still there, and the scan's word on their
+    /// records where nothing can have changed them since.
+    pub(crate) fn take_checked(&mut self) -> Vec<CheckedSegment> {
         self.segments
             .iter_mut()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let map = s.map.take()?;
-                Some(if i == last && clean_last {
-                    map.with_records(s.offsets.clone(), s.valid_len, s.last_crc)
-                } else {
-                    map
-                })
-            })
+            .filter_map(|s| s.checked.take())
             .collect()
     }
 

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wal_format::{Codec, Decoded, FileOffset, FormatError, ScanEnd, Scanner};
+use wal_format::{Codec, Decoded, FileOffset, FormatError, ScanEnd};
 pub(crate) use wal_store::layout::IndexState;
 use wal_store::layout::{IndexFit, SegmentFiles};
-use wal_store::{DirLock, LockedFileMap, ScannedMap};
+use wal_store::{CheckedSegment, DataFileScan, DirLock};
 
 use crate::error::{IoContext, Result};
 
@@ -41,9 +41,9 @@ pub(crate) struct SegmentScan {
     /// exactly the valid records, and the next segment starts right after them): garbage
     /// in the unused tail, not damage to an entry.
     pub(crate) tail_garbage: bool,
-    /// The mapping the scan read the data through (with the lock held), for the log to
-    /// reuse when it opens.
-    pub(crate) map: Option<ScannedMap>,
+    /// What the store's scan found under the lock, for the log to reuse when it opens
+    /// (the store decides how much of it still holds then).
+    pub(crate) checked: Option<CheckedSegment>,
 }
 
 impl SegmentScan {
@@ -106,31 +106,17 @@ fn find_next_record(codec: Codec, data: &[u8], from: usize, until: u64) -> Optio
     })
 }
 
-/// A segment's bytes: mapped when the caller holds the directory's lock (nobody can
-/// change them then), read into memory otherwise (a reader without the lock must not map
-/// a file a writer may be changing).
-enum Bytes<'lock> {
-    Mapped(LockedFileMap<'lock>),
-    Read(Vec<u8>),
-}
-
-impl Bytes<'_> {
-    fn get(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(map) => map.scan_bytes(),
-            Bytes::Read(bytes) => bytes,
-        }
-    }
-}
-
-fn read_bytes<'lock>(lock: Option<&'lock DirLock>, path: &Path) -> Result<Bytes<'lock>> {
+/// The store's checking scan of a data file: mapped when the caller holds the
+/// directory's lock (nobody can change it then), read into memory otherwise (a reader
+/// without the lock must not map a file a writer may be changing).
+fn scan_data<'lock>(
+    lock: Option<&'lock DirLock>,
+    path: &Path,
+    codec: Codec,
+) -> Result<DataFileScan<'lock>> {
     match lock {
-        Some(lock) => Ok(Bytes::Mapped(
-            LockedFileMap::open(lock, path).io_context("mmap", path)?,
-        )),
-        None => Ok(Bytes::Read(
-            wal_store::fs::read_for_scan(path).io_context("read", path)?,
-        )),
+        Some(lock) => DataFileScan::mapped(lock, path, codec).io_context("mmap", path),
+        None => DataFileScan::read(path, codec).io_context("read", path),
     }
 }
 
@@ -141,35 +127,21 @@ fn scan_segment(files: &SegmentFiles, lock: Option<&DirLock>) -> Result<SegmentS
     let index_source = files.index_source.as_deref();
     let index = IndexState::read(codec, index_source)
         .io_context("read index", index_source.unwrap_or(&files.index_path))?;
-    let bytes = read_bytes(lock, &files.data_source)?;
-    let data = bytes.get();
-    let mut scanner = Scanner::new(codec, data);
-    let mut offsets = Vec::new();
-    let mut first_prev_crc = None;
-    for record in scanner.by_ref() {
-        if offsets.is_empty() {
-            first_prev_crc = record.prev_crc;
-        }
-        offsets.push(record.file_offset.0);
-    }
-    let end = scanner.end().cloned().unwrap_or(ScanEnd::EndOfInput {
-        file_offset: scanner.valid_len(),
-    });
+    let scanned = scan_data(lock, &files.data_source, codec)?;
+    let data = scanned.bytes();
+    let end = scanned.end().clone();
+    let valid_len = scanned.valid_len().0;
     // Where the written part of the file ends: zeros follow.
     let written = wal_format::zeros::nonzero_len(data) as u64;
     let resync = match &end {
-        ScanEnd::Problem(_) => {
-            find_next_record(codec, data, scanner.valid_len().as_usize() + 1, written)
-        }
+        ScanEnd::Problem(_) => find_next_record(codec, data, valid_len as usize + 1, written),
         _ => None,
     };
     let records_after_problem = resync.map_or(0, |at| count_records_from(codec, data, at, written));
-    let valid_len = scanner.valid_len().0;
-    let last_crc = scanner.last_crc();
-    let map = match bytes {
-        Bytes::Mapped(map) => map.into_scanned(),
-        Bytes::Read(_) => None,
-    };
+    let offsets = scanned.record_offsets().to_vec();
+    let first_prev_crc = scanned.first_prev_crc();
+    let last_crc = scanned.last_crc();
+    let checked = scanned.into_checked();
     Ok(SegmentScan {
         base,
         codec,
@@ -185,7 +157,7 @@ fn scan_segment(files: &SegmentFiles, lock: Option<&DirLock>) -> Result<SegmentS
         resync,
         records_after_problem,
         tail_garbage: false,
-        map,
+        checked,
     })
 }
 

@@ -22,7 +22,7 @@ mod runs;
 
 use std::ops::{ControlFlow, Range};
 
-use wal_store::{fs as store_fs, holes, naming};
+use wal_store::internal::{fs as store_fs, holes, naming};
 
 use crate::analyze::{Analysis, SegmentScan};
 use crate::error::Result;
@@ -37,7 +37,7 @@ pub(crate) fn apply(analysis: &Analysis) -> Result<Applied> {
     let mut actions = Vec::new();
     // The store's close record goes (durably) before any segment is changed.
     if analysis.problems.iter().any(|p| !p.is_informational()) {
-        wal_store::closed::consume(&analysis.dir)?;
+        wal_store::internal::closed::consume(&analysis.dir)?;
     }
     crate::repair::remove_temp_files(analysis, &mut actions)?;
     let mut skip = Skip::new(analysis, actions);

@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use wal_store::{fs as store_fs, naming};
+use wal_store::internal::{fs as store_fs, naming};
 
 use super::Skip;
 use super::runs::{self, Walk};

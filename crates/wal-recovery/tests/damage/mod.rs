@@ -1,4 +1,5 @@
-//! Builders of damaged WAL directories, for recovery tests.
+//! Builders of damaged WAL directories, for recovery tests, on top of the workspace's
+//! test-support crate (`wal_testkit`: its damage helpers, segment builders and snapshots).
 //!
 //! A [`Log`] is a real log, written by `wal_store::Wal` into its own temporary directory
 //! with tiny segments, so that a few dozen entries span several segments and every entry
@@ -6,10 +7,10 @@
 //! damage the files on disk the way a crash, a lost page, bit rot or a careless operator
 //! would: flip a byte, zero a range, truncate, delete, rename, copy a file from another
 //! history, write a stray file. Nothing here goes through the library to damage a file:
-//! every change is a plain `std::fs` call, so the damage is exactly what the test says.
+//! every change is a plain file-system call, so the damage is exactly what the test says.
 //!
-//! [`snapshot`] captures every file and folder under a directory, to prove that an
-//! operation changed nothing (or only what it reported).
+//! [`snapshot`] captures every file and folder under a directory (a `wal_testkit` tree),
+//! to prove that an operation changed nothing (or only what it reported).
 //!
 //! Each test crate that declares `mod damage;` uses a part of this module, hence the
 //! `dead_code` allowance below.
@@ -19,14 +20,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
-use wal_store::format::{Codec, FileOffset, Scanner, index};
+use wal_store::format::{Codec, FileOffset, Scanner};
 use wal_store::{SyncPolicy, Wal, WalOptions};
+use wal_testkit::{damage, segment};
+
+pub use wal_testkit::snapshot::{Node, Tree as Snapshot};
 
 /// Size of every data file the builders create.
 pub const SEGMENT_BYTES: u32 = 512;
@@ -70,12 +73,12 @@ pub fn wal_options() -> WalOptions {
 
 /// Name of the v2 data file of the segment at `base`.
 pub fn data_file(base: u64) -> String {
-    format!("{base}.txnx")
+    segment::data_file_name(base, Codec::V2)
 }
 
 /// Name of the v2 index file of the segment at `base`.
 pub fn index_file(base: u64) -> String {
-    format!("{base}.idxx")
+    segment::index_file_name(base, Codec::V2)
 }
 
 /// A log in a temporary directory (removed on drop), and the payloads written to it.
@@ -100,7 +103,7 @@ impl Log {
 
     /// Like [`Log::new`], with the payloads of another history.
     pub fn of_history(generation: u8, entries: u64) -> Log {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         let payloads: Vec<Vec<u8>> = (0..entries).map(|i| payload(generation, i)).collect();
         let wal = Wal::open(dir.path(), wal_options()).unwrap();
         for p in &payloads {
@@ -119,7 +122,7 @@ impl Log {
     /// [`write_segment`]); `payloads` are the entries it is meant to hold from `first` on.
     /// It gets an empty `LOCK` file, as a directory written by the store has.
     pub fn by_hand(first: u64, payloads: Vec<Vec<u8>>) -> Log {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = wal_testkit::tempdir();
         fs::write(dir.path().join("LOCK"), b"").unwrap();
         Log {
             dir,
@@ -163,32 +166,23 @@ impl Log {
 
     /// XORs the byte at `at` of file `name` with `mask` (bit rot, or a torn write).
     pub fn flip(&self, name: &str, at: u64, mask: u8) {
-        assert_ne!(mask, 0, "a zero mask changes nothing");
-        let mut bytes = self.read(name);
-        bytes[usize::try_from(at).unwrap()] ^= mask;
-        self.write(name, &bytes);
+        damage::xor_byte(&self.file(name), usize::try_from(at).unwrap(), mask);
     }
 
     /// Zeroes `range` of file `name` (a lost or zeroed page).
     pub fn zero(&self, name: &str, range: Range<u64>) {
-        let mut bytes = self.read(name);
         let range = usize::try_from(range.start).unwrap()..usize::try_from(range.end).unwrap();
-        bytes[range].fill(0);
-        self.write(name, &bytes);
+        damage::zero_range(&self.file(name), range);
     }
 
     /// Cuts file `name` to `len` bytes.
     pub fn truncate(&self, name: &str, len: u64) {
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .open(self.file(name))
-            .unwrap();
-        file.set_len(len).unwrap();
+        damage::set_len(&self.file(name), len);
     }
 
     /// Deletes file `name`.
     pub fn remove(&self, name: &str) {
-        fs::remove_file(self.file(name)).unwrap();
+        damage::remove(&self.file(name));
     }
 
     /// Renames file `from` to `to`.
@@ -226,32 +220,13 @@ pub fn record_offsets(data: &[u8]) -> Vec<u32> {
 /// The bytes of an index listing `offsets`.
 pub fn encode_index(codec: Codec, offsets: &[u32]) -> Vec<u8> {
     let offsets: Vec<FileOffset> = offsets.iter().copied().map(FileOffset).collect();
-    let mut bytes = vec![0u8; index::index_bytes(codec, offsets.len())];
-    index::encode(codec, &offsets, &mut bytes).unwrap();
-    bytes
+    segment::encode_index(codec, &offsets)
 }
 
-/// Encodes `payloads` as the data file of one segment (zero-filled to [`SEGMENT_BYTES`],
-/// as the store preallocates it), chained from `seed` (v2), and returns the data, the
-/// index the store would write when sealing it, and the crc of the last record (v2).
-pub fn encode_segment(codec: Codec, seed: u32, payloads: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>, u32) {
-    let mut data = vec![0u8; SEGMENT_BYTES as usize];
-    let mut offsets = Vec::with_capacity(payloads.len());
-    let mut at = 0usize;
-    let mut last_crc = seed;
-    for payload in payloads {
-        offsets.push(u32::try_from(at).unwrap());
-        let encoded = codec
-            .encode_record(&mut data[at..], last_crc, payload)
-            .unwrap();
-        at += encoded.len;
-        last_crc = encoded.crc.unwrap_or(last_crc);
-    }
-    (data, encode_index(codec, &offsets), last_crc)
-}
-
-/// Writes segment `base` of `log` by hand: its data file and, if `sealed`, its index.
-/// Returns the crc to seed the next segment with (v2).
+/// Writes segment `base` of `log` by hand: its data file (zero-filled to
+/// [`SEGMENT_BYTES`], as the store preallocates it) holding `payloads` chained from `seed`
+/// (v2) and, if `sealed`, the index the store writes when it seals it. Returns the crc to
+/// seed the next segment with (v2).
 pub fn write_segment(
     log: &Log,
     base: u64,
@@ -260,58 +235,29 @@ pub fn write_segment(
     payloads: &[Vec<u8>],
     sealed: bool,
 ) -> u32 {
-    let (data, index, last_crc) = encode_segment(codec, seed, payloads);
-    log.write(&format!("{base}.{}", codec.data_extension()), &data);
-    if sealed {
-        log.write(&format!("{base}.{}", codec.index_extension()), &index);
-    }
-    last_crc
+    let written = segment::write_segment(
+        log.path(),
+        base,
+        codec,
+        seed,
+        payloads,
+        SEGMENT_BYTES as usize,
+        sealed,
+    );
+    written.last_crc().unwrap_or(seed)
 }
-
-/// One entry of a [`Snapshot`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
-    /// A folder.
-    Dir,
-    /// A file and its bytes.
-    File(Vec<u8>),
-}
-
-/// Every file and folder under a directory, by path relative to it.
-pub type Snapshot = BTreeMap<PathBuf, Node>;
 
 /// Takes a [`Snapshot`] of everything under `dir`.
 pub fn snapshot(dir: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(root).unwrap().to_path_buf();
-            if path.is_dir() {
-                out.insert(relative, Node::Dir);
-                walk(root, &path, out);
-            } else {
-                out.insert(relative, Node::File(fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Snapshot::new();
-    walk(dir, dir, &mut out);
-    out
+    Snapshot::take(dir)
 }
 
 /// The paths whose content differs between two snapshots (or that are in only one),
 /// but the store's close record: a repair removes it before it changes the active
 /// segment (it holds no entry; the report need not name it).
 pub fn changed_paths(before: &Snapshot, after: &Snapshot) -> Vec<PathBuf> {
-    let close_record = Path::new(wal_store::closed::CLOSED_FILE_NAME);
-    let mut changed: Vec<PathBuf> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|path| path.as_path() != close_record)
-        .filter(|path| before.get(*path) != after.get(*path))
-        .cloned()
-        .collect();
-    changed.sort();
-    changed.dedup();
+    let close_record = Path::new(wal_store::internal::closed::CLOSED_FILE_NAME);
+    let mut changed = before.changed(after);
+    changed.retain(|path| path.as_path() != close_record);
     changed
 }

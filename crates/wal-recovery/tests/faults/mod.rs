@@ -35,8 +35,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use wal_recovery::{RecoveryError, RecoveryMode, RecoveryOptions};
+use wal_store::faults::Call;
 use wal_store::faults::{EIO, ENOSPC, FaultPlan, Rule, Seen};
-use wal_store::sys::Call;
 use wal_store::{StoreError, SyncPolicy, Wal, WalOptions};
 
 /// Any error an operation returns.
@@ -47,9 +47,11 @@ pub type AnyError = Box<dyn Error + Send + Sync + 'static>;
 pub const SEGMENT_BYTES: u32 = 256;
 
 /// A fresh temporary directory (see the module's documentation for where).
-pub fn tempdir() -> tempfile::TempDir {
-    wal_testkit::scratch_dir("wal-fault-test-")
-}
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::tempdir;
 
 /// The payload of entry `offset`: 39 bytes naming it (five records a segment).
 pub fn payload(offset: u64) -> Vec<u8> {

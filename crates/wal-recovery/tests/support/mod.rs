@@ -2,10 +2,11 @@
 //! derived from offsets, small multi-segment logs, snapshots of a directory's bytes (to
 //! damage a copy and restore the pristine files), and the parsing of segment files.
 //!
-//! Directories are made on tmpfs (`/dev/shm`) when there is one: these tests check what
-//! recovery does with the files it finds, not what the medium keeps after a power loss,
-//! and an fsync of ext4 on the development machine costs milliseconds, which thousands of
-//! recoveries cannot afford. Set `WAL_TEST_TMPDIR` to run them in another directory.
+//! Directories are made by `wal_testkit::tempdir`, on tmpfs (`/dev/shm`) when there is
+//! one: these tests check what recovery does with the files it finds, not what the medium
+//! keeps after a power loss, and an fsync of ext4 on the development machine costs
+//! milliseconds, which thousands of recoveries cannot afford. Set `WAL_TEST_TMPDIR` to run
+//! them in another directory.
 #![allow(dead_code, reason = "each test file uses only some of the helpers")]
 // Test helpers: a panic here is a failed test, never a crash in a user's process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -15,31 +16,21 @@ use std::path::{Path, PathBuf};
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView};
 use wal_recovery::{Log, Recovered, RecoveryOptions, Verification};
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming::{self, FileName};
 use wal_store::{SyncPolicy, WalOptions};
 
-/// A fresh temporary directory for one log (see the module's documentation for where).
-pub fn tempdir() -> tempfile::TempDir {
-    wal_testkit::scratch_dir("wal-recovery-test-")
-}
-
-/// The payload of the entry at `offset`: 5 to 20 bytes that name the offset, so that an
-/// entry read at the wrong offset, or resurrected from an older history, never passes
-/// for the right one.
-pub fn payload(offset: u64) -> Vec<u8> {
-    let len = 5 + usize::try_from((offset * 7) % 16).unwrap();
-    let mut bytes = format!("e{offset}:").into_bytes();
-    let pad = b'a' + u8::try_from(offset % 26).unwrap();
-    while bytes.len() < len {
-        bytes.push(pad);
-    }
-    bytes
-}
-
-/// A payload for `offset` that differs from [`payload`] (appended after a truncation).
-pub fn other_payload(offset: u64) -> Vec<u8> {
-    format!("again-{offset}").into_bytes()
-}
+// Scratch directories and payloads come from the workspace's test-support crate: the
+// payload of entry `offset` is 5 to 20 bytes that name it, so that an entry read at the
+// wrong offset, or resurrected from an older history, never passes for the right one;
+// `other_payload` differs from it (appended after a truncation).
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::{
+    payload::{short as payload, short_again as other_payload},
+    tempdir,
+};
 
 /// Recovery options with tiny segments, default mode, no commit offset.
 pub fn options(segment_bytes: u32) -> RecoveryOptions {
@@ -71,7 +62,8 @@ pub fn write_log(dir: &Path, count: u64, segment_bytes: u32) {
     recovered.log.sync().unwrap();
     drop(recovered);
     assert!(
-        !dir.join(wal_store::closed::CLOSED_FILE_NAME).exists(),
+        !dir.join(wal_store::internal::closed::CLOSED_FILE_NAME)
+            .exists(),
         "a crashed log has no close record"
     );
 }
@@ -125,14 +117,11 @@ pub fn index_path(dir: &Path, base: u64) -> PathBuf {
 }
 
 /// Names of every entry of `dir` (files and folders), sorted.
-pub fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::snapshot::entry_names as file_names;
 
 /// Names of the leftover temporary files of `dir`.
 pub fn temp_files(dir: &Path) -> Vec<String> {
@@ -151,7 +140,7 @@ pub fn snapshot(dir: &Path) -> Files {
     // The store's close record is left out: recovery neither reads nor changes it, and
     // whether a test's log was closed or dropped decides only whether it exists.
     files.remove(naming::LOCK_FILE_NAME);
-    files.remove(wal_store::closed::CLOSED_FILE_NAME);
+    files.remove(wal_store::internal::closed::CLOSED_FILE_NAME);
     files
 }
 
@@ -211,11 +200,8 @@ pub fn index_offsets(bytes: &[u8]) -> Vec<u32> {
 
 /// The v2 record for `payload` seeded with `prev_crc`, and its crc.
 pub fn encode_record(prev_crc: u32, payload: &[u8]) -> (Vec<u8>, u32) {
-    let mut buf = vec![0u8; Codec::V2.header_bytes() + payload.len()];
-    let encoded = Codec::V2
-        .encode_record(&mut buf, prev_crc, payload)
-        .unwrap();
-    (buf, encoded.crc.unwrap())
+    let (record, crc) = wal_testkit::segment::encode_record(Codec::V2, prev_crc, payload);
+    (record, crc.unwrap())
 }
 
 /// `verify` of `dir`, asserting that it found nothing wrong.

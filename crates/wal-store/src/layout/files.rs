@@ -171,7 +171,7 @@ impl DirLayout {
         Ok(self.segments.iter().map(|s| (s.base, s.codec)).collect())
     }
 
-    /// The recorded holes (see [`crate::holes`]): none without a holes file. A file that
+    /// The recorded holes (the `HOLES` file): none without a holes file. A file that
     /// cannot be read is [`StoreError::Io`]; one that was read but is damaged is
     /// [`StoreError::Layout`].
     pub fn read_holes(&self) -> Result<Vec<Range<u64>>> {

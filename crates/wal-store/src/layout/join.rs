@@ -10,8 +10,8 @@ use wal_format::Codec;
 pub enum Join {
     /// It starts where the one before ends.
     Continues,
-    /// It starts after a gap that recovery recorded as a hole on purpose (see
-    /// [`crate::holes`]): no entry is missing, and the chain is not checked across it.
+    /// It starts after a gap that recovery recorded as a hole on purpose (in the `HOLES`
+    /// file): no entry is missing, and the chain is not checked across it.
     Hole(Range<u64>),
     /// It starts after the expected offset: the entries between are in no segment.
     Gap {

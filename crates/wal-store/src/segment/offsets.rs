@@ -111,6 +111,30 @@ impl Offsets {
         }
     }
 
+    /// How many of the first offsets are `other`'s first ones: a tight loop over the index
+    /// bytes, since an open after recovery runs it over every sealed segment.
+    pub(crate) fn matching_prefix(&self, other: &[u32]) -> usize {
+        match &self.index {
+            Some(index) => {
+                let bytes = index.map.published(index.map.len());
+                let body = bytes.get(index.header..).unwrap_or_default();
+                body.chunks_exact(4)
+                    .take(index.len)
+                    .zip(other)
+                    .take_while(|(at, other)| {
+                        matches!(at, [a, b, c, d] if u32::from_be_bytes([*a, *b, *c, *d]) == **other)
+                    })
+                    .count()
+            }
+            None => self
+                .owned
+                .iter()
+                .zip(other)
+                .take_while(|(at, other)| at == other)
+                .count(),
+        }
+    }
+
     pub(crate) fn to_vec(&self) -> Vec<u32> {
         match &self.index {
             Some(index) => (0..index.len).filter_map(|i| index.get(i)).collect(),

@@ -11,8 +11,8 @@ use crate::closed;
 use crate::error::{Result, StoreError};
 use crate::holes;
 use crate::lock::DirLock;
-use crate::mmap::{Premapped, ScannedMap};
 use crate::options::{SyncPolicy, WalOptions};
+use crate::scan::{CheckedSegment, Offered};
 use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
 use crate::stats::Counters;
@@ -32,17 +32,17 @@ struct Start {
     close_record_current: bool,
 }
 
-/// [`Wal::open_locked_with_maps`], with `lock` to be checked as `dir`'s.
-pub(super) fn open_locked_with_maps(
+/// [`Wal::open_checked`], with `lock` to be checked as `dir`'s.
+pub(super) fn open_checked(
     dir: &Path,
     options: WalOptions,
     lock: DirLock,
-    maps: Vec<ScannedMap>,
+    checked: Vec<CheckedSegment>,
 ) -> Result<Wal> {
-    let mut premapped = Premapped::new(maps);
+    let mut offered = Offered::new(checked, dir, &lock);
     options.validate()?;
     check_lock(dir, &lock)?;
-    let start = load_or_create(dir, &options, &mut premapped)?;
+    let start = load_or_create(dir, &options, &mut offered)?;
     assemble(dir, options, lock, start)
 }
 
@@ -70,7 +70,7 @@ pub(super) fn open_if_closed_cleanly(
     check_lock(dir, &lock)?;
     // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
     // caller's full check to find and report: the lock goes back, with no error.
-    let loaded = match crate::open::load(dir, &mut Premapped::new(Vec::new())) {
+    let loaded = match crate::open::load(dir, &mut Offered::default()) {
         Ok(Some(loaded)) if loaded.active_from_close_record && !loaded.stale_holes => loaded,
         Ok(_) | Err(_) => return Ok(CleanOpen::NotClean(lock)),
     };
@@ -159,8 +159,8 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
 /// log: its first segment created, no holes left from a log that is gone.
-fn load_or_create(dir: &Path, options: &WalOptions, premapped: &mut Premapped) -> Result<Start> {
-    Ok(match crate::open::load(dir, premapped)? {
+fn load_or_create(dir: &Path, options: &WalOptions, offered: &mut Offered) -> Result<Start> {
+    Ok(match crate::open::load(dir, offered)? {
         Some(loaded) => start_from(dir, loaded, options)?,
         None => {
             // Holes of a log that is gone (every segment removed, the holes file
@@ -248,5 +248,143 @@ impl Inner {
         }
         tail.deferred_unchecked = false;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::lock::DirLock;
+    use crate::naming;
+    use crate::options::{MIN_SEGMENT_BYTES, WalOptions};
+    use crate::scan::{CheckedSegment, DataFileScan};
+    use crate::wal::Wal;
+
+    fn options() -> WalOptions {
+        WalOptions {
+            segment_bytes: MIN_SEGMENT_BYTES * 16,
+            ..WalOptions::default()
+        }
+    }
+
+    fn build(dir: &Path) {
+        let wal = Wal::open(dir, options()).unwrap();
+        for i in 0..100u8 {
+            wal.append(&[i; 40]).unwrap();
+        }
+        assert!(wal.stats().segments >= 4);
+        wal.close().unwrap();
+    }
+
+    fn scan(dir: &Path, lock: &DirLock) -> Vec<CheckedSegment> {
+        crate::layout::list_segments(dir)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(base, codec)| {
+                let path = naming::data_path(dir, base, codec);
+                DataFileScan::mapped(lock, &path, codec)
+                    .unwrap()
+                    .into_checked()
+            })
+            .collect()
+    }
+
+    /// Each segment's entries, and how many of them its first visit will not check
+    /// (answered once: the answer is taken).
+    fn vouched(wal: &Wal) -> Vec<(u64, u64)> {
+        let segments = wal.inner.segments_read().unwrap();
+        segments
+            .iter()
+            .map(|s| (s.entries().unwrap(), s.take_checked()))
+            .collect()
+    }
+
+    /// Whether no segment's first visit will skip a check (answered once: see
+    /// [`vouched`]).
+    fn none_vouched(wal: &Wal) -> bool {
+        let vouched = vouched(wal);
+        vouched
+            .iter()
+            .all(|&(entries, checked)| entries > 0 && checked == 0)
+    }
+
+    #[test]
+    fn a_scan_under_the_same_lock_vouches_for_every_record_and_lends_its_maps() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        let mapped: Vec<*const u8> = checked.iter().map(CheckedSegment::mapped_at).collect();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        let segments: Vec<Option<*const u8>> = {
+            let segments = wal.inner.segments_read().unwrap();
+            segments.iter().map(|s| s.mapped_at()).collect()
+        };
+        // The sealed segments read through the scan's mappings (the active one is mapped
+        // again, writable).
+        assert!(segments.len() >= 4);
+        for (i, at) in segments.iter().take(segments.len() - 1).enumerate() {
+            assert_eq!(*at, mapped.get(i).copied(), "segment {i}");
+        }
+        let vouched = vouched(&wal);
+        assert!(
+            vouched.iter().all(|&(entries, _)| entries > 0),
+            "{vouched:?}"
+        );
+        assert!(vouched.iter().all(|&(entries, checked)| checked == entries));
+        // A plain open vouches for nothing.
+        wal.close().unwrap();
+        let wal = Wal::open(dir.path(), options()).unwrap();
+        assert!(none_vouched(&wal));
+    }
+
+    #[test]
+    fn a_scan_under_another_acquisition_of_the_lock_vouches_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        // Released and taken again: another writer may have run in between.
+        drop(lock);
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        assert!(none_vouched(&wal));
+    }
+
+    #[test]
+    fn a_change_through_the_store_after_the_scan_vouches_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        // What a repair does (here, writing a file of no segment, which changes no
+        // record: the store cannot know that without reading them).
+        crate::fs::write_atomically(dir.path(), &dir.path().join("NOTES"), b"x").unwrap();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        assert!(none_vouched(&wal));
+    }
+
+    #[test]
+    fn a_file_whose_times_changed_after_the_scan_is_not_vouched_for() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let lock = DirLock::acquire(dir.path()).unwrap();
+        let checked = scan(dir.path(), &lock);
+        // Changed by other means than the store's (its modification time, at least).
+        let (base, codec) = crate::layout::list_segments(dir.path()).unwrap()[1];
+        let path = naming::data_path(dir.path(), base, codec);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let wal = Wal::open_checked(dir.path(), options(), lock, checked).unwrap();
+        let vouched = vouched(&wal);
+        for (i, &(entries, checked)) in vouched.iter().enumerate() {
+            let expected = if i == 1 { 0 } else { entries };
+            assert_eq!(checked, expected, "segment {i}: {vouched:?}");
+        }
     }
 }

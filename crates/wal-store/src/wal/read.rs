@@ -135,15 +135,4 @@ impl Inner {
             }
         }
     }
-
-    /// See [`Wal::note_checked_segments`](crate::Wal::note_checked_segments).
-    pub(super) fn note_checked_segments(&self, bases: &[u64]) -> Result<()> {
-        let segments = self.segments_read()?;
-        for segment in segments.iter() {
-            if bases.contains(&segment.base) {
-                segment.note_checked()?;
-            }
-        }
-        Ok(())
-    }
 }

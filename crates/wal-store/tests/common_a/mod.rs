@@ -3,11 +3,12 @@
 //!
 //! Each test binary uses a different part of this module.
 //!
-//! Directories are made on tmpfs (`/dev/shm`) when there is one: these tests check what
-//! the store does with files, not what the medium keeps after a power loss, and on the
-//! development machine an fsync of ext4 costs about 10 ms, so a rotation (about four
-//! fsyncs) would make a test of dozens of segments take seconds. Set `WAL_TEST_TMPDIR`
-//! to run them in another directory (`WAL_TEST_TMPDIR=/tmp` for a real disk).
+//! Directories are made by `wal_testkit::tempdir`, on tmpfs (`/dev/shm`) when there is
+//! one: these tests check what the store does with files, not what the medium keeps after
+//! a power loss, and on the development machine an fsync of ext4 costs about 10 ms, so a
+//! rotation (about four fsyncs) would make a test of dozens of segments take seconds. Set
+//! `WAL_TEST_TMPDIR` to run them in another directory (`WAL_TEST_TMPDIR=/tmp` for a real
+//! disk).
 #![allow(dead_code, reason = "each test file uses only some of the helpers")]
 #![allow(
     clippy::unwrap_used,
@@ -18,32 +19,21 @@
 use std::path::Path;
 
 use wal_store::format::{Codec, Decoded, FileOffset, IndexView, crc};
-use wal_store::naming::{self, FileName};
+use wal_store::internal::naming::{self, FileName};
 use wal_store::{Appended, Entry, Wal, WalOptions};
 
-/// A fresh temporary directory for one log (see the module's documentation for where).
-pub fn tempdir() -> tempfile::TempDir {
-    wal_testkit::scratch_dir("wal-store-test-")
-}
-
-/// The payload of the entry at `offset`: its offset in clear, then a padding whose
-/// length varies with the offset, so that records have different sizes.
-pub fn payload(offset: u64) -> Vec<u8> {
-    let pad_len = usize::try_from(offset % 11).unwrap();
-    let pad_byte = b'a' + u8::try_from(offset % 26).unwrap();
-    let mut bytes = format!("entry-{offset}-").into_bytes();
-    bytes.extend(std::iter::repeat_n(pad_byte, pad_len));
-    bytes
-}
-
-/// A payload for `offset` that differs from [`payload`] (written after a truncation,
-/// so that a dropped entry read back by mistake cannot pass for a new one).
-pub fn other_payload(offset: u64) -> Vec<u8> {
-    let pad_len = usize::try_from(offset % 5).unwrap();
-    let mut bytes = format!("again-{offset}+").into_bytes();
-    bytes.extend(std::iter::repeat_n(b'#', pad_len));
-    bytes
-}
+// Scratch directories and payloads come from the workspace's test-support crate: the
+// payload of entry `offset` names it, then pads by a length that varies with it (so that
+// records have different sizes); `other_payload` differs from it (written after a
+// truncation, so that a dropped entry read back by mistake cannot pass for a new one).
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::{
+    payload::{varied as payload, varied_again as other_payload},
+    tempdir,
+};
 
 /// Options with tiny segments (so that a few hundred entries span dozens of them).
 pub fn options(segment_bytes: u32) -> WalOptions {
@@ -124,12 +114,8 @@ pub fn assert_chain(entries: &[Entry], seed: u32) {
 
 /// Names of the files in `dir` (not the lock file nor the seed file), sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != naming::LOCK_FILE_NAME && name != wal_store::SEED_FILE_NAME)
-        .collect();
-    names.sort();
+    let mut names = wal_testkit::snapshot::entry_names(dir);
+    names.retain(|name| name != naming::LOCK_FILE_NAME && name != wal_store::SEED_FILE_NAME);
     names
 }
 
@@ -426,6 +412,6 @@ pub fn assert_files_match(dir: &Path, model: &LogModel) {
     expected.sort();
     // The close record a clean close leaves is no segment file (tests/close_record.rs).
     let mut found = file_names(dir);
-    found.retain(|name| name != wal_store::closed::CLOSED_FILE_NAME);
+    found.retain(|name| name != wal_store::internal::closed::CLOSED_FILE_NAME);
     assert_eq!(found, expected);
 }

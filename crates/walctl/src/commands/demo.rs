@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use wal_format::Scanner;
 use wal_recovery::{Recovered, RecoveryOptions};
-use wal_store::{SyncPolicy, WalOptions, list_segments, naming};
+use wal_store::internal::naming;
+use wal_store::{SyncPolicy, WalOptions, list_segments};
 
 use super::repair::print_report;
 use crate::cli::DemoArgs;

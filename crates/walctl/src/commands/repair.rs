@@ -134,7 +134,7 @@ pub fn print_report(out: &mut Out, report: &RecoveryReport, indent: &str) -> Res
 /// every mode keeps those it finds): the `HOLES` file is this implementation's extension
 /// of the segment format, and another reader stops at the first gap between segments.
 fn holes_warning(dir: &Path) -> Result<Option<String>> {
-    let holes = wal_store::holes::read_holes(dir)?;
+    let holes = wal_store::internal::holes::read_holes(dir)?;
     if holes.is_empty() {
         return Ok(None);
     }

@@ -8,7 +8,6 @@
     reason = "test helpers: a panic is a failed test (clippy.toml allows these only inside #[test] functions)"
 )]
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -135,10 +134,12 @@ pub fn assert_keys(value: &Value, keys: &[&str]) {
     assert_eq!(found, expected, "keys of {value}");
 }
 
-/// A new temporary directory.
-pub fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
+/// A new scratch directory (tmpfs when there is one: see `wal_testkit::scratch_parent`).
+#[allow(
+    unused_imports,
+    reason = "each test file uses only some of the helpers"
+)]
+pub use wal_testkit::tempdir;
 
 /// Writes `count` entries of `size` bytes with walctl, in segments of `segment_bytes`.
 pub fn write_entries(dir: &Path, count: u64, size: u64, segment_bytes: u32) {
@@ -187,10 +188,10 @@ pub fn active_segment(dir: &Path) -> (u64, PathBuf) {
 )]
 pub use wal_testkit::flip_byte;
 
-/// Every file under `dir` (recursively) with its content: to show a command changed
-/// nothing.
-pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    wal_testkit::snapshot_tree(dir)
+/// Every file and folder under `dir` (recursively) with its content: to show a command
+/// changed nothing.
+pub fn snapshot(dir: &Path) -> wal_testkit::snapshot::Tree {
+    wal_testkit::snapshot::Tree::take(dir)
 }
 
 /// `flock DIR/LOCK sleep 30`, started in a process group of its own and killed (the
