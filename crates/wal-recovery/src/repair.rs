@@ -2,6 +2,7 @@
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 
 use wal_store::internal::{fs as store_fs, sys};
 
@@ -371,13 +372,7 @@ fn settle_corrupt_holes_file(
     quarantine: &mut Quarantine,
     actions: &mut Vec<Action>,
 ) -> Result<()> {
-    if let Some(problem) = analysis
-        .problems
-        .iter()
-        .find(|p| p.kind == ProblemKind::HolesCorrupt)
-        && let Some(path) = &problem.path
-        && path.exists()
-    {
+    if let Some(path) = damaged_file(analysis, ProblemKind::HolesCorrupt) {
         if analysis.holes.is_empty() {
             let to = quarantine.keep_file(path, "a holes file that cannot be read")?;
             actions.push(Action::FileQuarantined {
@@ -408,13 +403,7 @@ fn settle_corrupt_seed_file(
     quarantine: &mut Quarantine,
     actions: &mut Vec<Action>,
 ) -> Result<()> {
-    if let Some(problem) = analysis
-        .problems
-        .iter()
-        .find(|p| p.kind == ProblemKind::SeedCorrupt)
-        && let Some(path) = &problem.path
-        && path.exists()
-    {
+    if let Some(path) = damaged_file(analysis, ProblemKind::SeedCorrupt) {
         let to = quarantine.keep_file(path, "a seed file that cannot be read")?;
         actions.push(Action::FileQuarantined {
             from: path.clone(),
@@ -422,6 +411,16 @@ fn settle_corrupt_seed_file(
         });
     }
     Ok(())
+}
+
+/// The file a problem of `kind` names, if the analysis found one and it is still there.
+fn damaged_file(analysis: &Analysis, kind: ProblemKind) -> Option<&PathBuf> {
+    analysis
+        .problems
+        .iter()
+        .find(|p| p.kind == kind)
+        .and_then(|p| p.path.as_ref())
+        .filter(|path| path.exists())
 }
 
 /// Removes the leftover temporary files the analysis found. `SkipCorrupted` does it
