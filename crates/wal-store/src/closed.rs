@@ -26,9 +26,11 @@
 //! chained crc commits to the whole history before it, so a last record that still
 //! matches ties the record to this segment's history; the offsets and the entry count
 //! themselves rest on the record's own crc, and every read checks the record it is
-//! pointed at. Only v2 segments get one (v1 has no crc). Recovery never reads it (it
-//! scans the active segment whatever the file says), removes it before a repair changes
-//! the active segment, and the store it opens does not use it.
+//! pointed at. Only v2 segments get one (v1 has no crc). Recovery's open trusts it the
+//! same way when the directory holds nothing a clean close would not leave
+//! ([`Wal::open_if_closed_cleanly`](crate::Wal::open_if_closed_cleanly)); otherwise it
+//! scans the active segment whatever the file says, and removes the file before a repair
+//! changes that segment.
 //!
 //! Layout, big-endian like every other file of a log directory (docs/FORMAT.md): magic
 //! `WCLS`, version (2), codec (2 for v2), two zero bytes, base (u64), data length (u32),
