@@ -62,10 +62,12 @@ pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Resu
     Ok(Outcome::Opened(Box::new(Recovered { log, report })))
 }
 
-/// The segments of `dir`, if its files are those a clean close leaves: data files, each
+/// The segments of `dir`, if its files are those a clean close leaves: v2 data files, each
 /// sealed one with its index, a close record, and the log's own small files (a `SEED`
 /// file that reads as one); `None` for anything else (by name, and the seed file: no
-/// segment file is read).
+/// segment file is read). A v1 segment always gets the full check: its records carry no
+/// crc, so a read could not tell a damaged record (a size field that rotted, say) from an
+/// intact one, and the open is the only place such damage is found.
 fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
     let inventory = inventory::take(journal::read_layout(dir)?);
     let layout = &inventory.layout;
@@ -84,7 +86,8 @@ fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
         .iter()
         .take(sealed)
         .all(|s| s.index_source.is_some());
-    Ok(indexed.then(|| layout.segments.iter().map(|s| (s.base, s.codec)).collect()))
+    let all_v2 = layout.segments.iter().all(|s| s.codec == Codec::V2);
+    Ok((indexed && all_v2).then(|| layout.segments.iter().map(|s| (s.base, s.codec)).collect()))
 }
 
 /// The report of a clean restart: no problem and nothing done, the segments as their

@@ -137,41 +137,48 @@ fn damage_behind_a_clean_close_is_found_by_the_read_and_by_verify() {
     bytes[start + 12] ^= 0x40;
     fs::write(&path, &bytes).unwrap();
 
-    for mode in [
-        RecoveryMode::AbsoluteConsistency,
-        RecoveryMode::TolerateCorruptTail,
-    ] {
-        let recovered = open(dir.path(), &options(SEGMENT_BYTES).with_mode(mode));
-        assert!(recovered.report.from_close_record, "{mode:?}");
-        let read = recovered.log.read(2);
-        assert!(
-            matches!(
-                read,
-                Err(RecoveryError::Store(StoreError::Corrupt {
-                    segment: 0,
-                    offset: 2,
-                    ..
-                }))
-            ),
-            "{read:?}"
-        );
-        for offset in [0, 1, 3, 199] {
-            assert_eq!(recovered.log.read(offset).unwrap().payload, payload(offset));
-        }
-        let replay: Vec<_> = recovered.replay().unwrap().collect();
-        assert!(replay.iter().take(2).all(Result::is_ok));
-        assert!(
-            matches!(
-                replay.get(2),
-                Some(Err(RecoveryError::Store(StoreError::Corrupt {
-                    offset: 2,
-                    ..
-                })))
-            ),
-            "{:?}",
-            replay.get(2)
-        );
+    // Even the strictest mode trusts the clean close: the damage is the read's to find.
+    let mode = RecoveryMode::AbsoluteConsistency;
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES).with_mode(mode));
+    assert!(recovered.report.from_close_record, "{mode:?}");
+    let replay: Vec<_> = recovered.replay().unwrap().collect();
+    assert!(replay.iter().take(2).all(Result::is_ok));
+    assert!(
+        matches!(
+            replay.get(2),
+            Some(Err(RecoveryError::Store(StoreError::Corrupt {
+                offset: 2,
+                ..
+            })))
+        ),
+        "{:?}",
+        replay.get(2)
+    );
+    let read = recovered.log.read(2);
+    assert!(
+        matches!(
+            read,
+            Err(RecoveryError::Store(StoreError::Corrupt {
+                segment: 0,
+                offset: 2,
+                ..
+            }))
+        ),
+        "{read:?}"
+    );
+    for offset in [0, 1, 3, 199] {
+        assert_eq!(recovered.log.read(offset).unwrap().payload, payload(offset));
     }
+    // What the read found takes the log off the fast path: the record is gone, and the
+    // next open checks everything and applies its mode (here, a refusal naming entry 2).
+    assert!(!dir.path().join(CLOSED_FILE_NAME).exists());
+    drop(recovered);
+    let refused = wal_recovery::open(dir.path(), options(SEGMENT_BYTES).with_mode(mode));
+    assert!(
+        matches!(&refused, Err(RecoveryError::Inconsistent { problems })
+            if problems.iter().any(|p| p.offset == Some(2))),
+        "{refused:?}"
+    );
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert!(!verification.ok);
     let kinds: Vec<(ProblemKind, Option<u64>)> = verification
@@ -473,6 +480,131 @@ fn what_the_close_record_does_not_cover_gets_the_full_check() {
             .actions
             .iter()
             .any(|a| matches!(a, Action::TempFileRemoved { .. })),
+        "{:#?}",
+        recovered.report
+    );
+}
+
+/// A clean log whose older segments are v1 (no crc in their records) and whose active
+/// one is v2, closed cleanly; returns the base of a v1 sealed segment with entries
+/// before and after it.
+fn clean_log_of_v1_then_v2_segments(dir: &Path) -> u64 {
+    let v1 = options(SEGMENT_BYTES)
+        .with_wal(support::wal_options(SEGMENT_BYTES).with_codec(wal_store::format::Codec::V1));
+    let recovered = open(dir, &v1);
+    append_range(&recovered.log, 0..300);
+    recovered.log.close().unwrap();
+    // Reopened for v2: the next rotation starts a v2 segment.
+    let recovered = open(dir, &options(SEGMENT_BYTES));
+    append_range(&recovered.log, 300..400);
+    recovered.log.close().unwrap();
+    assert!(dir.join(CLOSED_FILE_NAME).exists());
+    let v1_bases: Vec<u64> = wal_store::list_segments(dir)
+        .unwrap()
+        .into_iter()
+        .filter(|&(_, codec)| codec == wal_store::format::Codec::V1)
+        .map(|(base, _)| base)
+        .collect();
+    assert!(v1_bases.len() >= 3, "{v1_bases:?}");
+    v1_bases[1]
+}
+
+#[test]
+fn a_clean_log_with_v1_segments_gets_the_full_check() {
+    let dir = wal_testkit::tempdir();
+    let base = clean_log_of_v1_then_v2_segments(dir.path());
+    // The size field of a record in the middle of a v1 segment rots: v1 has no crc, so
+    // only a scan of the segment can see it.
+    let path =
+        wal_store::internal::naming::data_path(dir.path(), base, wal_store::format::Codec::V1);
+    let index = fs::read(wal_store::internal::naming::index_path(
+        dir.path(),
+        base,
+        wal_store::format::Codec::V1,
+    ))
+    .unwrap();
+    let middle = wal_format_offsets(&index);
+    assert!(middle.len() >= 3, "{middle:?}");
+    wal_testkit::damage::xor_byte(&path, middle[middle.len() / 2] as usize + 3, 0x40);
+
+    let recovered = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
+    match recovered {
+        Ok(recovered) => {
+            assert!(
+                !recovered.report.from_close_record,
+                "{:#?}",
+                recovered.report
+            );
+            assert!(!recovered.report.is_clean(), "{:#?}", recovered.report);
+        }
+        // The damage lies before the end of the log: the default mode may refuse it.
+        Err(error) => assert!(
+            matches!(error, RecoveryError::CommittedCorruption { .. }),
+            "{error:?}"
+        ),
+    }
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(!verification.ok);
+}
+
+/// The record offsets a v1 index lists.
+fn wal_format_offsets(index: &[u8]) -> Vec<u32> {
+    wal_store::layout::IndexState::parse(wal_store::format::Codec::V1, index)
+        .offsets()
+        .unwrap()
+        .to_vec()
+}
+
+#[test]
+fn damage_a_read_finds_after_a_clean_restart_sends_the_next_open_to_the_full_check() {
+    let dir = wal_testkit::tempdir();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    append_range(&recovered.log, 0..50);
+    recovered.log.close().unwrap();
+    // A payload byte of entry 3 flips behind the clean close.
+    let path = wal_store::internal::naming::data_path(dir.path(), 0, wal_store::format::Codec::V2);
+    let data = fs::read(&path).unwrap();
+    let at = data
+        .windows(payload(3).len())
+        .position(|w| w == payload(3).as_slice())
+        .unwrap();
+    wal_testkit::damage::xor_byte(&path, at, 0x01);
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(
+        recovered.report.from_close_record,
+        "{:#?}",
+        recovered.report
+    );
+    let error = recovered.log.read(3).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RecoveryError::Store(StoreError::Corrupt { offset: 3, .. })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        !dir.path().join(CLOSED_FILE_NAME).exists(),
+        "the damage a read found left the close record in place"
+    );
+    // Appending and closing again does not write a new record over the damage.
+    recovered.log.append(&payload(50)).unwrap();
+    recovered.log.close().unwrap();
+    assert!(!dir.path().join(CLOSED_FILE_NAME).exists());
+
+    let recovered = wal_recovery::open(
+        dir.path(),
+        options(SEGMENT_BYTES).with_mode(RecoveryMode::PointInTime),
+    )
+    .unwrap();
+    assert!(!recovered.report.from_close_record);
+    assert!(
+        recovered
+            .report
+            .problems
+            .iter()
+            .any(|p| p.offset == Some(3)),
         "{:#?}",
         recovered.report
     );

@@ -92,7 +92,7 @@ impl Iterator for Iter<'_> {
         if self.done {
             return None;
         }
-        match self.read_next() {
+        match self.inner.note_damage(self.read_next()) {
             Ok(Some(entry)) => {
                 self.next = self.next.saturating_add(1);
                 Some(Ok(entry))
@@ -153,6 +153,7 @@ impl Iterator for RevIter<'_> {
             let (segment, position) = self.inner.locate(&segments, offset)?;
             segment.read(position).map(Some)
         });
+        let outcome = self.inner.note_damage(outcome);
         match outcome {
             Ok(Some(entry)) => {
                 self.end = entry.offset;

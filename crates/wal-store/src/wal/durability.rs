@@ -116,6 +116,11 @@ impl Inner {
     /// open time, not data, so a failure is logged rather than returned.
     pub(super) fn write_close_record(&self) -> Result<()> {
         let tail = self.lock_tail()?;
+        if self.damage_seen.load(Ordering::Acquire) {
+            // A read found damage: the next open must check the whole log, not trust a
+            // record of its end (see `Inner::note_damage`).
+            return Ok(());
+        }
         if tail.close_record_on_disk && tail.close_record_current {
             // Opened from this very record, and nothing has changed the segment since.
             return Ok(());

@@ -2,9 +2,10 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::closed;
 use crate::error::{Result, StoreError};
 use crate::holes;
 use crate::lock::DirLock;
@@ -38,6 +39,13 @@ pub(crate) struct Inner {
     /// that iterators know their cached position may be stale.
     pub(super) epoch: AtomicU64,
     pub(super) counters: Counters,
+    /// Set once a read found a damaged record: the close record is not written again by
+    /// this log (see [`Inner::note_damage`]).
+    pub(super) damage_seen: AtomicBool,
+    /// Whether the log was opened through its close record by the recovery crate
+    /// ([`Wal::open_if_closed_cleanly`](crate::Wal::open_if_closed_cleanly)): damage a
+    /// read finds then removes the record at once.
+    pub(super) forgets_close_record_on_damage: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -73,6 +81,23 @@ fn poisoned_lock<T>(_: T) -> StoreError {
 }
 
 impl Inner {
+    /// Passes a read's result on, noting damage it reports (a record that fails its check,
+    /// or a segment whose files do not agree): from then on this log never writes a close
+    /// record, and a log opened through one removes it, durably, at once, so that the next
+    /// open through recovery checks the whole log and applies its mode instead of trusting
+    /// the record again. Failing to remove it is logged; the caller gets the read's error.
+    pub(crate) fn note_damage<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(StoreError::Corrupt { .. } | StoreError::Layout { .. }) = &result {
+            self.damage_seen.store(true, Ordering::Release);
+            if self.forgets_close_record_on_damage.load(Ordering::Acquire)
+                && let Err(e) = closed::consume(&self.dir)
+            {
+                log::warn!(target: "wal_store::read", "close record not removed after damage: {e}");
+            }
+        }
+        result
+    }
+
     /// The tail, to read a field of it. A thread that panicked while holding it left every
     /// field it holds whole (each is changed by one assignment), so the accessors read it
     /// all the same; every change of the log refuses a poisoned tail (`lock_tail`).

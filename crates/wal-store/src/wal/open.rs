@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::closed;
@@ -84,7 +84,12 @@ pub(super) fn open_if_closed_cleanly(
         segment.forget_close_record_on_failure();
     }
     let start = start_from(dir, loaded, &options)?;
-    assemble(dir, options, lock, start).map(CleanOpen::Opened)
+    let wal = assemble(dir, options, lock, start)?;
+    // Likewise for damage a read finds (see `Inner::note_damage`).
+    wal.inner
+        .forgets_close_record_on_damage
+        .store(true, Ordering::Release);
+    Ok(CleanOpen::Opened(wal))
 }
 
 fn check_lock(dir: &Path, lock: &DirLock) -> Result<()> {
@@ -146,6 +151,8 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         first_offset: AtomicU64::new(first_offset),
         epoch: AtomicU64::new(0),
         counters: Counters::default(),
+        damage_seen: AtomicBool::new(false),
+        forgets_close_record_on_damage: AtomicBool::new(false),
         dir,
         options,
         _lock: lock,

@@ -16,7 +16,7 @@ impl Inner {
     pub(super) fn read(&self, offset: u64) -> Result<Entry> {
         let segments = self.segments_read()?;
         let (segment, position) = self.locate(&segments, offset)?;
-        segment.read(position)
+        self.note_damage(segment.read(position))
     }
 
     /// See [`Wal::iter_from`](crate::Wal::iter_from).
@@ -69,7 +69,7 @@ impl Inner {
             )
         };
         let Some(ahead) = ahead else {
-            return self.visit_range(offset, None, &mut visit);
+            return self.note_damage(self.visit_range(offset, None, &mut visit));
         };
         std::thread::scope(|scope| {
             let helper = std::thread::Builder::new()
@@ -78,7 +78,7 @@ impl Inner {
             // No helper (no thread to be had): the visit checks every record itself.
             let ahead = helper.is_ok().then_some(&ahead);
             let _stop = ahead.map(CheckAhead::stop_on_drop);
-            self.visit_range(offset, ahead, &mut visit)
+            self.note_damage(self.visit_range(offset, ahead, &mut visit))
         })
     }
 
