@@ -335,6 +335,35 @@ mod tests {
         wal.append(b"zero").unwrap();
     }
 
+    /// A failed sync: nothing becomes visible any more, so every waiter learns why.
+    #[test]
+    fn a_failed_sync_wakes_every_waiter_with_the_failure() {
+        let (_dir, wal) = log(ReadVisibility::Synced);
+        wal.append(b"zero").unwrap();
+        let handle = waiter(&wal, 0, 1);
+        let mut future = pin!(wal.visible(0));
+        let (unpark, waker) = unpark_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        let failed = wal.inner.flush_data(|| -> Result<()> {
+            Err(StoreError::Io {
+                op: "msync",
+                path: "segment".into(),
+                source: std::io::Error::from_raw_os_error(5),
+            })
+        });
+        assert!(matches!(failed, Err(StoreError::Io { .. })));
+        assert!(unpark.woken.load(Ordering::SeqCst));
+        assert!(matches!(
+            future.as_mut().poll(&mut cx),
+            Poll::Ready(Err(StoreError::Poisoned { .. }))
+        ));
+        assert!(matches!(
+            handle.join().unwrap(),
+            Err(StoreError::Poisoned { .. })
+        ));
+    }
+
     /// Threads blocked in `wait_visible`, a future pending, a reader in the middle of an
     /// iteration and one in the middle of a visit: the shutdown returns, and each of them
     /// gets `Closed`.
@@ -369,14 +398,14 @@ mod tests {
         assert_eq!(read_rx.recv().unwrap(), 0);
 
         wal.shutdown().unwrap();
-        go_tx.send(()).unwrap();
-        assert!(matches!(first.join().unwrap(), Err(StoreError::Closed)));
-        assert!(matches!(second.join().unwrap(), Err(StoreError::Closed)));
         assert!(unpark.woken.load(Ordering::SeqCst));
         assert!(matches!(
             future.as_mut().poll(&mut cx),
             Poll::Ready(Err(StoreError::Closed))
         ));
+        go_tx.send(()).unwrap();
+        assert!(matches!(first.join().unwrap(), Err(StoreError::Closed)));
+        assert!(matches!(second.join().unwrap(), Err(StoreError::Closed)));
         assert!(matches!(iterating.join().unwrap(), Err(StoreError::Closed)));
         assert_eq!(wal.inner.waiters.registered(), 0);
         // The shutdown made the last entry durable and left a close record.
