@@ -318,9 +318,10 @@ impl Wal {
     ///
     /// The blob is kept in the directory's `META` file (FORMAT.md §9), with its own crc.
     /// It is the caller's: independent of the entries, never changed by truncation,
-    /// trimming or clearing, and never written by the store itself. A failure (a failed
-    /// fsync included) leaves the old blob in place and does not poison the log: a retry
-    /// writes a new file from the start.
+    /// trimming or clearing, and never written by the store itself. A failure does not
+    /// poison the log: before the rename it leaves the old blob, after it (the directory's
+    /// fsync) the new one, perhaps not durable; either way [`meta`](Wal::meta) gives one of
+    /// the two, and a retry writes a new file from the start.
     pub fn write_meta(&self, bytes: &[u8]) -> Result<()> {
         self.inner.check_open()?;
         // Writers share the temporary file: one at a time.
