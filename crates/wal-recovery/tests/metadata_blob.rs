@@ -199,3 +199,32 @@ fn every_failed_call_of_write_meta_leaves_the_old_blob_or_the_new_one() {
     }
     assert_eq!(faulted, calls.len());
 }
+
+/// Recovery's cuts are about entries: a torn tail cut away leaves the blob as it was.
+#[test]
+fn a_torn_tail_cut_by_recovery_leaves_the_blob_alone() {
+    let dir = wal_testkit::tempdir();
+    let log = open(dir.path());
+    log.append_batch(&[&b"zero"[..], b"one"]).unwrap();
+    log.sync().unwrap();
+    log.write_meta(b"kept").unwrap();
+    log.append(b"two, never synced").unwrap();
+    drop(log);
+    // The crash tore the unsynced record: the end of its payload never reached the disk.
+    let codec = wal_store::format::Codec::V2;
+    let durable_end = codec.record_bytes(4).unwrap() + codec.record_bytes(3).unwrap();
+    let torn_end = durable_end + codec.record_bytes(17).unwrap();
+    wal_testkit::damage::zero_range(&dir.path().join("0.txnx"), torn_end - 5..torn_end);
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::default())).unwrap();
+    assert!(
+        recovered
+            .report
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::TornTail),
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(recovered.log.next_offset(), 2);
+    assert_eq!(recovered.log.meta().unwrap().as_deref(), Some(&b"kept"[..]));
+}
