@@ -149,7 +149,31 @@ impl Wal {
         lock: DirLock,
         checked: Vec<CheckedSegment>,
     ) -> Result<Wal> {
-        open::open_checked(dir.as_ref(), options, lock, checked)
+        open::open_checked(dir.as_ref(), options, lock, checked, 0)
+    }
+
+    /// [`open_checked`](Wal::open_checked), with the oldest sealed segments set aside:
+    /// every sealed segment whose successor starts at or before `before` (each one wholly
+    /// before it). A segment set aside is not opened until a read reaches it; that read
+    /// makes the checks a deferred segment gets ([`open`](Wal::open)), and fails with
+    /// `Layout`, `NeedsRecovery`, `Corrupt` or `Io` if they fail, the rest of the log
+    /// staying readable. Unlike a deferred segment, it is never checked before an append
+    /// or truncation, so damage in it refuses neither; its entries are the offsets up to
+    /// its successor's base (a missing segment among them is no gap, its offsets fail to
+    /// read), and the log writes no close record, so that the next open checks it again.
+    ///
+    /// The recovery crate sets aside the damaged segments wholly at or before the
+    /// consumer's cursor: entries nobody will read again, which must not block those after
+    /// them. `before` past the last segment's base sets aside every sealed segment; 0 sets
+    /// aside none.
+    pub fn open_setting_aside(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        checked: Vec<CheckedSegment>,
+        before: u64,
+    ) -> Result<Wal> {
+        open::open_checked(dir.as_ref(), options, lock, checked, before)
     }
 
     /// The directory of the log.
