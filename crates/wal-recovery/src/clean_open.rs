@@ -140,6 +140,7 @@ fn report(
         last_crc: wal.last_crc(),
         replay_from: crate::replay_from(&cursor, first_offset, next_offset),
         cursor,
+        damage_before_cursor: None,
         from_close_record: true,
     }
 }
