@@ -286,7 +286,9 @@ fn report(
 /// Opens `dir` after a crash or a clean close: recovers it with `options.mode`, then
 /// opens the log for appending. If the mode refuses (committed corruption, or any problem
 /// under `AbsoluteConsistency`), nothing on disk has changed. An empty or missing
-/// directory gets a new log.
+/// directory gets a new log. Damage wholly at or before the consumer's cursor does not
+/// make the default mode refuse: it is left in place, set aside, and reported
+/// ([`RecoveryReport::damage_before_cursor`]; [`trim_consumed_damage`] removes it).
 ///
 /// After a clean close ([`Log::close`]), nothing is scanned: the log opens through its close
 /// record as [`Wal::open`] would, in a time that does not grow with the log, and the
