@@ -261,3 +261,30 @@ fn damage_after_the_cursor_is_refused_and_the_advice_counts_the_unread_entries()
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
     assert_eq!(verification.damage_before_cursor, None);
 }
+
+#[test]
+fn after_a_clean_close_damage_in_a_consumed_segment_refuses_no_append() {
+    // The log trusts its close record and checks older sealed segments before its first
+    // append: those wholly before the cursor are set aside instead.
+    let dir = tempdir();
+    consumed_to_30(dir.path());
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    recovered.log.close().unwrap();
+    flip_entry(dir.path(), 0, 0);
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.from_close_record);
+    assert_eq!(replayed(&recovered), expected(CURSOR + 1..ENTRIES));
+    assert_eq!(
+        recovered.log.append(&payload(ENTRIES)).unwrap().offset,
+        ENTRIES
+    );
+    assert!(
+        recovered.log.read(0).is_err(),
+        "the damage is still found by a read"
+    );
+    drop(recovered);
+    // The read removed the close record: the full check reports the damage, consumed.
+    let again = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(!again.report.from_close_record);
+    assert_eq!(again.report.damage_before_cursor, Some(0..10));
+}

@@ -126,7 +126,24 @@ impl Wal {
         lock: DirLock,
         accept: impl FnOnce(u64, u64) -> bool,
     ) -> Result<CleanOpen> {
-        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept)
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept, 0)
+    }
+
+    /// [`open_if_closed_cleanly`](Wal::open_if_closed_cleanly), with the sealed segments
+    /// wholly before `before` set aside as [`open_setting_aside`](Wal::open_setting_aside)
+    /// sets them aside: never checked before an append or truncation, opened only by a
+    /// read that reaches them. Nothing is known wrong with them, so the log writes its
+    /// close record again at a clean close, unless a read finds damage. The recovery
+    /// crate sets aside the segments wholly at or before the consumer's cursor, so that
+    /// damage there never refuses an append after a clean restart either.
+    pub fn open_if_closed_cleanly_setting_aside(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        accept: impl FnOnce(u64, u64) -> bool,
+        before: u64,
+    ) -> Result<CleanOpen> {
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept, before)
     }
 
     /// [`open_locked`](Wal::open_locked) after a checked scan of the data files under

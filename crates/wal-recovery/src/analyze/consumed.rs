@@ -9,13 +9,19 @@
 use std::ops::Range;
 
 use super::{Analysis, SegmentScan};
+use crate::cursor::CursorState;
 use crate::problem::{Problem, ProblemKind};
 
 /// The offset replay starts at for the lowest cursor of the directory: the entry after
 /// it. `None` when no valid cursor is there (nothing is known consumed then). Every
 /// decision about consumed damage reads the cursors through here.
 pub(crate) fn replay_start(analysis: &Analysis) -> Option<u64> {
-    analysis.cursor.offset().map(|c| c.saturating_add(1))
+    replay_start_of(&analysis.cursor)
+}
+
+/// The same for the cursors as read without an analysis (the clean restart).
+pub(crate) fn replay_start_of(cursor: &CursorState) -> Option<u64> {
+    cursor.offset().map(|c| c.saturating_add(1))
 }
 
 /// Where the segments a data problem can affect end: the base of the segment after the

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::inventory;
 use crate::journal;
 use crate::problem::Problem;
-pub(crate) use consumed::replay_start;
+pub(crate) use consumed::{replay_start, replay_start_of};
 use joins::Boundary;
 use scan::scan_all;
 pub(crate) use scan::{IndexState, SegmentScan};

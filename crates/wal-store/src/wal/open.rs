@@ -66,12 +66,13 @@ pub(super) fn open_if_closed_cleanly(
     options: WalOptions,
     lock: DirLock,
     accept: impl FnOnce(u64, u64) -> bool,
+    set_aside_before: u64,
 ) -> Result<CleanOpen> {
     options.validate()?;
     check_lock(dir, &lock)?;
     // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
     // caller's full check to find and report: the lock goes back, with no error.
-    let loaded = match crate::open::load(dir, &mut Offered::default(), 0) {
+    let loaded = match crate::open::load(dir, &mut Offered::default(), set_aside_before) {
         Ok(Some(loaded)) if loaded.active_from_close_record && !loaded.stale_holes => loaded,
         Ok(_) | Err(_) => return Ok(CleanOpen::NotClean(lock)),
     };
@@ -90,6 +91,9 @@ pub(super) fn open_if_closed_cleanly(
     wal.inner
         .forgets_close_record_on_damage
         .store(true, Ordering::Release);
+    // Segments set aside here are not known damaged (the close record vouches for the
+    // log): the log may write its record again, until a read finds damage.
+    wal.inner.damage_seen.store(false, Ordering::Release);
     Ok(CleanOpen::Opened(wal))
 }
 
