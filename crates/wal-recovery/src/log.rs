@@ -14,6 +14,10 @@ use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions
 
 use crate::error::{Error, Result};
 
+mod pipeline;
+
+pub use pipeline::Pending;
+
 /// An open write-ahead log, as [`open`](crate::open) returns it in
 /// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumer's
 /// cursor, every fallible call returning [`Error`](crate::Error).

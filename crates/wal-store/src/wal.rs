@@ -5,20 +5,24 @@
 //! in `wal/`, one file each: `inner.rs` (the shared state, its locks, where an offset lives), `open.rs`
 //! (opening a directory, and the deferred segments checked before the first change),
 //! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
-//! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing) and
-//! `read.rs` (reads, iterators' start, visits and the check-ahead hand-off).
+//! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing),
+//! `read.rs` (reads, iterators' start, visits and the check-ahead hand-off), `pending.rs`
+//! (submits that return before they are durable, `on_durable`, telling their waiters)
+//! and `flusher.rs` (the thread that syncs for them).
 
 mod append;
 mod cut;
 mod durability;
+mod flusher;
 mod inner;
 mod open;
+mod pending;
 mod read;
 
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Result, StoreError};
 use crate::fs;
@@ -30,8 +34,10 @@ use crate::segment::{Entry, EntryRef};
 use crate::stats::Stats;
 
 use durability::IntervalSyncer;
+use flusher::Flusher;
 pub(crate) use inner::Inner;
 pub use open::CleanOpen;
+pub use pending::Pending;
 
 /// What one append wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +64,15 @@ pub struct AppendedBatch {
 /// another, gets [`StoreError::Locked`].
 ///
 /// Dropping a `Wal` does not sync it: what was not made durable (by the sync policy or
-/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) to
-/// sync and learn about any failure.
+/// [`sync`](Wal::sync)) may be lost, exactly as in a crash, and a [`Pending`] batch not
+/// yet durable then fails. Call [`close`](Wal::close) to sync and learn about any failure.
 #[derive(Debug)]
 pub struct Wal {
     inner: Arc<Inner>,
     syncer: Option<IntervalSyncer>,
+    /// The thread that syncs for [`submit`](Wal::submit) under `Always` and
+    /// `GroupCommit`, started by the first submit or `on_durable`.
+    flusher: Mutex<Option<Flusher>>,
 }
 
 impl Wal {
@@ -255,8 +264,12 @@ impl Wal {
     /// zeros made durable before this returns, so no dropped record can come back after a
     /// crash. `offset` may be one before the first entry (dropping everything), and the
     /// last entry (changing nothing).
+    ///
+    /// A [`Pending`] batch or an [`on_durable`](Wal::on_durable) callback whose entry is
+    /// dropped before it became durable completes with
+    /// [`StoreError::OffsetOutOfRange`], never with success.
     pub fn truncate_after(&self, offset: u64) -> Result<()> {
-        match offset.checked_add(1) {
+        let truncated = match offset.checked_add(1) {
             Some(cut) => self.inner.truncate_from(cut, offset),
             None => Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -264,7 +277,9 @@ impl Wal {
                 next: self.inner.readable_end(),
                 reason: "after the last entry",
             }),
-        }
+        };
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Drops `offset` and every entry after it: the same as
@@ -280,7 +295,9 @@ impl Wal {
         note = "kept for programs written against 0.1: call `truncate_after(offset - 1)`, or `clear()` to drop every entry"
     )]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
-        self.inner.truncate_from(offset, offset)
+        let truncated = self.inner.truncate_from(offset, offset);
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Removes the sealed segments whose entries all lie before `offset` and returns how
@@ -305,11 +322,14 @@ impl Wal {
 
     /// Syncs everything and closes the log, reporting any failure (including an earlier
     /// failed sync). A v2 log also leaves a close record (the file `CLOSED`), so that the
-    /// next [`open`](Wal::open) need not scan the active segment.
+    /// next [`open`](Wal::open) need not scan the active segment. Every [`Pending`] batch
+    /// and [`on_durable`](Wal::on_durable) callback is completed: with success when the
+    /// final sync succeeds.
     pub fn close(mut self) -> Result<()> {
         if let Some(syncer) = self.syncer.take() {
             syncer.stop();
         }
+        self.stop_flusher();
         if let Some(cause) = self.inner.sync.poisoned() {
             return Err(StoreError::Poisoned { cause });
         }
@@ -319,9 +339,13 @@ impl Wal {
 }
 
 impl Drop for Wal {
+    /// Stops the log's threads. Waiters whose entries are not durable are failed: a
+    /// dropped log syncs nothing more.
     fn drop(&mut self) {
         if let Some(syncer) = self.syncer.take() {
             syncer.stop();
         }
+        self.stop_flusher();
+        self.inner.abandon_waiters();
     }
 }

@@ -55,8 +55,12 @@ impl Inner {
         self.sync_until(end)
     }
 
+    /// Waits until every entry below `end` is durable (leading a sync if none runs),
+    /// then tells the waiters that settled (see `pending.rs`).
     pub(super) fn sync_until(&self, end: u64) -> Result<()> {
-        if self.sync.wait_durable(end, || self.lead_sync())? {
+        let durable = self.sync.wait_durable(end, || self.lead_sync());
+        self.complete_waiters();
+        if durable? {
             Ok(())
         } else {
             Err(StoreError::OffsetOutOfRange {

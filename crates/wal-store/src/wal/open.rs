@@ -161,7 +161,11 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         SyncPolicy::Interval(interval) => Some(IntervalSyncer::start(&inner, interval)?),
         _ => None,
     };
-    Ok(Wal { inner, syncer })
+    Ok(Wal {
+        inner,
+        syncer,
+        flusher: std::sync::Mutex::new(None),
+    })
 }
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
