@@ -282,3 +282,24 @@ fn submit_refuses_a_bad_batch_whole() {
     assert_eq!(wal.next_offset(), 0);
     wal.close().unwrap();
 }
+
+#[test]
+fn a_callback_run_by_the_flusher_may_drop_the_last_handle_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Arc::new(Wal::open(dir.path(), options(SyncPolicy::GroupCommit)).unwrap());
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (done_tx, done_rx) = mpsc::channel();
+    let held = Arc::clone(&wal);
+    wal.on_durable(0, move |result| {
+        // On the flusher's thread, once the test has let go of its handle.
+        go_rx.recv().unwrap();
+        drop(held);
+        done_tx.send(result.is_ok()).unwrap();
+    });
+    let pending = wal.submit(&[b"a".as_slice()]).unwrap();
+    drop(wal);
+    go_tx.send(()).unwrap();
+    // The log was dropped on the flusher's own thread, which cannot wait for itself.
+    assert_eq!(done_rx.recv(), Ok(true));
+    assert_eq!(pending.wait().unwrap().last_offset, 0);
+}

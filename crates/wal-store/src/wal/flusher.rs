@@ -68,6 +68,11 @@ impl Flusher {
     pub(super) fn stop(self) {
         self.shared.lock().stop = true;
         self.shared.wake.notify_all();
+        // A callback run by the flusher may drop the last handle of the log: the thread
+        // then stops by itself after the callback, and cannot wait for itself.
+        if self.handle.thread().id() == std::thread::current().id() {
+            return;
+        }
         // The thread only syncs and tells waiters (a callback's panic is caught); a panic
         // of its own has been reported by the panic hook, and the log stays consistent.
         let _ = self.handle.join();
