@@ -210,6 +210,18 @@ fn with_manual_syncs_a_pending_completes_at_the_next_sync() {
 }
 
 #[test]
+fn with_interval_syncs_the_interval_syncer_completes_a_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = SyncPolicy::Interval(Duration::from_millis(5));
+    let wal = Wal::open(dir.path(), options(policy)).unwrap();
+    let pending = wal.submit(&[b"a".as_slice(), b"b"]).unwrap();
+    // Nobody but the interval syncer syncs.
+    assert_eq!(pending.wait().unwrap().last_offset, 1);
+    assert!(wal.last_synced_offset() >= Some(1));
+    wal.close().unwrap();
+}
+
+#[test]
 fn on_durable_of_an_offset_already_durable_runs_at_once_on_the_callers_thread() {
     let dir = tempfile::tempdir().unwrap();
     let wal = Wal::open(dir.path(), options(SyncPolicy::Manual)).unwrap();

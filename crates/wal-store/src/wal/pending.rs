@@ -77,6 +77,26 @@ impl Wal {
     /// gathers. Under `Interval` the interval syncer does it, and under `Manual` the next
     /// [`sync`](Wal::sync) (or a rotation, noticed at the next sync). Readers see the
     /// entries as [`ReadVisibility`](crate::ReadVisibility) says, as for any append.
+    ///
+    /// ```
+    /// use wal_store::{SyncPolicy, Wal, WalOptions};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let options = WalOptions::default().with_sync_policy(SyncPolicy::GroupCommit);
+    /// let wal = Wal::open(dir.path(), options)?;
+    /// let first = wal.submit(&[b"one".as_slice(), b"two"])?; // returns at once
+    /// let second = wal.submit(&[b"three".as_slice()])?;
+    /// assert_eq!(second.offsets(), 2..=2);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// wal.on_durable(2, move |durable| tx.send(durable.is_ok()).unwrap());
+    /// assert_eq!(first.wait()?.last_offset, 1); // durable now
+    /// drop(second); // only a handle: entry 2 becomes durable all the same
+    /// assert!(rx.recv()?);
+    /// wal.close()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn submit<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<Pending> {
         let batch = self.inner.append_batch_unsynced(payloads)?;
         let slot = Arc::new(Slot::default());
