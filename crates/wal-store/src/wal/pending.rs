@@ -78,6 +78,10 @@ impl Wal {
     /// [`sync`](Wal::sync) (or a rotation, noticed at the next sync). Readers see the
     /// entries as [`ReadVisibility`](crate::ReadVisibility) says, as for any append.
     ///
+    /// If the background thread cannot be started, the error is returned with the entries
+    /// appended, as [`append_batch`](Wal::append_batch) leaves them after an I/O error:
+    /// any later sync makes them durable.
+    ///
     /// ```
     /// use wal_store::{SyncPolicy, Wal, WalOptions};
     ///
