@@ -81,6 +81,7 @@ pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{Error, RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
+pub use log::Pending;
 pub use log::{Iter, Log, RevIter};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;

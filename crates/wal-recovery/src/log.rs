@@ -15,6 +15,9 @@ use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions
 use crate::error::{Error, Result};
 
 mod meta;
+mod pipeline;
+
+pub use pipeline::Pending;
 
 /// An open write-ahead log, as [`open`](crate::open) returns it in
 /// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumer's

@@ -6,14 +6,18 @@
 //! (opening a directory, and the deferred segments checked before the first change),
 //! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
 //! interval syncer, the close record, shutdown), `cut.rs` (truncation, trimming,
-//! clearing), `read.rs` (reads, iterators' start, visits and the check-ahead hand-off)
-//! and `wait.rs` (readers waiting for entries to become visible).
+//! clearing), `read.rs` (reads, iterators' start, visits and the check-ahead hand-off),
+//! `wait.rs` (readers waiting for entries to become visible), `pending.rs` (submits that
+//! return before they are durable, `on_durable`, telling their waiters) and `flusher.rs`
+//! (the thread that syncs for them).
 
 mod append;
 mod cut;
 mod durability;
+mod flusher;
 mod inner;
 mod open;
+mod pending;
 mod read;
 mod wait;
 
@@ -35,8 +39,10 @@ use crate::segment::{Entry, EntryRef};
 use crate::stats::Stats;
 
 use durability::IntervalSyncer;
+use flusher::Flusher;
 pub(crate) use inner::Inner;
 pub use open::CleanOpen;
+pub use pending::Pending;
 pub use wait::TRUNCATED_BELOW_WAIT;
 
 /// What one append wrote.
@@ -64,14 +70,17 @@ pub struct AppendedBatch {
 /// another, gets [`StoreError::Locked`].
 ///
 /// Dropping a `Wal` does not sync it: what was not made durable (by the sync policy or
-/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) (or
-/// [`shutdown`](Wal::shutdown), through a shared reference) to sync and learn about any
-/// failure.
+/// [`sync`](Wal::sync)) may be lost, exactly as in a crash, and a [`Pending`] batch not
+/// yet durable then fails. Call [`close`](Wal::close) (or [`shutdown`](Wal::shutdown),
+/// through a shared reference) to sync and learn about any failure.
 #[derive(Debug)]
 pub struct Wal {
     inner: Arc<Inner>,
     /// The interval syncer, until the log is shut down or dropped.
     syncer: Mutex<Option<IntervalSyncer>>,
+    /// The thread that syncs for [`submit`](Wal::submit) under `Always` and
+    /// `GroupCommit`, started by the first submit or `on_durable`.
+    flusher: Mutex<Option<Flusher>>,
 }
 
 impl Wal {
@@ -305,8 +314,12 @@ impl Wal {
     /// zeros made durable before this returns, so no dropped record can come back after a
     /// crash. `offset` may be one before the first entry (dropping everything), and the
     /// last entry (changing nothing).
+    ///
+    /// A [`Pending`] batch or an [`on_durable`](Wal::on_durable) callback whose entry is
+    /// dropped before it became durable completes with
+    /// [`StoreError::OffsetOutOfRange`], never with success.
     pub fn truncate_after(&self, offset: u64) -> Result<()> {
-        match offset.checked_add(1) {
+        let truncated = match offset.checked_add(1) {
             Some(cut) => self.inner.truncate_from(cut, offset),
             None => Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -314,7 +327,9 @@ impl Wal {
                 next: self.inner.readable_end(),
                 reason: "after the last entry",
             }),
-        }
+        };
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Drops `offset` and every entry after it: the same as
@@ -330,7 +345,9 @@ impl Wal {
         note = "kept for programs written against 0.1: call `truncate_after(offset - 1)`, or `clear()` to drop every entry"
     )]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
-        self.inner.truncate_from(offset, offset)
+        let truncated = self.inner.truncate_from(offset, offset);
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Removes the sealed segments whose entries all lie before `offset` and returns how
@@ -443,19 +460,24 @@ impl Wal {
         if let Some(syncer) = syncer {
             syncer.stop();
         }
+        self.stop_flusher();
         self.inner.shutdown()
     }
 
     /// Syncs everything and closes the log, reporting any failure (including an earlier
     /// failed sync): [`shutdown`](Wal::shutdown), then the log is dropped. A v2 log also
     /// leaves a close record (the file `CLOSED`), so that the next [`open`](Wal::open) need
-    /// not scan the active segment.
+    /// not scan the active segment. Every [`Pending`] batch and
+    /// [`on_durable`](Wal::on_durable) callback is completed: with success when the final
+    /// sync succeeds.
     pub fn close(self) -> Result<()> {
         self.shutdown()
     }
 }
 
 impl Drop for Wal {
+    /// Stops the log's threads. Waiters whose entries are not durable are failed: a
+    /// dropped log syncs nothing more.
     fn drop(&mut self) {
         let syncer = self
             .syncer
@@ -465,5 +487,7 @@ impl Drop for Wal {
         if let Some(syncer) = syncer {
             syncer.stop();
         }
+        self.stop_flusher();
+        self.inner.abandon_waiters();
     }
 }

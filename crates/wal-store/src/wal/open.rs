@@ -178,6 +178,7 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
     Ok(Wal {
         inner,
         syncer: Mutex::new(syncer),
+        flusher: Mutex::new(None),
     })
 }
 
