@@ -136,6 +136,12 @@ impl SyncCoordinator {
         state.synced_end = state.synced_end.min(end);
     }
 
+    /// Sets the durable end to `end` after a reset (the caller holds the leadership):
+    /// the log holds no entry, and everything it holds is durable.
+    pub(crate) fn reset(&self, end: u64) {
+        self.lock().synced_end = end;
+    }
+
     /// Takes the leadership, waiting for a running sync to finish.
     pub(crate) fn lead(&self) -> Result<Leadership<'_>> {
         let mut state = self.lock();

@@ -5,8 +5,8 @@
 //! in `wal/`, one file each: `inner.rs` (the shared state, its locks, where an offset lives), `open.rs`
 //! (opening a directory, and the deferred segments checked before the first change),
 //! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
-//! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing) and
-//! `read.rs` (reads, iterators' start, visits and the check-ahead hand-off).
+//! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing), `reset.rs`
+//! (continuing at any offset) and `read.rs` (reads, iterators' start, visits and the check-ahead hand-off).
 
 mod append;
 mod cut;
@@ -14,6 +14,7 @@ mod durability;
 mod inner;
 mod open;
 mod read;
+mod reset;
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -283,12 +284,37 @@ impl Wal {
         self.inner.truncate_from(offset, offset)
     }
 
-    /// Removes the sealed segments whose entries all lie before `offset` and returns how
-    /// many were removed. The active segment always stays, and so does the segment just
-    /// before an empty active segment (its last record carries the chain's seed). Offsets
-    /// never change: they come from the segments' names.
+    /// Drops every entry before `offset`, at once for every reader and durably: the log
+    /// starts at `offset` from now on, also after a restart (the start is kept in the
+    /// directory's `SEED` file, FORMAT.md §9). `offset` may be anything from
+    /// [`first_offset`](Wal::first_offset) to [`next_offset`](Wal::next_offset) (which
+    /// leaves an empty log continuing there); past the end is
+    /// [`StoreError::OffsetOutOfRange`], and an offset at or below the first entry changes
+    /// nothing. An offset inside a hole trims the whole hole.
+    ///
+    /// The entries from `offset` on are made durable before the start is recorded, so
+    /// that no crash can leave a start past the log's end. Then the segments whose
+    /// entries all lie before the start are removed; the records below it in the segment
+    /// that holds it stay on disk until that segment goes, unread. Returns how many
+    /// segments were removed. Offsets never change: they come from the segments' names.
     pub fn trim_before(&self, offset: u64) -> Result<usize> {
         self.inner.trim_before(offset)
+    }
+
+    /// Drops every entry and continues the log at `next_offset`, forward or backward of
+    /// where it was: the next append gets `next_offset` and chains from `seed_crc` (for a
+    /// v1 log, which has no crcs, the seed is kept but means nothing). Durable and
+    /// atomic: after a crash the directory holds the old log or the new empty one,
+    /// nothing in between (the reset's commit point is the `SEED` file, FORMAT.md §9, and
+    /// whoever opens the directory next finishes an interrupted reset). Every entry
+    /// appended before is made durable first, so a thread waiting for one learns the
+    /// truth. `next_offset` must leave room for an entry (at most `u64::MAX - 1`).
+    ///
+    /// Used where a consumer installs a snapshot past the log's end, or starts an empty
+    /// log at a given offset (raft's first index). A failure part way poisons the log:
+    /// reopen it, which finishes the reset.
+    pub fn reset_to(&self, next_offset: u64, seed_crc: u32) -> Result<()> {
+        self.inner.reset_to(next_offset, seed_crc)
     }
 
     /// Removes every entry. Offsets are never reused: the next append gets the offset it
