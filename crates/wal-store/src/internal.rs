@@ -52,5 +52,7 @@ pub mod sys {
 /// The seed file: where the log starts (its logical start, or the next offset of a log
 /// with no entry), what that entry chains from, and whether a reset is under way.
 pub mod seed {
-    pub use crate::seed::{ChainSeed, LogStart, read_seed, read_seed_from, seed_path, write_seed};
+    pub use crate::seed::{
+        ChainSeed, LogStart, encode_seed, read_seed, read_seed_from, seed_path, write_seed,
+    };
 }

@@ -94,7 +94,7 @@ pub fn seed_path(dir: &Path) -> PathBuf {
 }
 
 /// The file's bytes for `start`: version 1 unless a reset is under way.
-fn encode_seed(start: LogStart) -> Vec<u8> {
+pub fn encode_seed(start: LogStart) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(SEED_V2_BYTES);
     bytes.extend_from_slice(&SEED_MAGIC);
     let version = if start.resetting {
