@@ -242,3 +242,27 @@ fn migration_keeps_the_logical_start_and_relinks_its_seed() {
     assert_eq!(wal.first_offset(), 13);
     wal.close().unwrap();
 }
+
+#[test]
+fn compare_sees_the_logical_start() {
+    let a = tempdir();
+    let b = tempdir();
+    for dir in [a.path(), b.path()] {
+        write_log(dir, ENTRIES, SEGMENT_BYTES);
+    }
+    assert!(wal_recovery::compare(a.path(), b.path()).unwrap().identical);
+    let trim = |dir: &Path, offset: u64| {
+        let recovered = open(dir, &options(SEGMENT_BYTES));
+        recovered.log.trim_before(offset).unwrap();
+    };
+    // Both keep segments 10, 20 and 30 on disk; a starts at 14, b at 10.
+    trim(a.path(), 14);
+    trim(b.path(), 10);
+    assert_eq!(segment_bases(a.path()), segment_bases(b.path()));
+    let divergence = wal_recovery::compare(a.path(), b.path()).unwrap();
+    assert!(!divergence.identical, "{divergence:?}");
+    trim(b.path(), 14);
+    let divergence = wal_recovery::compare(a.path(), b.path()).unwrap();
+    assert!(divergence.identical, "{divergence:?}");
+    assert_eq!(divergence.common_last_offset, Some(ENTRIES - 1));
+}
