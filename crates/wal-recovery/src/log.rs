@@ -16,6 +16,8 @@ use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions
 
 use crate::error::{Error, Result};
 
+mod meta;
+
 /// An open write-ahead log, as [`open`](crate::open) returns it in
 /// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumer's
 /// cursor, every fallible call returning [`Error`](crate::Error).
@@ -195,7 +197,8 @@ impl Log {
     }
 
     /// Syncs everything and closes the log, reporting any failure, including an earlier
-    /// failed sync (see [`Wal::close`]).
+    /// failed sync (see [`Wal::close`]). [`shutdown`](Log::shutdown) does the same through
+    /// a shared reference.
     pub fn close(self) -> Result<()> {
         Ok(self.wal.close()?)
     }

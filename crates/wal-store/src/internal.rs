@@ -56,3 +56,9 @@ pub mod seed {
         ChainSeed, LogStart, encode_seed, read_seed, read_seed_from, seed_path, write_seed,
     };
 }
+
+/// The caller's metadata file: its name, its path, and its reading (recovery reports a
+/// damaged one). It is written only through [`Wal::write_meta`](crate::Wal::write_meta).
+pub mod meta {
+    pub use crate::meta::{META_FILE_NAME, meta_path, read_meta};
+}

@@ -498,6 +498,13 @@ fn scan_active(
 /// checks (see [`open_deferred`]). Its entries are known from the layout meanwhile: the
 /// next segment starts where it ends.
 ///
+/// Every sealed segment whose successor starts at or before `set_aside_before` is set
+/// aside, whatever else the open does: deferred the same way, but never checked before an
+/// append or truncation (see [`Wal::open_setting_aside`](crate::Wal::open_setting_aside)).
+/// The layout gives it the entries up to its successor, so a missing segment among them
+/// is no gap: its offsets belong to the segment before, whose check fails when a read
+/// reaches it.
+///
 /// Sealed segments whose entries all lie below the log's logical start `start` (the
 /// `SEED` file's offset: left by a trim that crashed before removing them) are listed
 /// deferred whatever else holds: they are trimmed, never read, never checked, and the
@@ -505,6 +512,7 @@ fn scan_active(
 pub(crate) fn load(
     dir: &Path,
     offered: &mut Offered,
+    set_aside_before: u64,
     start: Option<u64>,
 ) -> Result<Option<Loaded>> {
     let files = DirLayout::read(dir)?;
@@ -532,18 +540,17 @@ pub(crate) fn load(
     let mut last_crc: Option<u32> = None;
     let mut active_from_close_record = false;
     for (i, &(base, codec)) in listed.iter().enumerate() {
-        if i < deferred
-            && let Some(&(next_base, next_codec)) = listed.get(i + 1)
+        if let Some(&(next_base, next_codec)) = listed.get(i + 1)
+            && (i < deferred || next_base <= set_aside_before)
         {
             // Bases are listed in increasing order, so the entries are at least one.
             let entries = next_base - base;
-            segments.push(Segment::deferred(
-                dir,
-                base,
-                codec,
-                entries,
-                (next_base, next_codec),
-            ));
+            let segment = Segment::deferred(dir, base, codec, entries, (next_base, next_codec));
+            segments.push(if next_base <= set_aside_before {
+                segment.set_aside()
+            } else {
+                segment
+            });
             expected_base = Some(next_base);
             // Unknown until the segment is opened, which checks the link itself.
             last_crc = None;

@@ -26,7 +26,7 @@ impl Inner {
     /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
     pub(super) fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         let first = self.first_offset();
         let next = tail.next_offset;
         let out_of_range = |reason| StoreError::OffsetOutOfRange {
@@ -66,9 +66,13 @@ impl Inner {
         // refuses writes until a reopen reads what is on disk.
         let keep = self
             .cut_files(&mut segments, &dropped, keep, cut, first)
-            .inspect_err(|e| self.sync.poison(format!("truncation left unfinished: {e}")))?;
+            .inspect_err(|e| {
+                self.sync.poison(format!("truncation left unfinished: {e}"));
+                self.waiters.wake_all();
+            })?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        self.waiters.truncated(cut);
         self.sync.lower(cut);
         drop(segments);
         log::info!(
@@ -174,7 +178,7 @@ impl Inner {
     }
 
     pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
-        let tail = self.lock_tail()?;
+        let tail = self.lock_tail_open()?;
         let first = self.first_offset();
         if offset > tail.next_offset {
             return Err(StoreError::OffsetOutOfRange {
@@ -196,19 +200,28 @@ impl Inner {
             }
         }
         let mut segments = self.segments_write()?;
-        if offset > first {
-            let crc = self.seed_of(&segments, offset, tail.next_offset, tail.last_crc)?;
-            seed::write_seed(&self.dir, LogStart::at(offset, crc))?;
-            self.first_offset.store(offset, Ordering::Release);
-        }
+        let recorded = offset > first
+            && match self.seed_of(&segments, offset, tail.next_offset, tail.last_crc)? {
+                Some(crc) => {
+                    seed::write_seed(&self.dir, LogStart::at(offset, crc))?;
+                    self.first_offset.store(offset, Ordering::Release);
+                    true
+                }
+                None => false,
+            };
         // Whole segments go when every entry of theirs is below the start; the active
         // segment always stays.
         let removable = segments
             .iter()
             .skip(1)
-            .take_while(|next| next.base <= self.first_offset())
+            .take_while(|next| next.base <= offset.max(first))
             .count();
         let removed: Vec<Arc<Segment>> = segments.drain(..removable).collect();
+        if !recorded && let Some(lead) = segments.first() {
+            // No start recorded (see `seed_of`): the log starts at the segment that now
+            // leads, as before logical trims.
+            self.first_offset.fetch_max(lead.base, Ordering::AcqRel);
+        }
         self.epoch.fetch_add(1, Ordering::AcqRel);
         // The start is on disk: from here on a failure leaves files below it, which
         // every open ignores and the next trim removes.
@@ -228,19 +241,33 @@ impl Inner {
 
     /// What the entry at `offset` chains from, for the seed file of a start there: its
     /// record's link, or at the end of the log, the last crc (0 where the log has no crc:
-    /// a v1 record, whose start needs no seed). The caller holds the exclusive list lock.
+    /// a v1 record, whose start needs no seed); `None` when its record lies in a segment
+    /// set aside that cannot be read. The caller holds the exclusive list lock.
     fn seed_of(
         &self,
         segments: &[Arc<Segment>],
         offset: u64,
         next: u64,
         last_crc: Option<u32>,
-    ) -> Result<u32> {
+    ) -> Result<Option<u32>> {
         if offset >= next {
-            return Ok(last_crc.unwrap_or(0));
+            return Ok(Some(last_crc.unwrap_or(0)));
         }
         let (segment, position) = self.locate_unpublished(segments, offset)?;
-        Ok(segment.entry_unpublished(position)?.prev_crc.unwrap_or(0))
+        match segment.entry_unpublished(position) {
+            Ok(entry) => Ok(Some(entry.prev_crc.unwrap_or(0))),
+            // A segment set aside may be damaged: its link cannot be known, so no start is
+            // recorded inside it, and the trim removes whole segments only.
+            Err(e) if segment.is_set_aside() => {
+                log::warn!(
+                    target: "wal_store::trim",
+                    "no logical start recorded at {offset} (segment {} set aside): {e}",
+                    segment.base
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Unlinks segments' files, oldest first (index before data, so that a crash leaves
@@ -259,7 +286,7 @@ impl Inner {
 
     pub(super) fn clear(&self) -> Result<()> {
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         self.forget_close_record(&mut tail)?;
         let next = tail.next_offset;
         // The seed of the next entry goes to disk before any segment does, so that a crash

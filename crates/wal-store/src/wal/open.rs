@@ -17,6 +17,7 @@ use crate::seed::{self, LogStart};
 use crate::segment::Segment;
 use crate::stats::Counters;
 use crate::sync::SyncCoordinator;
+use crate::waiters::Waiters;
 use crate::wal::Wal;
 use crate::wal::durability::IntervalSyncer;
 use crate::wal::inner::{Inner, Tail};
@@ -41,11 +42,12 @@ pub(super) fn open_checked(
     options: WalOptions,
     lock: DirLock,
     checked: Vec<CheckedSegment>,
+    set_aside_before: u64,
 ) -> Result<Wal> {
     let mut offered = Offered::new(checked, dir, &lock);
     options.validate()?;
     check_lock(dir, &lock)?;
-    let start = load_or_create(dir, &options, &mut offered)?;
+    let start = load_or_create(dir, &options, &mut offered, set_aside_before)?;
     assemble(dir, options, lock, start)
 }
 
@@ -68,6 +70,7 @@ pub(super) fn open_if_closed_cleanly(
     options: WalOptions,
     lock: DirLock,
     accept: impl FnOnce(u64, u64) -> bool,
+    set_aside_before: u64,
 ) -> Result<CleanOpen> {
     options.validate()?;
     check_lock(dir, &lock)?;
@@ -80,7 +83,12 @@ pub(super) fn open_if_closed_cleanly(
     if start.is_some_and(|s| s.resetting) {
         return Ok(CleanOpen::NotClean(lock));
     }
-    let loaded = match crate::open::load(dir, &mut Offered::default(), start.map(|s| s.offset)) {
+    let loaded = match crate::open::load(
+        dir,
+        &mut Offered::default(),
+        set_aside_before,
+        start.map(|s| s.offset),
+    ) {
         Ok(Some(loaded))
             if loaded.active_from_close_record
                 && !loaded.stale_holes
@@ -108,6 +116,9 @@ pub(super) fn open_if_closed_cleanly(
     wal.inner
         .forgets_close_record_on_damage
         .store(true, Ordering::Release);
+    // Segments set aside here are not known damaged (the close record vouches for the
+    // log): the log may write its record again, until a read finds damage.
+    wal.inner.damage_seen.store(false, Ordering::Release);
     Ok(CleanOpen::Opened(wal))
 }
 
@@ -135,7 +146,12 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         close_record_current,
     } = start;
     let close_record_on_disk = closed::exists(&dir)?;
-    let deferred_unchecked = segments.iter().any(Segment::is_deferred);
+    let deferred_unchecked = segments
+        .iter()
+        .any(|s| s.is_deferred() && !s.is_set_aside());
+    // Segments set aside may hold damage: the next open must check the whole log again,
+    // not trust a close record (see `Inner::note_damage`).
+    let set_aside = segments.iter().any(Segment::is_set_aside);
     let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
     let Some(active) = segments.last() else {
         return Err(StoreError::Layout {
@@ -170,8 +186,11 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         first_offset: AtomicU64::new(first_offset),
         epoch: AtomicU64::new(0),
         counters: Counters::default(),
-        damage_seen: AtomicBool::new(false),
+        damage_seen: AtomicBool::new(set_aside),
         forgets_close_record_on_damage: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
+        waiters: Waiters::default(),
+        meta_writing: Mutex::new(()),
         dir,
         options,
         _lock: lock,
@@ -180,28 +199,36 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         SyncPolicy::Interval(interval) => Some(IntervalSyncer::start(&inner, interval)?),
         _ => None,
     };
-    Ok(Wal { inner, syncer })
+    Ok(Wal {
+        inner,
+        syncer: Mutex::new(syncer),
+    })
 }
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
 /// log: its first segment created, no holes left from a log that is gone. A reset that a
 /// crash interrupted (the `SEED` file's flag) is finished first, and so is one the files
 /// call for without the flag: a start past every record (see [`start_from`]).
-fn load_or_create(dir: &Path, options: &WalOptions, offered: &mut Offered) -> Result<Start> {
+fn load_or_create(
+    dir: &Path,
+    options: &WalOptions,
+    offered: &mut Offered,
+    set_aside_before: u64,
+) -> Result<Start> {
     let mut start = seed::read_seed(dir)?;
     if let Some(resetting) = start.filter(|s| s.resetting) {
         let finished = reset::reset_dir(dir, resetting, options)?;
         drop(finished);
         start = Some(LogStart::at(resetting.offset, resetting.crc));
     }
-    let loaded = crate::open::load(dir, offered, start.map(|s| s.offset))?;
+    let loaded = crate::open::load(dir, offered, set_aside_before, start.map(|s| s.offset))?;
     let loaded = match (loaded, start) {
         // Every record lies below the start: the log is empty and continues there, in a
         // segment of its own (appends must land at the offsets their file names give).
         (Some(loaded), Some(start)) if start.offset > loaded.next_offset => {
             drop(loaded);
             reset::reset_dir(dir, start, options)?;
-            crate::open::load(dir, offered, Some(start.offset))?
+            crate::open::load(dir, offered, set_aside_before, Some(start.offset))?
         }
         (loaded, _) => loaded,
     };
@@ -342,7 +369,7 @@ impl Inner {
         // Segments wholly below the logical start are trimmed: never read, never checked.
         let first = self.first_offset();
         for segment in self.segments_read()?.iter() {
-            if segment.base.saturating_add(segment.entries()?) > first {
+            if !segment.is_set_aside() && segment.base.saturating_add(segment.entries()?) > first {
                 segment.open_if_deferred()?;
             }
         }

@@ -87,7 +87,7 @@ impl Inner {
             });
         }
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         // Whatever was appended becomes durable first, dropped or not: a thread waiting
         // for one of those entries to be durable then learns the truth.
         self.sync_holding_tail(&tail)?;
@@ -96,8 +96,10 @@ impl Inner {
         // the reset is finished: a failure refuses every later write until a reopen (which
         // finishes the reset) reads what is on disk.
         let start = LogStart::at(next_offset, seed_crc);
-        let fresh = reset_dir(&self.dir, start, &self.options)
-            .inspect_err(|e| self.sync.poison(format!("reset left unfinished: {e}")))?;
+        let fresh = reset_dir(&self.dir, start, &self.options).inspect_err(|e| {
+            self.sync.poison(format!("reset left unfinished: {e}"));
+            self.waiters.wake_all();
+        })?;
         let fresh = Arc::new(fresh);
         segments.clear();
         segments.push(Arc::clone(&fresh));
@@ -109,6 +111,9 @@ impl Inner {
         self.readable_end.store(next_offset, Ordering::Release);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.sync.reset(next_offset);
+        // Every entry is gone: each reader waiting for one learns it, as from a
+        // truncation, and goes on from the new end.
+        self.waiters.truncated(0);
         drop(segments);
         tail.active = fresh;
         tail.next_offset = next_offset;
@@ -118,5 +123,57 @@ impl Inner {
         tail.close_record_on_disk = false;
         tail.close_record_current = false;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use crate::error::StoreError;
+    use crate::options::{ReadVisibility, WalOptions};
+    use crate::wal::{TRUNCATED_BELOW_WAIT, Wal};
+
+    /// A waker that only notes that it was woken.
+    #[derive(Default)]
+    struct Noted(AtomicBool);
+
+    impl Wake for Noted {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_reset_wakes_every_waiting_reader_with_the_truncation() {
+        for next in [2, 4, 100] {
+            let dir = tempfile::tempdir().unwrap();
+            let options = WalOptions::default().with_read_visibility(ReadVisibility::Appended);
+            let wal = Wal::open(dir.path(), options).unwrap();
+            for i in 0..4u8 {
+                wal.append(&[i + 1; 10]).unwrap();
+            }
+            // A reader has read 0..=3 and waits for 4.
+            let mut future = pin!(wal.visible(4));
+            let noted = Arc::new(Noted::default());
+            let waker = Waker::from(Arc::clone(&noted));
+            let mut cx = Context::from_waker(&waker);
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            wal.reset_to(next, 7).unwrap();
+            assert!(noted.0.load(Ordering::SeqCst), "reset to {next}");
+            let result = match future.as_mut().poll(&mut cx) {
+                Poll::Ready(result) => result,
+                Poll::Pending => panic!("reset to {next}: the wait must resolve"),
+            };
+            assert!(
+                matches!(&result, Err(StoreError::OffsetOutOfRange { offset: 4, reason, .. })
+                    if *reason == TRUNCATED_BELOW_WAIT),
+                "reset to {next}: {result:?}"
+            );
+        }
     }
 }
