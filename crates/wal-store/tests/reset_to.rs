@@ -223,3 +223,25 @@ fn a_reset_syncs_what_was_appended_before_dropping_it() {
     assert_eq!(wal.stats().syncs, before + 1);
     wal.close().unwrap();
 }
+
+#[test]
+fn a_reset_keeps_the_callers_metadata_blob() {
+    // The blob (a raft vote, say) is the caller's: a reset drops entries, not it.
+    let dir = tempdir();
+    let opts = options(SEGMENT_BYTES);
+    let wal = filled(dir.path(), &opts);
+    wal.write_meta(b"term 7, voted for 2").unwrap();
+    wal.reset_to(9, SEED).unwrap();
+    assert_eq!(
+        wal.meta().unwrap().as_deref(),
+        Some(&b"term 7, voted for 2"[..])
+    );
+    wal.close().unwrap();
+    let wal = Wal::open(dir.path(), opts).unwrap();
+    assert_eq!(
+        wal.meta().unwrap().as_deref(),
+        Some(&b"term 7, voted for 2"[..])
+    );
+    assert_empty_at(&wal, 9, Some(SEED));
+    wal.close().unwrap();
+}
