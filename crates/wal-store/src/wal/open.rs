@@ -359,7 +359,8 @@ impl Inner {
     #[inline]
     pub(super) fn check_deferred(&self, tail: &mut Tail) -> Result<()> {
         if tail.deferred_unchecked {
-            self.open_deferred(tail)
+            // A failed check is damage, as a read's would be: no close record follows.
+            self.note_damage(self.open_deferred(tail))
         } else {
             Ok(())
         }
