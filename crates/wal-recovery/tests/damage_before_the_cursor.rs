@@ -288,3 +288,44 @@ fn after_a_clean_close_damage_in_a_consumed_segment_refuses_no_append() {
     assert!(!again.report.from_close_record);
     assert_eq!(again.report.damage_before_cursor, Some(0..10));
 }
+
+/// A hole a skip-corrupted recovery recorded among the segments set aside (before damage
+/// the consumer consumed later) is a known gap there as anywhere: the default mode opens
+/// the log, the hole's entries read as a hole, the set-aside entries around it as
+/// before, and replay goes on after the cursor.
+#[test]
+fn a_recorded_hole_among_the_consumed_damage_opens() {
+    let dir = tempdir();
+    consumed_to_30(dir.path());
+    flip_entry(dir.path(), 0, 3);
+    let skip = options(SEGMENT_BYTES).with_mode(RecoveryMode::SkipCorrupted);
+    let skipped = open(dir.path(), &skip);
+    assert!(
+        skipped
+            .report
+            .actions
+            .contains(&Action::HoleLeft { offsets: 3..4 }),
+        "{:?}",
+        skipped.report.actions
+    );
+    drop(skipped);
+    flip_entry(dir.path(), 20, 25);
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert_eq!(recovered.report.damage_before_cursor, Some(25..30));
+    assert_eq!(replayed(&recovered), expected(CURSOR + 1..ENTRIES));
+    let log = &recovered.log;
+    assert!(
+        matches!(
+            log.read(3),
+            Err(Error::Store(StoreError::OffsetOutOfRange { .. }))
+        ),
+        "{:?}",
+        log.read(3)
+    );
+    assert_eq!(log.read(2).unwrap().payload, payload(2));
+    assert_eq!(log.read(4).unwrap().payload, payload(4));
+    assert_eq!(log.read(15).unwrap().payload, payload(15));
+    assert!(log.read(25).is_err());
+    assert_eq!(log.append(&payload(ENTRIES)).unwrap().offset, ENTRIES);
+}
