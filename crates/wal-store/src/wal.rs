@@ -227,7 +227,15 @@ impl Wal {
     pub fn append(&self, payload: &[u8]) -> Result<Appended> {
         self.inner.check_payload(payload)?;
         let mut tail = self.inner.lock_tail_open()?;
-        let appended = self.inner.append_locked(&mut tail, payload)?;
+        let appended = match self.inner.append_locked(&mut tail, payload) {
+            Ok(appended) => appended,
+            Err(e) => {
+                // A rotation before the failure may have made entries visible.
+                drop(tail);
+                self.inner.wake_visible();
+                return Err(e);
+            }
+        };
         self.inner.after_append(tail, appended.offset)?;
         Ok(appended)
     }

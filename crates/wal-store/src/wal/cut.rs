@@ -25,7 +25,7 @@ struct CutPlan {
 impl Inner {
     /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
     pub(super) fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
-        let _leadership = self.sync.lead()?;
+        let leadership = self.sync.lead()?;
         let mut tail = self.lock_tail_open()?;
         let first = self.first_offset();
         let next = tail.next_offset;
@@ -72,7 +72,8 @@ impl Inner {
             })?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.readable_end.fetch_min(cut, Ordering::AcqRel);
-        self.waiters.truncated(cut);
+        // Marked now, woken once the locks are released.
+        let wakeups = self.waiters.truncated(cut);
         self.sync.lower(cut);
         drop(segments);
         log::info!(
@@ -86,6 +87,11 @@ impl Inner {
         tail.next_offset = cut;
         tail.last_crc = new_last_crc;
         self.seal_if_oversized(&mut tail);
+        drop(tail);
+        drop(leadership);
+        wakeups.wake();
+        // A seal of an oversized kept segment may have made entries visible.
+        self.wake_visible();
         Ok(())
     }
 
@@ -229,6 +235,8 @@ impl Inner {
         self.prune_holes(self.first_offset(), tail.next_offset)?;
         drop(segments);
         drop(tail);
+        // The sync before the start was recorded may have made entries visible.
+        self.wake_visible();
         if offset > first || !removed.is_empty() {
             log::info!(
                 target: "wal_store::trim",

@@ -63,6 +63,8 @@ impl Inner {
     /// then tells the waiters that settled (see `pending.rs`).
     pub(super) fn sync_until(&self, end: u64) -> Result<()> {
         let durable = self.sync.wait_durable(end, || self.lead_sync());
+        // The leader's sync may have made entries visible (see `publish_synced`).
+        self.wake_visible();
         self.complete_waiters();
         if durable? {
             Ok(())
@@ -100,12 +102,12 @@ impl Inner {
     }
 
     /// Lets readers (with `ReadVisibility::Synced`) see what a sync made durable. Called
-    /// after the durable end was advanced, never before.
+    /// after the durable end was advanced, never before. The caller wakes the waiting
+    /// readers once it holds no lock of the log ([`Inner::wake_visible`]).
     fn publish_synced(&self, segment: &Segment, len: u32, end: u64) {
         if self.options.read_visibility == ReadVisibility::Synced {
             segment.publish(len);
             self.readable_end.fetch_max(end, Ordering::AcqRel);
-            self.waiters.published(end);
         }
     }
 
