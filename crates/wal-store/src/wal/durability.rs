@@ -3,7 +3,7 @@
 //! close and forgotten before the first change.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -122,6 +122,20 @@ impl Inner {
             }
         }
         self.waiters.wake_all();
+        // Calls already past their check of the flag finish first: readers (which hold
+        // the shared list lock from their check until they have noted any damage they
+        // found) and a replacement of `META` (which checks under its own lock). After
+        // these the log's files and its record of damage change no more.
+        drop(
+            self.segments
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        drop(
+            self.meta_writing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         let closed = match self.sync.poisoned() {
             Some(cause) => Err(StoreError::Poisoned { cause }),
             None => self.sync_all().and_then(|()| self.write_close_record()),

@@ -461,6 +461,36 @@ mod tests {
         ));
     }
 
+    /// A reader past its check when the shutdown comes (here: holding the shared list
+    /// lock, as a read, an iterator step or a visit does until it has noted any damage it
+    /// found) finishes first: the damage it notes keeps the close record from being
+    /// written. (The shutdown is known to wait once the lock refuses new shared holds:
+    /// std's lock does while a writer waits.)
+    #[test]
+    fn a_shutdown_waits_for_readers_past_their_check() {
+        let (dir, wal) = log(ReadVisibility::Appended);
+        wal.append(b"zero").unwrap();
+        let reading = wal.inner.segments.read().unwrap();
+        let shutdown = {
+            let wal = Arc::clone(&wal);
+            thread::spawn(move || wal.shutdown())
+        };
+        while wal.inner.segments.try_read().is_ok() {
+            assert!(
+                !shutdown.is_finished(),
+                "the shutdown did not wait for the reader"
+            );
+            thread::yield_now();
+        }
+        wal.inner.damage_seen.store(true, Ordering::SeqCst);
+        drop(reading);
+        shutdown.join().unwrap().unwrap();
+        assert!(
+            !dir.path().join("CLOSED").exists(),
+            "a close record written over the reader's damage"
+        );
+    }
+
     /// Threads blocked in `wait_visible`, a future pending, a reader in the middle of an
     /// iteration and one in the middle of a visit: the shutdown returns, and each of them
     /// gets `Closed`.
