@@ -193,9 +193,13 @@ impl Wal {
     /// makes the checks a deferred segment gets ([`open`](Wal::open)), and fails with
     /// `Layout`, `NeedsRecovery`, `Corrupt` or `Io` if they fail, the rest of the log
     /// staying readable. Unlike a deferred segment, it is never checked before an append
-    /// or truncation, so damage in it refuses neither; its entries are the offsets up to
-    /// its successor's base (a missing segment among them is no gap, its offsets fail to
-    /// read), and the log writes no close record, so that the next open checks it again.
+    /// or truncation, so damage in it refuses neither, except a truncation that keeps
+    /// entries of it (making it the active segment): that one first checks every record
+    /// the segment keeps, as an open checks the active segment, and fails with
+    /// `NeedsRecovery` or `Layout`, changing nothing, if one does not hold. Its entries are
+    /// the offsets up to its successor's base, or to a recorded hole before it (a missing
+    /// segment among them is no gap, its offsets fail to read), and the log writes no
+    /// close record, so that the next open checks it again.
     ///
     /// The recovery crate sets aside the damaged segments wholly at or before the
     /// consumer's cursor: entries nobody will read again, which must not block those after

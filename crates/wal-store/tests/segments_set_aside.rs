@@ -186,3 +186,35 @@ fn a_failed_check_of_a_deferred_segment_leaves_no_close_record() {
         );
     }
 }
+
+/// A truncation that keeps a segment set aside makes it the active segment: it checks
+/// every record the segment keeps first, and refuses (changing nothing) when one is
+/// damaged, since the next open would refuse damage in the log's last segment. One that
+/// keeps only intact records goes ahead, and the log opens plainly after it.
+#[test]
+fn a_truncation_into_a_segment_set_aside_checks_what_it_keeps() {
+    let dir = wal_testkit::tempdir();
+    log(dir.path());
+    // Entry 13: the sixth record of segment 8, which neither an open nor its first use
+    // (first and last records, index) checks.
+    xor_byte(
+        &naming::data_path(dir.path(), 8, Codec::V2),
+        5 * 32 + 12 + 3,
+        0x40,
+    );
+    let wal = open_setting_aside(dir.path(), 16).unwrap();
+    assert!(matches!(
+        wal.truncate_after(14),
+        Err(StoreError::NeedsRecovery { segment: 8, .. })
+    ));
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.read(20).unwrap().payload, payload(20));
+
+    // Dropping the damaged record with everything after it.
+    wal.truncate_after(11).unwrap();
+    assert_eq!(wal.append(&payload(12)).unwrap().offset, 12);
+    wal.close().unwrap();
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.next_offset(), 13);
+    assert_eq!(wal.read(12).unwrap().payload, payload(12));
+}

@@ -53,6 +53,12 @@ impl Inner {
             keep,
             new_last_crc,
         } = self.plan_cut(&segments, cut, first, &out_of_range)?;
+        // A segment set aside was never checked whole (it may hold the damage it was set
+        // aside for): it becomes the active segment only if every record it keeps holds,
+        // or the next open would refuse the log for damage in its last segment.
+        if keep.is_set_aside() {
+            self.note_damage(keep.check_every_record(cut.saturating_sub(keep.base)))?;
+        }
         // Dropping every entry: the seed of the next one goes to disk before any record is
         // cut, so that a crash leaves either the records or the file that replaces them.
         if cut == first
