@@ -436,8 +436,9 @@ impl Wal {
 
     /// The caller's metadata blob, as last written by [`write_meta`](Wal::write_meta)
     /// (in this process or an earlier one), or `None` if none was ever written. A damaged
-    /// file is [`StoreError::MetaCorrupt`], never a blob: recovery reports it
-    /// (`meta_corrupt`) and moves it to quarantine.
+    /// file is [`StoreError::MetaCorrupt`], never a blob (nor `None`), until
+    /// [`write_meta`](Wal::write_meta) replaces it: recovery reports it (`meta_corrupt`)
+    /// and leaves it in place.
     pub fn meta(&self) -> Result<Option<Vec<u8>>> {
         self.inner.check_open()?;
         meta::read_meta(&self.inner.dir)
