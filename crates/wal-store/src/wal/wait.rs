@@ -461,16 +461,55 @@ mod tests {
         ));
     }
 
-    /// A reader past its check when the shutdown comes (here: holding the shared list
-    /// lock, as a read, an iterator step or a visit does until it has noted any damage it
-    /// found) finishes first: the damage it notes keeps the close record from being
-    /// written. (The shutdown is known to wait once the lock refuses new shared holds:
-    /// std's lock does while a writer waits.)
+    /// A visit under way when the shutdown comes (in its callback, holding the shared
+    /// list lock) finishes first, and the damage it then finds keeps the close record
+    /// from being written; a visit after the shutdown is refused. (The shutdown is known
+    /// to wait once the lock refuses new shared holds: std's lock does while a writer
+    /// waits.)
     #[test]
-    fn a_shutdown_waits_for_readers_past_their_check() {
+    fn a_shutdown_waits_for_a_visit_under_way_and_the_damage_it_finds() {
         let (dir, wal) = log(ReadVisibility::Appended);
-        wal.append(b"zero").unwrap();
-        let reading = wal.inner.segments.read().unwrap();
+        for i in 0..3u8 {
+            wal.append(&[i + 1; 10]).unwrap();
+        }
+        // Entry 1's first payload byte, flipped in the file (the mapping shows it).
+        let (path, at) = {
+            let tail = wal.inner.lock_tail().unwrap();
+            let record = tail.active.offset_of(1).unwrap().unwrap();
+            let header = tail.active.codec.header_bytes();
+            (
+                tail.active.data_path.clone(),
+                u64::from(record) + header as u64,
+            )
+        };
+        {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            let mut byte = [0u8; 1];
+            file.read_exact_at(&mut byte, at).unwrap();
+            file.write_all_at(&[byte[0] ^ 0x40], at).unwrap();
+        }
+        let (inside_tx, inside_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let visiting = {
+            let wal = Arc::clone(&wal);
+            thread::spawn(move || {
+                let mut first = true;
+                wal.visit_from(0, |_| {
+                    if first {
+                        first = false;
+                        inside_tx.send(()).unwrap();
+                        go_rx.recv().unwrap();
+                    }
+                    std::ops::ControlFlow::Continue(())
+                })
+            })
+        };
+        inside_rx.recv().unwrap();
         let shutdown = {
             let wal = Arc::clone(&wal);
             thread::spawn(move || wal.shutdown())
@@ -478,22 +517,30 @@ mod tests {
         while wal.inner.segments.try_read().is_ok() {
             assert!(
                 !shutdown.is_finished(),
-                "the shutdown did not wait for the reader"
+                "the shutdown did not wait for the visit"
             );
             thread::yield_now();
         }
-        wal.inner.damage_seen.store(true, Ordering::SeqCst);
-        drop(reading);
+        go_tx.send(()).unwrap();
+        let visited = visiting.join().unwrap();
+        assert!(
+            matches!(visited, Err(StoreError::Corrupt { .. })),
+            "{visited:?}"
+        );
         shutdown.join().unwrap().unwrap();
         assert!(
             !dir.path().join("CLOSED").exists(),
-            "a close record written over the reader's damage"
+            "a close record written over the damage the visit found"
         );
+        assert!(matches!(
+            wal.visit_from(0, |_| std::ops::ControlFlow::Continue(())),
+            Err(StoreError::Closed)
+        ));
     }
 
-    /// Threads blocked in `wait_visible`, a future pending, a reader in the middle of an
-    /// iteration and one in the middle of a visit: the shutdown returns, and each of them
-    /// gets `Closed`.
+    /// Threads blocked in `wait_visible`, a future pending and a reader between two steps
+    /// of an iteration: the shutdown returns, and each of them gets `Closed`. (A visit
+    /// under way: `a_shutdown_waits_for_a_visit_under_way_and_the_damage_it_finds`.)
     #[test]
     fn a_shutdown_wakes_every_waiter_and_ends_every_reader_with_closed() {
         let (dir, wal) = log(ReadVisibility::Synced);
