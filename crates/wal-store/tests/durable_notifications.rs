@@ -364,3 +364,34 @@ fn a_reset_completes_what_was_submitted_and_fails_callbacks_past_the_old_end() {
     wal.sync().unwrap();
     assert!(rx.try_recv().is_err(), "told twice");
 }
+
+/// The interval syncer runs callbacks too: one that drops the last handle of the log
+/// stops the syncer from its own thread, which must not wait for itself, and the waiters
+/// left are still told.
+#[test]
+fn a_callback_run_by_the_interval_syncer_may_drop_the_last_handle_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = SyncPolicy::Interval(Duration::from_millis(5));
+    let wal = Arc::new(Wal::open(dir.path(), options(policy)).unwrap());
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (done_tx, done_rx) = mpsc::channel();
+    let held = Arc::clone(&wal);
+    wal.on_durable(0, move |result| {
+        // On the interval syncer's thread, once the test has let go of its handle.
+        go_rx.recv().unwrap();
+        drop(held);
+        done_tx.send(result.is_ok()).unwrap();
+    });
+    let (later_tx, later_rx) = mpsc::channel();
+    wal.on_durable(5, move |result| later_tx.send(result.is_err()).unwrap());
+    wal.append(b"a").unwrap();
+    drop(wal);
+    go_tx.send(()).unwrap();
+    assert_eq!(done_rx.recv_timeout(EVENTUALLY), Ok(true));
+    // Entry 5 was never appended: the dropped log fails its callback.
+    assert_eq!(
+        later_rx.recv_timeout(EVENTUALLY),
+        Ok(true),
+        "the callback for entry 5 was never told"
+    );
+}
