@@ -33,15 +33,13 @@ impl Inner {
     }
 
     /// Appends a batch as [`append_batch`](Inner::append_batch) does, without the sync
-    /// policy's sync: for [`Wal::submit`](crate::Wal::submit).
+    /// policy's sync (nor waking readers), and returns it with the tail still held: for
+    /// [`Wal::submit`](crate::Wal::submit), which queues its waiter before letting go.
     pub(super) fn append_batch_unsynced<P: AsRef<[u8]>>(
         &self,
         payloads: &[P],
-    ) -> Result<AppendedBatch> {
-        let (tail, batch) = self.append_batch_locked(payloads)?;
-        drop(tail);
-        self.wake_visible();
-        Ok(batch)
+    ) -> Result<(MutexGuard<'_, Tail>, AppendedBatch)> {
+        self.append_batch_locked(payloads)
     }
 
     /// Wakes the waits for entries visible now (see `waiters.rs`). Called after every
