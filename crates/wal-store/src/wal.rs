@@ -451,8 +451,8 @@ impl Wal {
     /// the log reads up to the end it sees, then waits for the next offset.
     ///
     /// The wait ends early with an error when waiting on makes no sense:
-    /// - a truncation that drops any entry below `offset` (one the caller may have read)
-    ///   while it waits: [`StoreError::OffsetOutOfRange`] with the reason
+    /// - a truncation that drops any entry below `offset` that readers could see (one
+    ///   the caller may have read) while it waits: [`StoreError::OffsetOutOfRange`] with the reason
     ///   [`TRUNCATED_BELOW_WAIT`](crate::TRUNCATED_BELOW_WAIT); the caller re-reads from
     ///   the new end ([`next_offset`](Wal::next_offset)). A truncation from `offset` itself
     ///   or later leaves what the caller read in place and does not end the wait. A

@@ -77,9 +77,11 @@ impl Inner {
                 self.waiters.wake_all();
             })?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.readable_end.fetch_min(cut, Ordering::AcqRel);
-        // Marked now, woken once the locks are released.
-        let wakeups = self.waiters.truncated(cut);
+        let visible_before = self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        // Marked now, woken once the locks are released. Only a truncation of entries
+        // readers could see ends waits: one of entries never visible (not yet synced,
+        // under `ReadVisibility::Synced`) dropped nothing a waiting reader has read.
+        let wakeups = (cut < visible_before).then(|| self.waiters.truncated(cut));
         self.sync.lower(cut);
         drop(segments);
         log::info!(
@@ -95,7 +97,9 @@ impl Inner {
         self.seal_if_oversized(&mut tail);
         drop(tail);
         drop(leadership);
-        wakeups.wake();
+        if let Some(wakeups) = wakeups {
+            wakeups.wake();
+        }
         // A seal of an oversized kept segment may have made entries visible.
         self.wake_visible();
         Ok(())

@@ -354,6 +354,28 @@ mod tests {
         assert_eq!(wal.inner.waiters.registered(), 0);
     }
 
+    /// Under `ReadVisibility::Synced`, a truncation of entries never synced drops
+    /// nothing a reader could have read: a wait past the cut goes on.
+    #[test]
+    fn a_truncation_of_entries_never_visible_does_not_end_a_wait() {
+        let (_dir, wal) = log(ReadVisibility::Synced);
+        for i in 0..5u8 {
+            wal.append(&[i + 1; 10]).unwrap();
+        }
+        wal.sync().unwrap();
+        for i in 5..10u8 {
+            wal.append(&[i + 1; 10]).unwrap();
+        }
+        // Readers see 0..=4; this one waits for 6, past entry 5 that nobody saw.
+        let at_six = waiter(&wal, 6, 1);
+        wal.truncate_after(4).unwrap();
+        for _ in 0..2 {
+            wal.append(b"new").unwrap();
+        }
+        wal.sync().unwrap();
+        assert!(at_six.join().unwrap().unwrap());
+    }
+
     #[test]
     fn a_truncation_is_reported_even_when_the_entry_came_back_before_the_waiter_looked() {
         let (_dir, wal) = log(ReadVisibility::Appended);
