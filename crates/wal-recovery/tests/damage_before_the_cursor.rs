@@ -329,3 +329,38 @@ fn a_recorded_hole_among_the_consumed_damage_opens() {
     assert!(log.read(25).is_err());
     assert_eq!(log.append(&payload(ENTRIES)).unwrap().offset, ENTRIES);
 }
+
+/// The trim of consumed damage when the active segment is empty and starts where the
+/// damage ends (a crash just after a rotation): every segment before it goes, the log's
+/// start is recorded there (the store's trim is logical: it keeps no sealed segment
+/// before an empty active one), and the log opens clean and appends at the same offset.
+#[test]
+fn the_trim_of_consumed_damage_before_an_empty_active_segment() {
+    let dir = tempdir();
+    write_log(dir.path(), 31, SEGMENT_BYTES);
+    assert_eq!(segment_bases(dir.path()), [0, 10, 20, 30]);
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    recovered.log.set_cursor(29).unwrap();
+    drop(recovered);
+    let _ = fs::remove_file(
+        dir.path()
+            .join(wal_store::internal::closed::CLOSED_FILE_NAME),
+    );
+    // Entry 30's record never reached the disk: segment 30 holds nothing.
+    let active = data_path(dir.path(), 30);
+    let len = fs::metadata(&active).unwrap().len();
+    fs::write(&active, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
+    flip_entry(dir.path(), 20, 25);
+
+    let report = trim_consumed_damage(dir.path()).unwrap();
+    assert_eq!(report.cut.unwrap().offsets, 0..30);
+    assert_eq!(report.first_offset, 30);
+    assert_eq!(report.last_offset, None);
+    assert_eq!(segment_bases(dir.path()), [30]);
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(verification.ok, "{verification:#?}");
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert_eq!(recovered.log.first_offset(), 30);
+    assert_eq!(recovered.log.append(&payload(30)).unwrap().offset, 30);
+}
