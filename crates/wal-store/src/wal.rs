@@ -4,11 +4,13 @@
 //! few lines in front of [`Inner`], the state the log's threads share, whose concerns live
 //! in `wal/`, one file each: `inner.rs` (the shared state, its locks, where an offset lives), `open.rs`
 //! (opening a directory, and the deferred segments checked before the first change),
-//! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
+//! `append.rs` (appending, rotation, growth), `capacity.rs` (the size limits and
+//! retention checked before a rotation), `durability.rs` (syncs, group commit, the
 //! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing) and
 //! `read.rs` (reads, iterators' start, visits and the check-ahead hand-off).
 
 mod append;
+mod capacity;
 mod cut;
 mod durability;
 mod inner;

@@ -9,7 +9,7 @@ use crate::fs;
 use crate::holes;
 use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
-use crate::wal::inner::Inner;
+use crate::wal::inner::{Inner, Tail};
 
 /// Where a truncation cuts (see [`Inner::plan_cut`]).
 struct CutPlan {
@@ -179,6 +179,19 @@ impl Inner {
                 reason: "trimming past the end of the log",
             });
         }
+        let removed = self.trim_locked(&tail, offset)?;
+        drop(tail);
+        if removed > 0 {
+            log::info!(target: "wal_store::trim", "trimmed {removed} segments before {offset}");
+        }
+        Ok(removed)
+    }
+
+    /// Removes the sealed segments whose entries all lie before `offset` (at most the
+    /// log's next offset), durably, and returns how many went: the one walk of a trim,
+    /// shared by [`Wal::trim_before`](crate::Wal::trim_before) and retention (see
+    /// `capacity.rs`). The caller holds the tail.
+    pub(super) fn trim_locked(&self, tail: &Tail, offset: u64) -> Result<usize> {
         let active_empty = tail.active.entries()? == 0;
         let mut segments = self.segments_write()?;
         let mut removable = segments
@@ -200,10 +213,6 @@ impl Inner {
         self.remove_segment_files(&removed)?;
         self.prune_holes(self.first_offset(), tail.next_offset)?;
         drop(segments);
-        drop(tail);
-        if !removed.is_empty() {
-            log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
-        }
         Ok(removed.len())
     }
 
