@@ -3,10 +3,10 @@
 use std::io::{BufRead, Read};
 
 use wal_format::Codec;
-use wal_recovery::Log;
-use wal_store::{SyncPolicy, WalOptions};
+use wal_recovery::{Error, Log};
+use wal_store::{Retention, StoreError, SyncPolicy, WalOptions};
 
-use crate::cli::{CodecArg, SyncArg, WriteArgs};
+use crate::cli::{CodecArg, RetentionArg, SyncArg, WriteArgs};
 use crate::error::{CliError, Exit, Result, dir_or_absent};
 use crate::output::Out;
 use crate::payload;
@@ -36,11 +36,15 @@ struct Writer<'a> {
     written: u64,
     first: Option<u64>,
     last: Option<u64>,
+    /// Whether an append was refused at the log's size limit.
+    at_capacity: bool,
 }
 
 impl Writer<'_> {
     fn append(&mut self, payload: &[u8], out: &mut Out) -> Result<u64> {
-        let appended = self.log.append(payload)?;
+        let appended = self.log.append(payload).inspect_err(|e| {
+            self.at_capacity = matches!(e, Error::Store(StoreError::AtCapacity { .. }));
+        })?;
         self.written += 1;
         self.first.get_or_insert(appended.offset);
         self.last = Some(appended.offset);
@@ -96,7 +100,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
             return Err(CliError::usage("--batch applies only with --sync batch"));
         }
     };
-    let wal_options = WalOptions::default()
+    let mut wal_options = WalOptions::default()
         .with_codec(match args.codec {
             CodecArg::V1 => Codec::V1,
             CodecArg::V2 => Codec::V2,
@@ -108,7 +112,13 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
         .with_sync_policy(match syncing {
             Syncing::EachEntry => SyncPolicy::Always,
             Syncing::Every(_) | Syncing::AtEnd => SyncPolicy::Manual,
+        })
+        .with_retention(match args.retention {
+            RetentionArg::WhenFull => Retention::WhenFull,
+            RetentionArg::AtEveryRotation => Retention::AtEveryRotation,
         });
+    wal_options.max_log_bytes = args.max_log_bytes;
+    wal_options.max_segments = args.max_segments;
     wal_options.validate()?;
     let size = match args.size.map(usize::try_from) {
         Some(Ok(size)) if size <= wal_options.max_entry_bytes => Some(size),
@@ -131,6 +141,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
         written: 0,
         first: None,
         last: None,
+        at_capacity: false,
     };
     let outcome = if args.stdin {
         write_stdin(&mut writer, out)
@@ -148,7 +159,15 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
     // out bad half way.
     let synced = writer.sync(out);
     let summary = writer.summary(&args.dir);
+    let at_capacity = writer.at_capacity;
     log.close()?;
+    // Backpressure, not damage: say what was written before it, and how to make room.
+    let outcome = match outcome {
+        Err(e) if at_capacity && synced.is_ok() => Err(e.with_hint(&format!(
+            "{summary}; move the cursor on ('walctl cursor DIR --set N') to let older segments go"
+        ))),
+        other => other,
+    };
     outcome?;
     synced?;
     if !args.ack {
