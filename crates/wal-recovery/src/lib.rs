@@ -85,7 +85,10 @@ pub use quarantine::QUARANTINE_DIR_NAME;
 pub use report::{Action, Cut, RecoveryReport, SegmentReport};
 /// The store's types that the front door's signatures name, so that a user of [`Log`]
 /// needs this one crate.
-pub use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, StoreError, WalOptions};
+pub use wal_store::{
+    Appended, AppendedBatch, Entry, EntryRef, Retention, RetentionHook, Stats, StoreError,
+    WalOptions,
+};
 
 use analyze::Analysis;
 

@@ -11,9 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wal_recovery::{Error, Log, RecoveryOptions, StoreError, WalOptions};
+use wal_recovery::{Error, Log, RecoveryOptions, Retention, RetentionHook, StoreError, WalOptions};
 use wal_store::format::Codec;
-use wal_store::{Retention, RetentionHook};
 
 const SEGMENT_BYTES: u32 = 256;
 /// Payload bytes of every entry here: records of 50 bytes, five to a segment.
