@@ -328,3 +328,21 @@ fn limits_leave_room_for_a_rotation() {
     )
     .unwrap();
 }
+
+/// Only what an append adds counts: an empty segment already large enough for a large
+/// entry (one grown earlier, emptied by a truncation) takes it with no new bytes, even in
+/// a log that a lowered limit finds already full.
+#[test]
+fn an_append_that_adds_no_bytes_is_not_refused() {
+    let dir = tempdir();
+    let options = options().with_max_entry_bytes(4096).with_first_offset(1);
+    let wal = Wal::open(dir.path(), options.clone()).unwrap();
+    let large = vec![7u8; 1000];
+    wal.append(&large).unwrap();
+    wal.truncate_after(0).unwrap();
+    assert_eq!((wal.first_offset(), wal.next_offset()), (1, 1));
+    wal.close().unwrap();
+    let wal = Wal::open(dir.path(), options.with_max_log_bytes(2 * FILE_BYTES)).unwrap();
+    assert_eq!(wal.append(&large).unwrap().offset, 1);
+    assert_eq!(wal.read(1).unwrap().payload, large);
+}

@@ -34,7 +34,7 @@ impl Inner {
         added_segments: u64,
         added_bytes: u64,
     ) -> Result<()> {
-        if !self.options.limits_or_retention() {
+        if !self.options.limits_or_retention() || (added_segments == 0 && added_bytes == 0) {
             return Ok(());
         }
         let eager = self.options.retention == Retention::AtEveryRotation && added_segments > 0;
