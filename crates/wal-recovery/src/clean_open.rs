@@ -7,10 +7,12 @@
 //! segments at their first use, and every read checks its record's crc. What the record
 //! does not cover falls back to the full check: a journal rolled forward just now, a
 //! leftover temporary file, a file recovery does not know, a shadowed data file, an index
-//! with no data file, a sealed segment with no index file, a damaged `SEED` file, a
-//! cursor that cannot be read or lies outside the log, a commit offset at or past its
+//! with no data file, a sealed segment with no index file, a damaged `SEED` or `META`
+//! file, a cursor that cannot be read or lies outside the log, a commit offset at or past its
 //! end, or anything the store's clean open refuses. A deferred segment that fails its check later removes the close
-//! record (see `wal_store`), so the next open checks everything.
+//! record (see `wal_store`), so the next open checks everything. The sealed segments
+//! wholly before the replay start are set aside (never checked before an append): they
+//! hold only entries the consumer consumed, and damage there must not block the rest.
 
 use std::path::Path;
 
@@ -58,7 +60,16 @@ pub(crate) fn open(
                 .offset()
                 .is_none_or(|c| c.saturating_add(1) >= first && c < next)
     };
-    let wal = match Wal::open_if_closed_cleanly(dir, options.wal.clone(), lock, within)? {
+    // The segments wholly before the replay start hold only entries the consumer
+    // consumed: set aside, so that damage there refuses no append (see `analyze/consumed.rs`).
+    let set_aside_before = crate::analyze::replay_start_of(&cursor).unwrap_or(0);
+    let wal = match Wal::open_if_closed_cleanly_setting_aside(
+        dir,
+        options.wal.clone(),
+        lock,
+        within,
+        set_aside_before,
+    )? {
         CleanOpen::Opened(wal) => wal,
         CleanOpen::NotClean(lock) => return Ok(Outcome::Full(lock)),
     };
@@ -70,7 +81,7 @@ pub(crate) fn open(
 
 /// The segments of `dir`, if its files are those a clean close leaves: v2 data files, each
 /// sealed one with its index, a close record, and the log's own small files (a `SEED`
-/// file that reads as one); `None` for anything else (by name, and the seed file: no
+/// file and a `META` file that read as such); `None` for anything else (by name, and the seed file: no
 /// segment file is read). A v1 segment always gets the full check: its records carry no
 /// crc, so a read could not tell a damaged record (a size field that rotted, say) from an
 /// intact one, and the open is the only place such damage is found.
@@ -83,6 +94,7 @@ fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
         || !layout.duplicates.is_empty()
         || !layout.orphan_indexes.is_empty()
         || wal_store::internal::seed::read_seed(dir).is_err()
+        || wal_store::internal::meta::read_meta(dir).is_err()
     {
         return Ok(None);
     }
@@ -146,6 +158,7 @@ fn report(
         last_crc: wal.last_crc(),
         replay_from: crate::replay_from(&cursor, first_offset, next_offset),
         cursor,
+        damage_before_cursor: None,
         from_close_record: true,
     }
 }

@@ -17,6 +17,7 @@ use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions
 
 use crate::error::{Error, Result};
 
+mod meta;
 mod retention;
 
 pub(crate) use retention::RetentionCell;
@@ -210,7 +211,8 @@ impl Log {
     }
 
     /// Syncs everything and closes the log, reporting any failure, including an earlier
-    /// failed sync (see [`Wal::close`]).
+    /// failed sync (see [`Wal::close`]). [`shutdown`](Log::shutdown) does the same through
+    /// a shared reference.
     pub fn close(self) -> Result<()> {
         Ok(self.wal.close()?)
     }

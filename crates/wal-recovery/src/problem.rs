@@ -49,6 +49,9 @@ pub enum ProblemKind {
     /// The store's `SEED` file (the chain seed of a log with no entry) cannot be read: it
     /// goes to quarantine, and an empty log's seed comes from the options again.
     SeedCorrupt,
+    /// The caller's `META` file (its metadata blob, see `Wal::write_meta`) is damaged: it
+    /// goes to quarantine, and the log has no blob until the caller writes one again.
+    MetaCorrupt,
     /// A leftover temporary file from an interrupted write.
     TempFile,
     /// A file recovery does not know (reported, never deleted).
@@ -91,6 +94,7 @@ impl ProblemKind {
             ProblemKind::TailGarbage => "tail_garbage",
             ProblemKind::HolesCorrupt => "holes_corrupt",
             ProblemKind::SeedCorrupt => "seed_corrupt",
+            ProblemKind::MetaCorrupt => "meta_corrupt",
             ProblemKind::TempFile => "temp_file",
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",
@@ -152,6 +156,11 @@ pub struct Problem {
     /// Whether it affects entries at or before the commit point (committed corruption),
     /// rather than an uncommitted tail.
     pub committed: bool,
+    /// Whether it is damage in entries the consumer has already consumed: a data problem
+    /// in a sealed segment that lies wholly at or before the consumer's cursor (see
+    /// [`RecoveryReport::damage_before_cursor`](crate::RecoveryReport::damage_before_cursor)).
+    /// The default mode leaves it in place instead of refusing the log.
+    pub consumed: bool,
     /// The file concerned, if any.
     pub path: Option<PathBuf>,
     /// What was seen, in words (expected and actual values).
@@ -197,6 +206,9 @@ impl fmt::Display for Problem {
         }
         if self.committed {
             f.write_str(" [committed]")?;
+        }
+        if self.consumed {
+            f.write_str(" [consumed]")?;
         }
         write!(f, ": {}", self.detail)
     }

@@ -6,8 +6,9 @@
 //! (opening a directory, and the deferred segments checked before the first change),
 //! `append.rs` (appending, rotation, growth), `capacity.rs` (the size limits and
 //! retention checked before a rotation), `durability.rs` (syncs, group commit, the
-//! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing) and
-//! `read.rs` (reads, iterators' start, visits and the check-ahead hand-off).
+//! interval syncer, the close record, shutdown), `cut.rs` (truncation, trimming,
+//! clearing), `read.rs` (reads, iterators' start, visits and the check-ahead hand-off)
+//! and `wait.rs` (readers waiting for entries to become visible).
 
 mod append;
 mod capacity;
@@ -16,15 +17,19 @@ mod durability;
 mod inner;
 mod open;
 mod read;
+mod wait;
 
+use std::future::Future;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::lock::DirLock;
+use crate::meta;
 use crate::options::WalOptions;
 use crate::read::{Iter, RevIter};
 use crate::scan::CheckedSegment;
@@ -34,6 +39,7 @@ use crate::stats::Stats;
 use durability::IntervalSyncer;
 pub(crate) use inner::Inner;
 pub use open::CleanOpen;
+pub use wait::TRUNCATED_BELOW_WAIT;
 
 /// What one append wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +66,14 @@ pub struct AppendedBatch {
 /// another, gets [`StoreError::Locked`].
 ///
 /// Dropping a `Wal` does not sync it: what was not made durable (by the sync policy or
-/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) to
-/// sync and learn about any failure.
+/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) (or
+/// [`shutdown`](Wal::shutdown), through a shared reference) to sync and learn about any
+/// failure.
 #[derive(Debug)]
 pub struct Wal {
     inner: Arc<Inner>,
-    syncer: Option<IntervalSyncer>,
+    /// The interval syncer, until the log is shut down or dropped.
+    syncer: Mutex<Option<IntervalSyncer>>,
 }
 
 impl Wal {
@@ -128,7 +136,24 @@ impl Wal {
         lock: DirLock,
         accept: impl FnOnce(u64, u64) -> bool,
     ) -> Result<CleanOpen> {
-        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept)
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept, 0)
+    }
+
+    /// [`open_if_closed_cleanly`](Wal::open_if_closed_cleanly), with the sealed segments
+    /// wholly before `before` set aside as [`open_setting_aside`](Wal::open_setting_aside)
+    /// sets them aside: never checked before an append or truncation, opened only by a
+    /// read that reaches them. Nothing is known wrong with them, so the log writes its
+    /// close record again at a clean close, unless a read finds damage. The recovery
+    /// crate sets aside the segments wholly at or before the consumer's cursor, so that
+    /// damage there never refuses an append after a clean restart either.
+    pub fn open_if_closed_cleanly_setting_aside(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        accept: impl FnOnce(u64, u64) -> bool,
+        before: u64,
+    ) -> Result<CleanOpen> {
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept, before)
     }
 
     /// [`open_locked`](Wal::open_locked) after a checked scan of the data files under
@@ -151,7 +176,31 @@ impl Wal {
         lock: DirLock,
         checked: Vec<CheckedSegment>,
     ) -> Result<Wal> {
-        open::open_checked(dir.as_ref(), options, lock, checked)
+        open::open_checked(dir.as_ref(), options, lock, checked, 0)
+    }
+
+    /// [`open_checked`](Wal::open_checked), with the oldest sealed segments set aside:
+    /// every sealed segment whose successor starts at or before `before` (each one wholly
+    /// before it). A segment set aside is not opened until a read reaches it; that read
+    /// makes the checks a deferred segment gets ([`open`](Wal::open)), and fails with
+    /// `Layout`, `NeedsRecovery`, `Corrupt` or `Io` if they fail, the rest of the log
+    /// staying readable. Unlike a deferred segment, it is never checked before an append
+    /// or truncation, so damage in it refuses neither; its entries are the offsets up to
+    /// its successor's base (a missing segment among them is no gap, its offsets fail to
+    /// read), and the log writes no close record, so that the next open checks it again.
+    ///
+    /// The recovery crate sets aside the damaged segments wholly at or before the
+    /// consumer's cursor: entries nobody will read again, which must not block those after
+    /// them. `before` past the last segment's base sets aside every sealed segment; 0 sets
+    /// aside none.
+    pub fn open_setting_aside(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        checked: Vec<CheckedSegment>,
+        before: u64,
+    ) -> Result<Wal> {
+        open::open_checked(dir.as_ref(), options, lock, checked, before)
     }
 
     /// The directory of the log.
@@ -169,7 +218,7 @@ impl Wal {
     /// [`SyncPolicy::GroupCommit`](crate::SyncPolicy::GroupCommit).
     pub fn append(&self, payload: &[u8]) -> Result<Appended> {
         self.inner.check_payload(payload)?;
-        let mut tail = self.inner.lock_tail()?;
+        let mut tail = self.inner.lock_tail_open()?;
         let appended = self.inner.append_locked(&mut tail, payload)?;
         self.inner.after_append(tail, appended.offset)?;
         Ok(appended)
@@ -184,6 +233,7 @@ impl Wal {
 
     /// Makes every entry appended so far durable. Concurrent callers share one sync.
     pub fn sync(&self) -> Result<()> {
+        self.inner.check_open()?;
         self.inner.sync_all()
     }
 
@@ -305,24 +355,116 @@ impl Wal {
         self.inner.stats()
     }
 
-    /// Syncs everything and closes the log, reporting any failure (including an earlier
-    /// failed sync). A v2 log also leaves a close record (the file `CLOSED`), so that the
-    /// next [`open`](Wal::open) need not scan the active segment.
-    pub fn close(mut self) -> Result<()> {
-        if let Some(syncer) = self.syncer.take() {
+    /// Replaces the caller's metadata blob (at most [`META_MAX_BYTES`](crate::META_MAX_BYTES),
+    /// 64 KiB; a larger one is refused with [`StoreError::MetaTooLarge`]), atomically and
+    /// durably: after a crash, [`meta`](Wal::meta) gives the old blob or this one, whole.
+    ///
+    /// The blob is kept in the directory's `META` file (FORMAT.md §9), with its own crc.
+    /// It is the caller's: independent of the entries, never changed by truncation,
+    /// trimming or clearing, and never written by the store itself. A failure does not
+    /// poison the log: before the rename it leaves the old blob, after it (the directory's
+    /// fsync) the new one, perhaps not durable; either way [`meta`](Wal::meta) gives one of
+    /// the two, and a retry writes a new file from the start.
+    pub fn write_meta(&self, bytes: &[u8]) -> Result<()> {
+        self.inner.check_open()?;
+        // Writers share the temporary file: one at a time.
+        let _alone = self
+            .inner
+            .meta_writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner.check_open()?;
+        meta::write_meta(&self.inner.dir, bytes)
+    }
+
+    /// The caller's metadata blob, as last written by [`write_meta`](Wal::write_meta)
+    /// (in this process or an earlier one), or `None` if none was ever written. A damaged
+    /// file is [`StoreError::MetaCorrupt`], never a blob: recovery reports it
+    /// (`meta_corrupt`) and moves it to quarantine.
+    pub fn meta(&self) -> Result<Option<Vec<u8>>> {
+        self.inner.check_open()?;
+        meta::read_meta(&self.inner.dir)
+    }
+
+    /// Waits until the entry at `offset` is visible to readers (under the log's
+    /// [`ReadVisibility`](crate::ReadVisibility)), for at most `timeout` (`None`: as long
+    /// as it takes). Returns `Ok(true)` once it is (at once if it already is: also when it
+    /// has since been trimmed), `Ok(false)` when the timeout passes first. A reader tailing
+    /// the log reads up to the end it sees, then waits for the next offset.
+    ///
+    /// The wait ends early with an error when waiting on makes no sense:
+    /// - a truncation that drops any entry below `offset` (one the caller may have read)
+    ///   while it waits: [`StoreError::OffsetOutOfRange`] with the reason
+    ///   [`TRUNCATED_BELOW_WAIT`](crate::TRUNCATED_BELOW_WAIT); the caller re-reads from
+    ///   the new end ([`next_offset`](Wal::next_offset)). A truncation from `offset` itself
+    ///   or later leaves what the caller read in place and does not end the wait. A
+    ///   truncation made before the call is not seen by it: the caller compares the end
+    ///   with what it read;
+    /// - a shutdown: [`StoreError::Closed`] (also when the log is shut down already);
+    /// - a failed sync ([`StoreError::Poisoned`]): nothing becomes visible any more.
+    ///
+    /// A wait costs the log's appenders nothing while nobody waits.
+    pub fn wait_visible(&self, offset: u64, timeout: Option<Duration>) -> Result<bool> {
+        self.inner.wait_visible(offset, timeout)
+    }
+
+    /// A future that resolves once the entry at `offset` is visible to readers: the
+    /// asynchronous form of [`wait_visible`](Wal::wait_visible), with the same answers
+    /// (`Ok(())` for visible, and the same errors for a truncation below `offset`, a
+    /// shutdown and a failed sync). It needs no runtime: it registers the task's
+    /// [`Waker`](std::task::Waker), which the log wakes when the answer may have come.
+    /// Dropping it unresolved withdraws the wait.
+    pub fn visible(&self, offset: u64) -> impl Future<Output = Result<()>> + Send + '_ {
+        wait::Visible::new(&self.inner, offset)
+    }
+
+    /// What [`close`](Wal::close) does, through a shared reference, for a log shared
+    /// between threads: stops the interval syncer, makes every entry appended so far
+    /// durable, and leaves the close record (the file `CLOSED`, for a v2 log), reporting
+    /// any failure (including an earlier failed sync).
+    ///
+    /// From then on every call that reads or changes the log (appends, syncs, reads,
+    /// iterators' next steps, visits, truncation, trimming, clearing, the metadata blob,
+    /// waits) returns [`StoreError::Closed`], and every thread waiting in
+    /// [`wait_visible`](Wal::wait_visible) or future from [`visible`](Wal::visible) is
+    /// woken with it. An append either finished before the shutdown, and is made durable
+    /// by it, or is refused; a group-commit appender already waiting for its sync gets
+    /// it. The accessors (offsets, stats, options) go on answering.
+    ///
+    /// A second shutdown (or a [`close`](Wal::close) after one) does nothing and returns
+    /// [`StoreError::Closed`]: only the first reports how the shutdown went. The
+    /// directory's lock is released when the `Wal` is dropped (the last `Arc` of it):
+    /// until then no other writer may open the directory, since this process still maps
+    /// its files.
+    pub fn shutdown(&self) -> Result<()> {
+        let syncer = self
+            .syncer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(syncer) = syncer {
             syncer.stop();
         }
-        if let Some(cause) = self.inner.sync.poisoned() {
-            return Err(StoreError::Poisoned { cause });
-        }
-        self.inner.sync_all()?;
-        self.inner.write_close_record()
+        self.inner.shutdown()
+    }
+
+    /// Syncs everything and closes the log, reporting any failure (including an earlier
+    /// failed sync): [`shutdown`](Wal::shutdown), then the log is dropped. A v2 log also
+    /// leaves a close record (the file `CLOSED`), so that the next [`open`](Wal::open) need
+    /// not scan the active segment.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
     }
 }
 
 impl Drop for Wal {
     fn drop(&mut self) {
-        if let Some(syncer) = self.syncer.take() {
+        let syncer = self
+            .syncer
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(syncer) = syncer {
             syncer.stop();
         }
     }

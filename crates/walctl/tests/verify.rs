@@ -20,7 +20,13 @@ fn a_clean_log_verifies_with_exit_0() {
     let verdict = run.json();
     assert_keys(
         &verdict,
-        &["ok", "first_offset", "last_valid_offset", "problems"],
+        &[
+            "ok",
+            "first_offset",
+            "last_valid_offset",
+            "problems",
+            "damage_before_cursor",
+        ],
     );
     assert_eq!(verdict["ok"], true);
     assert_eq!(verdict["first_offset"], 0);
@@ -58,6 +64,7 @@ fn a_flipped_byte_in_the_active_segment_is_a_problem_with_exit_1() {
             "offset",
             "file_offset",
             "committed",
+            "consumed",
             "detail",
         ],
     );

@@ -46,7 +46,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
         && !analysis
             .problems
             .iter()
-            .any(|p| p.kind.is_data() && p.committed)
+            .any(|p| p.kind.is_data() && p.committed && !p.consumed)
     {
         let last = analysis.segments.last().map(|s| s.base);
         problems.push(Problem {
@@ -55,6 +55,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
             offset: Some(valid_end),
             file_offset: None,
             committed: true,
+            consumed: false,
             path: None,
             detail: format!("commit offset {commit}, but the valid log ends before {valid_end}"),
         });
@@ -70,6 +71,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
                 offset: None,
                 file_offset: None,
                 committed: true,
+                consumed: false,
                 path: None,
                 detail: format!("commit offset {commit}, but the directory holds no segment"),
             });
@@ -81,6 +83,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
                 offset: Some(cursor),
                 file_offset: None,
                 committed: true,
+                consumed: false,
                 path: Some(cursor::cursor_path(&analysis.dir)),
                 detail: format!(
                     "cursor {cursor}, but the directory holds no segment: a new log starts after it"
@@ -103,6 +106,7 @@ pub(super) fn cursor_problems(analysis: &Analysis) -> Vec<Problem> {
             offset: None,
             file_offset: None,
             committed: false,
+            consumed: false,
             path: Some(cursor::cursor_path(dir)),
             detail: why.clone(),
         });
@@ -129,6 +133,7 @@ pub(super) fn cursor_problems(analysis: &Analysis) -> Vec<Problem> {
                 file_offset: None,
                 // Past the end, the consumer finalized entries the log no longer holds.
                 committed: cursor >= valid_end,
+                consumed: false,
                 path: Some(cursor::cursor_path(dir)),
                 detail,
             });

@@ -9,7 +9,9 @@
 
 mod classify;
 mod commit;
+mod consumed;
 mod joins;
+mod meta;
 mod scan;
 mod seed;
 
@@ -23,6 +25,7 @@ use crate::error::Result;
 use crate::inventory;
 use crate::journal;
 use crate::problem::Problem;
+pub(crate) use consumed::{replay_start, replay_start_of};
 use joins::Boundary;
 use scan::scan_all;
 pub(crate) use scan::{IndexState, SegmentScan};
@@ -43,6 +46,10 @@ pub(crate) struct Analysis {
     pub(crate) holes: Vec<Range<u64>>,
     /// The commit offset the caller gave.
     pub(crate) commit_offset: Option<u64>,
+    /// Damaged entries the consumer has consumed (see `consumed.rs`): from the first entry
+    /// a consumed problem affects to the base of the first segment after the damage. The
+    /// default mode leaves the segments before that base in place, set aside.
+    pub(crate) consumed_damage: Option<Range<u64>>,
 }
 
 impl Analysis {
@@ -71,12 +78,13 @@ impl Analysis {
     }
 
     /// One past the last entry of the valid prefix of the whole log: where the first data
-    /// problem is, or the end of the last segment.
+    /// problem is, or the end of the last segment. Damage the consumer has consumed does
+    /// not end it: the entries after it are served.
     pub(crate) fn valid_end(&self) -> Option<u64> {
         let first_data_problem = self
             .problems
             .iter()
-            .filter(|p| p.kind.is_data())
+            .filter(|p| p.kind.is_data() && !p.consumed)
             .filter_map(|p| p.offset)
             .min();
         let end = self.segments.last().map(|s| s.base + s.entries());
@@ -100,6 +108,7 @@ pub(crate) fn analyze(
     let cursor = cursor::read_cursor(dir)?;
     let (recorded_holes, holes_problem) = joins::recorded_holes(&inventory.layout)?;
     let seed_problem = seed::seed_problem(dir)?;
+    let meta_problem = meta::meta_problem(dir)?;
     let mut segments = scan_all(&inventory.layout.segments, lock)?;
 
     let committed_end = commit::committed_end(commit_offset, &cursor, &segments);
@@ -123,11 +132,14 @@ pub(crate) fn analyze(
             .collect(),
         holes: known_holes,
         commit_offset,
+        consumed_damage: None,
     };
+    analysis.consumed_damage = consumed::mark_consumed(&mut analysis);
     // Each step below reads the problems found before it (the valid end is where the
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);
     analysis.problems.extend(seed_problem);
+    analysis.problems.extend(meta_problem);
     let stray_hole = joins::stray_hole(&analysis, &recorded_holes);
     analysis.problems.extend(stray_hole);
     let missing = commit::missing_claimed_entries(&analysis);

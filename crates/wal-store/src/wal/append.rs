@@ -33,7 +33,7 @@ impl Inner {
         for payload in payloads {
             self.check_payload(payload.as_ref())?;
         }
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         let first_offset = tail.next_offset;
         // The whole batch must fit below the largest offset, or none of it is appended.
         if first_offset.checked_add(payloads.len() as u64).is_none() {
@@ -108,6 +108,9 @@ impl Inner {
 
     /// Applies the sync policy after appending up to `last_offset`.
     pub(super) fn after_append(&self, tail: MutexGuard<'_, Tail>, last_offset: u64) -> Result<()> {
+        if self.options.read_visibility == ReadVisibility::Appended {
+            self.waiters.published(last_offset.saturating_add(1));
+        }
         match self.options.sync_policy {
             SyncPolicy::Always => self.sync_holding_tail(&tail),
             SyncPolicy::GroupCommit => {
@@ -224,6 +227,7 @@ impl Inner {
         sealed.publish(sealed.data_len());
         self.readable_end
             .fetch_max(tail.next_offset, Ordering::AcqRel);
+        self.waiters.published(tail.next_offset);
         log::info!(
             target: "wal_store::segment",
             "sealed segment {} ({} entries), next segment {}",

@@ -26,7 +26,7 @@ impl Inner {
     /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
     pub(super) fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         let first = self.first_offset();
         let next = tail.next_offset;
         let out_of_range = |reason| StoreError::OffsetOutOfRange {
@@ -66,9 +66,13 @@ impl Inner {
         // refuses writes until a reopen reads what is on disk.
         let keep = self
             .cut_files(&mut segments, &dropped, keep, cut, first)
-            .inspect_err(|e| self.sync.poison(format!("truncation left unfinished: {e}")))?;
+            .inspect_err(|e| {
+                self.sync.poison(format!("truncation left unfinished: {e}"));
+                self.waiters.wake_all();
+            })?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        self.waiters.truncated(cut);
         self.sync.lower(cut);
         drop(segments);
         log::info!(
@@ -170,7 +174,7 @@ impl Inner {
     }
 
     pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
-        let tail = self.lock_tail()?;
+        let tail = self.lock_tail_open()?;
         if offset > tail.next_offset {
             return Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -227,7 +231,17 @@ impl Inner {
         if first.entries()? == 0 {
             return Ok(());
         }
-        if let Some(crc) = first.entry_unpublished(0)?.prev_crc {
+        let entry = match first.entry_unpublished(0) {
+            Ok(entry) => entry,
+            // A segment set aside may be damaged: the trim goes on without the seed (its
+            // record, when intact, carries it all the same).
+            Err(e) if first.is_set_aside() => {
+                log::warn!(target: "wal_store::trim", "seed of segment {} not kept: {e}", first.base);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(crc) = entry.prev_crc {
             let offset = first.base;
             seed::write_seed(&self.dir, ChainSeed { offset, crc })?;
         }
@@ -250,7 +264,7 @@ impl Inner {
 
     pub(super) fn clear(&self) -> Result<()> {
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         self.forget_close_record(&mut tail)?;
         let next = tail.next_offset;
         // The seed of the next entry goes to disk before any segment does, so that a crash

@@ -33,7 +33,11 @@ impl Inner {
         if let Some(cause) = self.sync.poisoned_fast() {
             return Err(StoreError::Poisoned { cause });
         }
-        flush().inspect_err(|e| self.sync.poison(e.to_string()))
+        flush().inspect_err(|e| {
+            self.sync.poison(e.to_string());
+            // Nothing becomes visible any more: waiting readers learn why.
+            self.waiters.wake_all();
+        })
     }
 
     /// Syncs the active segment while holding the tail: nothing can be appended
@@ -97,7 +101,26 @@ impl Inner {
         if self.options.read_visibility == ReadVisibility::Synced {
             segment.publish(len);
             self.readable_end.fetch_max(end, Ordering::AcqRel);
+            self.waiters.published(end);
         }
+    }
+
+    /// See [`Wal::shutdown`](crate::Wal::shutdown) (the interval syncer is stopped
+    /// already). The flag goes up under the tail lock, which every change takes and then
+    /// reads it under: a change before it is covered by the sync below, none comes after.
+    pub(super) fn shutdown(&self) -> Result<()> {
+        {
+            let _tail = self.tail_for_reading();
+            if self.closed.swap(true, Ordering::AcqRel) {
+                return Err(StoreError::Closed);
+            }
+        }
+        self.waiters.wake_all();
+        if let Some(cause) = self.sync.poisoned() {
+            return Err(StoreError::Poisoned { cause });
+        }
+        self.sync_all()?;
+        self.write_close_record()
     }
 
     /// Removes the close record, durably, if one may be on disk: the active segment is

@@ -1,7 +1,8 @@
 //! `walctl replay`: the entries after the consumer's cursor, read-only.
 //!
 //! The same entries `wal_recovery::open(...).replay()` would hand out, computed without
-//! opening the log: from the cursor file and a read-only walk over the segments.
+//! opening the log: from the cursor file and a read-only walk over the segments from the
+//! one holding the first entry to replay (the segments wholly before it are not read).
 
 use std::ops::ControlFlow;
 
@@ -28,7 +29,13 @@ pub fn run(args: &ReplayArgs, out: &mut Out) -> Result<Exit> {
             0
         }
     };
-    let outcome = scan::scan_log(&args.dir, ScanOptions::default(), |entry| {
+    // The segments wholly before `from` are not read: damage there is in entries the
+    // consumer consumed, and costs none after the cursor (as in recovery's default mode).
+    let options = ScanOptions {
+        from,
+        ..ScanOptions::default()
+    };
+    let outcome = scan::scan_log(&args.dir, options, |entry| {
         if entry.offset >= from {
             print_entry(out, entry, args.json)?;
         }
