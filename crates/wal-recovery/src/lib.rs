@@ -81,6 +81,7 @@ pub use cursor::CursorState;
 pub use divergence::{Divergence, compare};
 pub use error::{Error, RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
+pub use log::Pending;
 pub use log::{Iter, Log, RevIter};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
@@ -341,6 +342,19 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
     };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
+    if let analyze::Start::Void(start) = analysis.start
+        && !start.resetting
+    {
+        // Every record lies below the log's start: the store's open finishes the reset
+        // this flag begins (whatever those records hold, damage included, is void).
+        wal_store::internal::seed::write_seed(
+            dir,
+            wal_store::layout::LogStart {
+                resetting: true,
+                ..start
+            },
+        )?;
+    }
     let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so

@@ -9,6 +9,8 @@
 //! it. Each method is a few lines in front of the store's; their full contracts are the
 //! store's, linked from each.
 
+mod start;
+
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -18,8 +20,10 @@ use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions
 use crate::error::{Error, Result};
 
 mod meta;
+mod pipeline;
 mod retention;
 
+pub use pipeline::Pending;
 pub(crate) use retention::RetentionCell;
 
 /// An open write-ahead log, as [`open`](crate::open) returns it in
@@ -127,8 +131,9 @@ impl Log {
         Ok(self.wal.truncate_after(offset)?)
     }
 
-    /// Removes the sealed segments whose entries all lie before `offset`, and returns
-    /// how many were removed (see [`Wal::trim_before`]).
+    /// Drops every entry before `offset`, durably: the log starts there, also after a
+    /// restart (anything up to the next offset). Returns how many whole segments were
+    /// removed (see [`Wal::trim_before`]).
     pub fn trim_before(&self, offset: u64) -> Result<usize> {
         Ok(self.wal.trim_before(offset)?)
     }

@@ -67,6 +67,6 @@ pub use scan::{CheckedSegment, DataFileScan};
 pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
-pub use wal::{Appended, AppendedBatch, CleanOpen, TRUNCATED_BELOW_WAIT, Wal};
+pub use wal::{Appended, AppendedBatch, CleanOpen, Pending, TRUNCATED_BELOW_WAIT, Wal};
 /// The on-disk codecs, re-exported so that a store user needs one dependency.
 pub use wal_format as format;

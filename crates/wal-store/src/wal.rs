@@ -7,16 +7,21 @@
 //! `append.rs` (appending, rotation, growth), `capacity.rs` (the size limits and
 //! retention checked before a rotation), `durability.rs` (syncs, group commit, the
 //! interval syncer, the close record, shutdown), `cut.rs` (truncation, trimming,
-//! clearing), `read.rs` (reads, iterators' start, visits and the check-ahead hand-off)
-//! and `wait.rs` (readers waiting for entries to become visible).
+//! clearing), `reset.rs` (continuing at any offset), `read.rs` (reads, iterators' start,
+//! visits and the check-ahead hand-off), `wait.rs` (readers waiting for entries to become
+//! visible), `pending.rs` (submits that return before they are durable, `on_durable`,
+//! telling their waiters) and `flusher.rs` (the thread that syncs for them).
 
 mod append;
 mod capacity;
 mod cut;
 mod durability;
+mod flusher;
 mod inner;
 mod open;
+mod pending;
 mod read;
+mod reset;
 mod wait;
 
 use std::future::Future;
@@ -37,8 +42,10 @@ use crate::segment::{Entry, EntryRef};
 use crate::stats::Stats;
 
 use durability::IntervalSyncer;
+use flusher::Flusher;
 pub(crate) use inner::Inner;
 pub use open::CleanOpen;
+pub use pending::Pending;
 pub use wait::TRUNCATED_BELOW_WAIT;
 
 /// What one append wrote.
@@ -66,14 +73,17 @@ pub struct AppendedBatch {
 /// another, gets [`StoreError::Locked`].
 ///
 /// Dropping a `Wal` does not sync it: what was not made durable (by the sync policy or
-/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) (or
-/// [`shutdown`](Wal::shutdown), through a shared reference) to sync and learn about any
-/// failure.
+/// [`sync`](Wal::sync)) may be lost, exactly as in a crash, and a [`Pending`] batch not
+/// yet durable then fails. Call [`close`](Wal::close) (or [`shutdown`](Wal::shutdown),
+/// through a shared reference) to sync and learn about any failure.
 #[derive(Debug)]
 pub struct Wal {
     inner: Arc<Inner>,
     /// The interval syncer, until the log is shut down or dropped.
     syncer: Mutex<Option<IntervalSyncer>>,
+    /// The thread that syncs for [`submit`](Wal::submit) under `Always` and
+    /// `GroupCommit`, started by the first submit or `on_durable`.
+    flusher: Mutex<Option<Flusher>>,
 }
 
 impl Wal {
@@ -307,8 +317,12 @@ impl Wal {
     /// zeros made durable before this returns, so no dropped record can come back after a
     /// crash. `offset` may be one before the first entry (dropping everything), and the
     /// last entry (changing nothing).
+    ///
+    /// A [`Pending`] batch or an [`on_durable`](Wal::on_durable) callback whose entry is
+    /// dropped before it became durable completes with
+    /// [`StoreError::OffsetOutOfRange`], never with success.
     pub fn truncate_after(&self, offset: u64) -> Result<()> {
-        match offset.checked_add(1) {
+        let truncated = match offset.checked_add(1) {
             Some(cut) => self.inner.truncate_from(cut, offset),
             None => Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -316,7 +330,9 @@ impl Wal {
                 next: self.inner.readable_end(),
                 reason: "after the last entry",
             }),
-        }
+        };
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Drops `offset` and every entry after it: the same as
@@ -332,15 +348,46 @@ impl Wal {
         note = "kept for programs written against 0.1: call `truncate_after(offset - 1)`, or `clear()` to drop every entry"
     )]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
-        self.inner.truncate_from(offset, offset)
+        let truncated = self.inner.truncate_from(offset, offset);
+        self.inner.complete_waiters();
+        truncated
     }
 
-    /// Removes the sealed segments whose entries all lie before `offset` and returns how
-    /// many were removed. The active segment always stays, and so does the segment just
-    /// before an empty active segment (its last record carries the chain's seed). Offsets
-    /// never change: they come from the segments' names.
+    /// Drops every entry before `offset`, at once for every reader and durably: the log
+    /// starts at `offset` from now on, also after a restart (the start is kept in the
+    /// directory's `SEED` file, FORMAT.md §9). `offset` may be anything from
+    /// [`first_offset`](Wal::first_offset) to [`next_offset`](Wal::next_offset) (which
+    /// leaves an empty log continuing there); past the end is
+    /// [`StoreError::OffsetOutOfRange`], and an offset at or below the first entry changes
+    /// nothing. An offset inside a hole trims the whole hole.
+    ///
+    /// The entries from `offset` on are made durable before the start is recorded, so
+    /// that no crash can leave a start past the log's end. Then the segments whose
+    /// entries all lie before the start are removed; the records below it in the segment
+    /// that holds it stay on disk until that segment goes, unread. Returns how many
+    /// segments were removed. Offsets never change: they come from the segments' names.
     pub fn trim_before(&self, offset: u64) -> Result<usize> {
         self.inner.trim_before(offset)
+    }
+
+    /// Drops every entry and continues the log at `next_offset`, forward or backward of
+    /// where it was: the next append gets `next_offset` and chains from `seed_crc` (for a
+    /// v1 log, which has no crcs, the seed is kept but means nothing). Durable and
+    /// atomic: after a crash the directory holds the old log or the new empty one,
+    /// nothing in between (the reset's commit point is the `SEED` file, FORMAT.md §9, and
+    /// whoever opens the directory next finishes an interrupted reset). Every entry
+    /// appended before is made durable first, so a thread waiting for one learns the
+    /// truth. `next_offset` must leave room for an entry (at most `u64::MAX - 1`).
+    ///
+    /// Used where a consumer installs a snapshot past the log's end, or starts an empty
+    /// log at a given offset (raft's first index). A reader waiting for an entry
+    /// ([`wait_visible`](Wal::wait_visible), [`visible`](Wal::visible)) is woken as by a
+    /// truncation below it. A failure part way poisons the log: reopen it, which
+    /// finishes the reset. After [`shutdown`](Wal::shutdown), [`StoreError::Closed`].
+    pub fn reset_to(&self, next_offset: u64, seed_crc: u32) -> Result<()> {
+        let reset = self.inner.reset_to(next_offset, seed_crc);
+        self.inner.complete_waiters();
+        reset
     }
 
     /// Removes every entry. Offsets are never reused: the next append gets the offset it
@@ -445,19 +492,24 @@ impl Wal {
         if let Some(syncer) = syncer {
             syncer.stop();
         }
+        self.stop_flusher();
         self.inner.shutdown()
     }
 
     /// Syncs everything and closes the log, reporting any failure (including an earlier
     /// failed sync): [`shutdown`](Wal::shutdown), then the log is dropped. A v2 log also
     /// leaves a close record (the file `CLOSED`), so that the next [`open`](Wal::open) need
-    /// not scan the active segment.
+    /// not scan the active segment. Every [`Pending`] batch and
+    /// [`on_durable`](Wal::on_durable) callback is completed: with success when the final
+    /// sync succeeds.
     pub fn close(self) -> Result<()> {
         self.shutdown()
     }
 }
 
 impl Drop for Wal {
+    /// Stops the log's threads. Waiters whose entries are not durable are failed: a
+    /// dropped log syncs nothing more.
     fn drop(&mut self) {
         let syncer = self
             .syncer
@@ -467,5 +519,7 @@ impl Drop for Wal {
         if let Some(syncer) = syncer {
             syncer.stop();
         }
+        self.stop_flusher();
+        self.inner.abandon_waiters();
     }
 }

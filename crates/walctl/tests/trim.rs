@@ -1,4 +1,5 @@
-//! `walctl trim`: remove the sealed segments wholly before an offset.
+//! `walctl trim`: drop every entry before an offset (the log starts there), removing the
+//! sealed segments wholly before it.
 
 #![allow(
     clippy::unwrap_used,
@@ -19,15 +20,16 @@ fn trim_removes_whole_segments_before_the_offset() {
     let run = run(["trim", s(dir.path()), "--before", "40"]);
     assert_eq!(
         run.ok(),
-        "trimmed before 40: removed 2 segments; first offset now 32\n"
+        "trimmed before 40: removed 2 segments; first offset now 40\n"
     );
+    assert_eq!(data_files(dir.path())[0].0, 32);
     let stat = common::run(["stat", s(dir.path()), "--json"]).json();
-    assert_eq!(stat["first_offset"], 32);
+    assert_eq!(stat["first_offset"], 40);
     assert_eq!(stat["last_offset"], 59);
-    assert_eq!(stat["entries"], 28);
+    assert_eq!(stat["entries"], 20);
     common::run(["verify", s(dir.path())]).ok();
     let dumped = common::run(["dump", s(dir.path()), "--json"]).json_lines();
-    assert_eq!(dumped[0]["offset"], 32);
+    assert_eq!(dumped[0]["offset"], 40);
 }
 
 #[test]

@@ -47,7 +47,11 @@ impl Inner {
             .as_ref()
             .map(RetentionHook::needed_from);
         if let Some(from) = needed_from {
-            let removed = self.trim_locked(tail, from.min(tail.next_offset))?;
+            // Whole segments only: the log's start moves to the base of the segment that
+            // holds the first entry still needed, and every entry from there stays
+            // readable.
+            let boundary = self.segment_base_at_or_before(from.min(tail.next_offset))?;
+            let removed = self.trim_locked(tail, boundary)?;
             if removed > 0 {
                 log::info!(
                     target: "wal_store::retention",
@@ -66,6 +70,18 @@ impl Inner {
                 needed_from,
             }),
         }
+    }
+
+    /// The base of the last segment starting at or before `offset` (the log's first
+    /// offset if none does).
+    fn segment_base_at_or_before(&self, offset: u64) -> Result<u64> {
+        let segments = self.segments_read()?;
+        Ok(segments
+            .iter()
+            .map(|segment| segment.base)
+            .take_while(|&base| base <= offset)
+            .last()
+            .unwrap_or_else(|| self.first_offset()))
     }
 
     /// The first limit that `added_segments` more segments and `added_bytes` more bytes

@@ -59,8 +59,12 @@ impl Inner {
         self.sync_until(end)
     }
 
+    /// Waits until every entry below `end` is durable (leading a sync if none runs),
+    /// then tells the waiters that settled (see `pending.rs`).
     pub(super) fn sync_until(&self, end: u64) -> Result<()> {
-        if self.sync.wait_durable(end, || self.lead_sync())? {
+        let durable = self.sync.wait_durable(end, || self.lead_sync());
+        self.complete_waiters();
+        if durable? {
             Ok(())
         } else {
             Err(StoreError::OffsetOutOfRange {
@@ -116,11 +120,14 @@ impl Inner {
             }
         }
         self.waiters.wake_all();
-        if let Some(cause) = self.sync.poisoned() {
-            return Err(StoreError::Poisoned { cause });
-        }
-        self.sync_all()?;
-        self.write_close_record()
+        let closed = match self.sync.poisoned() {
+            Some(cause) => Err(StoreError::Poisoned { cause }),
+            None => self.sync_all().and_then(|()| self.write_close_record()),
+        };
+        // The last sync is done: a submitted batch or callback still waiting is for an
+        // entry that never will be durable (or not appended at all).
+        self.close_waiters();
+        closed
     }
 
     /// Removes the close record, durably, if one may be on disk: the active segment is
