@@ -360,7 +360,7 @@ fn a_reset_completes_what_was_submitted_and_fails_callbacks_past_the_old_end() {
         ),
         "a callback for an offset past the old end must not wait for the new log's entry"
     );
-    drop(wal.submit(&[b"a", b"b", b"c", b"d"]).unwrap());
+    wal.append_batch(&[b"a", b"b", b"c", b"d"]).unwrap();
     wal.sync().unwrap();
     assert!(rx.try_recv().is_err(), "told twice");
 }
