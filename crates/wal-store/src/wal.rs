@@ -291,6 +291,15 @@ impl Wal {
         self.inner.trim_before(offset)
     }
 
+    /// The first offset the log would hold after [`trim_before`](Wal::trim_before)`(offset)`,
+    /// changing nothing: the base of the first segment that trim would keep. Fails as
+    /// that trim would (an `offset` past the end). Appends made since may make a later
+    /// trim with the same `offset` remove more (when `offset` is the next offset and the
+    /// active segment fills); `trim_before` of the returned offset never does.
+    pub fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
+        self.inner.first_offset_after_trim(offset)
+    }
+
     /// Removes every entry. Offsets are never reused: the next append gets the offset it
     /// would have got, and chains from the last crc, also after a reopen (the seed is kept
     /// in the directory's `SEED` file).

@@ -9,7 +9,7 @@ use crate::fs;
 use crate::holes;
 use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
-use crate::wal::inner::Inner;
+use crate::wal::inner::{Inner, Tail};
 
 /// Where a truncation cuts (see [`Inner::plan_cut`]).
 struct CutPlan {
@@ -169,8 +169,10 @@ impl Inner {
         Ok(keep)
     }
 
-    pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
-        let tail = self.lock_tail()?;
+    /// How many segments, from the first, a trim before `offset` removes: those followed
+    /// by a segment that starts at or before it, but never the active segment, nor the
+    /// one before an empty active segment. Checks `offset` against the end first.
+    fn trimmable(&self, tail: &Tail, segments: &[Arc<Segment>], offset: u64) -> Result<usize> {
         if offset > tail.next_offset {
             return Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -180,7 +182,6 @@ impl Inner {
             });
         }
         let active_empty = tail.active.entries()? == 0;
-        let mut segments = self.segments_write()?;
         let mut removable = segments
             .iter()
             .skip(1)
@@ -189,6 +190,22 @@ impl Inner {
         if active_empty && removable + 1 == segments.len() {
             removable = removable.saturating_sub(1);
         }
+        Ok(removable)
+    }
+
+    pub(super) fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
+        let tail = self.lock_tail()?;
+        let segments = self.segments_read()?;
+        let removable = self.trimmable(&tail, &segments, offset)?;
+        Ok(segments
+            .get(removable)
+            .map_or_else(|| self.first_offset(), |s| s.base))
+    }
+
+    pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
+        let tail = self.lock_tail()?;
+        let mut segments = self.segments_write()?;
+        let removable = self.trimmable(&tail, &segments, offset)?;
         if removable > 0 {
             self.keep_seed_of(segments.get(removable))?;
         }
