@@ -3,7 +3,7 @@
 //! field names and order here are that contract.
 
 use serde::Serialize;
-use wal_recovery::{Action, CursorState, Problem, RecoveryReport};
+use wal_recovery::{Action, CursorState, NamedCursor, Problem, RecoveryReport};
 
 use crate::render::hex;
 use crate::scan::{EntryView, SegmentSummary};
@@ -259,6 +259,8 @@ pub struct VerifyJson {
     pub first_offset: Option<u64>,
     pub last_valid_offset: Option<u64>,
     pub problems: Vec<ProblemJson>,
+    /// Every cursor: the default one first (even when missing), then the named ones.
+    pub cursors: Vec<NamedCursorJson>,
 }
 
 /// One segment in `stat`.
@@ -306,6 +308,33 @@ impl From<&CursorState> for CursorJson {
         CursorJson {
             cursor: state.offset(),
             status: state.status(),
+        }
+    }
+}
+
+impl From<&NamedCursor> for CursorJson {
+    fn from(cursor: &NamedCursor) -> CursorJson {
+        CursorJson::from(&cursor.state)
+    }
+}
+
+/// One cursor in `verify`: its name, offset and status, and the unread entries a trim
+/// dropped on request, if its file records any.
+#[derive(Debug, Serialize)]
+pub struct NamedCursorJson {
+    pub name: String,
+    pub cursor: Option<u64>,
+    pub status: &'static str,
+    pub dropped_unread: Option<[u64; 2]>,
+}
+
+impl From<&NamedCursor> for NamedCursorJson {
+    fn from(cursor: &NamedCursor) -> NamedCursorJson {
+        NamedCursorJson {
+            name: cursor.name.clone(),
+            cursor: cursor.state.offset(),
+            status: cursor.state.status(),
+            dropped_unread: cursor.dropped_unread.as_ref().map(|d| [d.start, d.end]),
         }
     }
 }

@@ -20,9 +20,19 @@ fn a_clean_log_verifies_with_exit_0() {
     let verdict = run.json();
     assert_keys(
         &verdict,
-        &["ok", "first_offset", "last_valid_offset", "problems"],
+        &[
+            "ok",
+            "first_offset",
+            "last_valid_offset",
+            "problems",
+            "cursors",
+        ],
     );
     assert_eq!(verdict["ok"], true);
+    assert_eq!(
+        verdict["cursors"],
+        serde_json::json!([{"name": "default", "cursor": null, "status": "missing", "dropped_unread": null}])
+    );
     assert_eq!(verdict["first_offset"], 0);
     assert_eq!(verdict["last_valid_offset"], 39);
     assert_eq!(verdict["problems"], serde_json::json!([]));
