@@ -2,8 +2,14 @@
 //! against a real log (tiny segments, so that rotations, growth and multi-segment trims
 //! and truncations happen) and against [`LogModel`] side by side. Every result is
 //! compared exactly: offsets, payloads, crcs, the error variant of every refusal, the
-//! recovery report after a reopen, replay after the cursor. After every operation the
-//! whole log is read back and compared with the model.
+//! recovery report after a reopen, replay after every consumer's cursor. After every
+//! operation the whole log is read back and compared with the model.
+//!
+//! The runner holds the front door (`wal_recovery::Log`, after a recovery) or the plain
+//! store log (after `Wal::open`): through the front door the cursors (the default one and
+//! two named ones) are set, rewound, clamped by truncations, guarded by trims (refused, or
+//! dropping unread entries) and moved by clears; through the plain store they are not, and
+//! the next recovery reports what that left.
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -12,14 +18,15 @@ use std::sync::OnceLock;
 use libfuzzer_sys::arbitrary::Unstructured;
 use wal_format::Codec;
 use wal_recovery::{
-    Action, CursorState, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, RecoveryReport,
+    Action, CursorState, Log, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions,
+    RecoveryReport,
 };
 use wal_store::internal::naming::LOCK_FILE_NAME;
 use wal_store::{Entry, ReadVisibility, StoreError, SyncPolicy, Wal, WalOptions};
 use wal_testkit::scratch::Reaped as Scratch;
 use wal_testkit::snapshot::Tree as Snapshot;
 
-use crate::log_model::{LogModel, ModelEntry, Refusal};
+use crate::log_model::{DEFAULT, LogModel, ModelEntry, Refusal};
 use crate::pick;
 
 /// Most operations in one run.
@@ -95,6 +102,38 @@ struct Runner<'a> {
     model: &'a mut LogModel,
 }
 
+/// The log as the runner holds it: the front door, or the plain store log.
+enum Handle {
+    Front(Log),
+    Plain(Wal),
+}
+
+impl Handle {
+    fn store(&self) -> &Wal {
+        match self {
+            Handle::Front(log) => log.store(),
+            Handle::Plain(wal) => wal,
+        }
+    }
+
+    fn front(&self) -> Option<&Log> {
+        match self {
+            Handle::Front(log) => Some(log),
+            Handle::Plain(_) => None,
+        }
+    }
+
+    fn close(self) -> Result<(), String> {
+        match self {
+            Handle::Front(log) => log.close().map_err(|e| e.to_string()),
+            Handle::Plain(wal) => wal.close().map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The consumers the runner moves cursors of.
+const CURSOR_NAMES: [&str; 3] = [DEFAULT, "a", "b-2"];
+
 /// The entry the model holds at `offset`, as the store returns it.
 fn model_entry(offset: u64, entry: &ModelEntry) -> Entry {
     Entry {
@@ -105,13 +144,30 @@ fn model_entry(offset: u64, entry: &ModelEntry) -> Entry {
     }
 }
 
+/// The problem kind of a stable name the model uses.
+fn problem_kind(name: &str) -> ProblemKind {
+    match name {
+        "unread_entries_gone" => ProblemKind::UnreadEntriesGone,
+        _ => ProblemKind::CursorOutOfRange,
+    }
+}
+
+/// The store's error inside a front-door error (a refusal the model expects from the
+/// store, passed through).
+fn store_error(error: RecoveryError) -> StoreError {
+    match error {
+        RecoveryError::Store(error) => error,
+        other => panic!("expected the store's refusal, got {other}"),
+    }
+}
+
 fn assert_refused<T: std::fmt::Debug>(
     result: Result<T, StoreError>,
     expected: Refusal,
     first: u64,
     what: &str,
 ) {
-    match (&result, expected) {
+    match (&result, expected.clone()) {
         (Err(StoreError::EmptyPayload), Refusal::EmptyPayload)
         | (Err(StoreError::EmptyBatch), Refusal::EmptyBatch) => {}
         (
@@ -155,34 +211,35 @@ impl Runner<'_> {
             2 => pick::int(u, self.model.first, self.model.next),
             3 => self
                 .model
-                .cursor
-                .unwrap_or(self.model.first)
+                .lowest()
+                .map_or(self.model.first, |(_, c)| c)
                 .wrapping_add_signed(delta),
             _ => pick::one_of(u, &[0, u64::MAX, u64::MAX - 1]),
         }
     }
 
-    fn step(&mut self, u: &mut Unstructured<'_>, wal: Wal) -> Wal {
+    fn step(&mut self, u: &mut Unstructured<'_>, handle: Handle) -> Handle {
+        let wal = handle.store();
         match pick::int(u, 0, 17) {
-            0..=3 => self.append(u, &wal),
-            4 => self.append_batch(u, &wal),
+            0..=3 => self.append(u, wal),
+            4 => self.append_batch(u, wal),
             5 => {
                 trace(format_args!("sync()"));
                 wal.sync().expect("sync");
                 self.model.sync();
             }
-            6 => self.truncate(u, &wal),
-            7 => self.trim_before(u, &wal),
-            8 => self.clear(&wal),
-            9 => self.set_cursor(u, &wal),
-            10 | 11 => return self.reopen(u, wal),
-            12 => self.read(u, &wal),
-            13 => self.iter_from(u, &wal),
-            14 => self.iter_rev(&wal),
-            15 | 16 => self.iter_across(u, &wal),
+            6 => self.truncate(u, &handle),
+            7 => self.trim_before(u, &handle),
+            8 => self.clear(&handle),
+            9 => self.set_cursor(u, &handle),
+            10 | 11 => return self.reopen(u, handle),
+            12 => self.read(u, wal),
+            13 => self.iter_from(u, wal),
+            14 => self.iter_rev(wal),
+            15 | 16 => self.iter_across(u, &handle),
             _ => self.verify(),
         }
-        wal
+        handle
     }
 
     fn append(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
@@ -244,37 +301,61 @@ impl Runner<'_> {
         }
     }
 
-    /// `truncate_after(k)` or `truncate_from(k)`.
-    fn truncate(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
+    /// `truncate_after(k)` (through the front door when the runner holds it: cursors
+    /// above `k` move back to it) or the store's `truncate_from(k)` (cursors stay).
+    fn truncate(&mut self, u: &mut Unstructured<'_>, handle: &Handle) {
         let offset = self.target(u);
         let first = self.model.first;
-        let (result, expected, what) = if pick::flag(u) {
-            trace(format_args!("truncate_from({offset})"));
+        let wal = handle.store();
+        if pick::flag(u) {
+            trace(format_args!("store: truncate_from({offset})"));
             // The deprecated alias stays public, so the model keeps checking it: it is
             // also the only call that empties a log starting at 0 and restarts it there.
             #[allow(deprecated)]
             let result = wal.truncate_from(offset);
-            (result, self.model.truncate_from(offset), "truncate_from")
-        } else {
-            trace(format_args!("truncate_after({offset})"));
-            let result = wal.truncate_after(offset);
-            (result, self.model.truncate_after(offset), "truncate_after")
+            match self.model.truncate_from(offset) {
+                Ok(()) => result.unwrap_or_else(|e| panic!("truncate_from({offset}) failed: {e}")),
+                Err(refusal) => assert_refused(result, refusal, first, "truncate_from"),
+            }
+            return;
+        }
+        let (result, kept_true) = match handle.front() {
+            Some(log) if pick::flag(u) => {
+                trace(format_args!("log: truncate_after({offset})"));
+                (log.truncate_after(offset).map_err(store_error), true)
+            }
+            _ => {
+                trace(format_args!("store: truncate_after({offset})"));
+                (wal.truncate_after(offset), false)
+            }
         };
-        match expected {
-            Ok(()) => result.unwrap_or_else(|e| panic!("{what}({offset}) failed: {e}")),
-            Err(refusal) => assert_refused(result, refusal, first, what),
+        match self.model.truncate_after(offset) {
+            Ok(()) => {
+                result.unwrap_or_else(|e| panic!("truncate_after({offset}) failed: {e}"));
+                if kept_true {
+                    self.model.clamp_cursors_to_end();
+                }
+            }
+            Err(refusal) => assert_refused(result, refusal, first, "truncate_after"),
         }
     }
 
-    /// Trimming removes whole sealed segments: the model checks that the new first offset
-    /// is one the rules allow, then follows it.
-    fn trim_before(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
+    /// Trimming removes whole sealed segments: the model checks that the first offset the
+    /// store says a trim keeps is one the rules allow, then follows it. Through the front
+    /// door a trim past a cursor is refused, or with the caller's word drops the unread
+    /// entries, moving the cursors.
+    fn trim_before(&mut self, u: &mut Unstructured<'_>, handle: &Handle) {
         let offset = self.target(u);
         let first = self.model.first;
         let next = self.model.next;
-        trace(format_args!("trim_before({offset})"));
-        let result = wal.trim_before(offset);
+        let wal = handle.store();
+        let preview = wal.first_offset_after_trim(offset);
         if let Err(refusal) = self.model.check_trim(offset) {
+            assert_refused(preview, refusal.clone(), first, "first_offset_after_trim");
+            let result = match handle.front() {
+                Some(log) => log.trim_before(offset).map_err(store_error),
+                None => wal.trim_before(offset),
+            };
             assert_refused(result, refusal, first, "trim_before");
             assert_eq!(
                 wal.first_offset(),
@@ -283,8 +364,50 @@ impl Runner<'_> {
             );
             return;
         }
+        let keep_from = preview.unwrap_or_else(|e| panic!("first_offset_after_trim: {e}"));
+        let dropping = pick::flag(u);
+        let result = match handle.front() {
+            Some(log) if dropping => {
+                trace(format_args!("log: trim_before_dropping_unread({offset})"));
+                log.trim_before_dropping_unread(offset)
+            }
+            Some(log) => {
+                trace(format_args!("log: trim_before({offset})"));
+                match self.model.check_trim_past_cursors(offset, keep_from) {
+                    Err(Refusal::TrimDropsUnread {
+                        name,
+                        cursor,
+                        unread,
+                    }) => {
+                        match log.trim_before(offset) {
+                            Err(wal_recovery::Error::TrimDropsUnread {
+                                name: n,
+                                cursor: c,
+                                before,
+                                unread: k,
+                            }) if (n.as_str(), c, before, k)
+                                == (name.as_str(), cursor, offset, unread) => {}
+                            other => panic!(
+                                "trim_before({offset}) past cursor {name} at {cursor} ({unread} unread): {other:?}"
+                            ),
+                        }
+                        assert_eq!(wal.first_offset(), first, "a refused trim changed the log");
+                        return;
+                    }
+                    _ => log.trim_before(offset),
+                }
+            }
+            None => {
+                trace(format_args!("store: trim_before({offset})"));
+                wal.trim_before(offset).map_err(RecoveryError::from)
+            }
+        };
         let removed = result.unwrap_or_else(|e| panic!("trim_before({offset}) failed: {e}"));
         let new_first = wal.first_offset();
+        assert_eq!(
+            new_first, keep_from,
+            "trim_before({offset}) kept another offset than it said"
+        );
         assert!(
             new_first >= first && new_first <= first.max(offset) && new_first <= next,
             "trim_before({offset}) moved the first offset from {first} to {new_first} (next {next})"
@@ -298,6 +421,12 @@ impl Runner<'_> {
             first == next || new_first < next,
             "trim_before({offset}) emptied a log of entries {first}..{next}: the segment that carries the chain's seed must stay"
         );
+        if dropping
+            && handle.front().is_some()
+            && let Some(to) = new_first.checked_sub(1)
+        {
+            self.model.move_cursors_up_to(to);
+        }
         self.model.trimmed_to(new_first);
         if let Some(below) = new_first.checked_sub(1) {
             let refusal = Refusal::OffsetOutOfRange { offset: below };
@@ -305,25 +434,65 @@ impl Runner<'_> {
         }
     }
 
-    fn clear(&mut self, wal: &Wal) {
-        trace(format_args!("clear()"));
-        wal.clear().expect("clear");
-        self.model.clear();
+    fn clear(&mut self, handle: &Handle) {
+        match handle.front() {
+            Some(log) => {
+                trace(format_args!("log: clear()"));
+                log.clear().expect("clear");
+                if let Some(last) = self.model.last() {
+                    self.model.move_cursors_up_to(last);
+                }
+                self.model.clear();
+                if let Some(to) = self.model.first.checked_sub(1) {
+                    self.model.move_cursors_up_to(to);
+                }
+            }
+            None => {
+                trace(format_args!("store: clear()"));
+                handle.store().clear().expect("clear");
+                self.model.clear();
+            }
+        }
     }
 
-    fn set_cursor(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
+    /// A cursor set or rewound: a named one through the front door, the default one
+    /// through the free `set_cursor` when the runner holds the plain store log.
+    fn set_cursor(&mut self, u: &mut Unstructured<'_>, handle: &Handle) {
         let offset = self.target(u);
+        let name = pick::one_of(u, &CURSOR_NAMES);
+        let rewind = pick::flag(u);
+        let wal = handle.store();
         // Checked against the model by `check_state` after every operation.
         let durable = wal.last_synced_offset();
-        trace(format_args!(
-            "set_cursor({offset}) (last durable {durable:?})"
-        ));
-        let result = wal_recovery::set_cursor(wal, offset);
-        match self.model.set_cursor(offset, durable) {
-            Ok(()) => result.unwrap_or_else(|e| panic!("set_cursor({offset}) failed: {e}")),
+        let (result, name, rewind) = match handle.front() {
+            Some(log) if rewind => {
+                trace(format_args!(
+                    "log: rewind_cursor({name}, {offset}) (last durable {durable:?})"
+                ));
+                (log.rewind_cursor(name, offset), name, true)
+            }
+            Some(log) => {
+                trace(format_args!(
+                    "log: set_named_cursor({name}, {offset}) (last durable {durable:?})"
+                ));
+                (log.set_named_cursor(name, offset), name, false)
+            }
+            None => {
+                trace(format_args!(
+                    "set_cursor({offset}) (last durable {durable:?})"
+                ));
+                (wal_recovery::set_cursor(wal, offset), DEFAULT, false)
+            }
+        };
+        match self.model.set_cursor(name, offset, durable, rewind) {
+            Ok(()) => result.unwrap_or_else(|e| panic!("cursor {name} to {offset} failed: {e}")),
+            Err(Refusal::CursorRegression { current }) => assert!(
+                matches!(result, Err(RecoveryError::CursorRegression { current: c, requested, .. }) if c == current && requested == offset),
+                "cursor {name} from {current} back to {offset}: {result:?}"
+            ),
             Err(_) => assert!(
                 matches!(result, Err(RecoveryError::InvalidArgument(_))),
-                "set_cursor({offset}) outside {}..{}: {result:?}",
+                "cursor {name} to {offset} outside {}..{}: {result:?}",
                 self.model.first,
                 self.model.next
             ),
@@ -375,7 +544,7 @@ impl Runner<'_> {
         });
         if offset < first || offset > self.model.next {
             let refusal = Refusal::OffsetOutOfRange { offset };
-            assert_refused(result.map(|_| ()), refusal, first, "iter_from");
+            assert_refused(result.map(|_| ()), refusal.clone(), first, "iter_from");
             assert_refused(visit, refusal, first, "visit_from");
             return;
         }
@@ -427,7 +596,8 @@ impl Runner<'_> {
     /// An iterator held across a change to the log: before the change it yields the old
     /// entries, after it the entries the log holds then; if the change removed the entry
     /// it was about to read it yields one `OffsetOutOfRange` and ends; it ends at the end.
-    fn iter_across(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
+    fn iter_across(&mut self, u: &mut Unstructured<'_>, handle: &Handle) {
+        let wal = handle.store();
         let steps = pick::size(u, 0, 8);
         trace(format_args!("iter() then {steps} next(), then:"));
         let mut iter = wal.iter();
@@ -450,9 +620,9 @@ impl Runner<'_> {
         match pick::int(u, 0, 4) {
             0 => self.append(u, wal),
             1 => self.append_batch(u, wal),
-            2 => self.truncate(u, wal),
-            3 => self.trim_before(u, wal),
-            _ => self.clear(wal),
+            2 => self.truncate(u, handle),
+            3 => self.trim_before(u, handle),
+            _ => self.clear(handle),
         }
         if ended {
             assert!(iter.next().is_none(), "an iterator that ended yields again");
@@ -497,7 +667,7 @@ impl Runner<'_> {
         let verification = wal_recovery::verify(self.dir, None).expect("verify");
         assert_eq!(
             verification.ok,
-            !self.model.cursor_past_end(),
+            !self.model.cursor_problem_counts(),
             "verify of a live log: {verification:#?}"
         );
         assert_eq!(verification.first_offset, Some(self.model.first));
@@ -509,29 +679,29 @@ impl Runner<'_> {
 
     fn cursor_state(&self) -> CursorState {
         self.model
-            .cursor
+            .cursor()
             .map_or(CursorState::Missing, CursorState::At)
     }
 
     fn expected_problems(&self) -> Vec<ProblemKind> {
-        if self.model.cursor_out_of_range() {
-            vec![ProblemKind::CursorOutOfRange]
-        } else {
-            Vec::new()
-        }
+        self.model
+            .cursor_problems()
+            .into_iter()
+            .map(|(_, kind, _)| problem_kind(kind))
+            .collect()
     }
 
     /// Drops (or closes) the log and opens it again: through recovery with a mode and a
     /// commit offset, or through the store alone. Before that, maybe: `rebuild_index` and
     /// `repair` find nothing to do, and recovery refuses a commit offset past the end
     /// without changing anything.
-    fn reopen(&mut self, u: &mut Unstructured<'_>, wal: Wal) -> Wal {
+    fn reopen(&mut self, u: &mut Unstructured<'_>, handle: Handle) -> Handle {
         if pick::flag(u) {
             trace(format_args!("close()"));
-            wal.close().expect("close");
+            handle.close().expect("close");
         } else {
-            trace(format_args!("drop(wal)"));
-            drop(wal);
+            trace(format_args!("drop(log)"));
+            drop(handle);
         }
         self.model.reopen();
         if pick::flag(u) {
@@ -562,8 +732,10 @@ impl Runner<'_> {
             4 => self.recover(RecoveryMode::TolerateCorruptTail, self.model.last()),
             _ => {
                 trace(format_args!("Wal::open(dir, options)"));
-                Wal::open(self.dir, self.options.clone())
-                    .unwrap_or_else(|e| panic!("the store refused a clean log: {e}"))
+                Handle::Plain(
+                    Wal::open(self.dir, self.options.clone())
+                        .unwrap_or_else(|e| panic!("the store refused a clean log: {e}")),
+                )
             }
         }
     }
@@ -602,13 +774,14 @@ impl Runner<'_> {
         );
     }
 
-    fn recover(&mut self, mode: RecoveryMode, commit_offset: Option<u64>) -> Wal {
+    fn recover(&mut self, mode: RecoveryMode, commit_offset: Option<u64>) -> Handle {
         trace(format_args!(
             "wal_recovery::open({mode:?}, commit {commit_offset:?})"
         ));
-        if mode == RecoveryMode::AbsoluteConsistency && self.model.cursor_past_end() {
-            // A cursor past the end says finalized entries are missing: refused, and
-            // nothing changes; the default mode then clamps it.
+        if mode == RecoveryMode::AbsoluteConsistency && self.model.cursor_problem_counts() {
+            // A cursor past the end says finalized entries are missing, one before the
+            // first entry that unread ones are: refused, and nothing changes; the default
+            // mode then clamps the first and reports the second.
             let before = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
             let result = wal_recovery::open(
                 self.dir,
@@ -620,11 +793,18 @@ impl Runner<'_> {
             match result {
                 Err(RecoveryError::Inconsistent { problems }) => {
                     let kinds: Vec<ProblemKind> = problems.iter().map(|p| p.kind).collect();
-                    assert_eq!(kinds, [ProblemKind::CursorOutOfRange], "{problems:#?}");
+                    let expected: Vec<ProblemKind> = self
+                        .model
+                        .cursor_problems()
+                        .into_iter()
+                        .filter(|p| p.2)
+                        .map(|(_, kind, _)| problem_kind(kind))
+                        .collect();
+                    assert_eq!(kinds, expected, "{problems:#?}");
                 }
                 other => panic!(
-                    "AbsoluteConsistency with cursor {:?} past the end of {}..{}: {:?}",
-                    self.model.cursor,
+                    "AbsoluteConsistency with cursors {:?} outside {}..{}: {:?}",
+                    self.model.cursors,
                     self.model.first,
                     self.model.next,
                     other.map(|r| r.report)
@@ -653,14 +833,33 @@ impl Runner<'_> {
             .expect("replay")
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| panic!("replay yielded an error: {e}"));
-        let expected: Vec<Entry> = self
-            .model
+        assert_eq!(
+            replayed,
+            self.entries_from(self.model.replay_from()),
+            "replay after the cursor"
+        );
+        // Every consumer's replay, and one with no cursor yet, starts right after its
+        // durable cursor.
+        for name in CURSOR_NAMES.into_iter().chain(["new"]) {
+            let replayed: Vec<Entry> = recovered
+                .log
+                .replay_for(name)
+                .expect("replay_for")
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|e| panic!("replay_for({name}) yielded an error: {e}"));
+            let expected = self.entries_from(self.model.replay_from_for(name));
+            assert_eq!(replayed, expected, "replay after cursor {name}");
+        }
+        Handle::Front(recovered.log)
+    }
+
+    /// The model's entries from `offset` on.
+    fn entries_from(&self, offset: u64) -> Vec<Entry> {
+        self.model
             .entries
-            .range(self.model.replay_from()..)
+            .range(offset..)
             .map(|(&o, e)| model_entry(o, e))
-            .collect();
-        assert_eq!(replayed, expected, "replay after the cursor");
-        recovered.log.into_store()
+            .collect()
     }
 
     /// The report of a recovery of a clean log: nothing found but a cursor out of range,
@@ -678,13 +877,19 @@ impl Runner<'_> {
             self.expected_problems(),
             "problems in a clean log: {report:#?}"
         );
-        let expected_actions = match self.model.cursor {
-            Some(from) if self.model.cursor_past_end() => vec![Action::CursorClamped {
-                from,
-                to: self.model.last(),
-            }],
-            _ => Vec::new(),
-        };
+        let expected_actions: Vec<Action> = self
+            .model
+            .clone()
+            .clamp_cursor()
+            .into_iter()
+            .map(|(name, from, to)| {
+                if name == DEFAULT {
+                    Action::CursorClamped { from, to }
+                } else {
+                    Action::NamedCursorClamped { name, from, to }
+                }
+            })
+            .collect();
         assert_eq!(
             report.actions, expected_actions,
             "recovery of a clean log: {report:#?}"
@@ -695,7 +900,7 @@ impl Runner<'_> {
         );
         assert_eq!(
             report.is_clean(),
-            !self.model.cursor_past_end(),
+            !self.model.cursor_problem_counts(),
             "is_clean: {report:#?}"
         );
         assert_eq!(report.mode, mode);
@@ -715,8 +920,17 @@ impl Runner<'_> {
     }
 
     /// The whole log against the model.
-    fn check_state(&self, wal: &Wal) {
+    fn check_state(&self, handle: &Handle) {
         let model = &*self.model;
+        if let Some(log) = handle.front() {
+            let expected: Vec<(String, u64)> = model
+                .cursors
+                .iter()
+                .map(|(name, c)| (name.clone(), c.offset))
+                .collect();
+            assert_eq!(log.cursors(), expected, "the front door's cursors");
+        }
+        let wal = handle.store();
         assert_eq!(wal.first_offset(), model.first, "first offset");
         assert_eq!(wal.next_offset(), model.next, "next offset");
         assert_eq!(wal.last_offset(), model.last(), "last offset");

@@ -169,9 +169,9 @@ impl Log {
             .filter(|(_, record)| record.offset > offset)
             .map(|(name, _)| name.clone())
             .collect();
-        // A cursor above `offset` is a durable entry's, so the cut is inside the log,
-        // unless it is before the first entry (the store refuses that, changing nothing).
-        if offset.saturating_add(1) >= self.first_offset() {
+        // Only a cut the store will make moves a cursor: one inside the log (a cut before
+        // the first entry or past the end is refused, changing nothing).
+        if offset.saturating_add(1) >= self.first_offset() && offset < self.next_offset() {
             for name in above {
                 move_to(self, &mut cursors, &name, offset, None)?;
             }
