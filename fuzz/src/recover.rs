@@ -153,8 +153,12 @@ fn rolled_forward(before: &Snapshot) -> Snapshot {
 /// the cursor's problems (a corrupt cursor is the consumer's to rewrite; one before the
 /// first entry only informs; one past the end is clamped, so it should not come back).
 /// Leftover temporary files stay only under `AbsoluteConsistency`, which changes nothing.
-fn may_remain(mode: RecoveryMode, kind: ProblemKind) -> bool {
-    match kind {
+fn may_remain(mode: RecoveryMode, problem: &Problem) -> bool {
+    // Damage in entries the consumer consumed: the default mode leaves it, set aside.
+    if problem.consumed {
+        return mode == RecoveryMode::TolerateCorruptTail;
+    }
+    match problem.kind {
         ProblemKind::UnknownFile | ProblemKind::CursorCorrupt | ProblemKind::CursorOutOfRange => {
             true
         }
@@ -243,7 +247,9 @@ fn check_open(dir: &Path, mode: RecoveryMode, setup: &Setup, expected: &Expected
             }
             assert_unchanged(dir, expected, "AbsoluteConsistency refused");
         }
-        Err(RecoveryError::CommittedCorruption { problem, problems }) => {
+        Err(RecoveryError::CommittedCorruption {
+            problem, problems, ..
+        }) => {
             assert_eq!(
                 mode,
                 RecoveryMode::TolerateCorruptTail,
@@ -308,8 +314,9 @@ fn assert_out_of_range(wal: &Wal, offset: u64) {
 
 /// Reads the whole log every way the store offers and checks that they agree: the entries
 /// are those of `first..next` outside the holes recorded in the directory.
-fn read_all(wal: &Wal) -> Vec<Entry> {
-    let first = wal.first_offset();
+fn read_all(wal: &Wal, set_aside_before: Option<u64>) -> Vec<Entry> {
+    // Segments set aside (damage the consumer consumed) are not read: their reads may fail.
+    let first = wal.first_offset().max(set_aside_before.unwrap_or(0));
     let next = wal.next_offset();
     let holes = match holes::read_holes(wal.dir()) {
         Ok(holes) => holes,
@@ -318,7 +325,8 @@ fn read_all(wal: &Wal) -> Vec<Entry> {
     let in_hole = |offset: u64| holes.iter().any(|h| h.contains(&offset));
     let expected_offsets: Vec<u64> = (first..next).filter(|&o| !in_hole(o)).collect();
     let entries: Vec<Entry> = wal
-        .iter()
+        .iter_from(first)
+        .unwrap_or_else(|e| panic!("iterating a recovered log failed: {e}"))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("iterating a recovered log failed: {e}"));
     let offsets: Vec<u64> = entries.iter().map(|e| e.offset).collect();
@@ -354,7 +362,9 @@ fn read_all(wal: &Wal) -> Vec<Entry> {
         );
     }
     assert_out_of_range(wal, next);
-    if let Some(before_first) = first.checked_sub(1) {
+    if let Some(before_first) = first.checked_sub(1)
+        && set_aside_before.is_none()
+    {
         assert_out_of_range(wal, before_first);
     }
     for hole in &holes {
@@ -366,6 +376,7 @@ fn read_all(wal: &Wal) -> Vec<Entry> {
     }
     let mut reversed: Vec<Entry> = wal
         .iter_rev()
+        .take_while(|e| e.as_ref().map_or(set_aside_before.is_none(), |e| e.offset >= first))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("iterating a recovered log backwards failed: {e}"));
     reversed.reverse();
@@ -495,7 +506,8 @@ fn check_recovered(
         }
         _ => {}
     }
-    let entries = read_all(wal);
+    let set_aside = report.damage_before_cursor.as_ref().map(|d| d.end);
+    let entries = read_all(wal, set_aside);
     let replay_from = report.replay_from;
     let replayed: Vec<Entry> = recovered
         .replay()
@@ -546,7 +558,7 @@ fn check_recovered(
         verification
             .problems
             .iter()
-            .all(|p| may_remain(mode, p.kind)),
+            .all(|p| may_remain(mode, p)),
         "problems remain after recovery with {mode:?}: {verification:#?}"
     );
     assert_eq!(verification.first_offset, Some(first));
@@ -572,14 +584,17 @@ fn check_recovered(
             .report
             .problems
             .iter()
-            .all(|p| may_remain(mode, p.kind)),
+            .all(|p| may_remain(mode, p)),
         "a second open with {mode:?} found problems: {:#?}",
         again.report
     );
     let mut expected = entries;
     expected.push(probe);
     assert_eq!(
-        read_all(again.log.store()),
+        read_all(
+            again.log.store(),
+            again.report.damage_before_cursor.as_ref().map(|d| d.end)
+        ),
         expected,
         "a second open reads other entries"
     );

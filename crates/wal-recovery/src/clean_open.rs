@@ -10,7 +10,9 @@
 //! with no data file, a sealed segment with no index file, a damaged `SEED` file, a
 //! cursor that cannot be read or lies outside the log, a commit offset at or past its
 //! end, or anything the store's clean open refuses. A deferred segment that fails its check later removes the close
-//! record (see `wal_store`), so the next open checks everything.
+//! record (see `wal_store`), so the next open checks everything. The sealed segments
+//! wholly before the replay start are set aside (never checked before an append): they
+//! hold only entries the consumer consumed, and damage there must not block the rest.
 
 use std::path::Path;
 
@@ -59,7 +61,16 @@ pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Resu
                     .is_none_or(|c| c.saturating_add(1) >= first && c < next)
             })
     };
-    let wal = match Wal::open_if_closed_cleanly(dir, options.wal.clone(), lock, within)? {
+    // The segments wholly before the replay start hold only entries the consumer
+    // consumed: set aside, so that damage there refuses no append (see `analyze/consumed.rs`).
+    let set_aside_before = crate::analyze::replay_start_of(&cursors).unwrap_or(0);
+    let wal = match Wal::open_if_closed_cleanly_setting_aside(
+        dir,
+        options.wal.clone(),
+        lock,
+        within,
+        set_aside_before,
+    )? {
         CleanOpen::Opened(wal) => wal,
         CleanOpen::NotClean(lock) => return Ok(Outcome::Full(lock)),
     };
@@ -162,6 +173,7 @@ fn report(
         last_crc: wal.last_crc(),
         replay_from: crate::replay_from(&cursor, first_offset, next_offset),
         cursor,
+        damage_before_cursor: None,
         from_close_record: true,
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use wal_store::StoreError;
 
+use crate::advice::Advice;
 use crate::problem::Problem;
 
 /// Everything opening, recovering, appending to or reading the log can refuse or fail at:
@@ -15,13 +16,16 @@ use crate::problem::Problem;
 #[non_exhaustive]
 pub enum Error {
     /// Damage at or before the commit point: the mode does not cut committed entries.
-    /// Nothing on disk was changed.
-    #[error("committed corruption, nothing changed: {problem}")]
+    /// Nothing on disk was changed. (Damage wholly at or before the consumer's cursor is
+    /// not refused: see [`Problem::consumed`].)
+    #[error("committed corruption, nothing changed: {problem}; {advice}")]
     CommittedCorruption {
         /// The first committed problem (every problem is in `problems`).
         problem: Box<Problem>,
         /// Every problem found.
         problems: Vec<Problem>,
+        /// What cutting it would cost the consumer.
+        advice: Advice,
     },
 
     /// `AbsoluteConsistency` found problems. Nothing on disk was changed.

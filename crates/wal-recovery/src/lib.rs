@@ -53,6 +53,7 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeQuickStart;
 
+mod advice;
 mod analyze;
 mod clean_open;
 pub mod cursor;
@@ -68,11 +69,14 @@ mod quarantine;
 mod repair;
 mod report;
 mod skip;
+mod trim_consumed;
 
+use std::ops::Range;
 use std::path::Path;
 
 use wal_store::{DirLock, Wal};
 
+pub use advice::Advice;
 pub use cursor::{CursorState, DEFAULT_CURSOR, NamedCursor};
 pub use divergence::{Divergence, compare};
 pub use error::{Error, RecoveryError, Result};
@@ -83,6 +87,7 @@ pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};
 pub use quarantine::QUARANTINE_DIR_NAME;
 pub use report::{Action, Cut, RecoveryReport, SegmentReport};
+pub use trim_consumed::trim_consumed_damage;
 /// The store's types that the front door's signatures name, so that a user of [`Log`]
 /// needs this one crate.
 pub use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, StoreError, WalOptions};
@@ -194,6 +199,13 @@ pub struct Verification {
     /// Every cursor as found: the default one first (even when missing), then the named
     /// ones by name.
     pub cursors: Vec<NamedCursor>,
+    /// Damaged entries the consumer has already consumed (see
+    /// [`RecoveryReport::damage_before_cursor`]): the default mode opens the log with
+    /// them set aside, and [`trim_consumed_damage`] moves them to quarantine.
+    pub damage_before_cursor: Option<Range<u64>>,
+    /// What a point-in-time recovery would cost the consumer (the unread entries it would
+    /// cut), for whoever suggests one.
+    pub advice: Advice,
 }
 
 fn segment_reports(analysis: &Analysis) -> Vec<SegmentReport> {
@@ -233,6 +245,8 @@ pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verif
         segments: segment_reports(&analysis),
         cursor: analysis.cursor.clone(),
         cursors: analysis.cursors.clone(),
+        damage_before_cursor: analysis.consumed_damage.clone(),
+        advice: Advice::of(&analysis),
         problems: analysis.problems,
     })
 }
@@ -265,6 +279,10 @@ fn report(
         last_offset: (next_offset > first_offset).then(|| next_offset - 1),
         last_crc,
         replay_from: replay_from(&analysis.cursor, first_offset, next_offset),
+        // Left in place by the default mode alone: the others cut it or skip it.
+        damage_before_cursor: analysis
+            .consumed_damage
+            .filter(|_| mode == RecoveryMode::TolerateCorruptTail),
         cursor: analysis.cursor,
         problems: analysis.problems,
         from_close_record: false,
@@ -274,7 +292,9 @@ fn report(
 /// Opens `dir` after a crash or a clean close: recovers it with `options.mode`, then
 /// opens the log for appending. If the mode refuses (committed corruption, or any problem
 /// under `AbsoluteConsistency`), nothing on disk has changed. An empty or missing
-/// directory gets a new log.
+/// directory gets a new log. Damage wholly at or before the consumer's cursor does not
+/// make the default mode refuse: it is left in place, set aside, and reported
+/// ([`RecoveryReport::damage_before_cursor`]; [`trim_consumed_damage`] removes it).
 ///
 /// After a clean close ([`Log::close`]), nothing is scanned: the log opens through its close
 /// record as [`Wal::open`] would, in a time that does not grow with the log, and the
@@ -315,7 +335,13 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     // The store takes the scan's word on the records only where nothing can have changed
     // them since (a repair just made, say): the replay that follows then need not check
     // them again.
-    let wal = Wal::open_checked(dir, wal_options, lock, checked)?;
+    // Damage the consumer has consumed, which the default mode leaves in place: the store
+    // sets its segments aside, so that it blocks nothing after the cursor.
+    let set_aside_before = match options.mode {
+        RecoveryMode::TolerateCorruptTail => analysis.consumed_damage.as_ref().map_or(0, |d| d.end),
+        _ => 0,
+    };
+    let wal = Wal::open_setting_aside(dir, wal_options, lock, checked, set_aside_before)?;
     let next = wal.next_offset();
     let mut applied = applied;
     let cursors = clamp_cursors(
@@ -441,6 +467,7 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
         return Err(RecoveryError::CommittedCorruption {
             problem: Box::new(problem.clone()),
             problems: analysis.problems.clone(),
+            advice: advice::Advice::of(&analysis),
         });
     }
     let mut actions = Vec::new();

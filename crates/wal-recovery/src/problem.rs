@@ -158,6 +158,11 @@ pub struct Problem {
     /// Whether it affects entries at or before the commit point (committed corruption),
     /// rather than an uncommitted tail.
     pub committed: bool,
+    /// Whether it is damage in entries the consumer has already consumed: a data problem
+    /// in a sealed segment that lies wholly at or before the consumer's cursor (see
+    /// [`RecoveryReport::damage_before_cursor`](crate::RecoveryReport::damage_before_cursor)).
+    /// The default mode leaves it in place instead of refusing the log.
+    pub consumed: bool,
     /// The file concerned, if any.
     pub path: Option<PathBuf>,
     /// What was seen, in words (expected and actual values).
@@ -205,6 +210,9 @@ impl fmt::Display for Problem {
         }
         if self.committed {
             f.write_str(" [committed]")?;
+        }
+        if self.consumed {
+            f.write_str(" [consumed]")?;
         }
         write!(f, ": {}", self.detail)
     }

@@ -78,6 +78,16 @@ fn earliest_cut<'a>(
         .min_by_key(|c| (c.segment, c.keep))
 }
 
+/// The first entry `PointInTime` would cut, if it would cut any: where its cut lands.
+pub(crate) fn point_in_time_cut_from(analysis: &Analysis) -> Option<u64> {
+    let data_problems = analysis.problems.iter().filter(|p| p.kind.is_data());
+    let point = earliest_cut(analysis, data_problems)?;
+    analysis
+        .segments
+        .get(point.segment)
+        .map(|s| s.base + point.keep)
+}
+
 fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
     let data_problems = analysis.problems.iter().filter(|p| p.kind.is_data());
     match mode {
@@ -94,19 +104,22 @@ fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
                 Err(RecoveryError::Inconsistent { problems: refused })
             }
         }
+        // Damage the consumer has consumed stays where it is, set aside: it costs no
+        // entry after the cursor, and the caller may trim it (`trim_consumed_damage`).
         RecoveryMode::TolerateCorruptTail => {
             if let Some(committed) = analysis
                 .problems
                 .iter()
-                .find(|p| p.kind.is_data() && p.committed)
+                .find(|p| p.kind.is_data() && p.committed && !p.consumed)
             {
                 return Err(RecoveryError::CommittedCorruption {
                     problem: Box::new(committed.clone()),
                     problems: analysis.problems.clone(),
+                    advice: crate::advice::Advice::of(analysis),
                 });
             }
             Ok(Plan {
-                cut: earliest_cut(analysis, data_problems),
+                cut: earliest_cut(analysis, data_problems.filter(|p| !p.consumed)),
             })
         }
         RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted => Ok(Plan {
@@ -339,14 +352,22 @@ pub(crate) fn housekeeping(
         }
         // Sealed segments that stay need an index that agrees with their data.
         // (A sealed segment with no entry needs none: no index that lists no entry is
-        // written.)
-        if i < last_kept && !segment.index_matches() && !touched.contains(&segment.base) {
+        // written.) A damaged one set aside keeps its own: it still tells where its
+        // entries were.
+        if i < last_kept
+            && !segment.index_matches()
+            && !touched.contains(&segment.base)
+            && !set_aside_damaged(analysis, segment.base)
+        {
             mend_index(segment, quarantine, actions)?;
         }
     }
     // Garbage in the unused tail of sealed segments: no entry, but zeros belong there.
     for segment in analysis.segments.iter().take(last_kept) {
-        if segment.tail_garbage && !touched.contains(&segment.base) {
+        if segment.tail_garbage
+            && !touched.contains(&segment.base)
+            && !set_aside_damaged(analysis, segment.base)
+        {
             zero_tail(
                 segment,
                 segment.valid_len,
@@ -363,6 +384,19 @@ pub(crate) fn housekeeping(
         remove_active_index(analysis, segment, actions)?;
     }
     Ok(())
+}
+
+/// Whether the segment at `base` holds damage the consumer has consumed, which the
+/// default mode leaves in place (set aside by the store) instead of cutting: a gap is
+/// the segment after it's, and that one is not set aside.
+fn set_aside_damaged(analysis: &Analysis, base: u64) -> bool {
+    analysis.consumed_damage.as_ref().is_some_and(|range| {
+        base < range.end
+            && analysis
+                .problems
+                .iter()
+                .any(|p| p.consumed && p.segment == Some(base))
+    })
 }
 
 /// A holes file that cannot be read (its holes were treated as gaps): moved to

@@ -163,6 +163,14 @@ pub struct RecoveryReport {
     pub cursor: CursorState,
     /// Where replay starts.
     pub replay_from: u64,
+    /// Damage in entries the consumer has already consumed, left in place: from the first
+    /// entry it affects to the first entry of the segment after it. The problems are
+    /// reported ([`Problem::consumed`]); the segments that hold it are set aside (reads
+    /// of their entries fail with a typed error, replay never reaches them, appends and
+    /// trims go on), and [`trim_consumed_damage`](crate::trim_consumed_damage) moves them
+    /// to quarantine when the caller asks. `None` when there is none, or when the mode
+    /// cut or skipped it (only the default mode leaves it).
+    pub damage_before_cursor: Option<Range<u64>>,
     /// Whether the log opened through its close record: a clean close left it as it is,
     /// so it was not scanned (no record was read, and `segments` lists each segment's
     /// entries as the names and the log's end show them, with `data_bytes` 0). Every read

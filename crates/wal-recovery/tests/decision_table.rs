@@ -53,6 +53,8 @@ struct P {
     kind: ProblemKind,
     offset: Option<u64>,
     committed: bool,
+    /// Damage in entries the consumer consumed (wholly before the cursor).
+    consumed: bool,
 }
 
 /// A problem about entries, at `offset`.
@@ -61,6 +63,15 @@ fn at(kind: ProblemKind, offset: u64, committed: bool) -> P {
         kind,
         offset: Some(offset),
         committed,
+        consumed: false,
+    }
+}
+
+/// Committed damage in entries the consumer consumed, at `offset`.
+fn consumed_at(kind: ProblemKind, offset: u64) -> P {
+    P {
+        consumed: true,
+        ..at(kind, offset, true)
     }
 }
 
@@ -70,6 +81,7 @@ fn file(kind: ProblemKind) -> P {
         kind,
         offset: None,
         committed: false,
+        consumed: false,
     }
 }
 
@@ -188,6 +200,9 @@ struct Opened {
     /// What every later `verify` and `open` (same mode, same commit offset) still
     /// reports: things recovery does not remove.
     after: Vec<P>,
+    /// Offsets between `first` and `last` set aside by the default mode (damage before
+    /// the cursor): reading them fails with a typed error.
+    unreadable: Vec<Range<u64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +221,7 @@ fn unchanged(last: u64) -> Opened {
         cut: None,
         holes: Vec::new(),
         after: Vec::new(),
+        unreadable: Vec::new(),
     }
 }
 
@@ -237,6 +253,12 @@ impl Opened {
         self
     }
 
+    /// Offsets set aside, whose reads fail (damage before the cursor).
+    fn unreadable(mut self, offsets: Range<u64>) -> Opened {
+        self.unreadable.push(offsets);
+        self
+    }
+
     fn still_reports(mut self, problems: &[P]) -> Opened {
         self.after = problems.to_vec();
         self
@@ -246,11 +268,13 @@ impl Opened {
         Outcome::Opened(self)
     }
 
-    /// The offsets that can be read: `first..=last`, less the holes.
+    /// The offsets that can be read: `first..=last`, less the holes and the offsets set
+    /// aside.
     fn readable(&self) -> Vec<u64> {
         let end = self.last.map_or(self.first, |l| l + 1);
         (self.first..end)
             .filter(|o| !self.holes.iter().any(|h| h.contains(o)))
+            .filter(|o| !self.unreadable.iter().any(|h| h.contains(o)))
             .collect()
     }
 }
@@ -1273,6 +1297,87 @@ mod cases {
         )
     }
 
+    /// Bit rot in entry 5 of sealed segment 0, with the cursor at 25: the damage is in
+    /// entries the consumer consumed. The default mode opens the log with segment 0 set
+    /// aside (entry 5 fails to read, the others of segment 0 read), replays 26..=29 and
+    /// changes nothing; `PointInTime` still cuts at 5 (and clamps the cursor).
+    pub fn crc_mismatch_before_the_cursor() -> Case {
+        let log = Log::new(30);
+        log.flip(&data_file(0), 5 * 40 + 12 + 5, 0x10);
+        log.write("CURSOR", &wal_recovery::cursor::encode_cursor(25));
+        let problems = vec![consumed_at(K::CrcMismatch, 5)];
+        Case {
+            log,
+            commit_offset: None,
+            problems: problems.clone(),
+            absolute: inconsistent(),
+            tolerate: unchanged(29)
+                .replay_from(26)
+                .unreadable(5..6)
+                .still_reports(&problems)
+                .ok(),
+            point_in_time: unchanged(4)
+                .replay_from(5)
+                .did(vec![
+                    moved(&data_file(24)),
+                    moved(&index_file(12)),
+                    moved(&data_file(12)),
+                    index_removed(0),
+                    tail_cut(0, 200, 280),
+                    cursor_clamped(25, Some(4)),
+                ])
+                .cut(5..30, true)
+                .ok(),
+            skip: unchanged(29)
+                .replay_from(26)
+                .did(vec![
+                    tail_cut(0, 200, 280),
+                    rebuilt(0, 5),
+                    rebuilt(6, 6),
+                    split(0, 6),
+                    hole_left(5..6),
+                ])
+                .hole(5..6)
+                .ok(),
+        }
+    }
+
+    /// Segment 12 deleted, with the cursor at 25: the gap lies before the cursor. The
+    /// default mode opens with segment 0 set aside (it claims 0..=23 now: none of them
+    /// reads), replays 26..=29 and changes nothing.
+    pub fn segment_gap_before_the_cursor() -> Case {
+        let log = Log::new(30);
+        log.remove(&data_file(12));
+        log.remove(&index_file(12));
+        log.write("CURSOR", &wal_recovery::cursor::encode_cursor(25));
+        let problems = vec![consumed_at(K::SegmentGap, 12)];
+        Case {
+            log,
+            commit_offset: None,
+            problems: problems.clone(),
+            absolute: inconsistent(),
+            tolerate: unchanged(29)
+                .replay_from(26)
+                .unreadable(0..24)
+                .still_reports(&problems)
+                .ok(),
+            point_in_time: unchanged(11)
+                .replay_from(12)
+                .did(vec![
+                    moved(&data_file(24)),
+                    index_removed(0),
+                    cursor_clamped(25, Some(11)),
+                ])
+                .cut(12..30, true)
+                .ok(),
+            skip: unchanged(29)
+                .replay_from(26)
+                .did(vec![hole_left(12..24)])
+                .hole(12..24)
+                .ok(),
+        }
+    }
+
     /// The cursor at 40, the log ends at 29: the consumer finalized entries the log no
     /// longer holds (committed). The writing modes clamp the cursor to 29 on disk;
     /// nothing is replayed.
@@ -1314,6 +1419,7 @@ fn named(problems: &[wal_recovery::Problem]) -> Vec<P> {
             kind: p.kind,
             offset: p.offset,
             committed: p.committed,
+            consumed: p.consumed,
         })
         .collect()
 }
@@ -1397,7 +1503,9 @@ fn check_refusal(case: &Case, refusal: Refusal, error: &RecoveryError) {
         }
         (
             Refusal::Committed(kind, offset),
-            RecoveryError::CommittedCorruption { problem, problems },
+            RecoveryError::CommittedCorruption {
+                problem, problems, ..
+            },
         ) => {
             assert_eq!(
                 named(std::slice::from_ref(problem)),
@@ -1709,6 +1817,9 @@ fn check_opened(
 /// backwards, and every offset in a hole out of range. The `HOLES` file lists exactly
 /// the expected holes.
 fn check_entries(case: &Case, expected: &Opened, wal: &wal_recovery::Log) {
+    if !expected.unreadable.is_empty() {
+        return check_entries_set_aside(case, expected, wal);
+    }
     let readable = expected.readable();
     let offsets: Vec<u64> = wal.iter().map(|e| e.unwrap().offset).collect();
     assert_eq!(offsets, readable, "readable offsets");
@@ -1733,6 +1844,49 @@ fn check_entries(case: &Case, expected: &Opened, wal: &wal_recovery::Log) {
             "entry {offset} is in a hole"
         );
     }
+    assert_eq!(
+        wal_store::internal::holes::read_holes(case.log.path()).unwrap(),
+        expected.holes,
+        "the HOLES file"
+    );
+}
+
+/// The entries of a log opened with segments set aside (damage before the cursor): each
+/// readable offset reads its entry, each offset set aside fails with a typed error, and
+/// iteration from the end of what is set aside yields the rest.
+fn check_entries_set_aside(case: &Case, expected: &Opened, wal: &wal_recovery::Log) {
+    let readable = expected.readable();
+    let end = expected.last.map_or(expected.first, |l| l + 1);
+    for offset in expected.first..end {
+        let read = wal.read(offset);
+        if readable.contains(&offset) {
+            assert_eq!(
+                read.unwrap().payload,
+                case.log.payloads(offset..offset + 1).remove(0),
+                "entry {offset}"
+            );
+        } else {
+            assert!(
+                matches!(
+                    read,
+                    Err(RecoveryError::Store(
+                        StoreError::Corrupt { .. }
+                            | StoreError::Layout { .. }
+                            | StoreError::NeedsRecovery { .. }
+                    ))
+                ),
+                "entry {offset} is set aside: {read:?}"
+            );
+        }
+    }
+    let after = expected.unreadable.iter().map(|r| r.end).max().unwrap();
+    let offsets: Vec<u64> = wal
+        .iter_from(after)
+        .unwrap()
+        .map(|e| e.unwrap().offset)
+        .collect();
+    let tail: Vec<u64> = readable.into_iter().filter(|&o| o >= after).collect();
+    assert_eq!(offsets, tail, "readable offsets after what is set aside");
     assert_eq!(
         wal_store::internal::holes::read_holes(case.log.path()).unwrap(),
         expected.holes,
@@ -1767,7 +1921,7 @@ fn check_after(case: &Case, mode: RecoveryMode, expected: &Opened) {
         let refuses = expected
             .after
             .iter()
-            .any(|p| p.kind.is_data() && p.committed);
+            .any(|p| p.kind.is_data() && p.committed && !p.consumed);
         if mode == RecoveryMode::TolerateCorruptTail && refuses {
             assert!(
                 matches!(result, Err(RecoveryError::CommittedCorruption { .. })),
@@ -1894,6 +2048,8 @@ decision_table! {
     cursor_before_the_first_entry,
     cursor_before_the_first_entry_dropped_on_request,
     cursor_past_the_end,
+    crc_mismatch_before_the_cursor,
+    segment_gap_before_the_cursor,
 }
 
 /// docs/RECOVERY.md and this table must agree: every row of the table is in the

@@ -497,7 +497,18 @@ fn scan_active(
 /// log: every older sealed segment is deferred to its first use, which makes the same
 /// checks (see [`open_deferred`]). Its entries are known from the layout meanwhile: the
 /// next segment starts where it ends.
-pub(crate) fn load(dir: &Path, offered: &mut Offered) -> Result<Option<Loaded>> {
+///
+/// Every sealed segment whose successor starts at or before `set_aside_before` is set
+/// aside, whatever else the open does: deferred the same way, but never checked before an
+/// append or truncation (see [`Wal::open_setting_aside`](crate::Wal::open_setting_aside)).
+/// The layout gives it the entries up to its successor, so a missing segment among them
+/// is no gap: its offsets belong to the segment before, whose check fails when a read
+/// reaches it.
+pub(crate) fn load(
+    dir: &Path,
+    offered: &mut Offered,
+    set_aside_before: u64,
+) -> Result<Option<Loaded>> {
     let files = DirLayout::read(dir)?;
     let listed = files.segments_without_duplicates()?;
     let Some(&(last_base, _)) = listed.last() else {
@@ -516,18 +527,17 @@ pub(crate) fn load(dir: &Path, offered: &mut Offered) -> Result<Option<Loaded>> 
     let mut last_crc: Option<u32> = None;
     let mut active_from_close_record = false;
     for (i, &(base, codec)) in listed.iter().enumerate() {
-        if i < deferred
-            && let Some(&(next_base, next_codec)) = listed.get(i + 1)
+        if let Some(&(next_base, next_codec)) = listed.get(i + 1)
+            && (i < deferred || next_base <= set_aside_before)
         {
             // Bases are listed in increasing order, so the entries are at least one.
             let entries = next_base - base;
-            segments.push(Segment::deferred(
-                dir,
-                base,
-                codec,
-                entries,
-                (next_base, next_codec),
-            ));
+            let segment = Segment::deferred(dir, base, codec, entries, (next_base, next_codec));
+            segments.push(if next_base <= set_aside_before {
+                segment.set_aside()
+            } else {
+                segment
+            });
             expected_base = Some(next_base);
             // Unknown until the segment is opened, which checks the link itself.
             last_crc = None;

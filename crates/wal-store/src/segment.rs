@@ -87,6 +87,10 @@ struct Deferred {
     /// Whether a failed check removes the directory's close record (a log opened through
     /// [`Wal::open_if_closed_cleanly`](crate::Wal::open_if_closed_cleanly)).
     forgets_close_record: bool,
+    /// Whether the opener set the segment aside (see
+    /// [`Wal::open_setting_aside`](crate::Wal::open_setting_aside)): it is opened only
+    /// when a read reaches it, never checked before an append or truncation.
+    set_aside: bool,
 }
 
 fn lock_poisoned<T>(_: T) -> StoreError {

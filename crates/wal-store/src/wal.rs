@@ -126,7 +126,24 @@ impl Wal {
         lock: DirLock,
         accept: impl FnOnce(u64, u64) -> bool,
     ) -> Result<CleanOpen> {
-        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept)
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept, 0)
+    }
+
+    /// [`open_if_closed_cleanly`](Wal::open_if_closed_cleanly), with the sealed segments
+    /// wholly before `before` set aside as [`open_setting_aside`](Wal::open_setting_aside)
+    /// sets them aside: never checked before an append or truncation, opened only by a
+    /// read that reaches them. Nothing is known wrong with them, so the log writes its
+    /// close record again at a clean close, unless a read finds damage. The recovery
+    /// crate sets aside the segments wholly at or before the consumer's cursor, so that
+    /// damage there never refuses an append after a clean restart either.
+    pub fn open_if_closed_cleanly_setting_aside(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        accept: impl FnOnce(u64, u64) -> bool,
+        before: u64,
+    ) -> Result<CleanOpen> {
+        open::open_if_closed_cleanly(dir.as_ref(), options, lock, accept, before)
     }
 
     /// [`open_locked`](Wal::open_locked) after a checked scan of the data files under
@@ -149,7 +166,31 @@ impl Wal {
         lock: DirLock,
         checked: Vec<CheckedSegment>,
     ) -> Result<Wal> {
-        open::open_checked(dir.as_ref(), options, lock, checked)
+        open::open_checked(dir.as_ref(), options, lock, checked, 0)
+    }
+
+    /// [`open_checked`](Wal::open_checked), with the oldest sealed segments set aside:
+    /// every sealed segment whose successor starts at or before `before` (each one wholly
+    /// before it). A segment set aside is not opened until a read reaches it; that read
+    /// makes the checks a deferred segment gets ([`open`](Wal::open)), and fails with
+    /// `Layout`, `NeedsRecovery`, `Corrupt` or `Io` if they fail, the rest of the log
+    /// staying readable. Unlike a deferred segment, it is never checked before an append
+    /// or truncation, so damage in it refuses neither; its entries are the offsets up to
+    /// its successor's base (a missing segment among them is no gap, its offsets fail to
+    /// read), and the log writes no close record, so that the next open checks it again.
+    ///
+    /// The recovery crate sets aside the damaged segments wholly at or before the
+    /// consumer's cursor: entries nobody will read again, which must not block those after
+    /// them. `before` past the last segment's base sets aside every sealed segment; 0 sets
+    /// aside none.
+    pub fn open_setting_aside(
+        dir: impl AsRef<Path>,
+        options: WalOptions,
+        lock: DirLock,
+        checked: Vec<CheckedSegment>,
+        before: u64,
+    ) -> Result<Wal> {
+        open::open_checked(dir.as_ref(), options, lock, checked, before)
     }
 
     /// The directory of the log.

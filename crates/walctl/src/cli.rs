@@ -182,6 +182,9 @@ pub enum ModeArg {
     PointInTime,
     /// Skip damaged records and segments whose boundaries are known, leaving holes.
     SkipCorrupted,
+    /// Move the segments holding damage at or before the consumer's cursor (entries it
+    /// consumed) to quarantine, and trim them; nothing after the cursor is touched.
+    TrimConsumedDamage,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,8 @@ pub struct ProblemJson {
     pub offset: Option<u64>,
     pub file_offset: Option<u32>,
     pub committed: bool,
+    /// Damage in entries the consumer has consumed.
+    pub consumed: bool,
     pub detail: String,
 }
 
@@ -61,6 +63,7 @@ impl From<&Problem> for ProblemJson {
             offset: problem.offset,
             file_offset: problem.file_offset,
             committed: problem.committed,
+            consumed: problem.consumed,
             detail,
         }
     }
@@ -223,6 +226,8 @@ pub struct RepairJson {
     /// The warning printed on stderr, if any: the log has holes that other readers of
     /// the segment format stop at.
     pub warning: Option<String>,
+    /// Damaged entries the consumer has consumed, left in place, or null.
+    pub damage_before_cursor: Option<RangeJson>,
 }
 
 impl RepairJson {
@@ -248,6 +253,7 @@ impl RepairJson {
             cursor: report.cursor.offset(),
             replay_from: Some(report.replay_from),
             warning,
+            damage_before_cursor: report.damage_before_cursor.as_ref().map(Into::into),
         }
     }
 }
@@ -261,6 +267,24 @@ pub struct VerifyJson {
     pub problems: Vec<ProblemJson>,
     /// Every cursor: the default one first (even when missing), then the named ones.
     pub cursors: Vec<NamedCursorJson>,
+    /// Damaged entries the consumer has consumed, `{"from", "to"}`, or null.
+    pub damage_before_cursor: Option<RangeJson>,
+}
+
+/// A range of entry offsets, `to` exclusive.
+#[derive(Debug, Serialize)]
+pub struct RangeJson {
+    pub from: u64,
+    pub to: u64,
+}
+
+impl From<&std::ops::Range<u64>> for RangeJson {
+    fn from(range: &std::ops::Range<u64>) -> RangeJson {
+        RangeJson {
+            from: range.start,
+            to: range.end,
+        }
+    }
 }
 
 /// One segment in `stat`.
@@ -325,7 +349,7 @@ pub struct NamedCursorJson {
     pub name: String,
     pub cursor: Option<u64>,
     pub status: &'static str,
-    pub dropped_unread: Option<[u64; 2]>,
+    pub dropped_unread: Option<RangeJson>,
 }
 
 impl From<&NamedCursor> for NamedCursorJson {
@@ -334,7 +358,7 @@ impl From<&NamedCursor> for NamedCursorJson {
             name: cursor.name.clone(),
             cursor: cursor.state.offset(),
             status: cursor.state.status(),
-            dropped_unread: cursor.dropped_unread.as_ref().map(|d| [d.start, d.end]),
+            dropped_unread: cursor.dropped_unread.as_ref().map(Into::into),
         }
     }
 }

@@ -137,6 +137,11 @@ pub struct ScanOptions {
     pub past_problems: bool,
     /// Read and check sealed segments' index files.
     pub check_indexes: bool,
+    /// Skip the segments wholly before this offset (each one whose successor starts at
+    /// or before it): `replay` never reaches them, so damage there (in entries the
+    /// consumer consumed) does not stop it, as it does not stop recovery's default mode.
+    /// The walk starts at the first segment kept, with no chain check into it.
+    pub from: u64,
 }
 
 fn index_status(segment: &SegmentFiles, offsets: &[u32]) -> Result<IndexStatus> {
@@ -178,7 +183,12 @@ pub fn scan_log(
         Err(StoreError::Layout { .. }) => Vec::new(),
         Err(e) => return Err(CliError::from(e)),
     };
-    let listed = &files.segments;
+    let skipped = files
+        .segments
+        .windows(2)
+        .take_while(|pair| matches!(pair, [_, next] if next.base <= options.from))
+        .count();
+    let listed = files.segments.get(skipped..).unwrap_or_default();
     let first_offset = listed.first().map(|segment| segment.base);
     let mut walk = Walk {
         options,

@@ -48,6 +48,7 @@ fn tolerate_corrupt_tail_cuts_an_uncommitted_tail_and_exits_0() {
             "cursor",
             "replay_from",
             "warning",
+            "damage_before_cursor",
         ],
     );
     assert_eq!(report["ok"], true);

@@ -88,7 +88,7 @@ fn a_trim_past_the_cursor_needs_drop_unread() {
     verdict.ok();
     assert_eq!(
         verdict.json()["cursors"][0]["dropped_unread"],
-        serde_json::json!([6, 32])
+        serde_json::json!({"from": 6, "to": 32})
     );
     let replayed = common::run(["replay", s(dir.path()), "--json"]).json_lines();
     assert_eq!(replayed[0]["offset"], 32);

@@ -26,6 +26,7 @@ fn a_clean_log_verifies_with_exit_0() {
             "last_valid_offset",
             "problems",
             "cursors",
+            "damage_before_cursor",
         ],
     );
     assert_eq!(verdict["ok"], true);
@@ -68,6 +69,7 @@ fn a_flipped_byte_in_the_active_segment_is_a_problem_with_exit_1() {
             "offset",
             "file_offset",
             "committed",
+            "consumed",
             "detail",
         ],
     );

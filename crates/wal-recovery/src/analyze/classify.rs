@@ -26,6 +26,7 @@ pub(super) fn segment_problem(
         offset,
         file_offset,
         committed,
+        consumed: false,
         path: Some(segment.data_path.clone()),
         detail,
     }
@@ -39,6 +40,7 @@ pub(super) fn file_problem(kind: ProblemKind, path: &Path, detail: &str) -> Prob
         offset: None,
         file_offset: None,
         committed: false,
+        consumed: false,
         path: Some(path.to_path_buf()),
         detail: detail.to_owned(),
     }
@@ -152,6 +154,7 @@ pub(super) fn file_problems(inventory: &Inventory) -> Vec<Problem> {
             offset: None,
             file_offset: None,
             committed: false,
+            consumed: false,
             path: Some(shadowed.data_path.clone()),
             detail: format!(
                 "a {} data file beside the segment's newer codec",

@@ -47,7 +47,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
         && !analysis
             .problems
             .iter()
-            .any(|p| p.kind.is_data() && p.committed)
+            .any(|p| p.kind.is_data() && p.committed && !p.consumed)
     {
         let last = analysis.segments.last().map(|s| s.base);
         problems.push(Problem {
@@ -56,6 +56,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
             offset: Some(valid_end),
             file_offset: None,
             committed: true,
+            consumed: false,
             path: None,
             detail: format!("commit offset {commit}, but the valid log ends before {valid_end}"),
         });
@@ -71,6 +72,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
                 offset: None,
                 file_offset: None,
                 committed: true,
+                consumed: false,
                 path: None,
                 detail: format!("commit offset {commit}, but the directory holds no segment"),
             });
@@ -85,6 +87,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
                 offset: Some(cursor),
                 file_offset: None,
                 committed: true,
+                consumed: false,
                 path: Some(cursor::named_cursor_path(&analysis.dir, &named.name)),
                 detail: format!(
                     "cursor {cursor}, but the directory holds no segment: a new log starts after it"
@@ -118,6 +121,7 @@ fn problems_of(analysis: &Analysis, named: &NamedCursor) -> Option<Problem> {
                 offset: None,
                 file_offset: None,
                 committed: false,
+                consumed: false,
                 path,
                 detail: why.clone(),
             });
@@ -160,6 +164,7 @@ fn problems_of(analysis: &Analysis, named: &NamedCursor) -> Option<Problem> {
         file_offset: None,
         // Past the end, the consumer finalized entries the log no longer holds.
         committed: cursor >= valid_end,
+        consumed: false,
         path,
         detail,
     })

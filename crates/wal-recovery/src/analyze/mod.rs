@@ -9,6 +9,7 @@
 
 mod classify;
 mod commit;
+mod consumed;
 mod joins;
 mod scan;
 mod seed;
@@ -23,6 +24,7 @@ use crate::error::Result;
 use crate::inventory;
 use crate::journal;
 use crate::problem::Problem;
+pub(crate) use consumed::{replay_start, replay_start_of};
 use joins::Boundary;
 use scan::scan_all;
 pub(crate) use scan::{IndexState, SegmentScan};
@@ -46,6 +48,10 @@ pub(crate) struct Analysis {
     pub(crate) holes: Vec<Range<u64>>,
     /// The commit offset the caller gave.
     pub(crate) commit_offset: Option<u64>,
+    /// Damaged entries the consumer has consumed (see `consumed.rs`): from the first entry
+    /// a consumed problem affects to the base of the first segment after the damage. The
+    /// default mode leaves the segments before that base in place, set aside.
+    pub(crate) consumed_damage: Option<Range<u64>>,
 }
 
 impl Analysis {
@@ -74,12 +80,13 @@ impl Analysis {
     }
 
     /// One past the last entry of the valid prefix of the whole log: where the first data
-    /// problem is, or the end of the last segment.
+    /// problem is, or the end of the last segment. Damage the consumer has consumed does
+    /// not end it: the entries after it are served.
     pub(crate) fn valid_end(&self) -> Option<u64> {
         let first_data_problem = self
             .problems
             .iter()
-            .filter(|p| p.kind.is_data())
+            .filter(|p| p.kind.is_data() && !p.consumed)
             .filter_map(|p| p.offset)
             .min();
         let end = self.segments.last().map(|s| s.base + s.entries());
@@ -130,7 +137,9 @@ pub(crate) fn analyze(
             .collect(),
         holes: known_holes,
         commit_offset,
+        consumed_damage: None,
     };
+    analysis.consumed_damage = consumed::mark_consumed(&mut analysis);
     // Each step below reads the problems found before it (the valid end is where the
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);

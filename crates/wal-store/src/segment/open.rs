@@ -155,6 +155,7 @@ impl Segment {
             next,
             opening: Mutex::new(()),
             forgets_close_record: false,
+            set_aside: false,
         };
         Segment::with_body(dir, base, codec, OnceLock::new(), Some(deferred), 0)
     }
@@ -212,6 +213,20 @@ impl Segment {
     /// Whether this is a deferred sealed segment not opened yet.
     pub(crate) fn is_deferred(&self) -> bool {
         self.deferred.is_some() && self.body.get().is_none()
+    }
+
+    /// Sets a deferred segment aside: it is opened only when a read reaches it, and never
+    /// checked before an append or truncation (see `Inner::check_deferred`).
+    pub(crate) fn set_aside(mut self) -> Segment {
+        if let Some(deferred) = self.deferred.as_mut() {
+            deferred.set_aside = true;
+        }
+        self
+    }
+
+    /// Whether the opener set this segment aside (see [`set_aside`](Segment::set_aside)).
+    pub(crate) fn is_set_aside(&self) -> bool {
+        self.deferred.as_ref().is_some_and(|d| d.set_aside)
     }
 
     /// Opens a deferred segment now (see [`body`](Segment::body)); nothing for others.

@@ -235,7 +235,17 @@ impl Inner {
         if first.entries()? == 0 {
             return Ok(());
         }
-        if let Some(crc) = first.entry_unpublished(0)?.prev_crc {
+        let entry = match first.entry_unpublished(0) {
+            Ok(entry) => entry,
+            // A segment set aside may be damaged: the trim goes on without the seed (its
+            // record, when intact, carries it all the same).
+            Err(e) if first.is_set_aside() => {
+                log::warn!(target: "wal_store::trim", "seed of segment {} not kept: {e}", first.base);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(crc) = entry.prev_crc {
             let offset = first.base;
             seed::write_seed(&self.dir, ChainSeed { offset, crc })?;
         }

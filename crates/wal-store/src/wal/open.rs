@@ -38,11 +38,12 @@ pub(super) fn open_checked(
     options: WalOptions,
     lock: DirLock,
     checked: Vec<CheckedSegment>,
+    set_aside_before: u64,
 ) -> Result<Wal> {
     let mut offered = Offered::new(checked, dir, &lock);
     options.validate()?;
     check_lock(dir, &lock)?;
-    let start = load_or_create(dir, &options, &mut offered)?;
+    let start = load_or_create(dir, &options, &mut offered, set_aside_before)?;
     assemble(dir, options, lock, start)
 }
 
@@ -65,12 +66,13 @@ pub(super) fn open_if_closed_cleanly(
     options: WalOptions,
     lock: DirLock,
     accept: impl FnOnce(u64, u64) -> bool,
+    set_aside_before: u64,
 ) -> Result<CleanOpen> {
     options.validate()?;
     check_lock(dir, &lock)?;
     // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
     // caller's full check to find and report: the lock goes back, with no error.
-    let loaded = match crate::open::load(dir, &mut Offered::default()) {
+    let loaded = match crate::open::load(dir, &mut Offered::default(), set_aside_before) {
         Ok(Some(loaded)) if loaded.active_from_close_record && !loaded.stale_holes => loaded,
         Ok(_) | Err(_) => return Ok(CleanOpen::NotClean(lock)),
     };
@@ -89,6 +91,9 @@ pub(super) fn open_if_closed_cleanly(
     wal.inner
         .forgets_close_record_on_damage
         .store(true, Ordering::Release);
+    // Segments set aside here are not known damaged (the close record vouches for the
+    // log): the log may write its record again, until a read finds damage.
+    wal.inner.damage_seen.store(false, Ordering::Release);
     Ok(CleanOpen::Opened(wal))
 }
 
@@ -115,7 +120,12 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         close_record_current,
     } = start;
     let close_record_on_disk = closed::exists(&dir)?;
-    let deferred_unchecked = segments.iter().any(Segment::is_deferred);
+    let deferred_unchecked = segments
+        .iter()
+        .any(|s| s.is_deferred() && !s.is_set_aside());
+    // Segments set aside may hold damage: the next open must check the whole log again,
+    // not trust a close record (see `Inner::note_damage`).
+    let set_aside = segments.iter().any(Segment::is_set_aside);
     let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
     let (Some(first), Some(active)) = (segments.first(), segments.last()) else {
         return Err(StoreError::Layout {
@@ -151,7 +161,7 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         first_offset: AtomicU64::new(first_offset),
         epoch: AtomicU64::new(0),
         counters: Counters::default(),
-        damage_seen: AtomicBool::new(false),
+        damage_seen: AtomicBool::new(set_aside),
         forgets_close_record_on_damage: AtomicBool::new(false),
         dir,
         options,
@@ -166,8 +176,13 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
 /// log: its first segment created, no holes left from a log that is gone.
-fn load_or_create(dir: &Path, options: &WalOptions, offered: &mut Offered) -> Result<Start> {
-    Ok(match crate::open::load(dir, offered)? {
+fn load_or_create(
+    dir: &Path,
+    options: &WalOptions,
+    offered: &mut Offered,
+    set_aside_before: u64,
+) -> Result<Start> {
+    Ok(match crate::open::load(dir, offered, set_aside_before)? {
         Some(loaded) => start_from(dir, loaded, options)?,
         None => {
             // Holes of a log that is gone (every segment removed, the holes file
@@ -251,7 +266,9 @@ impl Inner {
     #[cold]
     fn open_deferred(&self, tail: &mut Tail) -> Result<()> {
         for segment in self.segments_read()?.iter() {
-            segment.open_if_deferred()?;
+            if !segment.is_set_aside() {
+                segment.open_if_deferred()?;
+            }
         }
         tail.deferred_unchecked = false;
         Ok(())

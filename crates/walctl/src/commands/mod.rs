@@ -13,9 +13,10 @@ mod stat;
 mod verify;
 mod write;
 
+use std::ops::Range;
 use std::path::Path;
 
-use wal_recovery::{Recovered, RecoveryOptions, RecoveryReport};
+use wal_recovery::{Advice, Recovered, RecoveryOptions, RecoveryReport};
 use wal_store::WalOptions;
 
 use crate::cli::Command;
@@ -54,10 +55,14 @@ fn open_existing(dir: &Path) -> Result<Recovered> {
 fn open_log(dir: &Path, wal: WalOptions) -> Result<Recovered> {
     let options = RecoveryOptions::default().with_wal(wal);
     let recovered = wal_recovery::open(dir, options).map_err(|e| {
+        // The library's message ends with what a point-in-time recovery would cost the
+        // consumer (the unread entries it drops); the hint names the command.
         let refused = matches!(e, wal_recovery::RecoveryError::CommittedCorruption { .. });
         let error = CliError::from(e);
         if refused {
-            error.with_hint("see 'walctl verify'; 'walctl repair --mode point-in-time' cuts it")
+            error.with_hint(
+                "see 'walctl verify'; 'walctl repair --mode point-in-time' is that recovery",
+            )
         } else {
             error
         }
@@ -66,9 +71,39 @@ fn open_log(dir: &Path, wal: WalOptions) -> Result<Recovered> {
     Ok(recovered)
 }
 
+/// The suggestion of a point-in-time repair, with what it costs the consumer: advice never
+/// suggests a mode that drops unread entries without saying how many.
+pub(crate) fn point_in_time_hint(advice: &Advice) -> String {
+    let dropped = &advice.point_in_time_drops_unread;
+    match advice.unread_dropped() {
+        0 => "'walctl repair --mode point-in-time' cuts it, dropping no unread entry".to_owned(),
+        1 => format!(
+            "'walctl repair --mode point-in-time' cuts it, and would drop 1 unread entry ({})",
+            dropped.start
+        ),
+        n => format!(
+            "'walctl repair --mode point-in-time' cuts it, and would drop {n} unread entries ({}..={})",
+            dropped.start,
+            dropped.end - 1
+        ),
+    }
+}
+
+/// What to say about damage in entries the consumer consumed, which recovery leaves in
+/// place: where it is, and the trim on offer.
+pub(crate) fn consumed_damage_note(damage: &Range<u64>) -> String {
+    format!(
+        "damage in consumed entries {}..{} (at or before the cursor) is set aside: nothing after the cursor is lost; 'walctl repair --mode trim-consumed-damage' moves its segments to quarantine",
+        damage.start, damage.end
+    )
+}
+
 /// One warning line per thing recovery did while opening, so that a cut never goes
 /// unnoticed.
 fn warn_about_recovery(report: &RecoveryReport) {
+    if let Some(damage) = &report.damage_before_cursor {
+        warn(&consumed_damage_note(damage));
+    }
     if let Some(cut) = &report.cut {
         warn(&format!(
             "recovery cut entries {}..{} (a damaged, uncommitted tail), copied to {}",

@@ -97,6 +97,12 @@ pub fn print_report(out: &mut Out, report: &RecoveryReport, indent: &str) -> Res
     for action in &report.actions {
         out.line(format_args!("{indent}  {}", action_line(action)))?;
     }
+    if let Some(damage) = &report.damage_before_cursor {
+        out.line(format_args!(
+            "{indent}{}",
+            super::consumed_damage_note(damage)
+        ))?;
+    }
     match &report.cut {
         Some(cut) => out.line(format_args!(
             "{indent}cut: {} ({}), quarantine {}",
@@ -154,10 +160,15 @@ pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
         ModeArg::TolerateCorruptTail => RecoveryMode::TolerateCorruptTail,
         ModeArg::PointInTime => RecoveryMode::PointInTime,
         ModeArg::SkipCorrupted => RecoveryMode::SkipCorrupted,
+        ModeArg::TrimConsumedDamage => return trim_consumed_damage(args, out),
     };
     let report = match wal_recovery::repair(&args.dir, mode, args.commit_offset) {
         Ok(report) => report,
-        Err(RecoveryError::CommittedCorruption { problem, problems }) => {
+        Err(RecoveryError::CommittedCorruption {
+            problem,
+            problems,
+            advice,
+        }) => {
             let reason = format!("committed corruption: {}", problem_line(&problem));
             if args.json {
                 out.json(&RepairJson {
@@ -176,6 +187,7 @@ pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
                     cursor: None,
                     replay_from: None,
                     warning: None,
+                    damage_before_cursor: None,
                 })?;
             } else {
                 out.line(format_args!(
@@ -186,33 +198,56 @@ pub fn run(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
                 for problem in &problems {
                     out.line(format_args!("  {}", problem_line(problem)))?;
                 }
-                out.line(
-                    "'walctl repair --mode point-in-time' cuts at the first problem, committed or not",
-                )?;
+                out.line(format_args!(
+                    "{} (it cuts at the first problem, committed or not)",
+                    super::point_in_time_hint(&advice)
+                ))?;
             }
             return Ok(Exit::Problems);
         }
         Err(e) => return Err(e.into()),
     };
+    finish(args, out, &report, mode.name())
+}
+
+/// `--mode trim-consumed-damage`: the trim recovery offers for damage in consumed entries.
+fn trim_consumed_damage(args: &RepairArgs, out: &mut Out) -> Result<Exit> {
+    if args.commit_offset.is_some() {
+        return Err(crate::error::CliError::usage(
+            "--commit-offset does not apply to --mode trim-consumed-damage",
+        ));
+    }
+    let report = wal_recovery::trim_consumed_damage(&args.dir)?;
+    finish(args, out, &report, "trim-consumed-damage")
+}
+
+/// Verifies the repaired log and prints the report.
+fn finish(
+    args: &RepairArgs,
+    out: &mut Out,
+    report: &RecoveryReport,
+    mode: &'static str,
+) -> Result<Exit> {
     let ok = wal_recovery::verify(&args.dir, None)?.ok;
     let warning = holes_warning(&args.dir)?;
     if let Some(warning) = &warning {
         warn(warning);
     }
     if args.json {
-        out.json(&RepairJson::from_report(&report, ok, warning))?;
+        let mut json = RepairJson::from_report(report, ok, warning);
+        json.mode = mode;
+        out.json(&json)?;
     } else {
         out.line(format_args!(
-            "repaired {} ({}): {}",
+            "repaired {} ({mode}): {}",
             args.dir.display(),
-            mode.name(),
             if ok {
                 "verifies clean"
             } else {
                 "still has problems (see 'walctl verify')"
             }
         ))?;
-        print_report(out, &report, "")?;
+        print_report(out, report, "")?;
     }
     Ok(if ok { Exit::Clean } else { Exit::Problems })
 }

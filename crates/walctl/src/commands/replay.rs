@@ -2,7 +2,8 @@
 //!
 //! The same entries `wal_recovery::open(...).log.replay_for(name)` would hand out,
 //! computed without opening the log: from the cursor's file and a read-only walk over the
-//! segments.
+//! segments from the one holding the first entry to replay (the segments wholly before it
+//! are not read).
 
 use std::ops::ControlFlow;
 
@@ -29,7 +30,13 @@ pub fn run(args: &ReplayArgs, out: &mut Out) -> Result<Exit> {
             0
         }
     };
-    let outcome = scan::scan_log(&args.dir, ScanOptions::default(), |entry| {
+    // The segments wholly before `from` are not read: damage there is in entries the
+    // consumer consumed, and costs none after the cursor (as in recovery's default mode).
+    let options = ScanOptions {
+        from,
+        ..ScanOptions::default()
+    };
+    let outcome = scan::scan_log(&args.dir, options, |entry| {
         if entry.offset >= from {
             print_entry(out, entry, args.json)?;
         }

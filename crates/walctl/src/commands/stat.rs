@@ -16,6 +16,7 @@ pub fn run(args: &StatArgs, out: &mut Out) -> Result<Exit> {
     let options = ScanOptions {
         past_problems: true,
         check_indexes: true,
+        ..ScanOptions::default()
     };
     let outcome = scan::scan_log(&args.dir, options, |_| Ok(ControlFlow::Continue(())))?;
     let cursor = cursor::read_cursor(&args.dir)?;

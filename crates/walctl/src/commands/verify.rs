@@ -23,6 +23,7 @@ pub fn run(args: &VerifyArgs, out: &mut Out) -> Result<Exit> {
             last_valid_offset: verification.last_valid_offset,
             problems: json::problems(&verification.problems),
             cursors: verification.cursors.iter().map(Into::into).collect(),
+            damage_before_cursor: verification.damage_before_cursor.as_ref().map(Into::into),
         })?;
         return Ok(exit);
     }
@@ -44,6 +45,20 @@ pub fn run(args: &VerifyArgs, out: &mut Out) -> Result<Exit> {
     for problem in &verification.problems {
         out.line(format_args!("  {}", problem_line(problem)))?;
     }
+    if let Some(damage) = &verification.damage_before_cursor {
+        out.line(format_args!("  {}", super::consumed_damage_note(damage)))?;
+    }
+    // A cut is suggested only with its cost to the consumer.
+    let blocking = verification
+        .problems
+        .iter()
+        .any(|p| p.kind.is_data() && !p.consumed);
+    if blocking {
+        out.line(format_args!(
+            "  {}",
+            super::point_in_time_hint(&verification.advice)
+        ))?;
+    }
     Ok(exit)
 }
 
@@ -62,6 +77,9 @@ pub fn problem_line(problem: &Problem) -> String {
     }
     if view.committed {
         line.push_str(" [committed]");
+    }
+    if view.consumed {
+        line.push_str(" [consumed]");
     }
     line.push_str(": ");
     line.push_str(&render::one_line(&view.detail));
