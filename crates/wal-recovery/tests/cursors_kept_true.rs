@@ -421,3 +421,37 @@ fn a_crash_at_each_step_of_a_trim_dropping_unread_entries_leaves_cursors_true() 
         },
     );
 }
+
+/// Damage is in consumed entries only once every consumer is past it: a named consumer
+/// still behind the damage keeps it unconsumed (the default mode refuses, as for any
+/// committed damage); once its cursor is past the damaged segment too, the log opens.
+#[test]
+fn damage_is_consumed_only_once_every_cursor_is_past_it() {
+    let dir = tempdir();
+    let log = forty_entries(dir.path());
+    log.set_cursor(30).unwrap();
+    log.set_named_cursor("slow", 2).unwrap();
+    drop(log);
+    // A payload byte of entry 3, in the sealed segment 0.
+    let path = support::data_path(dir.path(), 0);
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, end) = support::records(&bytes)[3];
+    wal_testkit::damage::flip_byte(&path, end - 1);
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert_eq!(verification.damage_before_cursor, None, "{verification:#?}");
+    assert!(verification.problems.iter().all(|p| !p.consumed));
+    assert!(matches!(
+        wal_recovery::open(dir.path(), options(SEGMENT_BYTES)),
+        Err(Error::CommittedCorruption { .. })
+    ));
+
+    std::fs::write(dir.path().join("CURSOR.slow"), cursor::encode_cursor(25)).unwrap();
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert_eq!(verification.damage_before_cursor, Some(3..10));
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert_eq!(
+        entries(recovered.log.replay_for("slow").unwrap()),
+        (26..40).collect::<Vec<_>>()
+    );
+}
