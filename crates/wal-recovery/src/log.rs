@@ -20,8 +20,8 @@ use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions
 use crate::error::{Error, Result};
 
 /// An open write-ahead log, as [`open`](crate::open) returns it in
-/// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumer's
-/// cursor, every fallible call returning [`Error`](crate::Error).
+/// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumers'
+/// cursors, every fallible call returning [`Error`](crate::Error).
 ///
 /// Every method takes `&self`: share a `Log` between threads with an `Arc`. Dropping it
 /// does not sync: what was not made durable (by the sync policy or [`sync`](Log::sync))

@@ -116,6 +116,12 @@ pub enum ActionJson {
         /// `null`: the log is empty and the cursor file was removed.
         to: Option<u64>,
     },
+    NamedCursorClamped {
+        name: String,
+        from: u64,
+        /// `null`: the log is empty and the cursor file was removed.
+        to: Option<u64>,
+    },
     /// An action of a newer recovery crate that this walctl has no fields for: its name
     /// and a readable form. (`Action` is `#[non_exhaustive]`.)
     #[serde(untagged)]
@@ -182,6 +188,11 @@ impl From<&Action> for ActionJson {
                 into: *into,
             },
             Action::CursorClamped { from, to } => ActionJson::CursorClamped {
+                from: *from,
+                to: *to,
+            },
+            Action::NamedCursorClamped { name, from, to } => ActionJson::NamedCursorClamped {
+                name: name.clone(),
                 from: *from,
                 to: *to,
             },
@@ -423,6 +434,14 @@ mod tests {
             (
                 Action::CursorClamped { from: 40, to: None },
                 serde_json::json!({"action": "cursor_clamped", "from": 40, "to": null}),
+            ),
+            (
+                Action::NamedCursorClamped {
+                    name: "slow".to_owned(),
+                    from: 40,
+                    to: Some(29),
+                },
+                serde_json::json!({"action": "named_cursor_clamped", "name": "slow", "from": 40, "to": 29}),
             ),
             (
                 Action::HolesRewritten {
