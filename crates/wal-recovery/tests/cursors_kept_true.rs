@@ -455,3 +455,31 @@ fn damage_is_consumed_only_once_every_cursor_is_past_it() {
         (26..40).collect::<Vec<_>>()
     );
 }
+
+/// A clear moves every cursor to the last entry (39) before any segment goes.
+#[test]
+fn a_crash_at_each_step_of_a_clear_leaves_cursors_true() {
+    crash_at_every_call(
+        |log| {
+            let _ = log.clear();
+        },
+        |_, log| {
+            let first = log.first_offset();
+            for (name, cursor) in log.cursors() {
+                let before = match name.as_str() {
+                    "a" => 5,
+                    "default" => 20,
+                    _ => 33,
+                };
+                assert!(
+                    cursor == before || cursor == 39,
+                    "cursor {name} at {cursor}"
+                );
+                assert!(
+                    cursor + 1 >= first,
+                    "cursor {name} at {cursor}, first {first}"
+                );
+            }
+        },
+    );
+}
