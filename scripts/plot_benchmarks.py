@@ -23,12 +23,13 @@ from html import escape
 
 PEERS = ["okaywal", "commitlog", "raft-engine"]
 BASELINES = ["plain-bufwriter", "pwrite-prezeroed", "mmap-prealloc"]
-WALRS_VARIANTS = ["walrs", "walrs-group-commit", "walrs-wal-open"]
+WALRS_VARIANTS = ["walrs", "walrs-group-commit", "walrs-pipelined", "walrs-wal-open"]
 ORDER = WALRS_VARIANTS + PEERS + BASELINES
 
 LABELS = {
     "walrs": "walrs",
     "walrs-group-commit": "walrs (GroupCommit)",
+    "walrs-pipelined": "walrs (submit, 1,024 in flight)",
     "walrs-wal-open": "walrs (Wal::open)",
     "okaywal": "okaywal 0.3.1",
     "commitlog": "commitlog 0.2.0",
@@ -225,6 +226,15 @@ def evaluate(crit, lat, rss):
         r2, _ = vs_peer(g, "walrs-group-commit")
         if r2 is not None:
             rows.append(("C", "(walrs with GroupCommit) >= best peer", f"{r2:.2f}x", check(r2 >= 1.0)))
+        # Issue 17: one writer with 1,024 entries in flight against one-at-a-time
+        # durable appends (C) and 16 threads in group commit (D), in the same run.
+        piped = thr(g, "walrs-pipelined")
+        r3 = speed_ratio(piped, thr(g, "walrs"), "throughput")
+        if r3 is not None:
+            rows.append(("C", "(walrs, 1,024 in flight) >= 20x one at a time", f"{r3:.1f}x", check(r3 >= 20.0)))
+        r4 = speed_ratio(piped, thr("D_durable_16_threads", "walrs"), "throughput")
+        if r4 is not None:
+            rows.append(("C", "(walrs, 1,024 in flight) >= 3x walrs in D", f"{r4:.1f}x", check(r4 >= 3.0)))
 
     g = "D_durable_16_threads"
     if g in crit:

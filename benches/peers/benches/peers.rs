@@ -10,8 +10,10 @@
 //! | F | open a cleanly closed log of 128 MiB and of 1 GiB (1 KiB entries, warm), ready to append | time per open |
 //! | G | write 4 GiB (1 KiB entries, one sync at the end) in a child process; VmRSS (RssAnon, RssFile) every 256 MiB and VmHWM at the end | MiB (JSON) |
 //!
-//! Extra walrs rows: `walrs-group-commit` (C: one writer with `SyncPolicy::GroupCommit`)
-//! and `walrs-wal-open` (E, F: `Wal::open` instead of `wal_recovery::open`).
+//! Extra walrs rows: `walrs-group-commit` (C: one writer with `SyncPolicy::GroupCommit`),
+//! `walrs-pipelined` (C: one writer keeping 1,024 entries in flight through `Wal::submit`,
+//! every entry durable at the end; no peer offers that) and `walrs-wal-open` (E, F:
+//! `Wal::open` instead of `wal_recovery::open`).
 //!
 //! What each implementation does to be durable, and how it reads, is in its module of
 //! `src/` and in docs/BENCHMARKS.md. Every write iteration starts from a new, empty
@@ -282,9 +284,10 @@ fn durable_one(c: &mut Criterion, runs: &mut RunLog, plan: &Plan) {
     let n = plan.c_entries();
     let payloads = Payloads::new(100);
     let mut scratch = Scratch::new(NAME);
-    let subjects: [&dyn Subject; 8] = [
+    let subjects: [&dyn Subject; 9] = [
         &walrs::WALRS,
         &walrs::WALRS_GROUP_COMMIT,
+        &walrs::WALRS_PIPELINED,
         &okaywal_peer::Okaywal,
         &commitlog_peer::Commitlog,
         &raft_engine_peer::RaftEngine,

@@ -115,6 +115,7 @@ pub fn all() -> Vec<&'static dyn Subject> {
     vec![
         &walrs::WALRS,
         &walrs::WALRS_GROUP_COMMIT,
+        &walrs::WALRS_PIPELINED,
         &walrs::WALRS_WAL_OPEN,
         &okaywal_peer::Okaywal,
         &commitlog_peer::Commitlog,

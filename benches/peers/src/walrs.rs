@@ -6,7 +6,12 @@
 //! - Durable, one writer: `SyncPolicy::Always` (the appender msyncs the written range
 //!   while it holds the tail); [`WALRS_GROUP_COMMIT`] runs the same with
 //!   `SyncPolicy::GroupCommit`. Both are really durable: `msync(MS_SYNC)` of the range is
-//!   an `fdatasync` of it on Linux.
+//!   an `fdatasync` of it on Linux. [`WALRS_PIPELINED`] keeps up to
+//!   [`PIPELINE_WINDOW`] entries in flight instead (`Wal::submit` of one entry at a time
+//!   under `SyncPolicy::GroupCommit`, waiting for the oldest when the window is full; the
+//!   log's flusher thread syncs them), so that one sync covers many entries; the time
+//!   runs until every entry is durable, and an entry's latency is from its submit to the
+//!   moment the writer learns it is durable.
 //! - Durable, many threads: `SyncPolicy::GroupCommit`, one `Arc`-free shared `Wal`.
 //! - Read everything: [`WALRS`] takes the path a restarting process takes,
 //!   `wal_recovery::open` and then `Recovered::replay_with` (zero-copy, every record's
@@ -16,6 +21,7 @@
 //!   (after a crash, `wal_recovery::open` scans and checks every record).
 //! - Open: the same two opens, timed alone.
 
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -38,12 +44,18 @@ pub enum ReadPath {
     WalOpen,
 }
 
+/// Entries [`WALRS_PIPELINED`] keeps in flight.
+pub const PIPELINE_WINDOW: usize = 1024;
+
 /// walrs, used one way.
 #[derive(Debug, Clone, Copy)]
 pub struct Walrs {
     name: &'static str,
     durable_policy: SyncPolicy,
     read_path: ReadPath,
+    /// Durable appends through `Wal::submit` with up to this many in flight (0: each
+    /// append durable before the next).
+    in_flight: usize,
 }
 
 /// walrs as the headline figures use it: the default options.
@@ -51,6 +63,7 @@ pub static WALRS: Walrs = Walrs {
     name: "walrs",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::Recovery,
+    in_flight: 0,
 };
 
 /// One durable writer with group commit instead of `SyncPolicy::Always`.
@@ -58,6 +71,15 @@ pub static WALRS_GROUP_COMMIT: Walrs = Walrs {
     name: "walrs-group-commit",
     durable_policy: SyncPolicy::GroupCommit,
     read_path: ReadPath::Recovery,
+    in_flight: 0,
+};
+
+/// One durable writer keeping [`PIPELINE_WINDOW`] entries in flight through `Wal::submit`.
+pub static WALRS_PIPELINED: Walrs = Walrs {
+    name: "walrs-pipelined",
+    durable_policy: SyncPolicy::GroupCommit,
+    read_path: ReadPath::Recovery,
+    in_flight: PIPELINE_WINDOW,
 };
 
 /// Reading and opening through `Wal::open` (clean logs only) instead of recovery.
@@ -65,11 +87,47 @@ pub static WALRS_WAL_OPEN: Walrs = Walrs {
     name: "walrs-wal-open",
     durable_policy: SyncPolicy::Always,
     read_path: ReadPath::WalOpen,
+    in_flight: 0,
 };
 
 impl Walrs {
     fn options(&self, sync_policy: SyncPolicy) -> WalOptions {
         WalOptions::default().with_sync_policy(sync_policy)
+    }
+}
+
+impl Walrs {
+    /// `n` entries through `Wal::submit`, up to `self.in_flight` at a time; timed until
+    /// the last is durable.
+    fn durable_pipelined(
+        &self,
+        wal: Wal,
+        payloads: &Payloads,
+        n: u64,
+        latencies: &mut Vec<u64>,
+    ) -> Result<Duration> {
+        let mut window: VecDeque<(Instant, wal_store::Pending)> =
+            VecDeque::with_capacity(self.in_flight);
+        let mut acknowledge = |(submitted, pending): (Instant, wal_store::Pending)| {
+            pending.wait().map(|_| {
+                latencies.push(submitted.elapsed().as_nanos() as u64);
+            })
+        };
+        let started = Instant::now();
+        for i in 0..n {
+            if window.len() == self.in_flight
+                && let Some(oldest) = window.pop_front()
+            {
+                acknowledge(oldest)?;
+            }
+            window.push_back((Instant::now(), wal.submit(&[payloads.get(i)])?));
+        }
+        for oldest in window {
+            acknowledge(oldest)?;
+        }
+        let elapsed = started.elapsed();
+        wal.close()?;
+        Ok(elapsed)
     }
 }
 
@@ -111,6 +169,9 @@ impl Subject for Walrs {
         latencies: &mut Vec<u64>,
     ) -> Result<Duration> {
         let wal = Wal::open(dir, self.options(self.durable_policy))?;
+        if self.in_flight > 0 {
+            return self.durable_pipelined(wal, payloads, n, latencies);
+        }
         let started = Instant::now();
         for i in 0..n {
             let op = Instant::now();

@@ -7,8 +7,8 @@
 //! segments at their first use, and every read checks its record's crc. What the record
 //! does not cover falls back to the full check: a journal rolled forward just now, a
 //! leftover temporary file, a file recovery does not know, a shadowed data file, an index
-//! with no data file, a sealed segment with no index file, a damaged `SEED` file, a
-//! cursor that cannot be read or lies outside the log, a commit offset at or past its
+//! with no data file, a sealed segment with no index file, a damaged `SEED` or `META`
+//! file, a cursor that cannot be read or lies outside the log, a commit offset at or past its
 //! end, or anything the store's clean open refuses. A deferred segment that fails its check later removes the close
 //! record (see `wal_store`), so the next open checks everything. The sealed segments
 //! wholly before the replay start are set aside (never checked before an append): they
@@ -96,7 +96,7 @@ pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Resu
 
 /// The segments of `dir`, if its files are those a clean close leaves: v2 data files, each
 /// sealed one with its index, a close record, and the log's own small files (a `SEED`
-/// file that reads as one); `None` for anything else (by name, and the seed file: no
+/// file and a `META` file that read as such); `None` for anything else (by name, and the seed file: no
 /// segment file is read). A v1 segment always gets the full check: its records carry no
 /// crc, so a read could not tell a damaged record (a size field that rotted, say) from an
 /// intact one, and the open is the only place such damage is found.
@@ -109,6 +109,7 @@ fn only_clean_files(dir: &Path) -> Result<Option<Vec<(u64, Codec)>>> {
         || !layout.duplicates.is_empty()
         || !layout.orphan_indexes.is_empty()
         || wal_store::internal::seed::read_seed(dir).is_err()
+        || wal_store::internal::meta::read_meta(dir).is_err()
     {
         return Ok(None);
     }

@@ -81,6 +81,7 @@ pub use cursor::{CursorState, DEFAULT_CURSOR, NamedCursor};
 pub use divergence::{Divergence, compare};
 pub use error::{Error, RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
+pub use log::Pending;
 pub use log::{Iter, Log, RevIter};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
@@ -116,8 +117,9 @@ use analyze::Analysis;
 pub struct RecoveryOptions {
     /// What to do with damage.
     pub mode: RecoveryMode,
-    /// The highest offset the caller knows committed (a raft commit index): damage at or
-    /// before it is committed corruption.
+    /// The highest offset the caller knows committed *and* durable on this node: damage
+    /// at or before it is committed corruption. Not a cluster's commit index as such (see
+    /// [`with_commit_offset`](RecoveryOptions::with_commit_offset)).
     pub commit_offset: Option<u64>,
     /// How to open the log afterwards (and to create it, if the directory holds none).
     pub wal: WalOptions,
@@ -132,7 +134,20 @@ impl RecoveryOptions {
     }
 
     /// Sets [`commit_offset`](RecoveryOptions::commit_offset): the highest offset the caller
-    /// knows committed, or `None` when it knows none.
+    /// knows committed *and* made durable on this node, or `None` when it knows none.
+    ///
+    /// Recovery treats every entry up to it as promised: a torn or missing entry there is
+    /// committed corruption, which [`RecoveryMode::TolerateCorruptTail`] refuses
+    /// ([`Error::CommittedCorruption`], nothing changed) and the cutting modes report as
+    /// committed loss. So it must never exceed what this log itself made durable
+    /// ([`Wal::last_synced_offset`](wal_store::Wal::last_synced_offset) when the caller
+    /// recorded it). A raft follower learns a commit index that can run ahead of its own
+    /// durable tail (the leader counted other nodes' acknowledgements); after a crash the
+    /// entries past its durable tail are an ordinary torn tail, which the leader sends
+    /// again. Pass `min(commit index, own durable tail)`: passing the commit index turns
+    /// that torn tail into committed corruption and the open is refused (see
+    /// docs/RECOVERY.md, "What to pass as the commit offset", and the test
+    /// `commit_offset_of_a_follower`).
     #[must_use]
     pub fn with_commit_offset(mut self, commit_offset: Option<u64>) -> Self {
         self.commit_offset = commit_offset;

@@ -49,6 +49,9 @@ pub enum ProblemKind {
     /// The store's `SEED` file (the chain seed of a log with no entry) cannot be read: it
     /// goes to quarantine, and an empty log's seed comes from the options again.
     SeedCorrupt,
+    /// The caller's `META` file (its metadata blob, see `Wal::write_meta`) is damaged: it
+    /// goes to quarantine, and the log has no blob until the caller writes one again.
+    MetaCorrupt,
     /// A leftover temporary file from an interrupted write.
     TempFile,
     /// A file recovery does not know (reported, never deleted).
@@ -96,6 +99,7 @@ impl ProblemKind {
             ProblemKind::TailGarbage => "tail_garbage",
             ProblemKind::HolesCorrupt => "holes_corrupt",
             ProblemKind::SeedCorrupt => "seed_corrupt",
+            ProblemKind::MetaCorrupt => "meta_corrupt",
             ProblemKind::TempFile => "temp_file",
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",

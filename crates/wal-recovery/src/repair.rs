@@ -323,6 +323,7 @@ pub(crate) fn housekeeping(
 ) -> Result<()> {
     settle_corrupt_holes_file(analysis, quarantine, actions)?;
     settle_corrupt_seed_file(analysis, quarantine, actions)?;
+    settle_corrupt_meta_file(analysis, quarantine, actions)?;
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -439,6 +440,23 @@ fn settle_corrupt_seed_file(
 ) -> Result<()> {
     if let Some(path) = damaged_file(analysis, ProblemKind::SeedCorrupt) {
         let to = quarantine.keep_file(path, "a seed file that cannot be read")?;
+        actions.push(Action::FileQuarantined {
+            from: path.clone(),
+            to,
+        });
+    }
+    Ok(())
+}
+
+/// A metadata file that cannot be read: moved to quarantine, never deleted (the blob is
+/// the caller's). The log then has no blob until the caller writes one again.
+fn settle_corrupt_meta_file(
+    analysis: &Analysis,
+    quarantine: &mut Quarantine,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    if let Some(path) = damaged_file(analysis, ProblemKind::MetaCorrupt) {
+        let to = quarantine.keep_file(path, "a metadata file that cannot be read")?;
         actions.push(Action::FileQuarantined {
             from: path.clone(),
             to,

@@ -1,4 +1,4 @@
-//! A sidecar file that cannot be read (`HOLES`, `CURSOR`, `JOURNAL`) is
+//! A sidecar file that cannot be read (`HOLES`, `CURSOR`, `META`, `JOURNAL`) is
 //! `RecoveryError::Io`, for `verify` and for every entry point that takes the lock; never a
 //! problem of the log (a `HOLES` file read as corrupt would turn its holes into committed
 //! gaps). The files are made unreadable by making them directories (the tests may run as
@@ -24,7 +24,7 @@ fn assert_io_error<T: std::fmt::Debug>(result: wal_recovery::Result<T>, name: &s
 
 #[test]
 fn a_sidecar_file_that_cannot_be_read_is_an_io_error() {
-    for name in ["HOLES", "CURSOR", wal_recovery::JOURNAL_FILE_NAME] {
+    for name in ["HOLES", "CURSOR", "META", wal_recovery::JOURNAL_FILE_NAME] {
         let dir = tempdir();
         write_log(dir.path(), 30, 256);
         std::fs::create_dir(dir.path().join(name)).unwrap();

@@ -109,6 +109,33 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// The log was shut down ([`Wal::shutdown`](crate::Wal::shutdown) or
+    /// [`Wal::close`](crate::Wal::close)): it refuses every call from then on, and every
+    /// thread waiting in it is woken with this error.
+    #[error("the log is shut down")]
+    Closed,
+
+    /// A metadata blob larger than [`META_MAX_BYTES`](crate::META_MAX_BYTES) was given to
+    /// [`Wal::write_meta`](crate::Wal::write_meta); nothing was written.
+    #[error("metadata of {size} bytes is larger than the limit of {max} bytes")]
+    MetaTooLarge {
+        /// The blob's length.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// The `META` file (the caller's metadata blob, FORMAT.md §9) was read but is not an
+    /// intact one: it is never taken as a blob. Recovery reports it (`meta_corrupt`) and
+    /// moves it to quarantine.
+    #[error("{path} is corrupt: {detail}")]
+    MetaCorrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was expected and what was found.
+        detail: String,
+    },
+
     /// An entry could not be encoded (a bug guard: the store checks sizes first).
     #[error("encoding failed: {0}")]
     Format(#[from] FormatError),

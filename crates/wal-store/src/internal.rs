@@ -53,3 +53,9 @@ pub mod sys {
 pub mod seed {
     pub use crate::seed::{ChainSeed, read_seed, seed_path};
 }
+
+/// The caller's metadata file: its name, its path, and its reading (recovery reports a
+/// damaged one). It is written only through [`Wal::write_meta`](crate::Wal::write_meta).
+pub mod meta {
+    pub use crate::meta::{META_FILE_NAME, meta_path, read_meta};
+}

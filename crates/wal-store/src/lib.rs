@@ -38,6 +38,7 @@ mod holes;
 pub mod internal;
 pub mod layout;
 mod lock;
+mod meta;
 mod mmap;
 mod naming;
 mod open;
@@ -49,11 +50,13 @@ mod segment;
 mod stats;
 mod sync;
 mod sys;
+mod waiters;
 mod wal;
 
 pub use error::{Result, StoreError};
 pub use layout::list_segments;
 pub use lock::DirLock;
+pub use meta::{META_FILE_NAME, META_MAX_BYTES};
 pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
@@ -62,6 +65,6 @@ pub use scan::{CheckedSegment, DataFileScan};
 pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};
 pub use stats::Stats;
-pub use wal::{Appended, AppendedBatch, CleanOpen, Wal};
+pub use wal::{Appended, AppendedBatch, CleanOpen, Pending, TRUNCATED_BELOW_WAIT, Wal};
 /// The on-disk codecs, re-exported so that a store user needs one dependency.
 pub use wal_format as format;

@@ -1,9 +1,15 @@
-//! Group commit: who leads the next sync, who waits for it, and the sticky failure.
+//! Group commit: who leads the next sync, who waits for it, and the sticky failure; and
+//! the queue of those who wait for an offset without blocking (`waiters.rs`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+mod waiters;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 
 use crate::error::{Result, StoreError};
+
+use waiters::Waiters;
+pub(crate) use waiters::{Settled, Slot, Waiter};
 
 /// What is known durable, and whether a sync is running.
 #[derive(Debug)]
@@ -15,6 +21,10 @@ pub(crate) struct SyncState {
     leading: bool,
     /// The error of a failed sync: the log refuses writes from then on.
     poisoned: Option<String>,
+    /// Submitted batches and callbacks waiting for an offset to become durable.
+    waiters: Waiters,
+    /// The log was shut down: a waiter for an entry not durable yet never will be.
+    closed: bool,
 }
 
 /// The group-commit coordinator.
@@ -24,6 +34,12 @@ pub(crate) struct SyncCoordinator {
     changed: Condvar,
     /// Mirrors `state.poisoned.is_some()`, so that appends check it without a lock.
     is_poisoned: AtomicBool,
+    /// Mirrors `state.waiters.len()`, so that a durable append checks for waiters to
+    /// complete without a lock.
+    waiting: AtomicUsize,
+    /// Held by the thread telling waiters their outcome, so that they are told in offset
+    /// order (see [`Inner::complete_waiters`](crate::wal::Inner)).
+    completing: Mutex<()>,
 }
 
 /// Leadership of the sync: while it is held no other sync runs. Released on drop.
@@ -63,9 +79,13 @@ impl SyncCoordinator {
                 synced_end,
                 leading: false,
                 poisoned: None,
+                waiters: Waiters::default(),
+                closed: false,
             }),
             changed: Condvar::new(),
             is_poisoned: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            completing: Mutex::new(()),
         }
     }
 
@@ -130,10 +150,86 @@ impl SyncCoordinator {
         }
     }
 
-    /// Lowers the durable end after a truncation (the caller holds the leadership).
+    /// Lowers the durable end after a truncation from `end` (the caller holds the
+    /// leadership). The waiters of the dropped entries are decided first, against the
+    /// durable end they knew; the caller then completes them.
     pub(crate) fn lower(&self, end: u64) {
         let mut state = self.lock();
-        state.synced_end = state.synced_end.min(end);
+        let synced_end = state.synced_end;
+        state.waiters.cut(end, synced_end);
+        state.synced_end = synced_end.min(end);
+    }
+
+    /// Queues `waiter` until `offset` is durable. Once the log has failed nothing more
+    /// becomes durable: the waiter comes back, refused, to be told at once.
+    pub(crate) fn queue_waiter(&self, offset: u64, waiter: Waiter) -> Option<Settled> {
+        let mut state = self.lock();
+        if let Some(cause) = &state.poisoned {
+            return Some(Settled::failed(waiter, cause.clone()));
+        }
+        if state.closed {
+            return Some(Settled::closed(waiter, offset < state.synced_end));
+        }
+        state.waiters.push(offset, waiter);
+        self.waiting.store(state.waiters.len(), Ordering::Release);
+        None
+    }
+
+    /// Whether anything waits: one load, for the paths that must stay cheap without waiters.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
+    /// The turn to tell waiters their outcome, unless another thread has it (it then
+    /// tells every waiter settled before it lets go, see `any_settled`).
+    pub(crate) fn completing_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.completing.try_lock() {
+            Ok(turn) => Some(turn),
+            // The turn guards no data: a panic while holding it left nothing half-done.
+            Err(TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Moves to `out` the waiters whose outcome is known, lowest offset first.
+    pub(crate) fn take_settled(&self, out: &mut Vec<Settled>) {
+        let mut state = self.lock();
+        let SyncState {
+            synced_end,
+            poisoned,
+            waiters,
+            ..
+        } = &mut *state;
+        waiters.take_settled(*synced_end, poisoned.as_deref(), out);
+        self.waiting.store(waiters.len(), Ordering::Release);
+    }
+
+    /// Whether the first waiter's outcome is known.
+    pub(crate) fn any_settled(&self) -> bool {
+        let state = self.lock();
+        state
+            .waiters
+            .any_settled(state.synced_end, state.poisoned.is_some())
+    }
+
+    /// Fails every waiter that is not yet durable with `cause`: the log goes away (it
+    /// was dropped) and nothing more will become durable. Returns them to be told.
+    pub(crate) fn abandon_waiters(&self, cause: &str, out: &mut Vec<Settled>) {
+        let mut state = self.lock();
+        let synced_end = state.synced_end;
+        state.waiters.take_settled(synced_end, Some(cause), out);
+        self.waiting.store(state.waiters.len(), Ordering::Release);
+    }
+
+    /// The log was shut down, after its last sync: every waiter not durable yet is told
+    /// it never will be (`StoreError::Closed`), and so is every later one. Returns them
+    /// to be told.
+    pub(crate) fn close_waiters(&self, out: &mut Vec<Settled>) {
+        let mut state = self.lock();
+        state.closed = true;
+        let synced_end = state.synced_end;
+        state.waiters.take_closed(synced_end, out);
+        self.waiting.store(state.waiters.len(), Ordering::Release);
     }
 
     /// Takes the leadership, waiting for a running sync to finish.

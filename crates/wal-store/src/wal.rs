@@ -5,24 +5,33 @@
 //! in `wal/`, one file each: `inner.rs` (the shared state, its locks, where an offset lives), `open.rs`
 //! (opening a directory, and the deferred segments checked before the first change),
 //! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
-//! interval syncer, the close record), `cut.rs` (truncation, trimming, clearing) and
-//! `read.rs` (reads, iterators' start, visits and the check-ahead hand-off).
+//! interval syncer, the close record, shutdown), `cut.rs` (truncation, trimming,
+//! clearing), `read.rs` (reads, iterators' start, visits and the check-ahead hand-off),
+//! `wait.rs` (readers waiting for entries to become visible), `pending.rs` (submits that
+//! return before they are durable, `on_durable`, telling their waiters) and `flusher.rs`
+//! (the thread that syncs for them).
 
 mod append;
 mod cut;
 mod durability;
+mod flusher;
 mod inner;
 mod open;
+mod pending;
 mod read;
+mod wait;
 
+use std::future::Future;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::lock::DirLock;
+use crate::meta;
 use crate::options::WalOptions;
 use crate::read::{Iter, RevIter};
 use crate::scan::CheckedSegment;
@@ -30,8 +39,11 @@ use crate::segment::{Entry, EntryRef};
 use crate::stats::Stats;
 
 use durability::IntervalSyncer;
+use flusher::Flusher;
 pub(crate) use inner::Inner;
 pub use open::CleanOpen;
+pub use pending::Pending;
+pub use wait::TRUNCATED_BELOW_WAIT;
 
 /// What one append wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +70,17 @@ pub struct AppendedBatch {
 /// another, gets [`StoreError::Locked`].
 ///
 /// Dropping a `Wal` does not sync it: what was not made durable (by the sync policy or
-/// [`sync`](Wal::sync)) may be lost, exactly as in a crash. Call [`close`](Wal::close) to
-/// sync and learn about any failure.
+/// [`sync`](Wal::sync)) may be lost, exactly as in a crash, and a [`Pending`] batch not
+/// yet durable then fails. Call [`close`](Wal::close) (or [`shutdown`](Wal::shutdown),
+/// through a shared reference) to sync and learn about any failure.
 #[derive(Debug)]
 pub struct Wal {
     inner: Arc<Inner>,
-    syncer: Option<IntervalSyncer>,
+    /// The interval syncer, until the log is shut down or dropped.
+    syncer: Mutex<Option<IntervalSyncer>>,
+    /// The thread that syncs for [`submit`](Wal::submit) under `Always` and
+    /// `GroupCommit`, started by the first submit or `on_durable`.
+    flusher: Mutex<Option<Flusher>>,
 }
 
 impl Wal {
@@ -208,7 +225,7 @@ impl Wal {
     /// [`SyncPolicy::GroupCommit`](crate::SyncPolicy::GroupCommit).
     pub fn append(&self, payload: &[u8]) -> Result<Appended> {
         self.inner.check_payload(payload)?;
-        let mut tail = self.inner.lock_tail()?;
+        let mut tail = self.inner.lock_tail_open()?;
         let appended = self.inner.append_locked(&mut tail, payload)?;
         self.inner.after_append(tail, appended.offset)?;
         Ok(appended)
@@ -223,6 +240,7 @@ impl Wal {
 
     /// Makes every entry appended so far durable. Concurrent callers share one sync.
     pub fn sync(&self) -> Result<()> {
+        self.inner.check_open()?;
         self.inner.sync_all()
     }
 
@@ -296,8 +314,12 @@ impl Wal {
     /// zeros made durable before this returns, so no dropped record can come back after a
     /// crash. `offset` may be one before the first entry (dropping everything), and the
     /// last entry (changing nothing).
+    ///
+    /// A [`Pending`] batch or an [`on_durable`](Wal::on_durable) callback whose entry is
+    /// dropped before it became durable completes with
+    /// [`StoreError::OffsetOutOfRange`], never with success.
     pub fn truncate_after(&self, offset: u64) -> Result<()> {
-        match offset.checked_add(1) {
+        let truncated = match offset.checked_add(1) {
             Some(cut) => self.inner.truncate_from(cut, offset),
             None => Err(StoreError::OffsetOutOfRange {
                 offset,
@@ -305,7 +327,9 @@ impl Wal {
                 next: self.inner.readable_end(),
                 reason: "after the last entry",
             }),
-        }
+        };
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Drops `offset` and every entry after it: the same as
@@ -321,7 +345,9 @@ impl Wal {
         note = "kept for programs written against 0.1: call `truncate_after(offset - 1)`, or `clear()` to drop every entry"
     )]
     pub fn truncate_from(&self, offset: u64) -> Result<()> {
-        self.inner.truncate_from(offset, offset)
+        let truncated = self.inner.truncate_from(offset, offset);
+        self.inner.complete_waiters();
+        truncated
     }
 
     /// Removes the sealed segments whose entries all lie before `offset` and returns how
@@ -353,25 +379,124 @@ impl Wal {
         self.inner.stats()
     }
 
-    /// Syncs everything and closes the log, reporting any failure (including an earlier
-    /// failed sync). A v2 log also leaves a close record (the file `CLOSED`), so that the
-    /// next [`open`](Wal::open) need not scan the active segment.
-    pub fn close(mut self) -> Result<()> {
-        if let Some(syncer) = self.syncer.take() {
+    /// Replaces the caller's metadata blob (at most [`META_MAX_BYTES`](crate::META_MAX_BYTES),
+    /// 64 KiB; a larger one is refused with [`StoreError::MetaTooLarge`]), atomically and
+    /// durably: after a crash, [`meta`](Wal::meta) gives the old blob or this one, whole.
+    ///
+    /// The blob is kept in the directory's `META` file (FORMAT.md §9), with its own crc.
+    /// It is the caller's: independent of the entries, never changed by truncation,
+    /// trimming or clearing, and never written by the store itself. A failure does not
+    /// poison the log: before the rename it leaves the old blob, after it (the directory's
+    /// fsync) the new one, perhaps not durable; either way [`meta`](Wal::meta) gives one of
+    /// the two, and a retry writes a new file from the start.
+    pub fn write_meta(&self, bytes: &[u8]) -> Result<()> {
+        self.inner.check_open()?;
+        // Writers share the temporary file: one at a time.
+        let _alone = self
+            .inner
+            .meta_writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner.check_open()?;
+        meta::write_meta(&self.inner.dir, bytes)
+    }
+
+    /// The caller's metadata blob, as last written by [`write_meta`](Wal::write_meta)
+    /// (in this process or an earlier one), or `None` if none was ever written. A damaged
+    /// file is [`StoreError::MetaCorrupt`], never a blob: recovery reports it
+    /// (`meta_corrupt`) and moves it to quarantine.
+    pub fn meta(&self) -> Result<Option<Vec<u8>>> {
+        self.inner.check_open()?;
+        meta::read_meta(&self.inner.dir)
+    }
+
+    /// Waits until the entry at `offset` is visible to readers (under the log's
+    /// [`ReadVisibility`](crate::ReadVisibility)), for at most `timeout` (`None`: as long
+    /// as it takes). Returns `Ok(true)` once it is (at once if it already is: also when it
+    /// has since been trimmed), `Ok(false)` when the timeout passes first. A reader tailing
+    /// the log reads up to the end it sees, then waits for the next offset.
+    ///
+    /// The wait ends early with an error when waiting on makes no sense:
+    /// - a truncation that drops any entry below `offset` (one the caller may have read)
+    ///   while it waits: [`StoreError::OffsetOutOfRange`] with the reason
+    ///   [`TRUNCATED_BELOW_WAIT`](crate::TRUNCATED_BELOW_WAIT); the caller re-reads from
+    ///   the new end ([`next_offset`](Wal::next_offset)). A truncation from `offset` itself
+    ///   or later leaves what the caller read in place and does not end the wait. A
+    ///   truncation made before the call is not seen by it: the caller compares the end
+    ///   with what it read;
+    /// - a shutdown: [`StoreError::Closed`] (also when the log is shut down already);
+    /// - a failed sync ([`StoreError::Poisoned`]): nothing becomes visible any more.
+    ///
+    /// A wait costs the log's appenders nothing while nobody waits.
+    pub fn wait_visible(&self, offset: u64, timeout: Option<Duration>) -> Result<bool> {
+        self.inner.wait_visible(offset, timeout)
+    }
+
+    /// A future that resolves once the entry at `offset` is visible to readers: the
+    /// asynchronous form of [`wait_visible`](Wal::wait_visible), with the same answers
+    /// (`Ok(())` for visible, and the same errors for a truncation below `offset`, a
+    /// shutdown and a failed sync). It needs no runtime: it registers the task's
+    /// [`Waker`](std::task::Waker), which the log wakes when the answer may have come.
+    /// Dropping it unresolved withdraws the wait.
+    pub fn visible(&self, offset: u64) -> impl Future<Output = Result<()>> + Send + '_ {
+        wait::Visible::new(&self.inner, offset)
+    }
+
+    /// What [`close`](Wal::close) does, through a shared reference, for a log shared
+    /// between threads: stops the interval syncer, makes every entry appended so far
+    /// durable, and leaves the close record (the file `CLOSED`, for a v2 log), reporting
+    /// any failure (including an earlier failed sync).
+    ///
+    /// From then on every call that reads or changes the log (appends, syncs, reads,
+    /// iterators' next steps, visits, truncation, trimming, clearing, the metadata blob,
+    /// waits) returns [`StoreError::Closed`], and every thread waiting in
+    /// [`wait_visible`](Wal::wait_visible) or future from [`visible`](Wal::visible) is
+    /// woken with it. An append either finished before the shutdown, and is made durable
+    /// by it, or is refused; a group-commit appender already waiting for its sync gets
+    /// it. The accessors (offsets, stats, options) go on answering.
+    ///
+    /// A second shutdown (or a [`close`](Wal::close) after one) does nothing and returns
+    /// [`StoreError::Closed`]: only the first reports how the shutdown went. The
+    /// directory's lock is released when the `Wal` is dropped (the last `Arc` of it):
+    /// until then no other writer may open the directory, since this process still maps
+    /// its files.
+    pub fn shutdown(&self) -> Result<()> {
+        let syncer = self
+            .syncer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(syncer) = syncer {
             syncer.stop();
         }
-        if let Some(cause) = self.inner.sync.poisoned() {
-            return Err(StoreError::Poisoned { cause });
-        }
-        self.inner.sync_all()?;
-        self.inner.write_close_record()
+        self.stop_flusher();
+        self.inner.shutdown()
+    }
+
+    /// Syncs everything and closes the log, reporting any failure (including an earlier
+    /// failed sync): [`shutdown`](Wal::shutdown), then the log is dropped. A v2 log also
+    /// leaves a close record (the file `CLOSED`), so that the next [`open`](Wal::open) need
+    /// not scan the active segment. Every [`Pending`] batch and
+    /// [`on_durable`](Wal::on_durable) callback is completed: with success when the final
+    /// sync succeeds.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
     }
 }
 
 impl Drop for Wal {
+    /// Stops the log's threads. Waiters whose entries are not durable are failed: a
+    /// dropped log syncs nothing more.
     fn drop(&mut self) {
-        if let Some(syncer) = self.syncer.take() {
+        let syncer = self
+            .syncer
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(syncer) = syncer {
             syncer.stop();
         }
+        self.stop_flusher();
+        self.inner.abandon_waiters();
     }
 }

@@ -130,7 +130,12 @@ pub struct WriteArgs {
     /// With --sync batch: entries per sync (default 64).
     #[arg(long, value_name = "N", value_parser = positive)]
     pub batch: Option<u64>,
-    /// After every sync, print `synced <highest durable offset>` and flush.
+    /// Keep up to N entries in flight instead: each is submitted without waiting for the
+    /// disk (one sync covers all submitted before it), and is durable once acknowledged.
+    #[arg(long, value_name = "N", value_parser = positive, conflicts_with_all = ["sync", "batch"])]
+    pub pipeline: Option<u64>,
+    /// After every sync, print `synced <highest durable offset>` and flush (with
+    /// --pipeline: in offset order, as entries become durable).
     #[arg(long)]
     pub ack: bool,
     /// One entry per line of standard input (without its newline).

@@ -328,6 +328,10 @@ pub struct StatJson {
     pub entries: u64,
     pub last_crc: Option<u32>,
     pub cursor: Option<u64>,
+    /// `"none"`, `"ok"` or `"corrupt"`: the caller's metadata blob (`META`).
+    pub meta: &'static str,
+    /// The blob's length, when it reads.
+    pub meta_bytes: Option<usize>,
     pub segments: Vec<SegmentJson>,
 }
 

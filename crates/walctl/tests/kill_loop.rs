@@ -2,8 +2,10 @@
 //! after every kill the log must hold every entry it acknowledged.
 //!
 //! Each cycle starts `walctl write` on the same directory with its own seed, payload size,
-//! segment size (small, so that rotations happen) and sync mode (`--sync always`, or
-//! `--sync batch` with a random `--batch`), reads its `synced <offset>` lines on a thread,
+//! segment size (small, so that rotations happen) and sync mode (`--sync always`,
+//! `--sync batch` with a random `--batch`, or `--pipeline` with a random window: entries
+//! submitted without waiting, acknowledged by the log's flusher thread as they become
+//! durable), reads its `synced <offset>` lines on a thread,
 //! and kills it after a random delay of a few ms to about 200 ms, counted from its first
 //! acknowledgement, or, one cycle in four, from its start (so that some kills land while
 //! it opens the log). One cycle in four then starts a second writer on the directory as
@@ -81,6 +83,8 @@ const COUNT: u64 = 1_000_000_000;
 const SIZE_BYTES: (u64, u64) = (1, 2000);
 const SEGMENT_BYTES: (u64, u64) = (16 << 10, 64 << 10);
 const BATCH: (u64, u64) = (1, 64);
+/// Bounds of the window of `--pipeline` (entries in flight).
+const PIPELINE: (u64, u64) = (1, 1024);
 const DELAY_MS: (u64, u64) = (2, 200);
 const SECOND_DELAY_MS: (u64, u64) = (0, 30);
 /// One first writer in this many is killed at a delay from its start (which may land
@@ -97,6 +101,8 @@ const SECOND_SEED_BASE: u64 = 1_000_000;
 enum Sync {
     Always,
     Batch(u64),
+    /// `--pipeline N`.
+    Pipeline(u64),
 }
 
 /// One writer process: the arguments it ran with.
@@ -114,10 +120,10 @@ impl Writer {
             seed,
             size: usize::try_from(rng.between(SIZE_BYTES.0, SIZE_BYTES.1)).unwrap(),
             segment_bytes: u32::try_from(rng.between(SEGMENT_BYTES.0, SEGMENT_BYTES.1)).unwrap(),
-            sync: if rng.next_u64().is_multiple_of(2) {
-                Sync::Always
-            } else {
-                Sync::Batch(rng.between(BATCH.0, BATCH.1))
+            sync: match rng.next_u64() % 3 {
+                0 => Sync::Always,
+                1 => Sync::Batch(rng.between(BATCH.0, BATCH.1)),
+                _ => Sync::Pipeline(rng.between(PIPELINE.0, PIPELINE.1)),
             },
         }
     }
@@ -146,6 +152,7 @@ impl Writer {
                     n.to_string(),
                 ]);
             }
+            Sync::Pipeline(n) => args.extend(["--pipeline".into(), n.to_string()]),
         }
         args
     }
@@ -273,6 +280,9 @@ struct Model {
 #[derive(Default)]
 struct Tally {
     writers: u64,
+    /// Writers that ran with `--pipeline`, and those of them acknowledged before the kill.
+    pipelined: u64,
+    pipelined_acked: u64,
     kills_before_first_ack: u64,
     /// Entries acknowledged (each counted once), entries acknowledged summed over the
     /// checks after each kill, and all entries summed over those checks.
@@ -638,6 +648,10 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
                 );
             }
             tally.writers += 1;
+            if let Sync::Pipeline(_) = one.writer.sync {
+                tally.pipelined += 1;
+                tally.pipelined_acked += u64::from(!one.acks.is_empty());
+            }
             if one.acks.is_empty() {
                 tally.kills_before_first_ack += 1;
             }
@@ -682,10 +696,12 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
         cursors.sets_killed
     );
     println!(
-        "kill loop: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} writers killed ({} before their first acknowledgement), {} entries acknowledged, checked {} times as acknowledged entries and {} times as entries after kills, {} unacknowledged entries survived, {} directories, largest log {} entries / {} bytes, recovery time {:.1} s; problems found by recovery {:?}; actions {:?}",
+        "kill loop: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} writers killed ({} before their first acknowledgement; {} pipelined, {} of them acknowledged), {} entries acknowledged, checked {} times as acknowledged entries and {} times as entries after kills, {} unacknowledged entries survived, {} directories, largest log {} entries / {} bytes, recovery time {:.1} s; problems found by recovery {:?}; actions {:?}",
         started.elapsed().as_secs_f64(),
         tally.writers,
         tally.kills_before_first_ack,
+        tally.pipelined,
+        tally.pipelined_acked,
         tally.acked,
         tally.acked_checked,
         tally.entries_checked,

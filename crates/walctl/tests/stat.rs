@@ -31,6 +31,8 @@ fn json_follows_the_contract() {
             "entries",
             "last_crc",
             "cursor",
+            "meta",
+            "meta_bytes",
             "segments",
         ],
     );
@@ -38,6 +40,8 @@ fn json_follows_the_contract() {
     assert_eq!(stat["last_offset"], 59);
     assert_eq!(stat["entries"], 60);
     assert!(stat["cursor"].is_null());
+    assert_eq!(stat["meta"], "none");
+    assert!(stat["meta_bytes"].is_null());
     let last = run(["dump", s(dir.path()), "--json", "--from", "59"]).json_lines();
     assert_eq!(stat["last_crc"], last[0]["crc"]);
 
@@ -149,4 +153,36 @@ fn a_missing_directory_is_a_usage_error() {
         &run(["stat", s(&dir.path().join("nope")), "--json"]),
         "no such directory",
     );
+}
+
+/// The caller's metadata blob: shown with its length, or as corrupt (the valid log is
+/// unaffected, and `verify` reports `meta_corrupt`).
+#[test]
+fn the_metadata_blob_is_shown() {
+    let dir = tempdir();
+    write_entries(dir.path(), 3, 20, 512);
+    {
+        let wal = wal_store::Wal::open(dir.path(), wal_store::WalOptions::default()).unwrap();
+        wal.write_meta(b"term=7").unwrap();
+        wal.close().unwrap();
+    }
+    let stat = stat_json(dir.path());
+    assert_eq!(stat["meta"], "ok");
+    assert_eq!(stat["meta_bytes"], 6);
+    let text = run(["stat", s(dir.path())]);
+    assert!(text.ok().contains("meta        6 bytes"), "{}", text.stdout);
+
+    wal_testkit::damage::xor_byte(&dir.path().join(wal_store::META_FILE_NAME), 12, 1);
+    let stat = stat_json(dir.path());
+    assert_eq!(stat["meta"], "corrupt");
+    assert!(stat["meta_bytes"].is_null());
+    assert_eq!(stat["entries"], 3);
+    let text = run(["stat", s(dir.path())]);
+    assert!(
+        text.ok().contains("meta        corrupt ("),
+        "{}",
+        text.stdout
+    );
+    let verify = run(["verify", s(dir.path())]);
+    assert!(verify.stdout.contains("meta_corrupt"), "{}", verify.stdout);
 }

@@ -199,6 +199,56 @@ fn sync_none_acknowledges_once_at_the_end() {
 }
 
 #[test]
+fn pipeline_acknowledges_in_offset_order_up_to_the_last_entry() {
+    let dir = tempdir();
+    let run = run([
+        "write",
+        s(dir.path()),
+        "--segment-size",
+        "65536",
+        "--count",
+        "500",
+        "--size",
+        "8",
+        "--seed",
+        "3",
+        "--pipeline",
+        "16",
+        "--ack",
+    ]);
+    let acks: Vec<u64> = run
+        .ok()
+        .lines()
+        .map(|line| line.strip_prefix("synced ").unwrap().parse().unwrap())
+        .collect();
+    assert!(acks.windows(2).all(|w| w[0] < w[1]), "{acks:?}");
+    assert_eq!(acks.last(), Some(&499));
+    // No more than 16 in flight: at least one acknowledgement every 16 entries.
+    assert!(acks.len() >= 500 / 16, "{acks:?}");
+    let written = entries(dir.path());
+    assert_eq!(written.len(), 500);
+    assert_eq!(written[499], (499, b"3:499;3:".to_vec()));
+}
+
+#[test]
+fn pipeline_takes_no_sync_mode() {
+    let dir = tempdir();
+    let run = run([
+        "write",
+        s(dir.path()),
+        "--count",
+        "1",
+        "--size",
+        "8",
+        "--pipeline",
+        "4",
+        "--sync",
+        "always",
+    ]);
+    assert_usage_error(&run, "--pipeline");
+}
+
+#[test]
 fn stdin_lines_become_entries() {
     let dir = tempdir();
     let run = run_with_stdin(

@@ -11,6 +11,7 @@ mod classify;
 mod commit;
 mod consumed;
 mod joins;
+mod meta;
 mod scan;
 mod seed;
 
@@ -113,6 +114,7 @@ pub(crate) fn analyze(
         .map_or(CursorState::Missing, |c| c.state.clone());
     let (recorded_holes, holes_problem) = joins::recorded_holes(&inventory.layout)?;
     let seed_problem = seed::seed_problem(dir)?;
+    let meta_problem = meta::meta_problem(dir)?;
     let mut segments = scan_all(&inventory.layout.segments, lock)?;
 
     let committed_end = commit::committed_end(commit_offset, &cursors, &segments);
@@ -144,6 +146,7 @@ pub(crate) fn analyze(
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);
     analysis.problems.extend(seed_problem);
+    analysis.problems.extend(meta_problem);
     let stray_hole = joins::stray_hole(&analysis, &recorded_holes);
     analysis.problems.extend(stray_hole);
     let missing = commit::missing_claimed_entries(&analysis);

@@ -9,6 +9,7 @@ use wal_format::Codec;
 use crate::closed::CLOSED_FILE_NAME;
 use crate::error::{IoContext, Result, StoreError};
 use crate::holes::{self, HOLES_FILE_NAME};
+use crate::meta::META_FILE_NAME;
 use crate::naming::{self, FileName, TEMP_SUFFIX};
 use crate::seed::SEED_FILE_NAME;
 
@@ -62,6 +63,8 @@ pub struct DirLayout {
     /// Where the seed file (the chain seed of a log with no entry) is read from, if the
     /// directory has one.
     pub seed_source: Option<PathBuf>,
+    /// Where the caller's metadata file (`META`) is read from, if the directory has one.
+    pub meta_source: Option<PathBuf>,
     /// Every other name, sorted: not the store's (the caller's own files, or unknown).
     pub other_names: Vec<String>,
 }
@@ -116,10 +119,17 @@ impl DirLayout {
                     layout.close_record_source = Some(source);
                 }
                 FileName::Unknown if name == SEED_FILE_NAME => layout.seed_source = Some(source),
+                FileName::Unknown if name == META_FILE_NAME => layout.meta_source = Some(source),
                 // The store's own small files, interrupted while being replaced.
                 FileName::Unknown
                     if name.strip_suffix(TEMP_SUFFIX).is_some_and(|n| {
-                        [HOLES_FILE_NAME, CLOSED_FILE_NAME, SEED_FILE_NAME].contains(&n)
+                        [
+                            HOLES_FILE_NAME,
+                            CLOSED_FILE_NAME,
+                            SEED_FILE_NAME,
+                            META_FILE_NAME,
+                        ]
+                        .contains(&n)
                     }) =>
                 {
                     layout.temp_files.push(dir.join(&name));
@@ -229,6 +239,8 @@ mod tests {
                 "LOCK",
                 "HOLES",
                 "CLOSED.tmp",
+                "META",
+                "META.tmp",
                 "3.txnx.tmp",
                 "CURSOR",
                 "zzz",
@@ -245,8 +257,13 @@ mod tests {
         assert_eq!(orphans, [0, 5]);
         assert_eq!(
             layout.temp_files,
-            [dir.join("3.txnx.tmp"), dir.join("CLOSED.tmp")]
+            [
+                dir.join("3.txnx.tmp"),
+                dir.join("CLOSED.tmp"),
+                dir.join("META.tmp")
+            ]
         );
+        assert_eq!(layout.meta_source, Some(dir.join("META")));
         assert_eq!(layout.holes_source, Some(dir.join("HOLES")));
         assert_eq!(layout.close_record_source, None);
         assert_eq!(layout.other_names, ["CURSOR", "JOURNAL", "zzz"]);

@@ -27,13 +27,33 @@ impl Inner {
 
     /// [`Wal::append_batch`](crate::Wal::append_batch), once its lock is to be taken.
     pub(super) fn append_batch<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<AppendedBatch> {
+        let (tail, batch) = self.append_batch_locked(payloads)?;
+        self.after_append(tail, batch.last_offset)?;
+        Ok(batch)
+    }
+
+    /// Appends a batch as [`append_batch`](Inner::append_batch) does, without the sync
+    /// policy's sync: for [`Wal::submit`](crate::Wal::submit).
+    pub(super) fn append_batch_unsynced<P: AsRef<[u8]>>(
+        &self,
+        payloads: &[P],
+    ) -> Result<AppendedBatch> {
+        self.append_batch_locked(payloads).map(|(_, batch)| batch)
+    }
+
+    /// Appends a batch (every payload checked first, so a bad one appends nothing) and
+    /// returns it with the tail still held.
+    fn append_batch_locked<P: AsRef<[u8]>>(
+        &self,
+        payloads: &[P],
+    ) -> Result<(MutexGuard<'_, Tail>, AppendedBatch)> {
         if payloads.is_empty() {
             return Err(StoreError::EmptyBatch);
         }
         for payload in payloads {
             self.check_payload(payload.as_ref())?;
         }
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         let first_offset = tail.next_offset;
         // The whole batch must fit below the largest offset, or none of it is appended.
         if first_offset.checked_add(payloads.len() as u64).is_none() {
@@ -52,12 +72,12 @@ impl Inner {
         let Some(last) = last else {
             return Err(StoreError::EmptyBatch);
         };
-        self.after_append(tail, last.offset)?;
-        Ok(AppendedBatch {
+        let batch = AppendedBatch {
             first_offset,
             last_offset: last.offset,
             last_crc: last.crc,
-        })
+        };
+        Ok((tail, batch))
     }
 
     pub(super) fn append_locked(&self, tail: &mut Tail, payload: &[u8]) -> Result<Appended> {
@@ -106,8 +126,17 @@ impl Inner {
 
     /// Applies the sync policy after appending up to `last_offset`.
     pub(super) fn after_append(&self, tail: MutexGuard<'_, Tail>, last_offset: u64) -> Result<()> {
+        if self.options.read_visibility == ReadVisibility::Appended {
+            self.waiters.published(last_offset.saturating_add(1));
+        }
         match self.options.sync_policy {
-            SyncPolicy::Always => self.sync_holding_tail(&tail),
+            SyncPolicy::Always => {
+                let synced = self.sync_holding_tail(&tail);
+                drop(tail);
+                // Waiters this sync settled (one load when there are none).
+                self.complete_waiters();
+                synced
+            }
             SyncPolicy::GroupCommit => {
                 drop(tail);
                 self.sync_until(last_offset.saturating_add(1))
@@ -214,6 +243,7 @@ impl Inner {
         sealed.publish(sealed.data_len());
         self.readable_end
             .fetch_max(tail.next_offset, Ordering::AcqRel);
+        self.waiters.published(tail.next_offset);
         log::info!(
             target: "wal_store::segment",
             "sealed segment {} ({} entries), next segment {}",

@@ -26,7 +26,7 @@ impl Inner {
     /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
     pub(super) fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         let first = self.first_offset();
         let next = tail.next_offset;
         let out_of_range = |reason| StoreError::OffsetOutOfRange {
@@ -66,9 +66,13 @@ impl Inner {
         // refuses writes until a reopen reads what is on disk.
         let keep = self
             .cut_files(&mut segments, &dropped, keep, cut, first)
-            .inspect_err(|e| self.sync.poison(format!("truncation left unfinished: {e}")))?;
+            .inspect_err(|e| {
+                self.sync.poison(format!("truncation left unfinished: {e}"));
+                self.waiters.wake_all();
+            })?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        self.waiters.truncated(cut);
         self.sync.lower(cut);
         drop(segments);
         log::info!(
@@ -194,7 +198,7 @@ impl Inner {
     }
 
     pub(super) fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
-        let tail = self.lock_tail()?;
+        let tail = self.lock_tail_open()?;
         let segments = self.segments_read()?;
         let removable = self.trimmable(&tail, &segments, offset)?;
         Ok(segments
@@ -203,7 +207,7 @@ impl Inner {
     }
 
     pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
-        let tail = self.lock_tail()?;
+        let tail = self.lock_tail_open()?;
         let mut segments = self.segments_write()?;
         let removable = self.trimmable(&tail, &segments, offset)?;
         if removable > 0 {
@@ -268,7 +272,7 @@ impl Inner {
 
     pub(super) fn clear(&self) -> Result<()> {
         let _leadership = self.sync.lead()?;
-        let mut tail = self.lock_tail()?;
+        let mut tail = self.lock_tail_open()?;
         self.forget_close_record(&mut tail)?;
         let next = tail.next_offset;
         // The seed of the next entry goes to disk before any segment does, so that a crash

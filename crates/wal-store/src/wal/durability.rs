@@ -33,7 +33,11 @@ impl Inner {
         if let Some(cause) = self.sync.poisoned_fast() {
             return Err(StoreError::Poisoned { cause });
         }
-        flush().inspect_err(|e| self.sync.poison(e.to_string()))
+        flush().inspect_err(|e| {
+            self.sync.poison(e.to_string());
+            // Nothing becomes visible any more: waiting readers learn why.
+            self.waiters.wake_all();
+        })
     }
 
     /// Syncs the active segment while holding the tail: nothing can be appended
@@ -55,8 +59,12 @@ impl Inner {
         self.sync_until(end)
     }
 
+    /// Waits until every entry below `end` is durable (leading a sync if none runs),
+    /// then tells the waiters that settled (see `pending.rs`).
     pub(super) fn sync_until(&self, end: u64) -> Result<()> {
-        if self.sync.wait_durable(end, || self.lead_sync())? {
+        let durable = self.sync.wait_durable(end, || self.lead_sync());
+        self.complete_waiters();
+        if durable? {
             Ok(())
         } else {
             Err(StoreError::OffsetOutOfRange {
@@ -97,7 +105,29 @@ impl Inner {
         if self.options.read_visibility == ReadVisibility::Synced {
             segment.publish(len);
             self.readable_end.fetch_max(end, Ordering::AcqRel);
+            self.waiters.published(end);
         }
+    }
+
+    /// See [`Wal::shutdown`](crate::Wal::shutdown) (the interval syncer is stopped
+    /// already). The flag goes up under the tail lock, which every change takes and then
+    /// reads it under: a change before it is covered by the sync below, none comes after.
+    pub(super) fn shutdown(&self) -> Result<()> {
+        {
+            let _tail = self.tail_for_reading();
+            if self.closed.swap(true, Ordering::AcqRel) {
+                return Err(StoreError::Closed);
+            }
+        }
+        self.waiters.wake_all();
+        let closed = match self.sync.poisoned() {
+            Some(cause) => Err(StoreError::Poisoned { cause }),
+            None => self.sync_all().and_then(|()| self.write_close_record()),
+        };
+        // The last sync is done: a submitted batch or callback still waiting is for an
+        // entry that never will be durable (or not appended at all).
+        self.close_waiters();
+        closed
     }
 
     /// Removes the close record, durably, if one may be on disk: the active segment is

@@ -13,6 +13,7 @@ use crate::options::WalOptions;
 use crate::segment::Segment;
 use crate::stats::{Counters, Stats};
 use crate::sync::SyncCoordinator;
+use crate::waiters::Waiters;
 
 #[derive(Debug)]
 pub(crate) struct Inner {
@@ -46,6 +47,14 @@ pub(crate) struct Inner {
     /// ([`Wal::open_if_closed_cleanly`](crate::Wal::open_if_closed_cleanly)): damage a
     /// read finds then removes the record at once.
     pub(super) forgets_close_record_on_damage: AtomicBool,
+    /// Set, under the tail lock, by [`Wal::shutdown`](crate::Wal::shutdown): every call
+    /// that changes or reads the log refuses from then on (see [`Inner::check_open`]).
+    pub(super) closed: AtomicBool,
+    /// Readers waiting for entries to become visible (see `waiters.rs`).
+    pub(super) waiters: Waiters,
+    /// Held while the metadata file is replaced: two writers would share its temporary
+    /// file.
+    pub(super) meta_writing: Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -111,8 +120,32 @@ impl Inner {
         self.tail.lock().map_err(poisoned_lock)
     }
 
+    /// The tail, for a change of the log: refused once the log is shut down. The flag is
+    /// read under the tail lock, under which shutdown sets it, so a change either
+    /// happens before the shutdown's sync (which covers it) or not at all.
+    pub(super) fn lock_tail_open(&self) -> Result<MutexGuard<'_, Tail>> {
+        let tail = self.lock_tail()?;
+        self.check_open()?;
+        Ok(tail)
+    }
+
+    /// [`StoreError::Closed`] once the log is shut down.
+    #[inline]
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(StoreError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The segment list, shared, for a reader: refused once the log is shut down, so that
+    /// every read, iterator step and visit (each takes it) ends with
+    /// [`StoreError::Closed`].
     pub(crate) fn segments_read(&self) -> Result<RwLockReadGuard<'_, Vec<Arc<Segment>>>> {
-        self.segments.read().map_err(poisoned_lock)
+        let segments = self.segments.read().map_err(poisoned_lock)?;
+        self.check_open()?;
+        Ok(segments)
     }
 
     pub(super) fn segments_write(&self) -> Result<RwLockWriteGuard<'_, Vec<Arc<Segment>>>> {
@@ -175,7 +208,7 @@ impl Inner {
 
     /// Counters since opening (see [`Wal::stats`](crate::Wal::stats)).
     pub(super) fn stats(&self) -> Stats {
-        let segments = self.segments_read().map(|s| s.len()).unwrap_or(0);
+        let segments = self.segments.read().map(|s| s.len()).unwrap_or(0);
         let (entries, bytes) = self
             .lock_tail()
             .map(|t| (t.entries_appended, t.payload_bytes_appended))

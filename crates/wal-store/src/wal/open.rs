@@ -17,6 +17,7 @@ use crate::seed::{self, ChainSeed};
 use crate::segment::Segment;
 use crate::stats::Counters;
 use crate::sync::SyncCoordinator;
+use crate::waiters::Waiters;
 use crate::wal::Wal;
 use crate::wal::durability::IntervalSyncer;
 use crate::wal::inner::{Inner, Tail};
@@ -163,6 +164,9 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         counters: Counters::default(),
         damage_seen: AtomicBool::new(set_aside),
         forgets_close_record_on_damage: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
+        waiters: Waiters::default(),
+        meta_writing: Mutex::new(()),
         dir,
         options,
         _lock: lock,
@@ -171,7 +175,11 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
         SyncPolicy::Interval(interval) => Some(IntervalSyncer::start(&inner, interval)?),
         _ => None,
     };
-    Ok(Wal { inner, syncer })
+    Ok(Wal {
+        inner,
+        syncer: Mutex::new(syncer),
+        flusher: Mutex::new(None),
+    })
 }
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty

@@ -20,6 +20,7 @@ pub fn run(args: &StatArgs, out: &mut Out) -> Result<Exit> {
     };
     let outcome = scan::scan_log(&args.dir, options, |_| Ok(ControlFlow::Continue(())))?;
     let cursor = cursor::read_cursor(&args.dir)?;
+    let meta = read_meta(&args.dir)?;
     let last_offset = outcome.last_offset();
     let stat = StatJson {
         first_offset: last_offset.and(outcome.first_offset),
@@ -27,6 +28,8 @@ pub fn run(args: &StatArgs, out: &mut Out) -> Result<Exit> {
         entries: outcome.entries(),
         last_crc: last_offset.and(outcome.last_crc),
         cursor: cursor.offset(),
+        meta: meta.status(),
+        meta_bytes: meta.bytes(),
         segments: outcome.segments.iter().map(SegmentJson::from).collect(),
     };
     if args.json {
@@ -48,6 +51,12 @@ pub fn run(args: &StatArgs, out: &mut Out) -> Result<Exit> {
         CursorState::Corrupt(why) => format!("corrupt ({why})"),
     };
     out.line(format_args!("cursor      {cursor_text}"))?;
+    let meta_text = match &meta {
+        Meta::None => "none".to_owned(),
+        Meta::Blob(bytes) => format!("{bytes} bytes"),
+        Meta::Corrupt(why) => format!("corrupt ({why})"),
+    };
+    out.line(format_args!("meta        {meta_text}"))?;
     out.line(format_args!("segments    {}", stat.segments.len()))?;
     if !stat.segments.is_empty() {
         out.line(format_args!(
@@ -67,4 +76,40 @@ pub fn run(args: &StatArgs, out: &mut Out) -> Result<Exit> {
         ))?;
     }
     Ok(Exit::Clean)
+}
+
+/// The caller's metadata blob (`META`), as `stat` shows it.
+enum Meta {
+    None,
+    /// Its length.
+    Blob(usize),
+    /// What is wrong with it.
+    Corrupt(String),
+}
+
+impl Meta {
+    fn status(&self) -> &'static str {
+        match self {
+            Meta::None => "none",
+            Meta::Blob(_) => "ok",
+            Meta::Corrupt(_) => "corrupt",
+        }
+    }
+
+    fn bytes(&self) -> Option<usize> {
+        match self {
+            Meta::Blob(len) => Some(*len),
+            Meta::None | Meta::Corrupt(_) => None,
+        }
+    }
+}
+
+/// Reads the metadata file of `dir` (a file that cannot be read at all is an error).
+fn read_meta(dir: &std::path::Path) -> Result<Meta> {
+    match wal_store::internal::meta::read_meta(dir) {
+        Ok(None) => Ok(Meta::None),
+        Ok(Some(blob)) => Ok(Meta::Blob(blob.len())),
+        Err(wal_store::StoreError::MetaCorrupt { detail, .. }) => Ok(Meta::Corrupt(detail)),
+        Err(e) => Err(e.into()),
+    }
 }

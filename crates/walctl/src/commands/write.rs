@@ -1,9 +1,13 @@
 //! `walctl write`: append generated entries, or the lines of standard input.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::io::{BufRead, Read};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use wal_format::Codec;
-use wal_recovery::Log;
+use wal_recovery::{Log, Pending};
 use wal_store::{SyncPolicy, WalOptions};
 
 use crate::cli::{CodecArg, SyncArg, WriteArgs};
@@ -24,6 +28,9 @@ enum Syncing {
     Every(u64),
     /// `sync()` once at the end.
     AtEnd,
+    /// Up to this many entries in flight through `Log::submit`, each acknowledged once
+    /// durable (`SyncPolicy::GroupCommit`: the log's flusher syncs them).
+    Pipelined(usize),
 }
 
 /// The log being written, and the bookkeeping of syncs and acknowledgements.
@@ -36,10 +43,16 @@ struct Writer<'a> {
     written: u64,
     first: Option<u64>,
     last: Option<u64>,
+    /// With `Syncing::Pipelined`: the entries submitted and not yet acknowledged, oldest
+    /// first.
+    in_flight: VecDeque<Pending>,
 }
 
 impl Writer<'_> {
     fn append(&mut self, payload: &[u8], out: &mut Out) -> Result<u64> {
+        if let Syncing::Pipelined(window) = self.syncing {
+            return self.submit(payload, window, out);
+        }
         let appended = self.log.append(payload)?;
         self.written += 1;
         self.first.get_or_insert(appended.offset);
@@ -48,12 +61,67 @@ impl Writer<'_> {
         match self.syncing {
             Syncing::EachEntry => self.acknowledge(out)?,
             Syncing::Every(n) if self.unsynced >= n => self.sync(out)?,
-            Syncing::Every(_) | Syncing::AtEnd => {}
+            Syncing::Every(_) | Syncing::AtEnd | Syncing::Pipelined(_) => {}
         }
         Ok(appended.offset)
     }
 
+    /// Submits one entry, acknowledges the oldest ones already durable, and waits for the
+    /// oldest while `window` are in flight.
+    fn submit(&mut self, payload: &[u8], window: usize, out: &mut Out) -> Result<u64> {
+        let pending = self.log.submit(&[payload])?;
+        let offset = *pending.offsets().start();
+        self.written += 1;
+        self.first.get_or_insert(offset);
+        self.last = Some(offset);
+        self.in_flight.push_back(pending);
+        self.collect(window.saturating_sub(1), out)?;
+        Ok(offset)
+    }
+
+    /// Takes the oldest in-flight entries that are durable, waiting for them while more
+    /// than `keep` are in flight, and acknowledges the last one taken: acknowledgements
+    /// come in offset order, each covering every entry before it.
+    fn collect(&mut self, keep: usize, out: &mut Out) -> Result<()> {
+        let mut durable = None;
+        let outcome = loop {
+            let result = if self.in_flight.len() > keep {
+                match self.in_flight.pop_front() {
+                    Some(oldest) => oldest.wait(),
+                    None => break Ok(()),
+                }
+            } else {
+                let Some(oldest) = self.in_flight.front_mut() else {
+                    break Ok(());
+                };
+                // A look without waiting: the no-op waker is never woken, nor needed.
+                match Pin::new(oldest).poll(&mut Context::from_waker(Waker::noop())) {
+                    Poll::Ready(result) => {
+                        self.in_flight.pop_front();
+                        result
+                    }
+                    Poll::Pending => break Ok(()),
+                }
+            };
+            match result {
+                Ok(batch) => durable = Some(batch.last_offset),
+                Err(e) => break Err(e),
+            }
+        };
+        // What became durable before a failure is acknowledged all the same.
+        if self.ack
+            && let Some(offset) = durable
+        {
+            out.line(format_args!("synced {offset}"))?;
+            out.flush()?;
+        }
+        Ok(outcome?)
+    }
+
     fn sync(&mut self, out: &mut Out) -> Result<()> {
+        if let Syncing::Pipelined(_) = self.syncing {
+            return self.collect(0, out);
+        }
         if self.unsynced == 0 {
             return Ok(());
         }
@@ -88,11 +156,14 @@ impl Writer<'_> {
 }
 
 pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
-    let syncing = match (args.sync, args.batch) {
-        (SyncArg::Always, None) => Syncing::EachEntry,
-        (SyncArg::Batch, batch) => Syncing::Every(batch.unwrap_or(DEFAULT_BATCH)),
-        (SyncArg::None, None) => Syncing::AtEnd,
-        (_, Some(_)) => {
+    let syncing = match (args.pipeline, args.sync, args.batch) {
+        (Some(window), _, _) => Syncing::Pipelined(
+            usize::try_from(window).map_err(|_| CliError::usage("--pipeline is too large"))?,
+        ),
+        (None, SyncArg::Always, None) => Syncing::EachEntry,
+        (None, SyncArg::Batch, batch) => Syncing::Every(batch.unwrap_or(DEFAULT_BATCH)),
+        (None, SyncArg::None, None) => Syncing::AtEnd,
+        (None, _, Some(_)) => {
             return Err(CliError::usage("--batch applies only with --sync batch"));
         }
     };
@@ -107,6 +178,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
         )
         .with_sync_policy(match syncing {
             Syncing::EachEntry => SyncPolicy::Always,
+            Syncing::Pipelined(_) => SyncPolicy::GroupCommit,
             Syncing::Every(_) | Syncing::AtEnd => SyncPolicy::Manual,
         });
     wal_options.validate()?;
@@ -131,6 +203,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
         written: 0,
         first: None,
         last: None,
+        in_flight: VecDeque::new(),
     };
     let outcome = if args.stdin {
         write_stdin(&mut writer, out)
