@@ -189,7 +189,8 @@ impl Log {
     /// Refuses, changing nothing, to remove an entry after a cursor
     /// ([`Error::TrimDropsUnread`], naming the lowest such cursor and how many of its
     /// unread entries would go); [`trim_before_dropping_unread`](Log::trim_before_dropping_unread)
-    /// removes them. A log with no cursor is trimmed as asked.
+    /// removes them. A log with no cursor is trimmed as asked; so is one whose only
+    /// cursor files recovery found corrupt (they are reported, and name no position).
     pub fn trim_before(&self, offset: u64) -> Result<usize> {
         let cursors = self.cursors_lock();
         let keep_from = self.wal.first_offset_after_trim(offset)?;
