@@ -242,8 +242,12 @@ impl LogModel {
         Ok(())
     }
 
-    /// The log now starts at `first` (after a trim).
+    /// The log now starts at `first` (after a trim). A trim that moves the start makes
+    /// the log durable first when the new start is not durable yet: it syncs everything.
     pub fn trimmed_to(&mut self, first: u64) {
+        if first > self.first && self.synced_end < first {
+            self.synced_end = self.next;
+        }
         self.entries = self.entries.split_off(&first);
         self.first = first;
     }

@@ -35,6 +35,8 @@ use crate::error::{Error, IoContext, Result};
 pub const CURSOR_FILE_NAME: &str = "CURSOR";
 /// The name that stands for the default cursor (`CURSOR`) wherever a cursor is named.
 pub const DEFAULT_CURSOR: &str = "default";
+/// Names no cursor may have: `CURSOR.<name>` would be another file of the directory.
+const RESERVED_NAMES: [&str; 2] = ["tmp", "pending"];
 /// The longest cursor name, in bytes.
 pub const CURSOR_NAME_MAX_BYTES: usize = 64;
 /// The cursor file's magic bytes.
@@ -104,8 +106,8 @@ pub struct NamedCursor {
 }
 
 /// Checks a cursor name: 1 to [`CURSOR_NAME_MAX_BYTES`] bytes of `a-z`, `0-9`, `_` and
-/// `-` (so that every name is a plain, portable file name, and `CURSOR.<name>.tmp` is
-/// never a cursor's).
+/// `-`, but not `tmp` or `pending` (so that every name is a plain, portable file name,
+/// and neither `CURSOR.tmp` nor `CURSOR.<name>.tmp` is ever a cursor's).
 pub fn check_cursor_name(name: &str) -> Result<()> {
     let reason = if name.is_empty() {
         Some("it is empty")
@@ -116,6 +118,10 @@ pub fn check_cursor_name(name: &str) -> Result<()> {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     {
         Some("only a-z, 0-9, '_' and '-' are allowed")
+    } else if RESERVED_NAMES.contains(&name) {
+        // `CURSOR.tmp` is the default cursor's file being replaced, `CURSOR.pending` a
+        // journaled change's name for it.
+        Some("it names a temporary file of the default cursor")
     } else {
         None
     };
@@ -465,7 +471,18 @@ mod tests {
             assert!(check_cursor_name(good).is_ok(), "{good}");
             assert_eq!(cursor_name_of_file(&cursor_file_name(good)), Some(good));
         }
-        for bad in ["", "A", "a.b", "a/b", "..", "a b", "é", &"z".repeat(65)] {
+        for bad in [
+            "",
+            "A",
+            "a.b",
+            "a/b",
+            "..",
+            "a b",
+            "é",
+            "tmp",
+            "pending",
+            &"z".repeat(65),
+        ] {
             assert!(
                 matches!(check_cursor_name(bad), Err(Error::InvalidCursorName { .. })),
                 "{bad}"
@@ -475,6 +492,7 @@ mod tests {
         assert_eq!(cursor_name_of_file("CURSOR"), Some(DEFAULT_CURSOR));
         assert_eq!(cursor_name_of_file("CURSOR.default"), None);
         assert_eq!(cursor_name_of_file("CURSOR.a.tmp"), None);
+        assert_eq!(cursor_name_of_file("CURSOR.tmp"), None);
         assert_eq!(cursor_name_of_file("CURSORx"), None);
     }
 }

@@ -36,6 +36,9 @@ struct SegmentView {
 /// the last one by scanning. Reads only headers (v2) or payloads (v1) on demand.
 struct LogView {
     segments: Vec<SegmentView>,
+    /// The log's logical start (the `SEED` file), when it has one: entries below it are
+    /// trimmed, and with the reset flag, or past every record, the log is empty there.
+    start: Option<wal_store::layout::LogStart>,
 }
 
 /// What identifies an entry: its stored crc (v2) or its payload (v1).
@@ -50,9 +53,13 @@ impl LogView {
         let files = DirLayout::read(dir)?;
         // A base with data files of two codecs: which one holds the log is not known.
         files.segments_without_duplicates()?;
-        let count = files.segments.len();
+        // Where the log starts: the segments wholly below it are not read. A damaged
+        // seed file says nothing (recovery reports it): the first record is the start.
+        let start = files.read_start().ok().flatten();
+        let below = files.segments_below(start.as_ref());
+        let count = files.segments.len().saturating_sub(below);
         let mut segments = Vec::with_capacity(count);
-        for (i, segment) in files.segments.into_iter().enumerate() {
+        for (i, segment) in files.segments.into_iter().skip(below).enumerate() {
             let data_path = segment.data_path;
             let file = File::open(&data_path).io_context("open", &data_path)?;
             // Sealed segments through their index when it is valid (an index that
@@ -78,14 +85,24 @@ impl LogView {
                 file,
             });
         }
-        Ok(LogView { segments })
+        Ok(LogView { segments, start })
     }
 
     /// First offset and one past the last.
     fn range(&self) -> Option<(u64, u64)> {
-        let first = self.segments.first()?.base;
-        let last = self.segments.last()?;
-        Some((first, last.base + last.offsets.len() as u64))
+        let records = self
+            .segments
+            .first()
+            .zip(self.segments.last())
+            .map(|(first, last)| (first.base, last.base + last.offsets.len() as u64));
+        match (records, self.start) {
+            (_, Some(start)) if start.resetting => Some((start.offset, start.offset)),
+            (Some((_, end)), Some(start)) if start.offset > end => {
+                Some((start.offset, start.offset))
+            }
+            (Some((first, end)), Some(start)) => Some((first.max(start.offset), end)),
+            (records, _) => records,
+        }
     }
 
     fn identity(&self, offset: u64) -> Result<Option<Identity>> {

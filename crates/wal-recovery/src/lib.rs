@@ -338,6 +338,19 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
+    if let analyze::Start::Void(start) = analysis.start
+        && !start.resetting
+    {
+        // Every record lies below the log's start: the store's open finishes the reset
+        // this flag begins (whatever those records hold, damage included, is void).
+        wal_store::internal::seed::write_seed(
+            dir,
+            wal_store::layout::LogStart {
+                resetting: true,
+                ..start
+            },
+        )?;
+    }
     let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so

@@ -106,6 +106,13 @@ pub fn migrate_with_segment_bytes(
         .and_then(|s| s.last_crc)
         .unwrap_or(0);
     let mut packer = Packer::new(dir, migration.segment_bytes, prev_crc);
+    // A logical start inside the rewritten records: its entry gets a new link, which the
+    // seed file must carry (installed by the same journal).
+    if let analyze::Start::Logical(start) = analysis.start
+        && rewritten.first().is_some_and(|s| s.base <= start)
+    {
+        packer.start = Some(start);
+    }
     for (i, segment) in rewritten.iter().enumerate() {
         let previous_end = i
             .checked_sub(1)
@@ -138,6 +145,7 @@ pub fn migrate_with_segment_bytes(
         }
     }
     let end = rewritten.last().map_or(0, |s| s.base + s.entries());
+    packer.stage_start(end)?;
     let journal = packer.finish(end, rewritten)?;
     migration.segments = journal.bases.clone();
     // A clean close's record describes the active segment, which is rewritten (rechained
@@ -204,6 +212,10 @@ struct Packer<'a> {
     prev_crc: u32,
     /// The segment being filled: its base, record bytes and their file offsets.
     current: Option<(u64, Vec<u8>, Vec<u32>)>,
+    /// The log's logical start, when it lies in the rewritten records, and the crc its
+    /// entry's record is chained from once rewritten.
+    start: Option<u64>,
+    start_seed: Option<u32>,
     /// Finished segments: written (sealed, with their index) and journaled.
     staged: Staged,
 }
@@ -215,6 +227,8 @@ impl<'a> Packer<'a> {
             segment_bytes,
             prev_crc,
             current: None,
+            start: None,
+            start_seed: None,
             staged: Staged {
                 journal: Journal::default(),
                 bases: Vec::new(),
@@ -223,8 +237,31 @@ impl<'a> Packer<'a> {
         }
     }
 
+    /// Stages the seed file of the logical start with its new link, if the start lies
+    /// in the rewritten records (at the end of them: the last crc). `end` is where the
+    /// rewritten records end.
+    fn stage_start(&mut self, end: u64) -> Result<()> {
+        let Some(start) = self.start else {
+            return Ok(());
+        };
+        let seed = match self.start_seed {
+            Some(seed) => seed,
+            None if start == end => self.prev_crc,
+            None => return Ok(()),
+        };
+        let path = wal_store::internal::seed::seed_path(self.dir);
+        let bytes = wal_store::internal::seed::encode_seed(
+            wal_store::internal::seed::LogStart::at(start, seed),
+        );
+        store_fs::write_atomically(self.dir, &pending_path(&path), &bytes)?;
+        self.install(path)
+    }
+
     /// Appends the entry at `offset`, chained from the entry before.
     fn push(&mut self, offset: u64, payload: &[u8]) -> Result<()> {
+        if self.start == Some(offset) {
+            self.start_seed = Some(self.prev_crc);
+        }
         let needed = Codec::V2.record_bytes(payload.len()).ok_or_else(|| {
             RecoveryError::InvalidArgument(format!("entry {offset} is too large for v2"))
         })?;

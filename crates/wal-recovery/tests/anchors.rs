@@ -168,15 +168,16 @@ fn anchor_02_offsets_survive_purge_and_restart() {
     drop(recovered);
     assert_eq!(segment_bases(dir.path()), [10, 20, 30]);
 
+    // The trim is logical: the log starts at 15, though segment 10 stays on disk.
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    assert_eq!(recovered.report.first_offset, 10);
+    assert_eq!(recovered.report.first_offset, 15);
     assert_eq!(recovered.report.last_offset, Some(35));
     assert_eq!(recovered.report.replay_from, 15);
     assert_eq!(replayed(&recovered), expected(15..36));
     assert_eq!(recovered.log.next_offset(), 36);
     append_range(&recovered.log, 36..50);
-    assert_eq!(all_entries(&recovered.log), expected(10..50));
+    assert_eq!(all_entries(&recovered.log), expected(15..50));
     recovered.log.set_cursor(25).unwrap();
     assert_eq!(recovered.log.trim_before(26).unwrap(), 1);
     drop(recovered);
@@ -185,10 +186,13 @@ fn anchor_02_offsets_survive_purge_and_restart() {
     assert_eq!(bases.first(), Some(&20));
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    assert_eq!(recovered.report.first_offset, 20);
+    assert_eq!(recovered.report.first_offset, 26);
     assert_eq!(replayed(&recovered), expected(26..50));
-    for offset in 20..50 {
+    for offset in 26..50 {
         assert_eq!(recovered.log.read(offset).unwrap().payload, payload(offset));
+    }
+    for offset in 0..26 {
+        assert!(recovered.log.read(offset).is_err(), "read({offset})");
     }
 }
 
@@ -266,7 +270,8 @@ fn anchor_04_sequence_survives_purging_everything() {
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert_eq!(replayed(&recovered), expected(36..37));
 
-    // By trimming everything consumed: the active segment stays, with its name.
+    // By trimming everything consumed: the active segment stays, with its name, and the
+    // log starts at 36.
     let dir = tempdir();
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -275,7 +280,8 @@ fn anchor_04_sequence_survives_purging_everything() {
     drop(recovered);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    assert_eq!(recovered.report.first_offset, 30);
+    assert_eq!(recovered.report.first_offset, 36);
+    assert_eq!(recovered.report.last_offset, None);
     assert_eq!(replayed(&recovered), []);
     assert_eq!(recovered.log.append(&payload(36)).unwrap().offset, 36);
 }

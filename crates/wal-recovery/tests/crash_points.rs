@@ -311,9 +311,11 @@ fn crash_at_each_step_of_truncation() {
 
 #[test]
 fn crash_at_each_step_of_trimming() {
-    // trim_before(20) on segments 0, 10, 20, 30: replaces SEED with the seed of entry 20
-    // (the prev crc of its record), removes 0.idxx, 0.txnx, 10.idxx, 10.txnx (oldest
-    // first, index before data), then fsyncs the directory.
+    // trim_before(20) on segments 0, 10, 20, 30: syncs the log, replaces SEED with the
+    // log's new start, 20, and the seed of entry 20 (the prev crc of its record): the
+    // trim's commit point. Then removes 0.idxx, 0.txnx, 10.idxx, 10.txnx (oldest first,
+    // index before data), then fsyncs the directory. Segments left below the start are
+    // neither read nor repaired: the next trim removes them.
     let unseeded = log_files(36);
     let first_record = &unseeded["20.txnx"];
     let seed_of_20 = u32::from_be_bytes(first_record[4..8].try_into().unwrap());
@@ -329,23 +331,29 @@ fn crash_at_each_step_of_trimming() {
         "what trimming leaves"
     );
     let states: Vec<(&str, Files, u64)> = vec![
-        ("seed replaced", before.clone(), 0),
-        ("index of 0 removed", without(&before, &["0.idxx"]), 0),
+        ("nothing done yet", unseeded.clone(), 0),
+        (
+            "seed being replaced",
+            with(&unseeded, "SEED.tmp", seed_file(20, seed_of_20)),
+            0,
+        ),
+        ("seed replaced", before.clone(), 20),
+        ("index of 0 removed", without(&before, &["0.idxx"]), 20),
         (
             "segment 0 removed",
             without(&before, &["0.idxx", "0.txnx"]),
-            10,
+            20,
         ),
         (
             "segment 0 and the index of 10 removed",
             without(&before, &["0.idxx", "0.txnx", "10.idxx"]),
-            10,
+            20,
         ),
         ("complete", done.clone(), 20),
         (
             "out of order: data of 0 removed, its index left",
             without(&before, &["0.txnx"]),
-            10,
+            20,
         ),
         (
             "out of order: data of 0 and 10 removed, their indexes left",
@@ -356,8 +364,10 @@ fn crash_at_each_step_of_trimming() {
     for (label, files, first) in &states {
         let report = assert_recovers(label, files, *first, 36);
         if label.contains("index of") {
-            let segment = if label.contains("index of 0") { 0 } else { 10 };
-            assert!(rebuilt(&report, segment), "{label}: {report:#?}");
+            // Below the start: not rebuilt, not reported.
+            assert!(!rebuilt(&report, 0), "{label}: {report:#?}");
+            assert!(!rebuilt(&report, 10), "{label}: {report:#?}");
+            assert!(report.problems.is_empty(), "{label}: {report:#?}");
         }
         if label.contains("index left") || label.contains("indexes left") {
             assert!(
@@ -375,8 +385,9 @@ fn crash_at_each_step_of_trimming() {
 #[test]
 fn crash_at_each_step_of_clearing() {
     // clear() on segments 0, 10, 20, 30: replaces SEED with the seed of entry 36 (the
-    // crc of entry 35), creates 36.txnx (temp file, preallocate, fsync, rename, directory
-    // fsync), then removes every older segment's files, oldest first.
+    // crc of entry 35), the clear's commit point: a start at the end of the records is
+    // an empty log continuing there. Then creates 36.txnx (temp file, preallocate, fsync,
+    // rename, directory fsync), then removes every older segment's files, oldest first.
     let before = log_files(36);
     let mut last_crc = None;
     let done = after(&before, |wal| {
@@ -395,20 +406,25 @@ fn crash_at_each_step_of_clearing() {
         .collect(),
         "what clearing leaves"
     );
-    let seeded = with(&before, wal_store::SEED_FILE_NAME, seed);
+    let seeded = with(&before, wal_store::SEED_FILE_NAME, seed.clone());
     let created = with(&seeded, "36.txnx", empty.clone());
     let states: Vec<(&str, Files, u64)> = vec![
-        ("seed replaced", seeded.clone(), 0),
+        (
+            "seed being replaced",
+            with(&before, "SEED.tmp", seed.clone()),
+            0,
+        ),
+        ("seed replaced", seeded.clone(), 36),
         (
             "new segment as a temp file",
             with(&seeded, "36.txnx.tmp", empty),
-            0,
+            36,
         ),
-        ("new segment created", created.clone(), 0),
+        ("new segment created", created.clone(), 36),
         (
             "0 and 10 removed",
             without(&created, &["0.idxx", "0.txnx", "10.idxx", "10.txnx"]),
-            20,
+            36,
         ),
         (
             "0, 10 and 20 removed",
@@ -418,19 +434,20 @@ fn crash_at_each_step_of_clearing() {
                     "0.idxx", "0.txnx", "10.idxx", "10.txnx", "20.idxx", "20.txnx",
                 ],
             ),
-            30,
+            36,
         ),
         ("complete", done.clone(), 36),
     ];
     for (label, files, first) in &states {
         let report = assert_recovers(label, files, *first, 36);
-        if files.contains_key("36.txnx") && files.contains_key("30.txnx") {
-            // The old active segment is sealed now: recovery writes its index.
+        // The old segments are below the start: never repaired (no index written for
+        // the old active one).
+        if *first == 36 {
             assert!(
-                report.actions.contains(&Action::IndexRebuilt {
-                    segment: 30,
-                    entries: 6
-                }),
+                !report
+                    .actions
+                    .iter()
+                    .any(|a| matches!(a, Action::IndexRebuilt { .. })),
                 "{label}: {report:#?}"
             );
         }

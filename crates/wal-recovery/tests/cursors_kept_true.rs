@@ -87,8 +87,8 @@ fn a_trim_past_the_cursor_is_refused_unless_it_drops_unread_entries() {
             unread,
         }) => {
             assert_eq!((name.as_str(), cursor, before), (DEFAULT_CURSOR, 5, 39));
-            // Segments 0, 10 and 20 would go: 6..=29 are unread.
-            assert_eq!(unread, 24);
+            // The log would start at 39: 6..=38 are unread.
+            assert_eq!(unread, 33);
         }
         other => panic!("expected TrimDropsUnread, got {other:?}"),
     }
@@ -98,12 +98,12 @@ fn a_trim_past_the_cursor_is_refused_unless_it_drops_unread_entries() {
     assert_eq!(log.trim_before(6).unwrap(), 0);
 
     assert_eq!(log.trim_before_dropping_unread(39).unwrap(), 3);
-    assert_eq!(log.first_offset(), 30);
-    assert_eq!(log.cursor(DEFAULT_CURSOR).unwrap(), Some(29));
-    assert_eq!(entries(log.replay().unwrap()), (30..40).collect::<Vec<_>>());
+    assert_eq!(log.first_offset(), 39);
+    assert_eq!(log.cursor(DEFAULT_CURSOR).unwrap(), Some(38));
+    assert_eq!(entries(log.replay().unwrap()), [39]);
     let found = read_named_cursor(dir.path(), DEFAULT_CURSOR).unwrap();
-    assert_eq!(found.state, CursorState::At(29));
-    assert_eq!(found.dropped_unread, Some(6..30));
+    assert_eq!(found.state, CursorState::At(38));
+    assert_eq!(found.dropped_unread, Some(6..39));
     drop(log);
 
     let verification = wal_recovery::verify(dir.path(), None).unwrap();
@@ -111,10 +111,7 @@ fn a_trim_past_the_cursor_is_refused_unless_it_drops_unread_entries() {
     assert!(verification.problems.is_empty(), "{verification:#?}");
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    assert_eq!(
-        entries(recovered.replay().unwrap()),
-        (30..40).collect::<Vec<_>>()
-    );
+    assert_eq!(entries(recovered.replay().unwrap()), [39]);
 }
 
 /// The same trim through the plain store drops the unread entries without a word; the
@@ -138,7 +135,7 @@ fn a_log_without_cursors_is_trimmed_as_asked() {
     let dir = tempdir();
     let log = forty_entries(dir.path());
     assert_eq!(log.trim_before(39).unwrap(), 3);
-    assert_eq!(log.first_offset(), 30);
+    assert_eq!(log.first_offset(), 39);
 }
 
 /// The lowest cursor holds a trim back, whichever consumer it belongs to.
@@ -154,12 +151,12 @@ fn the_lowest_named_cursor_holds_a_trim_back() {
             cursor,
             unread,
             ..
-        }) => assert_eq!((name.as_str(), cursor, unread), ("slow", 12, 17)),
+        }) => assert_eq!((name.as_str(), cursor, unread), ("slow", 12, 22)),
         other => panic!("expected TrimDropsUnread, got {other:?}"),
     }
-    // Segment 0 holds nothing unread by anyone.
+    // Up to the lowest cursor, nothing is unread by anyone.
     assert_eq!(log.trim_before(13).unwrap(), 1);
-    assert_eq!(log.first_offset(), 10);
+    assert_eq!(log.first_offset(), 13);
 }
 
 #[test]
@@ -342,13 +339,16 @@ fn crash_at_every_call(op: fn(&Log), check: fn(&Path, &Log)) {
             calls.len(),
             calls.get(crash_at)
         );
-        // Every cursor lies inside the log, before any repair.
+        // Every cursor lies inside the log, before any repair. (A reset caught between
+        // its commit point and its new segment leaves no segment at all, which the next
+        // open finishes: verify then reports every cursor against an absent log.)
         let verification = wal_recovery::verify(dir.path(), None).unwrap();
         assert!(
-            verification.problems.iter().all(|p| !matches!(
-                p.kind,
-                ProblemKind::CursorOutOfRange | ProblemKind::UnreadEntriesGone
-            ) || p.is_informational()),
+            verification.segments.is_empty()
+                || verification.problems.iter().all(|p| !matches!(
+                    p.kind,
+                    ProblemKind::CursorOutOfRange | ProblemKind::UnreadEntriesGone
+                ) || p.is_informational()),
             "{label}: {verification:#?}"
         );
         let recovered = open(dir.path(), &options(SEGMENT_BYTES));
@@ -396,8 +396,8 @@ fn a_crash_at_each_step_of_a_truncation_below_cursors_leaves_them_inside_the_log
     );
 }
 
-/// A trim dropping unread entries before 25 moves `a` (5) to 19 (segments 0 and 10 go)
-/// and records the drop; the other cursors stay.
+/// A trim dropping unread entries before 25 moves `a` (5) and `default` (20) to 24 (the
+/// log then starts at 25) and records the drop; `b` (33) stays.
 #[test]
 fn a_crash_at_each_step_of_a_trim_dropping_unread_entries_leaves_cursors_true() {
     crash_at_every_call(
@@ -406,16 +406,25 @@ fn a_crash_at_each_step_of_a_trim_dropping_unread_entries_leaves_cursors_true() 
         },
         |dir, log| {
             let first = log.first_offset();
-            assert!(first == 0 || first == 10 || first == 20, "first {first}");
+            assert!(first == 0 || first == 25, "first {first}");
             let a = log.cursor("a").unwrap().unwrap();
-            assert!(a == 5 || a == 19, "cursor a at {a}");
-            // Once a segment is gone, the cursor has moved past it.
+            assert!(a == 5 || a == 24, "cursor a at {a}");
+            // Once the start has moved, the cursor has moved with it.
             assert!(a + 1 >= first, "cursor a at {a}, first entry {first}");
-            if a == 19 {
+            if a == 24 {
                 let found = read_named_cursor(dir, "a").unwrap();
-                assert_eq!(found.dropped_unread, Some(6..20));
+                assert_eq!(found.dropped_unread, Some(6..25));
             }
-            assert_eq!(log.cursor(DEFAULT_CURSOR).unwrap(), Some(20));
+            // The default cursor (20) is passed too; `b` (33) is not.
+            let default = log.cursor(DEFAULT_CURSOR).unwrap().unwrap();
+            assert!(
+                default == 20 || default == 24,
+                "default cursor at {default}"
+            );
+            assert!(
+                default + 1 >= first,
+                "default cursor at {default}, first {first}"
+            );
             assert_eq!(log.cursor("b").unwrap(), Some(33));
             assert_eq!(support::all_entries(log).first().map(|e| e.0), Some(first));
         },
@@ -478,6 +487,64 @@ fn a_crash_at_each_step_of_a_clear_leaves_cursors_true() {
                 assert!(
                     cursor + 1 >= first,
                     "cursor {name} at {cursor}, first {first}"
+                );
+            }
+        },
+    );
+}
+
+/// A reset moves every cursor to the entry before the new start: forward past the end (a
+/// snapshot installed), recording the unread entries dropped; backward, rewinding.
+#[test]
+fn a_reset_moves_every_cursor_before_the_new_start() {
+    let dir = tempdir();
+    let log = forty_entries(dir.path());
+    log.set_cursor(20).unwrap();
+    log.set_named_cursor("a", 5).unwrap();
+    log.reset_to(100, 0).unwrap();
+    assert_eq!(
+        log.cursors(),
+        [("a".to_owned(), 99), ("default".to_owned(), 99)]
+    );
+    let found = read_named_cursor(dir.path(), "a").unwrap();
+    assert_eq!(found.dropped_unread, Some(6..100));
+    append_range(&log, 100..102);
+    log.sync().unwrap();
+    log.set_cursor(101).unwrap();
+    log.reset_to(101, 0).unwrap();
+    assert_eq!(
+        log.cursors(),
+        [("a".to_owned(), 100), ("default".to_owned(), 100)]
+    );
+    append_range(&log, 101..103);
+    drop(log);
+    assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert_eq!(entries(recovered.log.replay_for("a").unwrap()), [101, 102]);
+    assert_eq!(entries(recovered.log.replay().unwrap()), [101, 102]);
+}
+
+/// A reset to 50 moves every cursor (default 20, a 5, b 33) to 49, each written where it
+/// stays inside the log at every step.
+#[test]
+fn a_crash_at_each_step_of_a_reset_leaves_cursors_true() {
+    crash_at_every_call(
+        |log| {
+            let _ = log.reset_to(50, 0);
+        },
+        |_, log| {
+            let first = log.first_offset();
+            assert!(first == 0 || first == 50, "first {first}");
+            for (name, cursor) in log.cursors() {
+                let before = match name.as_str() {
+                    "a" => 5,
+                    "default" => 20,
+                    _ => 33,
+                };
+                assert!(
+                    cursor == before || cursor == 49,
+                    "cursor {name} at {cursor}"
                 );
             }
         },

@@ -49,9 +49,12 @@ pub mod sys {
     };
 }
 
-/// The seed file: what the first entry of a log with no entry chains from.
+/// The seed file: where the log starts (its logical start, or the next offset of a log
+/// with no entry), what that entry chains from, and whether a reset is under way.
 pub mod seed {
-    pub use crate::seed::{ChainSeed, read_seed, seed_path};
+    pub use crate::seed::{
+        ChainSeed, LogStart, encode_seed, read_seed, read_seed_from, seed_path, write_seed,
+    };
 }
 
 /// The caller's metadata file: its name, its path, and its reading (recovery reports a

@@ -504,10 +504,16 @@ fn scan_active(
 /// The layout gives it the entries up to its successor, so a missing segment among them
 /// is no gap: its offsets belong to the segment before, whose check fails when a read
 /// reaches it.
+///
+/// Sealed segments whose entries all lie below the log's logical start `start` (the
+/// `SEED` file's offset: left by a trim that crashed before removing them) are listed
+/// deferred whatever else holds: they are trimmed, never read, never checked, and the
+/// next trim removes them.
 pub(crate) fn load(
     dir: &Path,
     offered: &mut Offered,
     set_aside_before: u64,
+    start: Option<u64>,
 ) -> Result<Option<Loaded>> {
     let files = DirLayout::read(dir)?;
     let listed = files.segments_without_duplicates()?;
@@ -515,11 +521,18 @@ pub(crate) fn load(
         return Ok(None);
     };
     let recorded_holes = files.read_holes()?;
-    let deferred = if recorded_holes.is_empty() && offered.is_empty() {
+    let plain = if recorded_holes.is_empty() && offered.is_empty() {
         listed.len().saturating_sub(2)
     } else {
         0
     };
+    let start = start.unwrap_or(0);
+    let below = listed
+        .iter()
+        .skip(1)
+        .take_while(|(next_base, _)| *next_base <= start)
+        .count();
+    let deferred = plain.max(below);
 
     let mut holes = Vec::new();
     let mut segments = Vec::with_capacity(listed.len());
@@ -581,7 +594,8 @@ pub(crate) fn load(
         segments.push(segment);
     }
     let next_offset = expected_base.unwrap_or(last_base);
-    let first_base = listed.first().map_or(last_base, |(b, _)| *b);
+    // Holes below the logical start are trimmed with their entries.
+    let first_base = listed.first().map_or(last_base, |(b, _)| *b).max(start);
     if let Some(stray) = layout::stray_hole(&recorded_holes, first_base..next_offset, &holes) {
         return Err(layout_error(
             stray.start,

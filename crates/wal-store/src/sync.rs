@@ -232,6 +232,17 @@ impl SyncCoordinator {
         self.waiting.store(state.waiters.len(), Ordering::Release);
     }
 
+    /// Sets the durable end to `end` after a reset (the caller holds the leadership):
+    /// the log holds no entry, and everything it holds is durable.
+    pub(crate) fn reset(&self, end: u64) {
+        let mut state = self.lock();
+        // Every entry is dropped: each waiter is decided against the durable end it knew
+        // (as by a truncation of everything), before that end moves to the new log's.
+        let synced_end = state.synced_end;
+        state.waiters.cut(0, synced_end);
+        state.synced_end = end;
+    }
+
     /// Takes the leadership, waiting for a running sync to finish.
     pub(crate) fn lead(&self) -> Result<Leadership<'_>> {
         let mut state = self.lock();

@@ -6,10 +6,10 @@
 //! (opening a directory, and the deferred segments checked before the first change),
 //! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
 //! interval syncer, the close record, shutdown), `cut.rs` (truncation, trimming,
-//! clearing), `read.rs` (reads, iterators' start, visits and the check-ahead hand-off),
-//! `wait.rs` (readers waiting for entries to become visible), `pending.rs` (submits that
-//! return before they are durable, `on_durable`, telling their waiters) and `flusher.rs`
-//! (the thread that syncs for them).
+//! clearing), `reset.rs` (continuing at any offset), `read.rs` (reads, iterators' start,
+//! visits and the check-ahead hand-off), `wait.rs` (readers waiting for entries to become
+//! visible), `pending.rs` (submits that return before they are durable, `on_durable`,
+//! telling their waiters) and `flusher.rs` (the thread that syncs for them).
 
 mod append;
 mod cut;
@@ -19,6 +19,7 @@ mod inner;
 mod open;
 mod pending;
 mod read;
+mod reset;
 mod wait;
 
 use std::future::Future;
@@ -350,21 +351,50 @@ impl Wal {
         truncated
     }
 
-    /// Removes the sealed segments whose entries all lie before `offset` and returns how
-    /// many were removed. The active segment always stays, and so does the segment just
-    /// before an empty active segment (its last record carries the chain's seed). Offsets
-    /// never change: they come from the segments' names.
+    /// Drops every entry before `offset`, at once for every reader and durably: the log
+    /// starts at `offset` from now on, also after a restart (the start is kept in the
+    /// directory's `SEED` file, FORMAT.md §9). `offset` may be anything from
+    /// [`first_offset`](Wal::first_offset) to [`next_offset`](Wal::next_offset) (which
+    /// leaves an empty log continuing there); past the end is
+    /// [`StoreError::OffsetOutOfRange`], and an offset at or below the first entry changes
+    /// nothing. An offset inside a hole trims the whole hole.
+    ///
+    /// The entries from `offset` on are made durable before the start is recorded, so
+    /// that no crash can leave a start past the log's end. Then the segments whose
+    /// entries all lie before the start are removed; the records below it in the segment
+    /// that holds it stay on disk until that segment goes, unread. Returns how many
+    /// segments were removed. Offsets never change: they come from the segments' names.
     pub fn trim_before(&self, offset: u64) -> Result<usize> {
         self.inner.trim_before(offset)
     }
 
     /// The first offset the log would hold after [`trim_before`](Wal::trim_before)`(offset)`,
-    /// changing nothing: the base of the first segment that trim would keep. Fails as
-    /// that trim would (an `offset` past the end). Appends made since may make a later
-    /// trim with the same `offset` remove more (when `offset` is the next offset and the
-    /// active segment fills); `trim_before` of the returned offset never does.
+    /// changing nothing: `offset` itself (or the end of a hole it falls in) when that is
+    /// past the log's start, else the start; where no start can be recorded, the base of
+    /// the first segment that trim would keep. Fails as that trim would (an `offset` past
+    /// the end); `trim_before` of the returned offset keeps exactly it.
     pub fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
         self.inner.first_offset_after_trim(offset)
+    }
+
+    /// Drops every entry and continues the log at `next_offset`, forward or backward of
+    /// where it was: the next append gets `next_offset` and chains from `seed_crc` (for a
+    /// v1 log, which has no crcs, the seed is kept but means nothing). Durable and
+    /// atomic: after a crash the directory holds the old log or the new empty one,
+    /// nothing in between (the reset's commit point is the `SEED` file, FORMAT.md §9, and
+    /// whoever opens the directory next finishes an interrupted reset). Every entry
+    /// appended before is made durable first, so a thread waiting for one learns the
+    /// truth. `next_offset` must leave room for an entry (at most `u64::MAX - 1`).
+    ///
+    /// Used where a consumer installs a snapshot past the log's end, or starts an empty
+    /// log at a given offset (raft's first index). A reader waiting for an entry
+    /// ([`wait_visible`](Wal::wait_visible), [`visible`](Wal::visible)) is woken as by a
+    /// truncation below it. A failure part way poisons the log: reopen it, which
+    /// finishes the reset. After [`shutdown`](Wal::shutdown), [`StoreError::Closed`].
+    pub fn reset_to(&self, next_offset: u64, seed_crc: u32) -> Result<()> {
+        let reset = self.inner.reset_to(next_offset, seed_crc);
+        self.inner.complete_waiters();
+        reset
     }
 
     /// Removes every entry. Offsets are never reused: the next append gets the offset it

@@ -339,3 +339,28 @@ fn a_shutdown_completes_every_pending_and_tells_the_rest_closed() {
     assert!(matches!(told[2], (1, Ok(1))), "{told:?}");
     assert!(matches!(wal.submit(&[b"three"]), Err(StoreError::Closed)));
 }
+
+/// A reset makes what was submitted durable first (its batches complete), and tells a
+/// callback waiting for an offset the old log never reached that it never will be: the
+/// offset now belongs to the new log's entries.
+#[test]
+fn a_reset_completes_what_was_submitted_and_fails_callbacks_past_the_old_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = WalOptions::default().with_sync_policy(SyncPolicy::Manual);
+    let wal = Wal::open(dir.path(), options).unwrap();
+    let pending = wal.submit(&[b"one", b"two"]).unwrap();
+    let (tx, rx) = mpsc::channel();
+    wal.on_durable(3, move |r| tx.send(r).unwrap());
+    wal.reset_to(0, 0).unwrap();
+    assert_eq!(pending.wait().unwrap().last_offset, 1);
+    assert!(
+        matches!(
+            rx.recv().unwrap(),
+            Err(StoreError::OffsetOutOfRange { offset: 3, .. })
+        ),
+        "a callback for an offset past the old end must not wait for the new log's entry"
+    );
+    wal.append_batch(&[b"a", b"b", b"c", b"d"]).unwrap();
+    wal.sync().unwrap();
+    assert!(rx.try_recv().is_err(), "told twice");
+}

@@ -59,25 +59,26 @@ fn trim_removes_exactly_the_sealed_segments_wholly_before_the_offset() {
     let (wal, mut model) = filled(dir.path());
     let bases = model.bases();
 
-    // Nothing lies wholly before the first entry, or before the last entry of segment 0.
+    // Nothing lies wholly before the first entry, or before the last entry of segment 0
+    // (which becomes the log's first entry: the trim is logical).
     assert_eq!(trim_and_check(&wal, dir.path(), &mut model, 0), 0);
     assert_eq!(
         trim_and_check(&wal, dir.path(), &mut model, bases[1] - 1),
         0
     );
-    assert_eq!(model.first_offset(), 0);
+    assert_eq!(model.first_offset(), bases[1] - 1);
     // The first entry of segment 1: segment 0 goes.
     assert_eq!(trim_and_check(&wal, dir.path(), &mut model, bases[1]), 1);
     assert_eq!(model.first_offset(), bases[1]);
-    // In the middle of segment 4: segments 1, 2 and 3 go.
+    // In the middle of segment 4: segments 1, 2 and 3 go, and the log starts there.
     assert_eq!(
         trim_and_check(&wal, dir.path(), &mut model, bases[4] + 2),
         3
     );
-    assert_eq!(model.first_offset(), bases[4]);
+    assert_eq!(model.first_offset(), bases[4] + 2);
     // Below the first offset: nothing.
     assert_eq!(trim_and_check(&wal, dir.path(), &mut model, 3), 0);
-    assert_eq!(model.first_offset(), bases[4]);
+    assert_eq!(model.first_offset(), bases[4] + 2);
     // Exactly the first entry of segment 9: segments 4 to 8 go.
     assert_eq!(trim_and_check(&wal, dir.path(), &mut model, bases[9]), 5);
     assert_eq!(model.first_offset(), bases[9]);
@@ -219,7 +220,7 @@ fn leave_an_empty_active_segment(dir: &Path, model: &mut LogModel) {
 }
 
 #[test]
-fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
+fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed_in_the_seed_file() {
     let dir = tempdir();
     let (wal, mut model) = filled(dir.path());
     let last_crc = wal.last_crc();
@@ -231,22 +232,22 @@ fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
     assert_eq!(wal.last_crc(), last_crc);
     assert_eq!(wal.stats().segments, model.segments.len() as u64);
 
-    // Everything is before ENTRIES, but the segment before the empty one stays.
+    // Everything is before ENTRIES: every sealed segment goes, the seed file keeps the
+    // chain's seed.
     let segments = model.segments.len();
     assert_eq!(
         trim_and_check(&wal, dir.path(), &mut model, ENTRIES),
-        segments - 2
+        segments - 1
     );
-    assert_eq!(model.segments.len(), 2);
-    let kept_base = model.first_offset();
-    assert_eq!(model.segments[1].base, ENTRIES);
+    assert_eq!(model.segments.len(), 1);
+    assert_eq!(model.segments[0].base, ENTRIES);
     // Trimming again changes nothing.
     assert_eq!(wal.trim_before(ENTRIES).unwrap(), 0);
     assert_files_match(dir.path(), &model);
     wal.close().unwrap();
 
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
-    assert_eq!(wal.first_offset(), kept_base);
+    assert_eq!(wal.first_offset(), ENTRIES);
     assert_eq!(wal.next_offset(), ENTRIES);
     assert_eq!(wal.last_crc(), last_crc);
     let appended = wal.append(&payload(ENTRIES)).unwrap();
@@ -254,13 +255,10 @@ fn trimming_everything_before_an_empty_active_segment_keeps_the_chain_seed() {
     let entry = wal.read(ENTRIES).unwrap();
     assert_eq!(entry.prev_crc, last_crc);
     assert_eq!(entry.crc, appended.crc);
-    assert_chain(
-        &entries(&wal),
-        wal.read(kept_base).unwrap().prev_crc.unwrap(),
-    );
+    assert_chain(&entries(&wal), last_crc.unwrap());
     wal.close().unwrap();
 
-    // And the appended entry chains on from the kept segment when reopened again.
+    // And the appended entry chains on from the seed when reopened again.
     let wal = Wal::open(dir.path(), options(SEGMENT_BYTES)).unwrap();
     assert_eq!(wal.next_offset(), ENTRIES + 1);
     assert_eq!(wal.last_crc(), appended.crc);

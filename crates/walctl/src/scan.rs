@@ -183,13 +183,25 @@ pub fn scan_log(
         Err(StoreError::Layout { .. }) => Vec::new(),
         Err(e) => return Err(CliError::from(e)),
     };
+    // Where the log starts (the SEED file): segments wholly below it are trimmed and
+    // not read, entries below it are not handed out, and a reset under way leaves no
+    // segment. A damaged file says nothing: the first record is the start, as after
+    // recovery moves it to quarantine.
+    let start = files.read_start().ok().flatten();
+    let below = files.segments_below(start.as_ref());
     let skipped = files
         .segments
         .windows(2)
         .take_while(|pair| matches!(pair, [_, next] if next.base <= options.from))
         .count();
-    let listed = files.segments.get(skipped..).unwrap_or_default();
-    let first_offset = listed.first().map(|segment| segment.base);
+    let listed = files.segments.get(below.max(skipped)..).unwrap_or_default();
+    let first_base = listed.first().map(|segment| segment.base);
+    let start_offset = start.map_or(0, |s| s.offset);
+    let first_offset = match (first_base, start) {
+        (Some(base), _) => Some(base.max(start_offset)),
+        (None, Some(start)) if start.resetting => Some(start.offset),
+        (None, _) => None,
+    };
     let mut walk = Walk {
         options,
         outcome: ScanOutcome {
@@ -200,6 +212,7 @@ pub fn scan_log(
         in_prefix: true,
         expected_base: None,
         seed: None,
+        start: start_offset,
     };
     for (i, segment) in listed.iter().enumerate() {
         if walk.check_boundary(segment.base, &holes).is_break() {
@@ -210,7 +223,18 @@ pub fn scan_log(
             break;
         }
     }
-    Ok(walk.outcome)
+    let mut outcome = walk.outcome;
+    // A start past every record (or a reset under way): the empty log continuing there.
+    if let Some(start) = start
+        && (start.resetting || outcome.valid_end.is_some_and(|end| start.offset > end))
+        && outcome.problem.is_none()
+    {
+        outcome.first_offset = Some(start.offset);
+        outcome.valid_end = Some(start.offset);
+        outcome.last_crc = Some(start.crc);
+        outcome.segments.clear();
+    }
+    Ok(outcome)
 }
 
 /// A walk over the segments, in order.
@@ -223,6 +247,8 @@ struct Walk {
     expected_base: Option<u64>,
     /// The crc the next segment's first record must chain from, when known.
     seed: Option<u32>,
+    /// The log's logical start: entries below it are trimmed, not handed out.
+    start: u64,
 }
 
 impl Walk {
@@ -290,8 +316,15 @@ impl Walk {
             if !self.in_prefix {
                 continue;
             }
+            let offset = base + u64::from(record.index);
+            if offset < self.start {
+                if record.crc.is_some() {
+                    self.outcome.last_crc = record.crc;
+                }
+                continue;
+            }
             let entry = EntryView {
-                offset: base + u64::from(record.index),
+                offset,
                 segment: base,
                 codec,
                 file_offset: record.file_offset.0,

@@ -1,4 +1,5 @@
-//! `walctl trim`: remove the sealed segments wholly before an offset.
+//! `walctl trim`: drop every entry before an offset (the log starts there), removing the
+//! sealed segments wholly before it.
 
 #![allow(
     clippy::unwrap_used,
@@ -19,15 +20,16 @@ fn trim_removes_whole_segments_before_the_offset() {
     let run = run(["trim", s(dir.path()), "--before", "40"]);
     assert_eq!(
         run.ok(),
-        "trimmed before 40: removed 2 segments; first offset now 32\n"
+        "trimmed before 40: removed 2 segments; first offset now 40\n"
     );
+    assert_eq!(data_files(dir.path())[0].0, 32);
     let stat = common::run(["stat", s(dir.path()), "--json"]).json();
-    assert_eq!(stat["first_offset"], 32);
+    assert_eq!(stat["first_offset"], 40);
     assert_eq!(stat["last_offset"], 59);
-    assert_eq!(stat["entries"], 28);
+    assert_eq!(stat["entries"], 20);
     common::run(["verify", s(dir.path())]).ok();
     let dumped = common::run(["dump", s(dir.path()), "--json"]).json_lines();
-    assert_eq!(dumped[0]["offset"], 32);
+    assert_eq!(dumped[0]["offset"], 40);
 }
 
 #[test]
@@ -70,7 +72,7 @@ fn a_trim_past_the_cursor_needs_drop_unread() {
     let refused = run(["trim", s(dir.path()), "--before", "39"]);
     assert_usage_error(
         &refused,
-        "would drop 26 unread entries of cursor default (at 5)",
+        "would drop 33 unread entries of cursor default (at 5)",
     );
     assert!(refused.stderr.contains("--drop-unread"), "{refused:#?}");
     assert_eq!(
@@ -82,14 +84,14 @@ fn a_trim_past_the_cursor_needs_drop_unread() {
     let dropped = run(["trim", s(dir.path()), "--before", "39", "--drop-unread"]);
     assert_eq!(
         dropped.ok(),
-        "trimmed before 39: removed 2 segments; first offset now 32\nmoved cursor default from 5 to 31\n"
+        "trimmed before 39: removed 2 segments; first offset now 39\nmoved cursor default from 5 to 38\n"
     );
     let verdict = common::run(["verify", s(dir.path()), "--json"]);
     verdict.ok();
     assert_eq!(
         verdict.json()["cursors"][0]["dropped_unread"],
-        serde_json::json!({"from": 6, "to": 32})
+        serde_json::json!({"from": 6, "to": 39})
     );
     let replayed = common::run(["replay", s(dir.path()), "--json"]).json_lines();
-    assert_eq!(replayed[0]["offset"], 32);
+    assert_eq!(replayed[0]["offset"], 39);
 }

@@ -29,6 +29,7 @@ pub(crate) use consumed::{replay_start, replay_start_of};
 use joins::Boundary;
 use scan::scan_all;
 pub(crate) use scan::{IndexState, SegmentScan};
+pub(crate) use seed::Start;
 
 /// Everything found in a directory.
 #[derive(Debug)]
@@ -49,6 +50,10 @@ pub(crate) struct Analysis {
     pub(crate) holes: Vec<Range<u64>>,
     /// The commit offset the caller gave.
     pub(crate) commit_offset: Option<u64>,
+    /// Where the log starts (the `SEED` file against the records). The segments wholly
+    /// below a logical start are not among `segments`: trimmed, never scanned, and their
+    /// damage does not matter; with `Start::Void`, no segment is.
+    pub(crate) start: Start,
     /// Damaged entries the consumer has consumed (see `consumed.rs`): from the first entry
     /// a consumed problem affects to the base of the first segment after the damage. The
     /// default mode leaves the segments before that base in place, set aside.
@@ -66,8 +71,19 @@ impl Analysis {
             .collect()
     }
 
-    /// The first entry offset of the log, if it has segments.
+    /// The first entry offset of the log (its logical start, or its first segment's
+    /// base), if it has segments or is the empty log a reset leaves.
     pub(crate) fn first_offset(&self) -> Option<u64> {
+        match self.start {
+            Start::Logical(offset) => Some(offset),
+            Start::Void(start) => Some(start.offset),
+            Start::FirstRecord => self.first_base(),
+        }
+    }
+
+    /// The base offset of the first segment analysed, if any (below the logical start
+    /// when that lies inside it).
+    pub(crate) fn first_base(&self) -> Option<u64> {
         self.segments.first().map(|s| s.base)
     }
 
@@ -113,9 +129,16 @@ pub(crate) fn analyze(
         .first()
         .map_or(CursorState::Missing, |c| c.state.clone());
     let (recorded_holes, holes_problem) = joins::recorded_holes(&inventory.layout)?;
-    let seed_problem = seed::seed_problem(dir)?;
+    let (start, seed_problem) = seed::read_start(&inventory.layout)?;
     let meta_problem = meta::meta_problem(dir)?;
-    let mut segments = scan_all(&inventory.layout.segments, lock)?;
+    let below = inventory.layout.segments_below(start.as_ref());
+    let live = inventory.layout.segments.get(below..).unwrap_or_default();
+    let mut segments = scan_all(live, lock)?;
+    let (start, start_problem) = seed::place(&inventory.layout, start, &segments)?;
+    if let Start::Void(_) = start {
+        // Every record lies below the start: nothing of the log is in them.
+        segments.clear();
+    }
 
     let committed_end = commit::committed_end(commit_offset, &cursors, &segments);
     joins::mark_tail_garbage(&mut segments);
@@ -139,6 +162,7 @@ pub(crate) fn analyze(
             .collect(),
         holes: known_holes,
         commit_offset,
+        start,
         consumed_damage: None,
     };
     analysis.consumed_damage = consumed::mark_consumed(&mut analysis);
@@ -146,6 +170,7 @@ pub(crate) fn analyze(
     // first data problem is), so the order is part of the result.
     analysis.problems.extend(holes_problem);
     analysis.problems.extend(seed_problem);
+    analysis.problems.extend(start_problem);
     analysis.problems.extend(meta_problem);
     let stray_hole = joins::stray_hole(&analysis, &recorded_holes);
     analysis.problems.extend(stray_hole);

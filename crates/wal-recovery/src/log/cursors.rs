@@ -9,9 +9,9 @@
 //! to the entry before the first one it keeps, recording the drop in their files, then
 //! removes the segments (a crash leaves the segments, whose dropped entries the moved
 //! cursors no longer replay, as the caller asked).
-//!
-//! Not yet here: `Log::reset_to` (issue 20's part "start", not merged when this was
-//! written) must move the cursors the same way, writing them before the log changes.
+//! A reset to `n` sets every cursor to `n - 1` first (those it passes record the drop),
+//! so that a crash before the reset leaves each cursor inside the old log or just past
+//! its end (clamped by the next open), and after it each one right before the new start.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -183,8 +183,9 @@ impl Log {
         self.catch_up(&mut cursors)
     }
 
-    /// Removes the sealed segments whose entries all lie before `offset`, and returns how
-    /// many were removed (see [`Wal::trim_before`](wal_store::Wal::trim_before)).
+    /// Drops every entry before `offset`, durably: the log starts there, also after a
+    /// restart (anything up to the next offset). Returns how many whole segments were
+    /// removed (see [`Wal::trim_before`](wal_store::Wal::trim_before)).
     ///
     /// Refuses, changing nothing, to remove an entry after a cursor
     /// ([`Error::TrimDropsUnread`], naming the lowest such cursor and how many of its
@@ -209,11 +210,11 @@ impl Log {
         Ok(self.wal.trim_before(keep_from)?)
     }
 
-    /// Removes the sealed segments whose entries all lie before `offset`, as
-    /// [`trim_before`](Log::trim_before), unread entries included: every cursor before
-    /// the first entry kept moves to the entry before it, its file recording which unread
-    /// entries were dropped (so that [`verify`](crate::verify) does not report them), and
-    /// only then do the segments go. Returns how many were removed.
+    /// Drops every entry before `offset`, as [`trim_before`](Log::trim_before), unread
+    /// entries included: every cursor before the new first entry moves to the entry
+    /// before it, its file recording which unread entries were dropped (so that
+    /// [`verify`](crate::verify) does not report them), and only then does the log's
+    /// start move. Returns how many whole segments were removed.
     pub fn trim_before_dropping_unread(&self, offset: u64) -> Result<usize> {
         let mut cursors = self.cursors_lock();
         let keep_from = self.wal.first_offset_after_trim(offset)?;
@@ -237,6 +238,45 @@ impl Log {
             move_up_to(self, &mut cursors, before_first)?;
         }
         Ok(())
+    }
+
+    /// Drops every entry and continues the log at `next_offset` (see
+    /// [`Wal::reset_to`](wal_store::Wal::reset_to)), moving every cursor to
+    /// `next_offset - 1` (with `next_offset` 0, removing them). In the order that keeps each
+    /// cursor true at every step: the cursors above move back first (the entries from
+    /// `next_offset` on will be new); the files of those below record the drop of their
+    /// unread entries next, still where they are; then the reset; then they move up.
+    pub fn reset_to(&self, next_offset: u64, seed_crc: u32) -> Result<()> {
+        let mut cursors = self.cursors_lock();
+        let Some(to) = next_offset.checked_sub(1) else {
+            let names: Vec<String> = cursors.keys().cloned().collect();
+            for name in names {
+                cursors.remove(&name);
+                cursor::remove_cursor_file(self.dir(), &name)?;
+            }
+            return Ok(self.wal.reset_to(next_offset, seed_crc)?);
+        };
+        // A reset the store refuses (no room for an entry after it) moves no cursor.
+        if next_offset < u64::MAX {
+            let mut above = Vec::new();
+            let mut below = Vec::new();
+            for (name, record) in cursors.iter() {
+                if record.offset > to {
+                    above.push(name.clone());
+                } else if record.offset < to {
+                    below.push((name.clone(), record.offset));
+                }
+            }
+            for name in above {
+                move_to(self, &mut cursors, &name, to, None)?;
+            }
+            for (name, offset) in below {
+                let dropped = offset.saturating_add(1)..next_offset;
+                move_to(self, &mut cursors, &name, offset, Some(dropped))?;
+            }
+        }
+        self.wal.reset_to(next_offset, seed_crc)?;
+        move_up_to(self, &mut cursors, to)
     }
 
     /// After a truncation: a cursor past the end (the cut moved before a hole the cursor
@@ -268,13 +308,18 @@ impl Log {
 }
 
 /// Moves every cursor below `to` up to it, recording in its file that the entries between
-/// were dropped unread.
+/// were dropped unread. A cursor names a durable entry only: when `to` is an entry of the
+/// log not yet durable, the log is synced first.
 fn move_up_to(log: &Log, cursors: &mut Cursors, to: u64) -> Result<()> {
     let below: Vec<(String, u64)> = cursors
         .iter()
         .filter(|(_, record)| record.offset < to)
         .map(|(name, record)| (name.clone(), record.offset))
         .collect();
+    let in_log = log.last_offset().is_some_and(|last| to <= last);
+    if !below.is_empty() && in_log && log.last_synced_offset().is_none_or(|d| d < to) {
+        log.sync()?;
+    }
     for (name, offset) in below {
         let dropped = offset.saturating_add(1)..to.saturating_add(1);
         move_to(log, cursors, &name, to, Some(dropped))?;

@@ -90,7 +90,7 @@ impl<'a> Skip<'a> {
             stop_after: None,
             touched: Vec::new(),
             kept_bases: Vec::new(),
-            kept_end: analysis.first_offset().unwrap_or(0),
+            kept_end: analysis.first_base().unwrap_or(0),
             kept_crc: None,
         }
     }

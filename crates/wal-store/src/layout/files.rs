@@ -11,7 +11,7 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::holes::{self, HOLES_FILE_NAME};
 use crate::meta::META_FILE_NAME;
 use crate::naming::{self, FileName, TEMP_SUFFIX};
-use crate::seed::SEED_FILE_NAME;
+use crate::seed::{self, LogStart, SEED_FILE_NAME};
 
 /// The files of one segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +179,39 @@ impl DirLayout {
             });
         }
         Ok(self.segments.iter().map(|s| (s.base, s.codec)).collect())
+    }
+
+    /// Where the log starts, from the seed file (`SEED`, FORMAT.md §9): `None` without
+    /// one. A file that cannot be read is [`StoreError::Io`]; one that was read but is
+    /// damaged is [`StoreError::Layout`]. What the start means depends on where it falls
+    /// against the records (see [`segments_below`](DirLayout::segments_below)): at or
+    /// below the first segment's base, nothing; inside the records, the first entry (the
+    /// ones below are trimmed); at or past their end, an empty log continuing there. With
+    /// [`LogStart::resetting`], every segment file is void: the log is the empty one at
+    /// the start.
+    pub fn read_start(&self) -> Result<Option<LogStart>> {
+        match &self.seed_source {
+            Some(path) => seed::read_seed_from(path),
+            None => Ok(None),
+        }
+    }
+
+    /// How many segments, from the first, hold no entry at or past `start`: every one
+    /// when a reset is under way; otherwise those the next segment's base shows to end
+    /// at or before the start (trimmed: never read, never checked, and their damage
+    /// does not matter). Whether the start also lies past the records of the segments
+    /// that remain is known only from their records.
+    pub fn segments_below(&self, start: Option<&LogStart>) -> usize {
+        match start {
+            None => 0,
+            Some(start) if start.resetting => self.segments.len(),
+            Some(start) => self
+                .segments
+                .iter()
+                .skip(1)
+                .take_while(|next| next.base <= start.offset)
+                .count(),
+        }
     }
 
     /// The recorded holes (the `HOLES` file): none without a holes file. A file that

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::holes;
-use crate::seed::{self, ChainSeed};
+use crate::seed::{self, LogStart};
 use crate::segment::Segment;
-use crate::wal::inner::{Inner, Tail};
+use crate::wal::inner::Inner;
 
 /// Where a truncation cuts (see [`Inner::plan_cut`]).
 struct CutPlan {
@@ -58,7 +58,7 @@ impl Inner {
         if cut == first
             && let Some(crc) = new_last_crc
         {
-            seed::write_seed(&self.dir, ChainSeed { offset: cut, crc })?;
+            seed::write_seed(&self.dir, LogStart::at(cut, crc))?;
         }
         let dropped: Vec<Arc<Segment>> = segments.drain(keep_index + 1..).collect();
         // From here on the files and the list change: a failure leaves neither as the
@@ -123,10 +123,14 @@ impl Inner {
                 .ok_or_else(|| out_of_range("no segment holds the entry before it"))?;
             keep.entry_unpublished(position)?.crc
         } else {
+            // The first segment with an entry at or past the logical start: segments
+            // wholly below it are trimmed, and one that holds it holds records below it.
             let mut seed = None;
             for segment in segments.iter() {
-                if segment.entries()? > 0 {
-                    seed = segment.entry_unpublished(0)?.prev_crc;
+                let entries = segment.entries()?;
+                if entries > 0 && segment.base.saturating_add(entries) > first {
+                    let position = first.saturating_sub(segment.base);
+                    seed = segment.entry_unpublished(position)?.prev_crc;
                     break;
                 }
             }
@@ -173,87 +177,133 @@ impl Inner {
         Ok(keep)
     }
 
-    /// How many segments, from the first, a trim before `offset` removes: those followed
-    /// by a segment that starts at or before it, but never the active segment, nor the
-    /// one before an empty active segment. Checks `offset` against the end first.
-    fn trimmable(&self, tail: &Tail, segments: &[Arc<Segment>], offset: u64) -> Result<usize> {
+    /// Where [`trim_before`](Self::trim_before)`(offset)` would start the log, changing
+    /// nothing: the same checks and the same choices, read under the same locks.
+    pub(super) fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
+        let tail = self.lock_tail_open()?;
+        let first = self.first_offset();
         if offset > tail.next_offset {
             return Err(StoreError::OffsetOutOfRange {
                 offset,
-                first: self.first_offset(),
+                first,
                 next: tail.next_offset,
                 reason: "trimming past the end of the log",
             });
         }
-        let active_empty = tail.active.entries()? == 0;
-        let mut removable = segments
+        let offset = self.hole_at(offset).map_or(offset, |hole| hole.end);
+        if offset <= first {
+            return Ok(first);
+        }
+        let segments = self.segments_read()?;
+        if self
+            .seed_of(&segments, offset, tail.next_offset, tail.last_crc)?
+            .is_some()
+        {
+            return Ok(offset);
+        }
+        // No start can be recorded: the log starts at the segment that leads after the
+        // whole segments below `offset` go.
+        let removable = segments
             .iter()
             .skip(1)
             .take_while(|next| next.base <= offset)
             .count();
-        if active_empty && removable + 1 == segments.len() {
-            removable = removable.saturating_sub(1);
-        }
-        Ok(removable)
-    }
-
-    pub(super) fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
-        let tail = self.lock_tail_open()?;
-        let segments = self.segments_read()?;
-        let removable = self.trimmable(&tail, &segments, offset)?;
         Ok(segments
             .get(removable)
-            .map_or_else(|| self.first_offset(), |s| s.base))
+            .map_or(first, |lead| lead.base.max(first)))
     }
 
     pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
         let tail = self.lock_tail_open()?;
-        let mut segments = self.segments_write()?;
-        let removable = self.trimmable(&tail, &segments, offset)?;
-        if removable > 0 {
-            self.keep_seed_of(segments.get(removable))?;
+        let first = self.first_offset();
+        if offset > tail.next_offset {
+            return Err(StoreError::OffsetOutOfRange {
+                offset,
+                first,
+                next: tail.next_offset,
+                reason: "trimming past the end of the log",
+            });
         }
+        // Trimming into a hole trims the hole: no entry of it exists.
+        let offset = self.hole_at(offset).map_or(offset, |hole| hole.end);
+        if offset > first {
+            // The entries from the new start on are durable before the start is recorded,
+            // so that no crash leaves a start past the log's end by accident.
+            // (The active segment does not change: a close record on disk still
+            // describes it.)
+            if self.sync.lock().synced_end < offset {
+                self.sync_holding_tail(&tail)?;
+            }
+        }
+        let mut segments = self.segments_write()?;
+        let recorded = offset > first
+            && match self.seed_of(&segments, offset, tail.next_offset, tail.last_crc)? {
+                Some(crc) => {
+                    seed::write_seed(&self.dir, LogStart::at(offset, crc))?;
+                    self.first_offset.store(offset, Ordering::Release);
+                    true
+                }
+                None => false,
+            };
+        // Whole segments go when every entry of theirs is below the start; the active
+        // segment always stays.
+        let removable = segments
+            .iter()
+            .skip(1)
+            .take_while(|next| next.base <= offset.max(first))
+            .count();
         let removed: Vec<Arc<Segment>> = segments.drain(..removable).collect();
-        if let Some(first) = segments.first() {
-            self.first_offset.store(first.base, Ordering::Release);
+        if !recorded && let Some(lead) = segments.first() {
+            // No start recorded (see `seed_of`): the log starts at the segment that now
+            // leads, as before logical trims.
+            self.first_offset.fetch_max(lead.base, Ordering::AcqRel);
         }
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        // The start is on disk: from here on a failure leaves files below it, which
+        // every open ignores and the next trim removes.
         self.remove_segment_files(&removed)?;
         self.prune_holes(self.first_offset(), tail.next_offset)?;
         drop(segments);
         drop(tail);
-        if !removed.is_empty() {
-            log::info!(target: "wal_store::trim", "trimmed {} segments before {offset}", removed.len());
+        if offset > first || !removed.is_empty() {
+            log::info!(
+                target: "wal_store::trim",
+                "trimmed before {offset}: {} segments removed",
+                removed.len()
+            );
         }
         Ok(removed.len())
     }
 
-    /// Writes the seed of `first`'s first entry, which is about to become the log's first,
-    /// to the seed file, before the segments before it go: its record carries the seed
-    /// too, but a log that later loses every entry to recovery would not. Nothing to do
-    /// when it holds no entry or no crc.
-    fn keep_seed_of(&self, first: Option<&Arc<Segment>>) -> Result<()> {
-        let Some(first) = first else {
-            return Ok(());
-        };
-        if first.entries()? == 0 {
-            return Ok(());
+    /// What the entry at `offset` chains from, for the seed file of a start there: its
+    /// record's link, or at the end of the log, the last crc (0 where the log has no crc:
+    /// a v1 record, whose start needs no seed); `None` when its record lies in a segment
+    /// set aside that cannot be read. The caller holds the exclusive list lock.
+    fn seed_of(
+        &self,
+        segments: &[Arc<Segment>],
+        offset: u64,
+        next: u64,
+        last_crc: Option<u32>,
+    ) -> Result<Option<u32>> {
+        if offset >= next {
+            return Ok(Some(last_crc.unwrap_or(0)));
         }
-        let entry = match first.entry_unpublished(0) {
-            Ok(entry) => entry,
-            // A segment set aside may be damaged: the trim goes on without the seed (its
-            // record, when intact, carries it all the same).
-            Err(e) if first.is_set_aside() => {
-                log::warn!(target: "wal_store::trim", "seed of segment {} not kept: {e}", first.base);
-                return Ok(());
+        let (segment, position) = self.locate_unpublished(segments, offset)?;
+        match segment.entry_unpublished(position) {
+            Ok(entry) => Ok(Some(entry.prev_crc.unwrap_or(0))),
+            // A segment set aside may be damaged: its link cannot be known, so no start is
+            // recorded inside it, and the trim removes whole segments only.
+            Err(e) if segment.is_set_aside() => {
+                log::warn!(
+                    target: "wal_store::trim",
+                    "no logical start recorded at {offset} (segment {} set aside): {e}",
+                    segment.base
+                );
+                Ok(None)
             }
-            Err(e) => return Err(e),
-        };
-        if let Some(crc) = entry.prev_crc {
-            let offset = first.base;
-            seed::write_seed(&self.dir, ChainSeed { offset, crc })?;
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// Unlinks segments' files, oldest first (index before data, so that a crash leaves
@@ -278,7 +328,7 @@ impl Inner {
         // The seed of the next entry goes to disk before any segment does, so that a crash
         // leaves either entries or the file that replaces them.
         if let Some(crc) = tail.last_crc {
-            seed::write_seed(&self.dir, ChainSeed { offset: next, crc })?;
+            seed::write_seed(&self.dir, LogStart::at(next, crc))?;
         }
         let fresh = if tail.active.entries()? == 0 {
             Arc::clone(&tail.active)

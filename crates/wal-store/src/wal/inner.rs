@@ -206,6 +206,25 @@ impl Inner {
         Ok((segment, offset - segment.base))
     }
 
+    /// The segment holding `offset` (an entry the log holds, visible to readers or not)
+    /// and the entry's position in it. The caller holds the list lock.
+    pub(super) fn locate_unpublished<'s>(
+        &self,
+        segments: &'s [Arc<Segment>],
+        offset: u64,
+    ) -> Result<(&'s Arc<Segment>, u64)> {
+        let index = segments.partition_point(|s| s.base <= offset);
+        let segment = index.checked_sub(1).and_then(|i| segments.get(i)).ok_or(
+            StoreError::OffsetOutOfRange {
+                offset,
+                first: self.first_offset(),
+                next: self.readable_end(),
+                reason: "no segment holds it",
+            },
+        )?;
+        Ok((segment, offset - segment.base))
+    }
+
     /// Counters since opening (see [`Wal::stats`](crate::Wal::stats)).
     pub(super) fn stats(&self) -> Stats {
         let segments = self.segments.read().map(|s| s.len()).unwrap_or(0);

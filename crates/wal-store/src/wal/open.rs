@@ -13,7 +13,7 @@ use crate::holes;
 use crate::lock::DirLock;
 use crate::options::{SyncPolicy, WalOptions};
 use crate::scan::{CheckedSegment, Offered};
-use crate::seed::{self, ChainSeed};
+use crate::seed::{self, LogStart};
 use crate::segment::Segment;
 use crate::stats::Counters;
 use crate::sync::SyncCoordinator;
@@ -21,10 +21,13 @@ use crate::waiters::Waiters;
 use crate::wal::Wal;
 use crate::wal::durability::IntervalSyncer;
 use crate::wal::inner::{Inner, Tail};
+use crate::wal::reset;
 
 /// What a log starts from: its segments, oldest first, and where appending goes on.
 struct Start {
     segments: Vec<Segment>,
+    /// The log's first offset: its logical start (see [`start_from`]).
+    first_offset: u64,
     next_offset: u64,
     /// The seed of the next v2 record.
     last_crc: Option<u32>,
@@ -73,11 +76,30 @@ pub(super) fn open_if_closed_cleanly(
     check_lock(dir, &lock)?;
     // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
     // caller's full check to find and report: the lock goes back, with no error.
-    let loaded = match crate::open::load(dir, &mut Offered::default(), set_aside_before) {
-        Ok(Some(loaded)) if loaded.active_from_close_record && !loaded.stale_holes => loaded,
+    // So is a reset to finish, or to make (a start past every record).
+    let Ok(start) = seed::read_seed(dir) else {
+        return Ok(CleanOpen::NotClean(lock));
+    };
+    if start.is_some_and(|s| s.resetting) {
+        return Ok(CleanOpen::NotClean(lock));
+    }
+    let loaded = match crate::open::load(
+        dir,
+        &mut Offered::default(),
+        set_aside_before,
+        start.map(|s| s.offset),
+    ) {
+        Ok(Some(loaded))
+            if loaded.active_from_close_record
+                && !loaded.stale_holes
+                && start.is_none_or(|s| s.offset <= loaded.next_offset) =>
+        {
+            loaded
+        }
         Ok(_) | Err(_) => return Ok(CleanOpen::NotClean(lock)),
     };
-    let first_offset = loaded.segments.first().map_or(0, |s| s.base);
+    let base = loaded.segments.first().map_or(0, |s| s.base);
+    let first_offset = start.map_or(base, |s| s.offset.max(base));
     if !accept(first_offset, loaded.next_offset) {
         return Ok(CleanOpen::NotClean(lock));
     }
@@ -86,7 +108,9 @@ pub(super) fn open_if_closed_cleanly(
     for segment in &mut loaded.segments {
         segment.forget_close_record_on_failure();
     }
-    let start = start_from(dir, loaded, &options)?;
+    let Ok(start) = start_from(dir, loaded, start, &options) else {
+        return Ok(CleanOpen::NotClean(lock));
+    };
     let wal = assemble(dir, options, lock, start)?;
     // Likewise for damage a read finds (see `Inner::note_damage`).
     wal.inner
@@ -115,6 +139,7 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
     let dir = dir.to_path_buf();
     let Start {
         segments,
+        first_offset,
         next_offset,
         last_crc,
         holes,
@@ -128,13 +153,12 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
     // not trust a close record (see `Inner::note_damage`).
     let set_aside = segments.iter().any(Segment::is_set_aside);
     let segments: Vec<Arc<Segment>> = segments.into_iter().map(Arc::new).collect();
-    let (Some(first), Some(active)) = (segments.first(), segments.last()) else {
+    let Some(active) = segments.last() else {
         return Err(StoreError::Layout {
             segment: options.first_offset,
             detail: "no segment after opening".to_owned(),
         });
     };
-    let first_offset = first.base;
     let active = Arc::clone(active);
     log::info!(
         target: "wal_store::open",
@@ -183,15 +207,34 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
 }
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
-/// log: its first segment created, no holes left from a log that is gone.
+/// log: its first segment created, no holes left from a log that is gone. A reset that a
+/// crash interrupted (the `SEED` file's flag) is finished first, and so is one the files
+/// call for without the flag: a start past every record (see [`start_from`]).
 fn load_or_create(
     dir: &Path,
     options: &WalOptions,
     offered: &mut Offered,
     set_aside_before: u64,
 ) -> Result<Start> {
-    Ok(match crate::open::load(dir, offered, set_aside_before)? {
-        Some(loaded) => start_from(dir, loaded, options)?,
+    let mut start = seed::read_seed(dir)?;
+    if let Some(resetting) = start.filter(|s| s.resetting) {
+        let finished = reset::reset_dir(dir, resetting, options)?;
+        drop(finished);
+        start = Some(LogStart::at(resetting.offset, resetting.crc));
+    }
+    let loaded = crate::open::load(dir, offered, set_aside_before, start.map(|s| s.offset))?;
+    let loaded = match (loaded, start) {
+        // Every record lies below the start: the log is empty and continues there, in a
+        // segment of its own (appends must land at the offsets their file names give).
+        (Some(loaded), Some(start)) if start.offset > loaded.next_offset => {
+            drop(loaded);
+            reset::reset_dir(dir, start, options)?;
+            crate::open::load(dir, offered, set_aside_before, Some(start.offset))?
+        }
+        (loaded, _) => loaded,
+    };
+    Ok(match loaded {
+        Some(loaded) => start_from(dir, loaded, start, options)?,
         None => {
             // Holes of a log that is gone (every segment removed, the holes file
             // left) would lie in the new log's offsets, which are all written.
@@ -199,13 +242,7 @@ fn load_or_create(
             // The seed goes to disk before the first segment: a crash in between leaves a
             // directory with no log, which the next open creates afresh.
             if options.codec.has_crc() {
-                seed::write_seed(
-                    dir,
-                    ChainSeed {
-                        offset: options.first_offset,
-                        crc: options.seed_crc,
-                    },
-                )?;
+                seed::write_seed(dir, LogStart::at(options.first_offset, options.seed_crc))?;
             }
             let segment = Segment::create(
                 dir,
@@ -215,6 +252,7 @@ fn load_or_create(
             )?;
             Start {
                 segments: vec![segment],
+                first_offset: options.first_offset,
                 next_offset: options.first_offset,
                 last_crc: options.codec.has_crc().then_some(options.seed_crc),
                 holes: Vec::new(),
@@ -226,34 +264,90 @@ fn load_or_create(
 
 /// What a log found in `dir` starts from. A holes file that also lists holes outside
 /// the log is rewritten first.
-fn start_from(dir: &Path, loaded: crate::open::Loaded, options: &WalOptions) -> Result<Start> {
-    let empty = loaded
+///
+/// The log's first offset is its logical start, from the `SEED` file (`start`), where
+/// that lies past the first segment's base: inside the records, the entries below it are
+/// trimmed, and its record must chain from the file's crc; at the records' end, the log
+/// is empty and continues there, chained from the file's crc. (Past the end, the caller
+/// has reset the log already.) At or below the first segment's base the file is stale
+/// and the first record is the start.
+fn start_from(
+    dir: &Path,
+    loaded: crate::open::Loaded,
+    start: Option<LogStart>,
+    options: &WalOptions,
+) -> Result<Start> {
+    let base = loaded
         .segments
-        .iter()
-        .all(|s| s.entries().unwrap_or(0) == 0);
-    // The chain's seed for an empty log (if the active segment's codec has crcs at
-    // all) comes from the seed file, which the disk keeps for its next offset;
-    // without one (a directory written before the file existed) or with a stale
-    // one, from the options.
+        .first()
+        .map_or(loaded.next_offset, |s| s.base);
+    let logical = start.filter(|s| s.offset > base && s.offset <= loaded.next_offset);
+    let first_offset = logical.map_or(base, |s| s.offset);
     let active_has_crc = loaded.segments.last().is_some_and(|s| s.codec.has_crc());
-    let seed = if empty && active_has_crc {
-        Some(match seed::read_seed(dir)? {
-            Some(kept) if kept.offset == loaded.next_offset => kept.crc,
-            _ => options.seed_crc,
+    let last_crc = if first_offset == loaded.next_offset && active_has_crc {
+        // An empty log: the chain's seed comes from the seed file, which the disk keeps
+        // for its next offset; without one (a directory written before the file
+        // existed) or with a stale one, from the options.
+        Some(match start {
+            Some(kept) if kept.offset == loaded.next_offset => {
+                check_seed_agrees(kept, loaded.last_crc)?;
+                kept.crc
+            }
+            _ => loaded.last_crc.unwrap_or(options.seed_crc),
         })
     } else {
-        None
+        if let Some(start) = logical {
+            check_start_record(&loaded.segments, start)?;
+        }
+        loaded.last_crc
     };
     if loaded.stale_holes {
         holes::write_holes(dir, &loaded.holes)?;
     }
     Ok(Start {
         segments: loaded.segments,
+        first_offset,
         next_offset: loaded.next_offset,
-        last_crc: loaded.last_crc.or(seed),
+        last_crc,
         holes: loaded.holes,
         close_record_current: loaded.active_from_close_record,
     })
+}
+
+/// Refuses a start file whose crc is not that of the last record, when both are known:
+/// the next entry would chain from one of them, and which one is right is not for the
+/// open to guess.
+fn check_seed_agrees(start: LogStart, last_crc: Option<u32>) -> Result<()> {
+    match last_crc {
+        Some(crc) if crc != start.crc => Err(StoreError::Layout {
+            segment: start.offset,
+            detail: format!(
+                "the SEED file says the log continues at {} from crc {:#010x}, but its last record's crc is {crc:#010x}",
+                start.offset, start.crc
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a logical start inside the records whose record does not chain from the start
+/// file's crc (a v1 record has no link to check).
+fn check_start_record(segments: &[Segment], start: LogStart) -> Result<()> {
+    let index = segments.partition_point(|s| s.base <= start.offset);
+    let Some(segment) = index.checked_sub(1).and_then(|i| segments.get(i)) else {
+        return Ok(());
+    };
+    let entry = segment.entry_unpublished(start.offset - segment.base)?;
+    match entry.prev_crc {
+        Some(prev) if prev != start.crc => Err(StoreError::Layout {
+            segment: segment.base,
+            detail: format!(
+                "the SEED file says the log starts at {} chained from {:#010x}, but that entry's record chains from {prev:#010x}",
+                start.offset, start.crc
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl Inner {
@@ -273,8 +367,10 @@ impl Inner {
 
     #[cold]
     fn open_deferred(&self, tail: &mut Tail) -> Result<()> {
+        // Segments wholly below the logical start are trimmed: never read, never checked.
+        let first = self.first_offset();
         for segment in self.segments_read()?.iter() {
-            if !segment.is_set_aside() {
+            if !segment.is_set_aside() && segment.base.saturating_add(segment.entries()?) > first {
                 segment.open_if_deferred()?;
             }
         }

@@ -185,6 +185,9 @@ pub struct LogModel {
     pub codec: Codec,
     pub segment_bytes: usize,
     pub segments: Vec<SegmentModel>,
+    /// The logical start (a trim's offset): entries below it are gone, whatever the
+    /// segments still hold.
+    pub start: u64,
 }
 
 impl LogModel {
@@ -200,6 +203,7 @@ impl LogModel {
                 file_offsets: Vec::new(),
                 data_len: 0,
             }],
+            start: first_offset,
         }
     }
 
@@ -276,24 +280,21 @@ impl LogModel {
     }
 
     /// What `trim_before(offset)` should leave, and how many segments it removes: the
-    /// sealed segments whose entries all lie before `offset` go, except the one just
-    /// before an empty active segment.
+    /// log starts at `offset` (when that is past its start), and the sealed segments
+    /// whose entries all lie before the start go.
     pub fn trim_before(&mut self, offset: u64) -> usize {
-        let mut removable = self.segments[1..]
+        self.start = self.start.max(offset);
+        let removable = self.segments[1..]
             .iter()
-            .take_while(|next| next.base <= offset)
+            .take_while(|next| next.base <= self.start)
             .count();
-        let active_empty = self.segments.last().unwrap().file_offsets.is_empty();
-        if active_empty && removable + 1 == self.segments.len() {
-            removable = removable.saturating_sub(1);
-        }
         self.segments.drain(..removable);
         removable
     }
 
-    /// Offset of the first entry the log holds.
+    /// Offset of the first entry the log holds (its logical start).
     pub fn first_offset(&self) -> u64 {
-        self.segments[0].base
+        self.start.max(self.segments[0].base)
     }
 
     /// Base offsets of every segment.
