@@ -332,19 +332,8 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
-    if let analyze::Start::Void(start) = analysis.start
-        && !start.resetting
-    {
-        // Every record lies below the log's start: the store's open finishes the reset
-        // this flag begins (whatever those records hold, damage included, is void).
-        wal_store::internal::seed::write_seed(
-            dir,
-            wal_store::layout::LogStart {
-                resetting: true,
-                ..start
-            },
-        )?;
-    }
+    let mut applied = applied;
+    reset_past_records(dir, &analysis, options.mode, &mut applied.actions)?;
     let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
@@ -365,7 +354,6 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     };
     let wal = Wal::open_setting_aside(dir, wal_options, lock, checked, set_aside_before)?;
     let next = wal.next_offset();
-    let mut applied = applied;
     clamp_cursor(
         dir,
         wal.first_offset(),
@@ -385,6 +373,40 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     report.log();
     let log = Log::new(wal, report.replay_from);
     Ok(Recovered { log, report })
+}
+
+/// A plain start past every record (entries lost, see `analyze::Start::PastRecords`),
+/// under a mode that goes on past lost entries (`PointInTime`, `SkipCorrupted`; the others
+/// refuse before getting here): the log is reset to the start, as the trim that wrote it
+/// left it, chained from the start's seed. The reset flag is the commit point; the
+/// store's next open finishes the reset. Whatever the records hold is below the start.
+fn reset_past_records(
+    dir: &Path,
+    analysis: &analyze::Analysis,
+    mode: RecoveryMode,
+    actions: &mut Vec<Action>,
+) -> Result<()> {
+    let analyze::Start::PastRecords { start, records_end } = analysis.start else {
+        return Ok(());
+    };
+    if !matches!(
+        mode,
+        RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted
+    ) {
+        return Ok(());
+    }
+    wal_store::internal::seed::write_seed(
+        dir,
+        wal_store::layout::LogStart {
+            resetting: true,
+            ..start
+        },
+    )?;
+    actions.push(Action::LogReset {
+        offset: start.offset,
+        lost: records_end..start.offset,
+    });
+    Ok(())
 }
 
 /// A cursor past the end of the recovered log is rewritten to its last entry (or removed
@@ -427,6 +449,7 @@ pub fn repair(
     journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, commit_offset, Some(&lock))?;
     let mut applied = repair::apply(&analysis, mode)?;
+    reset_past_records(dir, &analysis, mode, &mut applied.actions)?;
     let after = analyze::analyze(dir, None, Some(&lock))?;
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);

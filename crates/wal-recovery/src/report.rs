@@ -66,6 +66,15 @@ pub enum Action {
         /// Base offset of their new segment.
         into: u64,
     },
+    /// The `SEED` file placed the log's start past every record (no reset under way):
+    /// the entries between were lost. The log was reset to the start, empty and chained
+    /// from the file's seed; every record present lies below it.
+    LogReset {
+        /// The log's start, now its next offset.
+        offset: u64,
+        /// The entries the start says were durable and the records no longer hold.
+        lost: Range<u64>,
+    },
     /// The cursor pointed past the end of the log and was rewritten to its last entry.
     CursorClamped {
         /// The cursor found.
@@ -91,6 +100,7 @@ impl Action {
             Action::HolesRewritten { .. } => "holes_rewritten",
             Action::HoleLeft { .. } => "hole_left",
             Action::SegmentSplit { .. } => "segment_split",
+            Action::LogReset { .. } => "log_reset",
             Action::CursorClamped { .. } => "cursor_clamped",
             Action::TempFileRemoved { .. } => "temp_file_removed",
         }

@@ -224,9 +224,10 @@ pub fn scan_log(
         }
     }
     let mut outcome = walk.outcome;
-    // A start past every record (or a reset under way): the empty log continuing there.
+    // A reset under way: the empty log continuing there. (A plain start past every
+    // record is lost entries, which recovery reports: the records show as they are.)
     if let Some(start) = start
-        && (start.resetting || outcome.valid_end.is_some_and(|end| start.offset > end))
+        && start.resetting
         && outcome.problem.is_none()
     {
         outcome.first_offset = Some(start.offset);

@@ -74,7 +74,7 @@ impl Analysis {
         match self.start {
             Start::Logical(offset) => Some(offset),
             Start::Void(start) => Some(start.offset),
-            Start::FirstRecord => self.first_base(),
+            Start::FirstRecord | Start::PastRecords { .. } => self.first_base(),
         }
     }
 
@@ -89,21 +89,28 @@ impl Analysis {
     pub(crate) fn reached_end(&self) -> Option<u64> {
         self.segments
             .iter()
-            .map(|s| s.base + s.reached_entries())
+            .map(|s| s.base.saturating_add(s.reached_entries()))
             .max()
     }
 
     /// One past the last entry of the valid prefix of the whole log: where the first data
     /// problem is, or the end of the last segment. Damage the consumer has consumed does
-    /// not end it: the entries after it are served.
+    /// not end it: the entries after it are served. A reset under way ends the log at its
+    /// start, as the finished reset will.
     pub(crate) fn valid_end(&self) -> Option<u64> {
+        if let Start::Void(start) = self.start {
+            return Some(start.offset);
+        }
         let first_data_problem = self
             .problems
             .iter()
             .filter(|p| p.kind.is_data() && !p.consumed)
             .filter_map(|p| p.offset)
             .min();
-        let end = self.segments.last().map(|s| s.base + s.entries());
+        let end = self
+            .segments
+            .last()
+            .map(|s| s.base.saturating_add(s.entries()));
         match (first_data_problem, end) {
             (Some(p), Some(e)) => Some(p.min(e)),
             (p, e) => p.or(e),
@@ -134,7 +141,7 @@ pub(crate) fn analyze(
         segments.clear();
     }
 
-    let committed_end = commit::committed_end(commit_offset, &cursor, &segments);
+    let committed_end = commit::committed_end(commit_offset, &cursor, &segments, start);
     joins::mark_tail_garbage(&mut segments);
     let (problems, known_holes) = segment_problems(&segments, &recorded_holes, committed_end);
     let file_problems = classify::file_problems(&inventory);
