@@ -76,7 +76,8 @@ pub(super) fn open_if_closed_cleanly(
     check_lock(dir, &lock)?;
     // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
     // caller's full check to find and report: the lock goes back, with no error.
-    // So is a reset to finish, or to make (a start past every record).
+    // So is a reset to finish, or a start past every record (lost entries, which the
+    // full check reports).
     let Ok(start) = seed::read_seed(dir) else {
         return Ok(CleanOpen::NotClean(lock));
     };
