@@ -163,6 +163,9 @@ fn a_plain_start_past_every_record_is_lost_entries_that_nothing_deletes() {
         .unwrap_or_else(|| panic!("{verification:#?}"));
     assert!(lost.committed);
     assert_eq!(lost.offset, Some(ENTRIES));
+    // The records read as they are, from the first (as walctl's read-only commands show
+    // them).
+    assert_eq!(verification.first_offset, Some(0));
     assert_eq!(verification.last_valid_offset, Some(ENTRIES - 1));
 
     // The default mode refuses, and so does `AbsoluteConsistency`; the store's own open
@@ -173,6 +176,12 @@ fn a_plain_start_past_every_record_is_lost_entries_that_nothing_deletes() {
             if problem.kind == ProblemKind::MissingEntries),
         "{refused:?}"
     );
+    // The advice counts what a point-in-time recovery, a reset to the start, would
+    // drop: every record (there is no cursor), not none.
+    if let Err(RecoveryError::CommittedCorruption { advice, .. }) = &refused {
+        assert_eq!(advice.point_in_time_drops_unread.start, 0);
+        assert!(advice.unread_dropped() >= ENTRIES, "{advice:?}");
+    }
     let refused = wal_recovery::open(
         dir.path(),
         options(SEGMENT_BYTES).with_mode(RecoveryMode::AbsoluteConsistency),
@@ -215,6 +224,33 @@ fn point_in_time_resets_to_a_start_past_every_record_reporting_what_was_lost() {
         assert_eq!(segment_bases(dir.path()), [100]);
         assert_verified(dir.path());
     }
+}
+
+#[test]
+fn repair_resets_to_a_start_past_every_record_and_the_store_finishes_it() {
+    let dir = tempdir();
+    log_with_a_start_past_its_records(dir.path());
+    let refused = wal_recovery::repair(dir.path(), RecoveryMode::TolerateCorruptTail, None);
+    assert!(
+        matches!(refused, Err(RecoveryError::CommittedCorruption { .. })),
+        "{refused:?}"
+    );
+    let report = wal_recovery::repair(dir.path(), RecoveryMode::PointInTime, None).unwrap();
+    assert!(
+        report.actions.contains(&Action::LogReset {
+            offset: 100,
+            lost: ENTRIES..100
+        }),
+        "{report:#?}"
+    );
+    assert_eq!(report.first_offset, 100);
+    assert_eq!(report.last_offset, None);
+    let wal = Wal::open(dir.path(), support::wal_options(SEGMENT_BYTES)).unwrap();
+    assert_eq!(wal.first_offset(), 100);
+    assert_eq!(wal.next_offset(), 100);
+    assert_eq!(wal.last_crc(), Some(0xC0FFEE));
+    drop(wal);
+    assert_eq!(segment_bases(dir.path()), [100]);
 }
 
 #[test]

@@ -136,9 +136,15 @@ pub(crate) fn analyze(
     let live = inventory.layout.segments.get(below..).unwrap_or_default();
     let mut segments = scan_all(live, lock)?;
     let (start, start_problem) = seed::place(&inventory.layout, start, &segments)?;
-    if let Start::Void(_) = start {
-        // Every record lies below the start: nothing of the log is in them.
-        segments.clear();
+    match start {
+        // Every segment file is void: nothing of the log is in them.
+        Start::Void(_) => segments.clear(),
+        // A start past every record says nothing about where the log starts: the
+        // records read as they are, from the first (the segments it put below it too).
+        Start::PastRecords { .. } if below > 0 => {
+            segments = scan_all(&inventory.layout.segments, lock)?;
+        }
+        _ => {}
     }
 
     let committed_end = commit::committed_end(commit_offset, &cursor, &segments, start);
