@@ -333,7 +333,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
     let applied = repair::apply(&analysis, options.mode)?;
     let mut applied = applied;
-    reset_past_records(dir, &analysis, options.mode, &mut applied.actions)?;
+    reset_to_lost_start(dir, &analysis, options.mode, &mut applied)?;
     let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
@@ -375,26 +375,43 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     Ok(Recovered { log, report })
 }
 
-/// A plain start past every record (entries lost, see `analyze::Start::PastRecords`),
-/// under a mode that goes on past lost entries (`PointInTime`, `SkipCorrupted`; the others
-/// refuse before getting here): the log is reset to the start, as the trim that wrote it
-/// left it, chained from the start's seed. The reset flag is the commit point; the
-/// store's next open finishes the reset. Whatever the records hold is below the start.
-fn reset_past_records(
+/// Under a mode that goes on past lost entries (`PointInTime`, `SkipCorrupted`; the
+/// others refuse before getting here), the log is reset to its start where the records
+/// no longer reach it: a plain start past every record (entries lost, see
+/// `analyze::Start::PastRecords`), or a logical start the mode's cut went below (damage
+/// below the start in its segment). The log continues at the start, empty, chained from
+/// the start's seed, as the trim that wrote it left it; whatever the records hold lies
+/// below it. The reset flag is the commit point; the store's next open finishes it.
+fn reset_to_lost_start(
     dir: &Path,
     analysis: &analyze::Analysis,
     mode: RecoveryMode,
-    actions: &mut Vec<Action>,
+    applied: &mut repair::Applied,
 ) -> Result<()> {
-    let analyze::Start::PastRecords { start, records_end } = analysis.start else {
-        return Ok(());
-    };
     if !matches!(
         mode,
         RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted
     ) {
         return Ok(());
     }
+    let (start, records_end) = match analysis.start {
+        analyze::Start::PastRecords { start, records_end } => (start, records_end),
+        analyze::Start::Logical(offset) => {
+            let Some(cut_from) = applied
+                .cut
+                .as_ref()
+                .map(|c| c.offsets.start)
+                .filter(|&from| from < offset)
+            else {
+                return Ok(());
+            };
+            match wal_store::internal::seed::read_seed(dir)? {
+                Some(start) if start.offset == offset => (start, cut_from),
+                _ => return Ok(()),
+            }
+        }
+        analyze::Start::FirstRecord | analyze::Start::Void(_) => return Ok(()),
+    };
     wal_store::internal::seed::write_seed(
         dir,
         wal_store::layout::LogStart {
@@ -402,7 +419,7 @@ fn reset_past_records(
             ..start
         },
     )?;
-    actions.push(Action::LogReset {
+    applied.actions.push(Action::LogReset {
         offset: start.offset,
         lost: records_end..start.offset,
     });
@@ -449,7 +466,7 @@ pub fn repair(
     journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, commit_offset, Some(&lock))?;
     let mut applied = repair::apply(&analysis, mode)?;
-    reset_past_records(dir, &analysis, mode, &mut applied.actions)?;
+    reset_to_lost_start(dir, &analysis, mode, &mut applied)?;
     let after = analyze::analyze(dir, None, Some(&lock))?;
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);

@@ -66,13 +66,16 @@ pub enum Action {
         /// Base offset of their new segment.
         into: u64,
     },
-    /// The `SEED` file placed the log's start past every record (no reset under way):
-    /// the entries between were lost. The log was reset to the start, empty and chained
-    /// from the file's seed; every record present lies below it.
+    /// The records no longer reach the log's start (the `SEED` file, no reset under
+    /// way): it lay past every record, or the mode's cut went below it. The log was
+    /// reset to the start, empty and chained from the file's seed; every record present
+    /// lies below it.
     LogReset {
         /// The log's start, now its next offset.
         offset: u64,
-        /// The entries the start says were durable and the records no longer hold.
+        /// The entries below the start that the start says were durable and the records
+        /// no longer hold. They were trimmed; that they are gone shows that entries from
+        /// the start on may be gone too.
         lost: Range<u64>,
     },
     /// The cursor pointed past the end of the log and was rewritten to its last entry.

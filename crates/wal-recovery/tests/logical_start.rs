@@ -493,3 +493,37 @@ fn a_segment_named_near_the_largest_offset_is_analysed_without_overflow() {
     assert!(verification.is_ok(), "{verification:?}");
     let _ = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
 }
+
+#[test]
+fn an_explicit_mode_that_cuts_below_the_start_resets_the_log_to_it() {
+    // Point-in-time cuts at the first damage, below the start: the log then continues
+    // at its start (the consumer trimmed everything below it), reported, rather than
+    // leaving a start past the records that the store's open refuses.
+    let dir = tempdir();
+    one_segment_trimmed_to(dir.path(), 98);
+    let data = data_path(dir.path(), 0);
+    let records = support::records(&std::fs::read(&data).unwrap());
+    wal_testkit::damage::zero_range(&data, records[10].0..records[14].1);
+    let valid = support::records(&std::fs::read(&data).unwrap()).len();
+    assert_eq!(valid, 10, "the valid prefix ends at the damage");
+    let seed = read_seed(dir.path()).unwrap().unwrap();
+    let recovered = open(
+        dir.path(),
+        &options(64 * 1024).with_mode(RecoveryMode::PointInTime),
+    );
+    assert!(
+        recovered.report.actions.contains(&Action::LogReset {
+            offset: 98,
+            lost: 10..98
+        }),
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(recovered.report.first_offset, 98);
+    assert_eq!(recovered.log.next_offset(), 98);
+    assert_eq!(recovered.log.last_crc(), Some(seed.crc));
+    assert_eq!(recovered.log.append(&payload(98)).unwrap().offset, 98);
+    drop(recovered);
+    assert_eq!(segment_bases(dir.path()), [98]);
+    assert_verified(dir.path());
+}
