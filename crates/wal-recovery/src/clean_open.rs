@@ -23,6 +23,7 @@ use crate::cursor::{self, CursorState};
 use crate::error::Result;
 use crate::inventory;
 use crate::journal;
+use crate::log::RetentionCell;
 use crate::report::{RecoveryReport, SegmentReport};
 use crate::{Log, Recovered, RecoveryOptions};
 
@@ -37,7 +38,12 @@ pub(crate) enum Outcome {
 /// Opens `dir` through its close record if nothing but a clean close's files is there
 /// and the caller's commit offset and cursor lie within the log; otherwise hands the lock
 /// back unchanged. `lock` is `dir`'s, and any journal has been rolled forward.
-pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Result<Outcome> {
+pub(crate) fn open(
+    dir: &Path,
+    options: &RecoveryOptions,
+    lock: DirLock,
+    retention: &RetentionCell,
+) -> Result<Outcome> {
     let Some(segments) = only_clean_files(dir)? else {
         return Ok(Outcome::Full(lock));
     };
@@ -69,7 +75,7 @@ pub(crate) fn open(dir: &Path, options: &RecoveryOptions, lock: DirLock) -> Resu
     };
     let report = report(&wal, options, segments, cursor);
     report.log();
-    let log = Log::new(wal, report.replay_from);
+    let log = Log::new(wal, report.replay_from, retention.clone());
     Ok(Outcome::Opened(Box::new(Recovered { log, report })))
 }
 

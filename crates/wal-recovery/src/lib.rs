@@ -91,7 +91,10 @@ pub use report::{Action, Cut, RecoveryReport, SegmentReport};
 pub use trim_consumed::trim_consumed_damage;
 /// The store's types that the front door's signatures name, so that a user of [`Log`]
 /// needs this one crate.
-pub use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, StoreError, WalOptions};
+pub use wal_store::{
+    Appended, AppendedBatch, Entry, EntryRef, Retention, RetentionHook, Stats, StoreError,
+    WalOptions,
+};
 
 use analyze::Analysis;
 
@@ -299,7 +302,10 @@ fn report(
 }
 
 /// Opens `dir` after a crash or a clean close: recovers it with `options.mode`, then
-/// opens the log for appending. If the mode refuses (committed corruption, or any problem
+/// opens the log for appending, with a retention hook that follows the consumer's cursor
+/// (the store then removes, when a size limit of `options.wal` requires it or at every
+/// rotation if asked, the sealed segments wholly at or before the cursor; a hook given in
+/// `options.wal` is asked too, and the lower answer wins). If the mode refuses (committed corruption, or any problem
 /// under `AbsoluteConsistency`), nothing on disk has changed. An empty or missing
 /// directory gets a new log. Damage wholly at or before the consumer's cursor does not
 /// make the default mode refuse: it is left in place, set aside, and reported
@@ -316,8 +322,12 @@ fn report(
 /// journaled change rolled forward, a leftover or unknown file, a sealed segment without
 /// its index, a cursor that cannot be read or lies outside the log, a commit offset at or
 /// past the log's end.
-pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered> {
+pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recovered> {
     let dir = dir.as_ref();
+    // Retention follows the cursors the Log will keep: its hook is in the options the
+    // store opens with, and reads what the Log publishes.
+    let retention = log::RetentionCell::new();
+    options.wal = retention.install(options.wal);
     wal_store::internal::fs::create_dir_durably(dir)?;
     let lock = DirLock::acquire(dir)?;
     // A clean restart opens through the close record; anything else (an interrupted
@@ -325,7 +335,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
     let lock = if journal::roll_forward(dir)? {
         lock
     } else {
-        match clean_open::open(dir, &options, lock)? {
+        match clean_open::open(dir, &options, lock, &retention)? {
             clean_open::Outcome::Opened(recovered) => return Ok(*recovered),
             clean_open::Outcome::Full(lock) => lock,
         }
@@ -371,7 +381,7 @@ pub fn open(dir: impl AsRef<Path>, options: RecoveryOptions) -> Result<Recovered
         wal.last_crc(),
     );
     report.log();
-    let log = Log::new(wal, report.replay_from);
+    let log = Log::new(wal, report.replay_from, retention);
     Ok(Recovered { log, report })
 }
 

@@ -3,8 +3,11 @@
 //! [`Log`] owns the store's [`Wal`] and offers what a user needs of it with this crate's
 //! one error type, [`Error`](crate::Error), so that one `match` covers opening,
 //! appending and reading. It also keeps the consumer's cursor: [`Log::set_cursor`]
-//! persists it and [`Log::replay`] starts after it. Each method is a few lines in front
-//! of the store's; their full contracts are the store's, linked from each.
+//! persists it and [`Log::replay`] starts after it, and the store's retention follows it
+//! (`log/retention.rs`): with a size limit in the [`WalOptions`], the segments wholly at
+//! or before the cursor are what the store may remove to make room, never an entry after
+//! it. Each method is a few lines in front of the store's; their full contracts are the
+//! store's, linked from each.
 
 mod start;
 
@@ -18,8 +21,10 @@ use crate::error::{Error, Result};
 
 mod meta;
 mod pipeline;
+mod retention;
 
 pub use pipeline::Pending;
+pub(crate) use retention::RetentionCell;
 
 /// An open write-ahead log, as [`open`](crate::open) returns it in
 /// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumer's
@@ -54,15 +59,21 @@ pub struct Log {
     /// or as last set through [`Log::set_cursor`]. The lock also orders concurrent
     /// cursor writes, so that the file and this value agree.
     replay_from: Mutex<u64>,
+    /// Where the store's retention hook reads what the consumers still need.
+    retention: RetentionCell,
 }
 
 impl Log {
-    /// Wraps the log recovery opened; replay starts at `replay_from`.
-    pub(crate) fn new(wal: Wal, replay_from: u64) -> Log {
-        Log {
+    /// Wraps the log recovery opened, whose retention hook reads `retention`; replay
+    /// starts at `replay_from`.
+    pub(crate) fn new(wal: Wal, replay_from: u64, retention: RetentionCell) -> Log {
+        let log = Log {
             wal,
             replay_from: Mutex::new(replay_from),
-        }
+            retention,
+        };
+        log.cursors_moved();
+        log
     }
 
     /// Appends one entry and returns its offset and crc (see [`Wal::append`]). Durable
@@ -176,11 +187,16 @@ impl Log {
     /// Persists the consumer's cursor: the last offset it has finalized, which must be
     /// durable (see the free [`set_cursor`](crate::set_cursor), which this calls). From
     /// now on [`replay`](Log::replay) starts after it; after a restart, so does
-    /// [`Recovered::replay`](crate::Recovered::replay).
+    /// [`Recovered::replay`](crate::Recovered::replay). Once it is durable, the store's
+    /// retention may remove the sealed segments wholly at or before it (see
+    /// [`WalOptions::max_log_bytes`], [`WalOptions::max_segments`] and
+    /// [`WalOptions::retention`]); until a cursor is set, nothing is removed.
     pub fn set_cursor(&self, offset: u64) -> Result<()> {
         let mut replay_from = self.replay_from();
         crate::set_cursor(&self.wal, offset)?;
         *replay_from = offset.saturating_add(1);
+        drop(replay_from);
+        self.cursors_moved();
         Ok(())
     }
 
@@ -209,7 +225,9 @@ impl Log {
     /// The plain store log, for what this type does not offer. Calls through it return
     /// [`wal_store::StoreError`] instead of [`Error`](crate::Error), and a cursor set on
     /// it with the free [`set_cursor`](crate::set_cursor) is not seen by
-    /// [`replay`](Log::replay) until the next open. The front door is also where the
+    /// [`replay`](Log::replay) until the next open, nor by the store's retention, which
+    /// goes on keeping every entry after the cursor last set through this `Log` (so an
+    /// appender at its size limit stays refused). The front door is also where the
     /// consumer's cursors are to be kept true as the log changes (a truncation below a
     /// cursor, a trim past one): a change made through the plain log will bypass that.
     pub fn store(&self) -> &Wal {

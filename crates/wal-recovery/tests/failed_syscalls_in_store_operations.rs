@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use faults::{AnyError, Case, Ctx, durable_log, exhaust, options};
 use wal_store::faults::Call;
-use wal_store::{SyncPolicy, Wal};
+use wal_store::{RetentionHook, SyncPolicy, Wal};
 
 /// Appends that cross two rotations, each acknowledged when it returns.
 fn append_durably(ctx: &mut Ctx) -> Result<(), AnyError> {
@@ -203,6 +203,42 @@ fn trim() {
         },
         deterministic: true,
     });
+}
+
+/// Retention at a rotation (the store's hook says entries from 10 on are needed, and
+/// the log is at `max_segments`): segments 0 and 5 are removed before segment 15 is
+/// created. A crash at any failed unlink, or at any other call, leaves a log recovery
+/// opens with every needed entry.
+#[test]
+fn retention_at_rotation() {
+    let seen = exhaust(&Case {
+        name: "retention at rotation",
+        setup: |dir| {
+            let mut ctx = Ctx::new(dir);
+            let options = options(SyncPolicy::Always)
+                .with_max_segments(3)
+                .with_retention_hook(RetentionHook::new(|| 10));
+            ctx.wal = Some(Wal::open(dir, options).unwrap());
+            for _ in 0..14 {
+                ctx.append(true).unwrap();
+            }
+            ctx.next_at_least = 14;
+            ctx.removable = Some(0..10);
+            ctx.gone_if_ok = Some(0..10);
+            ctx.keep.retain(|offset, _| *offset >= 10);
+            ctx
+        },
+        op: |ctx| {
+            ctx.append(true)?;
+            ctx.append(true)?;
+            assert_eq!(ctx.wal().first_offset(), 10);
+            Ok(())
+        },
+        deterministic: true,
+    });
+    // Each removed segment's index and data file: every unlink was failed in turn.
+    let unlinked = seen.iter().filter(|s| s.call == Call::Unlink).count();
+    assert!(unlinked >= 4, "{unlinked} unlinks");
 }
 
 #[test]

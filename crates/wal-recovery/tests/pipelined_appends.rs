@@ -6,7 +6,10 @@
 
 mod faults;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::mpsc;
+use std::task::{Context, Waker};
 
 use faults::tempdir;
 use wal_recovery::{Error, RecoveryOptions};
@@ -66,6 +69,46 @@ fn a_failed_sync_fails_every_covered_pending_and_no_later_one_succeeds() {
         assert!(told_rx.recv().unwrap().is_err(), "on_durable({offset})");
     }
     assert!(matches!(wal.close(), Err(StoreError::Poisoned { .. })));
+}
+
+/// A batch is never reported durable before the sync that covers it has returned: while
+/// the flusher's msync is held in progress, the covered `Pending` stays pending and its
+/// callback unrun (a kill loop cannot see this: the page cache outlives a killed
+/// process); once the msync goes ahead, both complete.
+#[test]
+fn a_pending_stays_pending_while_the_sync_covering_it_is_held() {
+    let dir = tempdir();
+    let plan = FaultPlan::install(dir.path());
+    let wal = Wal::open(dir.path(), options(SyncPolicy::GroupCommit)).unwrap();
+    // As above: the next msync of the data file is the flusher's sync of the submit.
+    wal.append(b"durable 0").unwrap();
+    wal.append(b"durable 1").unwrap();
+
+    let gate = plan.hold(Call::Msync, 1);
+    let mut covered = wal.submit(&[b"2".as_slice(), b"3"]).unwrap();
+    let (told_tx, told_rx) = mpsc::channel();
+    wal.on_durable(3, move |result| told_tx.send(result.is_ok()).unwrap());
+    gate.wait_reached();
+
+    let waker = Waker::noop();
+    assert!(
+        Pin::new(&mut covered)
+            .poll(&mut Context::from_waker(waker))
+            .is_pending(),
+        "the batch was reported durable before its msync"
+    );
+    assert!(
+        matches!(told_rx.try_recv(), Err(mpsc::TryRecvError::Empty)),
+        "the callback ran before the msync"
+    );
+    assert_eq!(wal.last_synced_offset(), Some(1));
+
+    gate.open();
+    assert_eq!(covered.wait().unwrap().last_offset, 3);
+    assert_eq!(told_rx.recv(), Ok(true));
+    assert_eq!(wal.last_synced_offset(), Some(3));
+    assert_eq!(plan.injected(), 0);
+    wal.close().unwrap();
 }
 
 #[test]

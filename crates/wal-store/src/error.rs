@@ -69,6 +69,32 @@ pub enum StoreError {
         reason: &'static str,
     },
 
+    /// The append needs a new segment (or a larger one) that would take the log past
+    /// `limit`, and no sealed segment may be removed to make room: the consumers still
+    /// need every one (see [`RetentionHook`](crate::RetentionHook)), or no hook says what
+    /// they need. Backpressure: nothing was appended and the log is not poisoned; the same
+    /// append succeeds once the consumers have moved on (or the caller trims).
+    #[error(
+        "the log is at capacity: {limit} is {max}, the log holds {held} and the append needs {needed} more; {}",
+        needed_from_text(*needed_from, *first_offset)
+    )]
+    AtCapacity {
+        /// The limit that would be passed: `"max_log_bytes"` or `"max_segments"`.
+        limit: &'static str,
+        /// Its value.
+        max: u64,
+        /// What the log holds now, in the limit's unit (data file bytes, or segments),
+        /// after removing what retention allowed.
+        held: u64,
+        /// What the append needs on top of it, in the same unit.
+        needed: u64,
+        /// Offset of the first entry the log holds.
+        first_offset: u64,
+        /// The lowest offset the consumers still need, as the retention hook answered;
+        /// `None` without a hook.
+        needed_from: Option<u64>,
+    },
+
     /// A sync failed earlier (after a failed fsync the kernel may have dropped dirty
     /// pages, so retrying would prove nothing), or a truncation stopped after it had
     /// started removing files; the log refuses writes until it is reopened.
@@ -156,5 +182,17 @@ impl<T> IoContext<T> for io::Result<T> {
             path: path.into(),
             source,
         })
+    }
+}
+
+/// What an [`StoreError::AtCapacity`] says about the consumers.
+fn needed_from_text(needed_from: Option<u64>, first_offset: u64) -> String {
+    match needed_from {
+        Some(from) => format!(
+            "consumers still need every entry from offset {from} (the log starts at {first_offset}): move their cursors on to make room"
+        ),
+        None => format!(
+            "no retention hook says what consumers still need, so nothing is removed (the log starts at {first_offset}): trim to make room"
+        ),
     }
 }

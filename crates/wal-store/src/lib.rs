@@ -44,6 +44,7 @@ mod naming;
 mod open;
 mod options;
 mod read;
+mod retention;
 mod scan;
 mod seed;
 mod segment;
@@ -61,6 +62,7 @@ pub use options::{
     DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, ReadVisibility, SyncPolicy, WalOptions,
 };
 pub use read::{Iter, RevIter};
+pub use retention::{Retention, RetentionHook};
 pub use scan::{CheckedSegment, DataFileScan};
 pub use seed::SEED_FILE_NAME;
 pub use segment::{Entry, EntryRef};

@@ -5,11 +5,16 @@ use std::time::Duration;
 use wal_format::Codec;
 
 use crate::error::{Result, StoreError};
+use crate::retention::{Retention, RetentionHook};
 
 /// Default size of a segment's data file: 64 MiB.
 pub const DEFAULT_SEGMENT_BYTES: u32 = 64 * 1024 * 1024;
 /// Smallest segment size accepted (tests use tiny segments to rotate often).
 pub const MIN_SEGMENT_BYTES: u32 = 64;
+
+/// Fewest segments a limit must leave room for: the active segment a rotation seals, and
+/// the new one.
+const MIN_LIMIT_SEGMENTS: usize = 2;
 
 /// When appended entries become durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +79,32 @@ pub struct WalOptions {
     /// existing empty log without a `SEED` file (written before the file existed) takes
     /// this value.
     pub seed_crc: u32,
+    /// The most bytes the log's data files may take, counted as the store allocates them:
+    /// each segment's data file is preallocated whole when it is created
+    /// ([`segment_bytes`](WalOptions::segment_bytes) + 1 bytes, more for a segment grown
+    /// for an entry larger than a segment) and keeps that length once sealed, so a log of
+    /// `n` ordinary segments counts `n * (segment_bytes + 1)` however full they are. Index
+    /// files (4 bytes per entry and a few more per segment) and the small files are not
+    /// counted. Checked when a new data file would be created or one grown (never per
+    /// append): sealed segments are removed as [`retention`](WalOptions::retention) allows,
+    /// and if that does not make room the append fails with
+    /// [`StoreError::AtCapacity`]. `None` (the default): no limit. At least two segments'
+    /// worth: the active segment and the next.
+    pub max_log_bytes: Option<u64>,
+    /// The most segments (data files) the log may hold, the active one included. Checked
+    /// as [`max_log_bytes`](WalOptions::max_log_bytes) is. `None` (the default): no
+    /// limit. At least 2: a rotation needs the segment it seals and the new one.
+    pub max_segments: Option<usize>,
+    /// When sealed segments the consumers no longer need are removed (see
+    /// [`Retention`]). What they need is asked of
+    /// [`retention_hook`](WalOptions::retention_hook); without one, nothing is removed.
+    pub retention: Retention,
+    /// Tells the store the lowest offset any consumer still needs (see
+    /// [`RetentionHook`]). `None` (the default): the store never removes a segment on its
+    /// own, so reaching a limit fails appends with [`StoreError::AtCapacity`] until the
+    /// caller trims. The recovery crate's front door installs one that follows its
+    /// cursors.
+    pub retention_hook: Option<RetentionHook>,
 }
 
 impl Default for WalOptions {
@@ -86,6 +117,10 @@ impl Default for WalOptions {
             read_visibility: ReadVisibility::Synced,
             first_offset: 0,
             seed_crc: 0,
+            max_log_bytes: None,
+            max_segments: None,
+            retention: Retention::WhenFull,
+            retention_hook: None,
         }
     }
 }
@@ -142,6 +177,45 @@ impl WalOptions {
         self
     }
 
+    /// Sets [`max_log_bytes`](WalOptions::max_log_bytes): the most bytes the log's data
+    /// files may take.
+    #[must_use]
+    pub fn with_max_log_bytes(mut self, max_log_bytes: u64) -> Self {
+        self.max_log_bytes = Some(max_log_bytes);
+        self
+    }
+
+    /// Sets [`max_segments`](WalOptions::max_segments): the most segments the log may
+    /// hold.
+    #[must_use]
+    pub fn with_max_segments(mut self, max_segments: usize) -> Self {
+        self.max_segments = Some(max_segments);
+        self
+    }
+
+    /// Sets [`retention`](WalOptions::retention): when consumed segments are removed.
+    #[must_use]
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Sets [`retention_hook`](WalOptions::retention_hook): what the consumers still
+    /// need.
+    #[must_use]
+    pub fn with_retention_hook(mut self, hook: RetentionHook) -> Self {
+        self.retention_hook = Some(hook);
+        self
+    }
+
+    /// Whether the store may have anything to do at a rotation beyond rotating: a limit
+    /// to check, or consumed segments to remove.
+    pub(crate) fn limits_or_retention(&self) -> bool {
+        self.max_log_bytes.is_some()
+            || self.max_segments.is_some()
+            || self.retention == Retention::AtEveryRotation
+    }
+
     /// Checks that the options can work together.
     pub fn validate(&self) -> Result<()> {
         if self.segment_bytes < MIN_SEGMENT_BYTES {
@@ -167,11 +241,39 @@ impl WalOptions {
                 reason: "the interval must be longer than zero",
             });
         }
+        self.validate_limits()?;
         if self.first_offset == u64::MAX {
             return Err(StoreError::InvalidOption {
                 name: "first_offset",
                 value: self.first_offset.to_string(),
                 reason: "leaves no room for an entry",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl WalOptions {
+    /// The limits leave room for a rotation: the segment it seals and the new one.
+    fn validate_limits(&self) -> Result<()> {
+        if let Some(max) = self.max_segments
+            && max < MIN_LIMIT_SEGMENTS
+        {
+            return Err(StoreError::InvalidOption {
+                name: "max_segments",
+                value: max.to_string(),
+                reason: "must be at least 2: a rotation needs the segment it seals and the new one",
+            });
+        }
+        let two_segments = wal_format::data_file_bytes(self.segment_bytes)
+            .saturating_mul(MIN_LIMIT_SEGMENTS as u64);
+        if let Some(max) = self.max_log_bytes
+            && max < two_segments
+        {
+            return Err(StoreError::InvalidOption {
+                name: "max_log_bytes",
+                value: max.to_string(),
+                reason: "must hold at least two data files (2 * (segment_bytes + 1)): a rotation needs the segment it seals and the new one",
             });
         }
         Ok(())

@@ -8,6 +8,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 
 use crate::error::{Result, StoreError};
 
+use waiters::Never;
 use waiters::Waiters;
 pub(crate) use waiters::{Settled, Slot, Waiter};
 
@@ -25,6 +26,28 @@ pub(crate) struct SyncState {
     waiters: Waiters,
     /// The log was shut down: a waiter for an entry not durable yet never will be.
     closed: bool,
+    /// The log went away (it was dropped), for this reason: likewise.
+    abandoned: Option<String>,
+}
+
+impl SyncState {
+    /// Why a waiter not durable yet never will be, once that is so.
+    fn never(&self) -> Option<Never<'_>> {
+        never(&self.poisoned, &self.abandoned, self.closed)
+    }
+}
+
+/// See [`SyncState::never`]: from its fields, so that the queue can be borrowed beside.
+fn never<'a>(
+    poisoned: &'a Option<String>,
+    abandoned: &'a Option<String>,
+    closed: bool,
+) -> Option<Never<'a>> {
+    match (poisoned, abandoned) {
+        (Some(cause), _) | (None, Some(cause)) => Some(Never::Failed(cause)),
+        (None, None) if closed => Some(Never::Closed),
+        (None, None) => None,
+    }
 }
 
 /// The group-commit coordinator.
@@ -81,6 +104,7 @@ impl SyncCoordinator {
                 poisoned: None,
                 waiters: Waiters::default(),
                 closed: false,
+                abandoned: None,
             }),
             changed: Condvar::new(),
             is_poisoned: AtomicBool::new(false),
@@ -160,19 +184,19 @@ impl SyncCoordinator {
         state.synced_end = synced_end.min(end);
     }
 
-    /// Queues `waiter` until `offset` is durable. Once the log has failed nothing more
-    /// becomes durable: the waiter comes back, refused, to be told at once.
-    pub(crate) fn queue_waiter(&self, offset: u64, waiter: Waiter) -> Option<Settled> {
+    /// Queues `waiter` until `offset` is durable, and returns whether its outcome is
+    /// known already (the entry is durable, or never will be: the log was shut down; or
+    /// the log failed, which every later waiter is told, even one for a durable entry).
+    /// Such a waiter is queued all the same, so that it is told in offset order, by
+    /// [`Inner::complete_waiters`](crate::wal::Inner), which the caller then calls.
+    pub(crate) fn queue_waiter(&self, offset: u64, waiter: Waiter) -> bool {
         let mut state = self.lock();
-        if let Some(cause) = &state.poisoned {
-            return Some(Settled::failed(waiter, cause.clone()));
-        }
-        if state.closed {
-            return Some(Settled::closed(waiter, offset < state.synced_end));
-        }
-        state.waiters.push(offset, waiter);
+        let SyncState {
+            poisoned, waiters, ..
+        } = &mut *state;
+        waiters.push(offset, waiter, poisoned.as_deref());
         self.waiting.store(state.waiters.len(), Ordering::Release);
-        None
+        offset < state.synced_end || state.never().is_some()
     }
 
     /// Whether anything waits: one load, for the paths that must stay cheap without waiters.
@@ -198,9 +222,11 @@ impl SyncCoordinator {
             synced_end,
             poisoned,
             waiters,
+            closed,
+            abandoned,
             ..
         } = &mut *state;
-        waiters.take_settled(*synced_end, poisoned.as_deref(), out);
+        waiters.take_settled(*synced_end, never(poisoned, abandoned, *closed), out);
         self.waiting.store(waiters.len(), Ordering::Release);
     }
 
@@ -209,27 +235,25 @@ impl SyncCoordinator {
         let state = self.lock();
         state
             .waiters
-            .any_settled(state.synced_end, state.poisoned.is_some())
+            .any_settled(state.synced_end, state.never().is_some())
     }
 
-    /// Fails every waiter that is not yet durable with `cause`: the log goes away (it
-    /// was dropped) and nothing more will become durable. Returns them to be told.
-    pub(crate) fn abandon_waiters(&self, cause: &str, out: &mut Vec<Settled>) {
+    /// The log goes away (it was dropped) and nothing more will become durable: every
+    /// waiter not durable yet, and every later one, is to be failed with `cause`. They
+    /// are told by [`Inner::complete_waiters`](crate::wal::Inner), which the caller then
+    /// calls, so that they are told in offset order after any being told now.
+    pub(crate) fn abandon_waiters(&self, cause: &str) {
         let mut state = self.lock();
-        let synced_end = state.synced_end;
-        state.waiters.take_settled(synced_end, Some(cause), out);
-        self.waiting.store(state.waiters.len(), Ordering::Release);
+        if state.abandoned.is_none() {
+            state.abandoned = Some(cause.to_owned());
+        }
     }
 
-    /// The log was shut down, after its last sync: every waiter not durable yet is told
-    /// it never will be (`StoreError::Closed`), and so is every later one. Returns them
-    /// to be told.
-    pub(crate) fn close_waiters(&self, out: &mut Vec<Settled>) {
-        let mut state = self.lock();
-        state.closed = true;
-        let synced_end = state.synced_end;
-        state.waiters.take_closed(synced_end, out);
-        self.waiting.store(state.waiters.len(), Ordering::Release);
+    /// The log was shut down, after its last sync: every waiter not durable yet is to be
+    /// told it never will be (`StoreError::Closed`), and so is every later one; told as
+    /// those of [`abandon_waiters`](Self::abandon_waiters) are.
+    pub(crate) fn close_waiters(&self) {
+        self.lock().closed = true;
     }
 
     /// Sets the durable end to `end` after a reset (the caller holds the leadership):

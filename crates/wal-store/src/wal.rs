@@ -4,7 +4,8 @@
 //! few lines in front of [`Inner`], the state the log's threads share, whose concerns live
 //! in `wal/`, one file each: `inner.rs` (the shared state, its locks, where an offset lives), `open.rs`
 //! (opening a directory, and the deferred segments checked before the first change),
-//! `append.rs` (appending, rotation, growth), `durability.rs` (syncs, group commit, the
+//! `append.rs` (appending, rotation, growth), `capacity.rs` (the size limits and
+//! retention checked before a rotation), `durability.rs` (syncs, group commit, the
 //! interval syncer, the close record, shutdown), `cut.rs` (truncation, trimming,
 //! clearing), `reset.rs` (continuing at any offset), `read.rs` (reads, iterators' start,
 //! visits and the check-ahead hand-off), `wait.rs` (readers waiting for entries to become
@@ -12,6 +13,7 @@
 //! telling their waiters) and `flusher.rs` (the thread that syncs for them).
 
 mod append;
+mod capacity;
 mod cut;
 mod durability;
 mod flusher;

@@ -4,8 +4,8 @@
 //! once, from the background flusher (`Always`, `GroupCommit`) or the next `sync()`
 //! (`Manual`); a truncation that removes a pending entry fails it.
 //!
-//! A failed sync under submits is tested through the fault seam, in wal-recovery's
-//! `tests/pipelined_appends_and_a_failed_sync.rs`.
+//! A failed sync under submits, and a sync held in progress, are tested through the fault
+//! seam, in wal-recovery's `tests/pipelined_appends.rs`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use wal_store::{Pending, StoreError, SyncPolicy, Wal, WalOptions};
+use wal_store::{Pending, ReadVisibility, StoreError, SyncPolicy, Wal, WalOptions};
 
 /// How long a test waits for the background flusher before failing: only a sync that
 /// never comes fails it.
@@ -363,4 +363,197 @@ fn a_reset_completes_what_was_submitted_and_fails_callbacks_past_the_old_end() {
     wal.append_batch(&[b"a", b"b", b"c", b"d"]).unwrap();
     wal.sync().unwrap();
     assert!(rx.try_recv().is_err(), "told twice");
+}
+
+/// A truncation racing submits: a batch whose entries the truncation removed never
+/// completes with success, whatever entries later took its offsets. The submit queues its
+/// waiter before it lets go of the tail, so the truncation (which takes the tail) either
+/// comes before the batch is appended or finds its waiter and fails it. Checked under
+/// many threads: after the one sync at the end, each batch that succeeded still reads
+/// back as written, and each whose entries are gone failed.
+#[test]
+fn a_truncation_racing_submits_never_lets_a_removed_batch_succeed() {
+    const THREADS: u64 = 4;
+    const BATCHES: u64 = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Arc::new(Wal::open(dir.path(), options(SyncPolicy::Manual)).unwrap());
+    let writers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let wal = Arc::clone(&wal);
+            thread::spawn(move || {
+                (0..BATCHES)
+                    .map(|b| {
+                        let payloads: Vec<Vec<u8>> = (0..2)
+                            .map(|i| format!("{t}-{b}-{i}").into_bytes())
+                            .collect();
+                        (payloads.clone(), wal.submit(&payloads).unwrap())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let truncator = {
+        let wal = Arc::clone(&wal);
+        thread::spawn(move || {
+            for _ in 0..BATCHES {
+                // Drops the last few entries, often those of a batch just appended.
+                if let Some(keep) = wal.next_offset().checked_sub(3) {
+                    wal.truncate_after(keep).unwrap();
+                }
+                thread::yield_now();
+            }
+        })
+    };
+    truncator.join().unwrap();
+    let submitted: Vec<_> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    wal.sync().unwrap();
+    let (mut kept, mut removed) = (0, 0);
+    for (payloads, pending) in submitted {
+        let offsets = pending.offsets();
+        let in_log: Vec<Option<Vec<u8>>> = offsets
+            .clone()
+            .map(|o| wal.read(o).ok().map(|e| e.payload.to_vec()))
+            .collect();
+        let intact = in_log
+            .iter()
+            .zip(&payloads)
+            .all(|(read, written)| read.as_ref() == Some(written));
+        match pending.wait() {
+            Ok(batch) => {
+                assert!(
+                    intact,
+                    "{offsets:?} succeeded, but the log holds {in_log:?}"
+                );
+                kept += 1;
+                assert_eq!(batch.first_offset, *offsets.start());
+            }
+            Err(StoreError::OffsetOutOfRange { .. }) => {
+                assert!(
+                    !intact,
+                    "{offsets:?} failed, but its entries are in the log"
+                );
+                removed += 1;
+            }
+            Err(e) => panic!("{offsets:?}: {e}"),
+        }
+    }
+    // Both outcomes happened, or the test proved nothing.
+    assert!(kept > 0 && removed > 0, "kept {kept}, removed {removed}");
+}
+
+/// Under `ReadVisibility::Appended` a submitted entry is visible at once, and a reader
+/// waiting for it is woken by the submit itself.
+#[test]
+fn a_submit_under_appended_visibility_wakes_readers_waiting_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = options(SyncPolicy::Manual).with_read_visibility(ReadVisibility::Appended);
+    let wal = Wal::open(dir.path(), options).unwrap();
+    let mut visible = std::pin::pin!(wal.visible(0));
+    let (woken, waker) = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(visible.as_mut().poll(&mut cx).is_pending());
+    let _pending = wal.submit(&[b"a".as_slice()]).unwrap();
+    assert_eq!(
+        woken.woken.load(Ordering::SeqCst),
+        1,
+        "the reader waiting for entry 0 was not woken"
+    );
+    assert!(matches!(
+        visible.as_mut().poll(&mut cx),
+        Poll::Ready(Ok(()))
+    ));
+}
+
+/// The interval syncer runs callbacks too: one that drops the last handle of the log
+/// stops the syncer from its own thread, which must not wait for itself, and the waiters
+/// left are still told.
+#[test]
+fn a_callback_run_by_the_interval_syncer_may_drop_the_last_handle_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = SyncPolicy::Interval(Duration::from_millis(5));
+    let wal = Arc::new(Wal::open(dir.path(), options(policy)).unwrap());
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (done_tx, done_rx) = mpsc::channel();
+    let held = Arc::clone(&wal);
+    wal.on_durable(0, move |result| {
+        // On the interval syncer's thread, once the test has let go of its handle.
+        go_rx.recv().unwrap();
+        drop(held);
+        done_tx.send(result.is_ok()).unwrap();
+    });
+    let (later_tx, later_rx) = mpsc::channel();
+    wal.on_durable(5, move |result| later_tx.send(result.is_err()).unwrap());
+    wal.append(b"a").unwrap();
+    drop(wal);
+    go_tx.send(()).unwrap();
+    assert_eq!(done_rx.recv_timeout(EVENTUALLY), Ok(true));
+    // Entry 5 was never appended: the dropped log fails its callback.
+    assert_eq!(
+        later_rx.recv_timeout(EVENTUALLY),
+        Ok(true),
+        "the callback for entry 5 was never told"
+    );
+}
+
+/// Under `Manual` an entry larger than a segment is sealed (made durable) by its own
+/// submit: the batch completes at once, with no sync to come.
+#[test]
+fn a_submit_made_durable_by_its_own_append_completes_at_once_under_manual_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = WalOptions::default()
+        .with_segment_bytes(4096)
+        .with_sync_policy(SyncPolicy::Manual);
+    let wal = Wal::open(dir.path(), options).unwrap();
+    let mut pending = wal.submit(&[vec![7u8; 10_000]]).unwrap();
+    assert_eq!(wal.last_synced_offset(), Some(0), "sealed at once");
+    let (_, waker) = thread_waker();
+    assert!(
+        matches!(poll_once(&mut pending, &waker), Poll::Ready(Ok(_))),
+        "the batch is durable, but its handle was not told"
+    );
+    wal.close().unwrap();
+}
+
+/// Waiters are told in offset order, one thread at a time, also when a shutdown or a
+/// dropped log settles them, and when one is refused at once: here a callback run by the
+/// flusher shuts the log down (and registers one more) or drops its last handle, and the
+/// waiters that settles are told after the one already taken out before them.
+#[test]
+fn waiters_settled_by_a_shutdown_or_a_drop_are_told_after_the_earlier_ones() {
+    for shut in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Arc::new(Wal::open(dir.path(), options(SyncPolicy::GroupCommit)).unwrap());
+        let (told_tx, told_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (tx, held) = (told_tx.clone(), Arc::clone(&wal));
+        wal.on_durable(1, move |_| {
+            tx.send(1).unwrap();
+            go_rx.recv().unwrap();
+            if shut {
+                held.shutdown().unwrap();
+                let tx = tx.clone();
+                // Refused at once (the log is shut down), yet told after the others.
+                held.on_durable(30, move |_| tx.send(30).unwrap());
+            }
+            drop(held);
+        });
+        for offset in [2, 20] {
+            let tx = told_tx.clone();
+            wal.on_durable(offset, move |_| tx.send(offset).unwrap());
+        }
+        drop(told_tx);
+        // The flusher syncs 0..=2 and takes the callbacks of 1 and 2 out together.
+        drop(wal.submit(&[b"0".as_slice(), b"1", b"2"]).unwrap());
+        drop(wal);
+        go_tx.send(()).unwrap();
+        let expected: &[u64] = if shut { &[1, 2, 20, 30] } else { &[1, 2, 20] };
+        let told: Vec<u64> = expected
+            .iter()
+            .map(|_| told_rx.recv_timeout(EVENTUALLY).unwrap())
+            .collect();
+        assert_eq!(told, expected, "shutdown: {shut}");
+    }
 }

@@ -141,6 +141,26 @@ pub struct WriteArgs {
     /// One entry per line of standard input (without its newline).
     #[arg(long, conflicts_with_all = ["count", "size", "seed"])]
     pub stdin: bool,
+    /// The most bytes the log's data files may take, each counted at its allocated length
+    /// (segment size + 1). Segments wholly at or before the cursor are removed to make
+    /// room; when that is not enough the write stops with an 'at capacity' error (exit 2).
+    /// For this write only: limits are not stored in the log.
+    #[arg(long, value_name = "BYTES")]
+    pub max_log_bytes: Option<u64>,
+    /// The most segments the log may hold (at least 2), as --max-log-bytes.
+    #[arg(long, value_name = "N")]
+    pub max_segments: Option<usize>,
+    /// When segments wholly at or before the cursor are removed.
+    #[arg(long, value_enum, default_value = "when-full")]
+    pub retention: RetentionArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetentionArg {
+    /// Only to make room under --max-log-bytes or --max-segments.
+    WhenFull,
+    /// At every new segment, limit or not.
+    AtEveryRotation,
 }
 
 #[derive(Debug, Args)]

@@ -432,3 +432,61 @@ fn a_second_writer_is_refused_while_another_process_holds_the_lock() {
     ])
     .ok();
 }
+
+/// Writes `count` entries of 38 bytes (50-byte records, five to a 256-byte segment) with
+/// `limits`.
+fn write_limited(dir: &std::path::Path, count: u64, limits: &[&str]) -> Run {
+    let count = count.to_string();
+    let mut args = vec![
+        "write",
+        s(dir),
+        "--segment-size",
+        "256",
+        "--size",
+        "38",
+        "--count",
+        &count,
+    ];
+    args.extend_from_slice(limits);
+    run(args)
+}
+
+#[test]
+fn a_write_at_capacity_is_one_error_line_and_exit_2_until_the_cursor_moves() {
+    let dir = tempdir();
+    let limits = ["--max-segments", "3"];
+    write_limited(dir.path(), 15, &limits).ok();
+    // Two entries fit nowhere: nothing is consumed, so nothing may be removed.
+    let refused = write_limited(dir.path(), 2, &limits);
+    assert_usage_error(&refused, "at capacity: max_segments is 3");
+    assert!(refused.stderr.contains("wrote 0 entries"), "{refused:#?}");
+    assert_eq!(entries(dir.path()).len(), 15);
+    // The same with a byte limit, after some entries did fit.
+    let dir_bytes = tempdir();
+    let bytes = ["--max-log-bytes", "800"];
+    let refused = write_limited(dir_bytes.path(), 20, &bytes);
+    assert_usage_error(&refused, "at capacity: max_log_bytes is 800");
+    assert!(
+        refused.stderr.contains("wrote 15 entries") && refused.stderr.contains("0..=14, durable"),
+        "{refused:#?}"
+    );
+    assert_eq!(entries(dir_bytes.path()).len(), 15);
+    // The consumer has finalized 0..=6: segment 0 may go (5 holds its next entry).
+    run(["cursor", s(dir.path()), "--set", "6"]).ok();
+    write_limited(dir.path(), 2, &limits).ok();
+    let kept: Vec<u64> = entries(dir.path()).iter().map(|(o, _)| *o).collect();
+    assert_eq!(kept, (5..17).collect::<Vec<_>>());
+}
+
+#[test]
+fn limits_that_leave_no_room_for_a_rotation_are_usage_errors() {
+    let dir = tempdir();
+    assert_usage_error(
+        &write_limited(dir.path(), 1, &["--max-segments", "1"]),
+        "max_segments",
+    );
+    assert_usage_error(
+        &write_limited(dir.path(), 1, &["--max-log-bytes", "300"]),
+        "max_log_bytes",
+    );
+}

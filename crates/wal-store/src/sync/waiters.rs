@@ -85,17 +85,16 @@ impl Waiters {
         self.queue.len()
     }
 
-    /// Queues `waiter`, which waits until `offset` is durable.
-    pub(crate) fn push(&mut self, offset: u64, waiter: Waiter) {
+    /// Queues `waiter`, which waits until `offset` is durable. `failed`: the log has
+    /// failed already, for this cause, and the waiter is told so, whatever its offset.
+    pub(crate) fn push(&mut self, offset: u64, waiter: Waiter, failed: Option<&str>) {
         let arrival = self.arrivals;
         self.arrivals = self.arrivals.wrapping_add(1);
-        self.queue.insert(
-            (offset, arrival),
-            Queued {
-                waiter,
-                decided: None,
-            },
-        );
+        let decided = failed.map(|cause| Outcome::Failed {
+            cause: cause.to_owned(),
+        });
+        self.queue
+            .insert((offset, arrival), Queued { waiter, decided });
     }
 
     /// A truncation drops every entry from `cut` on, while everything below `synced_end`
@@ -116,26 +115,28 @@ impl Waiters {
 
     /// Moves to `out` the waiters whose outcome is known, lowest offset first, stopping
     /// at the first that must still wait: everything below `synced_end` is durable, and
-    /// once the log failed (`poisoned`) nothing more will be.
+    /// once `never` is known (the log failed, went away or was shut down) nothing more
+    /// will be.
     pub(crate) fn take_settled(
         &mut self,
         synced_end: u64,
-        poisoned: Option<&str>,
+        never: Option<Never<'_>>,
         out: &mut Vec<Settled>,
     ) {
         while let Some(first) = self.queue.first_entry() {
             let offset = first.key().0;
             let settled = first.get().decided.is_some() || offset < synced_end;
-            if !settled && poisoned.is_none() {
+            if !settled && never.is_none() {
                 return;
             }
             let queued = first.remove();
-            let outcome = match (queued.decided, poisoned) {
+            let outcome = match (queued.decided, never) {
                 (Some(decided), _) => decided,
                 (None, _) if offset < synced_end => Outcome::Durable,
-                (None, cause) => Outcome::Failed {
-                    cause: cause.unwrap_or_default().to_owned(),
+                (None, Some(Never::Failed(cause))) => Outcome::Failed {
+                    cause: cause.to_owned(),
                 },
+                (None, Some(Never::Closed) | None) => Outcome::Closed,
             };
             out.push(Settled {
                 waiter: queued.waiter,
@@ -144,49 +145,25 @@ impl Waiters {
         }
     }
 
-    /// Moves every waiter to `out`, lowest offset first: the log was shut down, so those
-    /// not durable below `synced_end` (nor decided by a truncation) never will be.
-    pub(crate) fn take_closed(&mut self, synced_end: u64, out: &mut Vec<Settled>) {
-        while let Some(((offset, _), queued)) = self.queue.pop_first() {
-            let outcome = match queued.decided {
-                Some(decided) => decided,
-                None if offset < synced_end => Outcome::Durable,
-                None => Outcome::Closed,
-            };
-            out.push(Settled {
-                waiter: queued.waiter,
-                outcome,
-            });
-        }
-    }
-
-    /// Whether the first waiter's outcome is known.
-    pub(crate) fn any_settled(&self, synced_end: u64, poisoned: bool) -> bool {
+    /// Whether the first waiter's outcome is known (`ended`: nothing more will become
+    /// durable, so every waiter's is).
+    pub(crate) fn any_settled(&self, synced_end: u64, ended: bool) -> bool {
         self.queue
             .first_key_value()
-            .is_some_and(|((offset, _), q)| poisoned || q.decided.is_some() || *offset < synced_end)
+            .is_some_and(|((offset, _), q)| ended || q.decided.is_some() || *offset < synced_end)
     }
 }
 
+/// Why a waiter not durable yet never will be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Never<'a> {
+    /// The log failed (a failed sync), or went away, for this cause.
+    Failed(&'a str),
+    /// The log was shut down after its last sync.
+    Closed,
+}
+
 impl Settled {
-    /// A waiter that came after the shutdown: told at once whether its entry was durable.
-    pub(crate) fn closed(waiter: Waiter, durable: bool) -> Settled {
-        let outcome = if durable {
-            Outcome::Durable
-        } else {
-            Outcome::Closed
-        };
-        Settled { waiter, outcome }
-    }
-
-    /// A waiter refused at once: the log had failed before it was queued.
-    pub(crate) fn failed(waiter: Waiter, cause: String) -> Settled {
-        Settled {
-            waiter,
-            outcome: Outcome::Failed { cause },
-        }
-    }
-
     /// Tells the waiter. `first` and `next` describe the log for the error of a truncated
     /// entry. A callback that panics is caught and logged: the waiters after it are still
     /// told, and the thread running them (a syncing thread, or an appender) goes on.

@@ -33,12 +33,13 @@ impl Inner {
     }
 
     /// Appends a batch as [`append_batch`](Inner::append_batch) does, without the sync
-    /// policy's sync: for [`Wal::submit`](crate::Wal::submit).
+    /// policy's sync (nor waking readers), and returns it with the tail still held: for
+    /// [`Wal::submit`](crate::Wal::submit), which queues its waiter before letting go.
     pub(super) fn append_batch_unsynced<P: AsRef<[u8]>>(
         &self,
         payloads: &[P],
-    ) -> Result<AppendedBatch> {
-        self.append_batch_locked(payloads).map(|(_, batch)| batch)
+    ) -> Result<(MutexGuard<'_, Tail>, AppendedBatch)> {
+        self.append_batch_locked(payloads)
     }
 
     /// Appends a batch (every payload checked first, so a bad one appends nothing) and
@@ -65,6 +66,8 @@ impl Inner {
                 reason: "the batch would pass the largest offset",
             });
         }
+        // The limits refuse the whole batch or none of it.
+        self.make_room_for_batch(&tail, payloads)?;
         let mut last = None;
         for payload in payloads {
             last = Some(self.append_locked(&mut tail, payload.as_ref())?);
@@ -170,8 +173,12 @@ impl Inner {
     /// segment size, or by another writer, may be shorter).
     #[inline]
     fn fits(&self, active: &Segment, needed: usize) -> bool {
-        let limit = active.capacity().min(self.options.segment_bytes as usize);
-        (active.data_len() as usize).saturating_add(needed) <= limit
+        fits(
+            active.data_len() as usize,
+            active.capacity(),
+            self.options.segment_bytes,
+            needed,
+        )
     }
 
     /// Grows the (empty) active segment so that a record of `needed` bytes fits.
@@ -182,6 +189,8 @@ impl Inner {
                 max: self.options.max_entry_bytes,
             }
         })?;
+        let added = wal_format::data_file_bytes(len).saturating_sub(tail.active.capacity() as u64);
+        self.make_room(tail, 0, added)?;
         // A full disk here is an error of this append alone; only the fsync is a sync
         // of the segment's data (invariant 6).
         tail.active.grow(len)?;
@@ -203,8 +212,16 @@ impl Inner {
     /// Order, for crash safety: the old data is made durable, then its index is written
     /// (temp file, fsync, rename, directory fsync), then the new data file is created the
     /// same way; only then does the log report the old segment's entries durable and
-    /// start appending to the new one.
+    /// start appending to the new one. Before all that, room is made for the new data
+    /// file (see `capacity.rs`): an append the limits refuse changes nothing.
     fn rotate(&self, tail: &mut Tail, needed: usize) -> Result<()> {
+        let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
+            StoreError::EntryTooLarge {
+                size: needed,
+                max: self.options.max_entry_bytes,
+            }
+        })?;
+        self.make_room(tail, 1, wal_format::data_file_bytes(len))?;
         let old = Arc::clone(&tail.active);
         // Timed from the seal's first sync on, not from the wait for its turn.
         let started = self.flush_data(|| {
@@ -216,12 +233,6 @@ impl Inner {
         old.write_index(&self.dir)?;
         tail.sealed_on_disk = true;
         let sealed = Arc::new(old.sealed(&self.dir)?);
-        let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
-            StoreError::EntryTooLarge {
-                size: needed,
-                max: self.options.max_entry_bytes,
-            }
-        })?;
         let new = Arc::new(Segment::create(
             &self.dir,
             tail.next_offset,
@@ -257,8 +268,17 @@ impl Inner {
     }
 }
 
+/// Whether a record of `needed` bytes fits after `data_len` bytes of records in a data
+/// file of `file_bytes`, in a log of `segment_bytes` segments: the one rule, for appends
+/// and for the batch's plan of the room it takes (`capacity.rs`).
+#[inline]
+pub(super) fn fits(data_len: usize, file_bytes: usize, segment_bytes: u32, needed: usize) -> bool {
+    let limit = file_bytes.min(segment_bytes as usize);
+    data_len.saturating_add(needed) <= limit
+}
+
 /// Bytes a record of `payload_len` takes in `codec`.
-fn record_bytes(codec: wal_format::Codec, payload_len: usize) -> Result<usize> {
+pub(super) fn record_bytes(codec: wal_format::Codec, payload_len: usize) -> Result<usize> {
     codec
         .record_bytes(payload_len)
         .ok_or_else(|| StoreError::EntryTooLarge {

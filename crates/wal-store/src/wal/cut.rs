@@ -9,7 +9,7 @@ use crate::fs;
 use crate::holes;
 use crate::seed::{self, LogStart};
 use crate::segment::Segment;
-use crate::wal::inner::Inner;
+use crate::wal::inner::{Inner, Tail};
 
 /// Where a truncation cuts (see [`Inner::plan_cut`]).
 struct CutPlan {
@@ -179,15 +179,24 @@ impl Inner {
 
     pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
         let tail = self.lock_tail_open()?;
-        let first = self.first_offset();
         if offset > tail.next_offset {
             return Err(StoreError::OffsetOutOfRange {
                 offset,
-                first,
+                first: self.first_offset(),
                 next: tail.next_offset,
                 reason: "trimming past the end of the log",
             });
         }
+        self.trim_locked(&tail, offset)
+    }
+
+    /// Moves the log's start to `offset` (at most the log's next offset), durably, and
+    /// removes the segments wholly below it; returns how many went: the one walk of a
+    /// trim, shared by [`Wal::trim_before`](crate::Wal::trim_before) and retention (see
+    /// `capacity.rs`, which trims to a segment's base, so that only whole segments go).
+    /// The caller holds the tail.
+    pub(super) fn trim_locked(&self, tail: &Tail, offset: u64) -> Result<usize> {
+        let first = self.first_offset();
         // Trimming into a hole trims the hole: no entry of it exists.
         let offset = self.hole_at(offset).map_or(offset, |hole| hole.end);
         if offset > first {
@@ -196,7 +205,7 @@ impl Inner {
             // (The active segment does not change: a close record on disk still
             // describes it.)
             if self.sync.lock().synced_end < offset {
-                self.sync_holding_tail(&tail)?;
+                self.sync_holding_tail(tail)?;
             }
         }
         let mut segments = self.segments_write()?;
@@ -228,7 +237,6 @@ impl Inner {
         self.remove_segment_files(&removed)?;
         self.prune_holes(self.first_offset(), tail.next_offset)?;
         drop(segments);
-        drop(tail);
         if offset > first || !removed.is_empty() {
             log::info!(
                 target: "wal_store::trim",

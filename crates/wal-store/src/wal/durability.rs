@@ -196,29 +196,7 @@ impl IntervalSyncer {
         let thread_stop = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("wal-sync".to_owned())
-            .spawn(move || {
-                let (flag, wake) = &*thread_stop;
-                let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
-                loop {
-                    // Checked before every wait: a stop that came before this thread first
-                    // took the lock must not wait out a whole interval.
-                    if *stopped {
-                        return;
-                    }
-                    let (guard, _) = wake
-                        .wait_timeout(stopped, interval)
-                        .unwrap_or_else(|p| p.into_inner());
-                    stopped = guard;
-                    if *stopped {
-                        return;
-                    }
-                    let Some(inner) = weak.upgrade() else { return };
-                    // A failure poisons the log, which reports it to every later caller.
-                    if inner.sync_all().is_err() {
-                        return;
-                    }
-                }
-            })
+            .spawn(move || run_interval(&thread_stop, &weak, interval))
             .io_context("spawn sync thread", &inner.dir)?;
         Ok(IntervalSyncer { stop, handle })
     }
@@ -227,9 +205,43 @@ impl IntervalSyncer {
         let (flag, wake) = &*self.stop;
         *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
         wake.notify_all();
+        // A callback run by the syncer (its syncs tell waiters) may drop the last handle
+        // of the log or shut it down: the thread then stops by itself after the
+        // callback, and cannot wait for itself.
+        if self.handle.thread().id() == std::thread::current().id() {
+            return;
+        }
         // The thread only syncs and returns; a panic in it has already been reported by
         // the panic hook, and the log's own state stays consistent.
         let _ = self.handle.join();
+    }
+}
+
+/// The interval syncer's loop: a sync every `interval` until stopped, or the log fails
+/// or goes away. The stop flag is not held while syncing, so that a callback the sync
+/// runs may stop the syncer (see [`IntervalSyncer::stop`]).
+fn run_interval(stop: &(Mutex<bool>, Condvar), weak: &Weak<Inner>, interval: Duration) {
+    let (flag, wake) = stop;
+    loop {
+        {
+            let stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
+            // Checked before every wait: a stop that came before this thread first took
+            // the lock (or during the last sync) must not wait out a whole interval.
+            if *stopped {
+                return;
+            }
+            let (stopped, _) = wake
+                .wait_timeout(stopped, interval)
+                .unwrap_or_else(|p| p.into_inner());
+            if *stopped {
+                return;
+            }
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        // A failure poisons the log, which reports it to every later caller.
+        if inner.sync_all().is_err() {
+            return;
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::error::Result;
-use crate::options::SyncPolicy;
-use crate::sync::{Settled, Slot, Waiter};
+use crate::options::{ReadVisibility, SyncPolicy};
+use crate::sync::{Slot, Waiter};
 use crate::wal::flusher::Flusher;
 use crate::wal::inner::Inner;
 use crate::wal::{AppendedBatch, Wal};
@@ -102,13 +102,24 @@ impl Wal {
     /// # }
     /// ```
     pub fn submit<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<Pending> {
-        let batch = self.inner.append_batch_unsynced(payloads)?;
+        let (tail, batch) = self.inner.append_batch_unsynced(payloads)?;
         let slot = Arc::new(Slot::default());
         let waiter = Waiter::Batch {
             slot: Arc::clone(&slot),
             batch,
         };
-        self.wait_for(batch.last_offset, waiter)?;
+        // Queued before the tail is let go: a truncation (which takes the tail) comes
+        // either before the append or after the waiter is queued, and then decides it.
+        // Were it queued later, a truncation in between would miss it, and the waiter,
+        // queued for offsets new entries had taken, would succeed when they are durable.
+        let settled = self.inner.sync.queue_waiter(batch.last_offset, waiter);
+        drop(tail);
+        if self.inner.options.read_visibility == ReadVisibility::Appended {
+            self.inner
+                .waiters
+                .published(batch.last_offset.saturating_add(1));
+        }
+        self.see_to_sync(settled)?;
         Ok(Pending {
             offsets: batch.first_offset..=batch.last_offset,
             slot,
@@ -134,20 +145,22 @@ impl Wal {
             offset,
             f: Box::new(f),
         };
-        if let Err(e) = self.wait_for(offset, waiter) {
+        let settled = self.inner.sync.queue_waiter(offset, waiter);
+        if let Err(e) = self.see_to_sync(settled) {
             // No thread could be started to sync: the entry becomes durable when the log
             // syncs otherwise (an append, `sync`, `close`), or the waiter is failed when
             // the log goes away.
             log::warn!(target: "wal_store::sync", "on_durable({offset}): {e}");
         }
-        self.inner.complete_waiters();
     }
 
-    /// Queues `waiter` for `offset`, and sees to it that a sync comes.
-    fn wait_for(&self, offset: u64, waiter: Waiter) -> Result<()> {
-        if let Some(refused) = self.inner.sync.queue_waiter(offset, waiter) {
-            let (first, next) = (self.first_offset(), self.next_offset());
-            refused.tell(first, next);
+    /// After a waiter was queued: tells it at once if its outcome was known already
+    /// (`settled`, see `SyncCoordinator::queue_waiter`), else sees to it that a sync
+    /// comes. Whatever settles it later (a sync, a truncation, a shutdown) tells it then.
+    fn see_to_sync(&self, settled: bool) -> Result<()> {
+        if settled {
+            // Told in offset order: on this thread, or by the one telling waiters now.
+            self.inner.complete_waiters();
             return Ok(());
         }
         match self.inner.options.sync_policy {
@@ -226,28 +239,18 @@ impl Inner {
 
     /// Tells every waiter not yet durable that it never will be: the log was shut down
     /// (after its last sync), so they get `StoreError::Closed`, as does every later one.
+    /// In offset order, as ever: when another thread is telling waiters (a callback of
+    /// which may be what shuts the log down), that thread tells these after its own.
     pub(super) fn close_waiters(&self) {
-        let mut settled: Vec<Settled> = Vec::new();
-        self.sync.close_waiters(&mut settled);
-        let (first, next) = (self.first_offset(), self.tail_for_reading().next_offset);
-        for one in settled {
-            one.tell(first, next);
-        }
+        self.sync.close_waiters();
+        self.complete_waiters();
     }
 
-    /// Fails every waiter not yet durable: the log is going away.
+    /// Fails every waiter not yet durable: the log is going away. Told as those of
+    /// [`close_waiters`](Inner::close_waiters) are.
     pub(super) fn abandon_waiters(&self) {
-        if !self.sync.has_waiters() {
-            return;
-        }
-        let mut settled: Vec<Settled> = Vec::new();
-        self.sync.abandon_waiters(
-            "the log was dropped before the entry became durable",
-            &mut settled,
-        );
-        let (first, next) = (self.first_offset(), self.tail_for_reading().next_offset);
-        for one in settled {
-            one.tell(first, next);
-        }
+        self.sync
+            .abandon_waiters("the log was dropped before the entry became durable");
+        self.complete_waiters();
     }
 }

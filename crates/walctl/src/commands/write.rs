@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use wal_format::Codec;
-use wal_recovery::{Log, Pending};
-use wal_store::{SyncPolicy, WalOptions};
+use wal_recovery::{Error, Log, Pending};
+use wal_store::{Retention, StoreError, SyncPolicy, WalOptions};
 
-use crate::cli::{CodecArg, SyncArg, WriteArgs};
+use crate::cli::{CodecArg, RetentionArg, SyncArg, WriteArgs};
 use crate::error::{CliError, Exit, Result, dir_or_absent};
 use crate::output::Out;
 use crate::payload;
@@ -43,6 +43,8 @@ struct Writer<'a> {
     written: u64,
     first: Option<u64>,
     last: Option<u64>,
+    /// Whether an append was refused at the log's size limit.
+    at_capacity: bool,
     /// With `Syncing::Pipelined`: the entries submitted and not yet acknowledged, oldest
     /// first.
     in_flight: VecDeque<Pending>,
@@ -53,7 +55,10 @@ impl Writer<'_> {
         if let Syncing::Pipelined(window) = self.syncing {
             return self.submit(payload, window, out);
         }
-        let appended = self.log.append(payload)?;
+        let appended = self
+            .log
+            .append(payload)
+            .inspect_err(|e| self.note_refusal(e))?;
         self.written += 1;
         self.first.get_or_insert(appended.offset);
         self.last = Some(appended.offset);
@@ -69,7 +74,10 @@ impl Writer<'_> {
     /// Submits one entry, acknowledges the oldest ones already durable, and waits for the
     /// oldest while `window` are in flight.
     fn submit(&mut self, payload: &[u8], window: usize, out: &mut Out) -> Result<u64> {
-        let pending = self.log.submit(&[payload])?;
+        let pending = self
+            .log
+            .submit(&[payload])
+            .inspect_err(|e| self.note_refusal(e))?;
         let offset = *pending.offsets().start();
         self.written += 1;
         self.first.get_or_insert(offset);
@@ -77,6 +85,12 @@ impl Writer<'_> {
         self.in_flight.push_back(pending);
         self.collect(window.saturating_sub(1), out)?;
         Ok(offset)
+    }
+
+    /// Notes whether an append was refused at the log's size limit (backpressure, which
+    /// the error line then explains).
+    fn note_refusal(&mut self, error: &Error) {
+        self.at_capacity = matches!(error, Error::Store(StoreError::AtCapacity { .. }));
     }
 
     /// Takes the oldest in-flight entries that are durable, waiting for them while more
@@ -167,7 +181,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
             return Err(CliError::usage("--batch applies only with --sync batch"));
         }
     };
-    let wal_options = WalOptions::default()
+    let mut wal_options = WalOptions::default()
         .with_codec(match args.codec {
             CodecArg::V1 => Codec::V1,
             CodecArg::V2 => Codec::V2,
@@ -180,7 +194,13 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
             Syncing::EachEntry => SyncPolicy::Always,
             Syncing::Pipelined(_) => SyncPolicy::GroupCommit,
             Syncing::Every(_) | Syncing::AtEnd => SyncPolicy::Manual,
+        })
+        .with_retention(match args.retention {
+            RetentionArg::WhenFull => Retention::WhenFull,
+            RetentionArg::AtEveryRotation => Retention::AtEveryRotation,
         });
+    wal_options.max_log_bytes = args.max_log_bytes;
+    wal_options.max_segments = args.max_segments;
     wal_options.validate()?;
     let size = match args.size.map(usize::try_from) {
         Some(Ok(size)) if size <= wal_options.max_entry_bytes => Some(size),
@@ -203,6 +223,7 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
         written: 0,
         first: None,
         last: None,
+        at_capacity: false,
         in_flight: VecDeque::new(),
     };
     let outcome = if args.stdin {
@@ -221,7 +242,15 @@ pub fn run(args: &WriteArgs, out: &mut Out) -> Result<Exit> {
     // out bad half way.
     let synced = writer.sync(out);
     let summary = writer.summary(&args.dir);
+    let at_capacity = writer.at_capacity;
     log.close()?;
+    // Backpressure, not damage: say what was written before it, and how to make room.
+    let outcome = match outcome {
+        Err(e) if at_capacity && synced.is_ok() => Err(e.with_hint(&format!(
+            "{summary}; move the cursor on ('walctl cursor DIR --set N') to let older segments go"
+        ))),
+        other => other,
+    };
     outcome?;
     synced?;
     if !args.ack {
