@@ -2,8 +2,14 @@
 //! against a real log (tiny segments, so that rotations, growth and multi-segment trims
 //! and truncations happen) and against [`LogModel`] side by side. Every result is
 //! compared exactly: offsets, payloads, crcs, the error variant of every refusal, the
-//! recovery report after a reopen, replay after the cursor. After every operation the
-//! whole log is read back and compared with the model.
+//! recovery report after a reopen, replay after every consumer's cursor. After every
+//! operation the whole log is read back and compared with the model.
+//!
+//! The runner holds the front door (`wal_recovery::Log`, after a recovery) or the plain
+//! store log (after `Wal::open`): through the front door the cursors (the default one and
+//! two named ones) are set, rewound, clamped by truncations, guarded by trims (refused, or
+//! dropping unread entries) and moved by clears; through the plain store they are not, and
+//! the next recovery reports what that left.
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -11,16 +17,17 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::Unstructured;
 use wal_format::Codec;
-use wal_recovery::{
-    Action, CursorState, ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, RecoveryReport,
-};
-use wal_store::internal::naming::LOCK_FILE_NAME;
+use wal_recovery::{CursorState, ProblemKind, RecoveryError, RecoveryMode};
 use wal_store::{Entry, ReadVisibility, StoreError, SyncPolicy, Wal, WalOptions};
 use wal_testkit::scratch::Reaped as Scratch;
-use wal_testkit::snapshot::Tree as Snapshot;
 
 use crate::log_model::{LogModel, ModelEntry, Refusal};
+
+mod changes;
+mod reopen;
+
 use crate::pick;
+use changes::Handle;
 
 /// Most operations in one run.
 pub const MAX_OPS: usize = 64;
@@ -105,13 +112,30 @@ fn model_entry(offset: u64, entry: &ModelEntry) -> Entry {
     }
 }
 
+/// The problem kind of a stable name the model uses.
+fn problem_kind(name: &str) -> ProblemKind {
+    match name {
+        "unread_entries_gone" => ProblemKind::UnreadEntriesGone,
+        _ => ProblemKind::CursorOutOfRange,
+    }
+}
+
+/// The store's error inside a front-door error (a refusal the model expects from the
+/// store, passed through).
+fn store_error(error: RecoveryError) -> StoreError {
+    match error {
+        RecoveryError::Store(error) => error,
+        other => panic!("expected the store's refusal, got {other}"),
+    }
+}
+
 fn assert_refused<T: std::fmt::Debug>(
     result: Result<T, StoreError>,
     expected: Refusal,
     first: u64,
     what: &str,
 ) {
-    match (&result, expected) {
+    match (&result, expected.clone()) {
         (Err(StoreError::EmptyPayload), Refusal::EmptyPayload)
         | (Err(StoreError::EmptyBatch), Refusal::EmptyBatch) => {}
         (
@@ -155,34 +179,35 @@ impl Runner<'_> {
             2 => pick::int(u, self.model.first, self.model.next),
             3 => self
                 .model
-                .cursor
-                .unwrap_or(self.model.first)
+                .lowest()
+                .map_or(self.model.first, |(_, c)| c)
                 .wrapping_add_signed(delta),
             _ => pick::one_of(u, &[0, u64::MAX, u64::MAX - 1]),
         }
     }
 
-    fn step(&mut self, u: &mut Unstructured<'_>, wal: Wal) -> Wal {
+    fn step(&mut self, u: &mut Unstructured<'_>, handle: Handle) -> Handle {
+        let wal = handle.store();
         match pick::int(u, 0, 17) {
-            0..=3 => self.append(u, &wal),
-            4 => self.append_batch(u, &wal),
+            0..=3 => self.append(u, wal),
+            4 => self.append_batch(u, wal),
             5 => {
                 trace(format_args!("sync()"));
                 wal.sync().expect("sync");
                 self.model.sync();
             }
-            6 => self.truncate(u, &wal),
-            7 => self.trim_before(u, &wal),
-            8 => self.clear(&wal),
-            9 => self.set_cursor(u, &wal),
-            10 | 11 => return self.reopen(u, wal),
-            12 => self.read(u, &wal),
-            13 => self.iter_from(u, &wal),
-            14 => self.iter_rev(&wal),
-            15 | 16 => self.iter_across(u, &wal),
+            6 => self.truncate(u, &handle),
+            7 => self.trim_before(u, &handle),
+            8 => self.clear(&handle),
+            9 => self.set_cursor(u, &handle),
+            10 | 11 => return self.reopen(u, handle),
+            12 => self.read(u, wal),
+            13 => self.iter_from(u, wal),
+            14 => self.iter_rev(wal),
+            15 | 16 => self.iter_across(u, &handle),
             _ => self.verify(),
         }
-        wal
+        handle
     }
 
     fn append(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
@@ -244,89 +269,6 @@ impl Runner<'_> {
         }
     }
 
-    /// `truncate_after(k)` or `truncate_from(k)`.
-    fn truncate(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
-        let offset = self.target(u);
-        let first = self.model.first;
-        let (result, expected, what) = if pick::flag(u) {
-            trace(format_args!("truncate_from({offset})"));
-            // The deprecated alias stays public, so the model keeps checking it: it is
-            // also the only call that empties a log starting at 0 and restarts it there.
-            #[allow(deprecated)]
-            let result = wal.truncate_from(offset);
-            (result, self.model.truncate_from(offset), "truncate_from")
-        } else {
-            trace(format_args!("truncate_after({offset})"));
-            let result = wal.truncate_after(offset);
-            (result, self.model.truncate_after(offset), "truncate_after")
-        };
-        match expected {
-            Ok(()) => result.unwrap_or_else(|e| panic!("{what}({offset}) failed: {e}")),
-            Err(refusal) => assert_refused(result, refusal, first, what),
-        }
-    }
-
-    /// Trimming is logical: the log starts at the offset asked (when that is past its
-    /// start), and whole sealed segments below it go; the model follows it.
-    fn trim_before(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
-        let offset = self.target(u);
-        let first = self.model.first;
-        let next = self.model.next;
-        trace(format_args!("trim_before({offset})"));
-        let result = wal.trim_before(offset);
-        if let Err(refusal) = self.model.check_trim(offset) {
-            assert_refused(result, refusal, first, "trim_before");
-            assert_eq!(
-                wal.first_offset(),
-                first,
-                "a refused trim changed the first offset"
-            );
-            return;
-        }
-        let removed = result.unwrap_or_else(|e| panic!("trim_before({offset}) failed: {e}"));
-        let new_first = wal.first_offset();
-        assert_eq!(
-            new_first,
-            first.max(offset),
-            "trim_before({offset}) moved the first offset from {first} to {new_first} (next {next})"
-        );
-        assert!(
-            removed == 0 || new_first > first,
-            "trim_before({offset}) removed {removed} segments, first offset {first} -> {new_first}"
-        );
-        assert_eq!(wal.next_offset(), next, "trim_before({offset}) moved the end");
-        self.model.trimmed_to(new_first);
-        if let Some(below) = new_first.checked_sub(1) {
-            let refusal = Refusal::OffsetOutOfRange { offset: below };
-            assert_refused(wal.read(below), refusal, new_first, "read below a trim");
-        }
-    }
-
-    fn clear(&mut self, wal: &Wal) {
-        trace(format_args!("clear()"));
-        wal.clear().expect("clear");
-        self.model.clear();
-    }
-
-    fn set_cursor(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
-        let offset = self.target(u);
-        // Checked against the model by `check_state` after every operation.
-        let durable = wal.last_synced_offset();
-        trace(format_args!(
-            "set_cursor({offset}) (last durable {durable:?})"
-        ));
-        let result = wal_recovery::set_cursor(wal, offset);
-        match self.model.set_cursor(offset, durable) {
-            Ok(()) => result.unwrap_or_else(|e| panic!("set_cursor({offset}) failed: {e}")),
-            Err(_) => assert!(
-                matches!(result, Err(RecoveryError::InvalidArgument(_))),
-                "set_cursor({offset}) outside {}..{}: {result:?}",
-                self.model.first,
-                self.model.next
-            ),
-        }
-    }
-
     fn read(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
         let offset = self.target(u);
         trace(format_args!("read({offset})"));
@@ -372,7 +314,7 @@ impl Runner<'_> {
         });
         if offset < first || offset > self.model.next {
             let refusal = Refusal::OffsetOutOfRange { offset };
-            assert_refused(result.map(|_| ()), refusal, first, "iter_from");
+            assert_refused(result.map(|_| ()), refusal.clone(), first, "iter_from");
             assert_refused(visit, refusal, first, "visit_from");
             return;
         }
@@ -424,7 +366,8 @@ impl Runner<'_> {
     /// An iterator held across a change to the log: before the change it yields the old
     /// entries, after it the entries the log holds then; if the change removed the entry
     /// it was about to read it yields one `OffsetOutOfRange` and ends; it ends at the end.
-    fn iter_across(&mut self, u: &mut Unstructured<'_>, wal: &Wal) {
+    fn iter_across(&mut self, u: &mut Unstructured<'_>, handle: &Handle) {
+        let wal = handle.store();
         let steps = pick::size(u, 0, 8);
         trace(format_args!("iter() then {steps} next(), then:"));
         let mut iter = wal.iter();
@@ -447,9 +390,9 @@ impl Runner<'_> {
         match pick::int(u, 0, 4) {
             0 => self.append(u, wal),
             1 => self.append_batch(u, wal),
-            2 => self.truncate(u, wal),
-            3 => self.trim_before(u, wal),
-            _ => self.clear(wal),
+            2 => self.truncate(u, handle),
+            3 => self.trim_before(u, handle),
+            _ => self.clear(handle),
         }
         if ended {
             assert!(iter.next().is_none(), "an iterator that ended yields again");
@@ -494,7 +437,7 @@ impl Runner<'_> {
         let verification = wal_recovery::verify(self.dir, None).expect("verify");
         assert_eq!(
             verification.ok,
-            !self.model.cursor_past_end(),
+            !self.model.cursor_problem_counts(),
             "verify of a live log: {verification:#?}"
         );
         assert_eq!(verification.first_offset, Some(self.model.first));
@@ -506,214 +449,30 @@ impl Runner<'_> {
 
     fn cursor_state(&self) -> CursorState {
         self.model
-            .cursor
+            .cursor()
             .map_or(CursorState::Missing, CursorState::At)
     }
 
     fn expected_problems(&self) -> Vec<ProblemKind> {
-        if self.model.cursor_out_of_range() {
-            vec![ProblemKind::CursorOutOfRange]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// Drops (or closes) the log and opens it again: through recovery with a mode and a
-    /// commit offset, or through the store alone. Before that, maybe: `rebuild_index` and
-    /// `repair` find nothing to do, and recovery refuses a commit offset past the end
-    /// without changing anything.
-    fn reopen(&mut self, u: &mut Unstructured<'_>, wal: Wal) -> Wal {
-        if pick::flag(u) {
-            trace(format_args!("close()"));
-            wal.close().expect("close");
-        } else {
-            trace(format_args!("drop(wal)"));
-            drop(wal);
-        }
-        self.model.reopen();
-        if pick::flag(u) {
-            trace(format_args!(
-                "rebuild_index(dir); repair(dir, TolerateCorruptTail, None)"
-            ));
-            let actions = wal_recovery::rebuild_index(self.dir).expect("rebuild_index");
-            assert!(
-                actions.is_empty(),
-                "rebuild_index on a clean log: {actions:?}"
-            );
-            let report = wal_recovery::repair(self.dir, RecoveryMode::TolerateCorruptTail, None)
-                .expect("repair");
-            // Without opening the log, repair knows no seed: its last crc is that of the
-            // last entry.
-            let last_crc = self.model.entries.values().next_back().and_then(|e| e.crc);
-            self.check_report(&report, RecoveryMode::TolerateCorruptTail, None, last_crc);
-            self.model.clamp_cursor();
-        }
-        if pick::flag(u) {
-            self.refuse_commit_past_end();
-        }
-        match pick::int(u, 0, 5) {
-            0 => self.recover(RecoveryMode::TolerateCorruptTail, None),
-            1 => self.recover(RecoveryMode::AbsoluteConsistency, None),
-            2 => self.recover(RecoveryMode::PointInTime, None),
-            3 => self.recover(RecoveryMode::SkipCorrupted, None),
-            4 => self.recover(RecoveryMode::TolerateCorruptTail, self.model.last()),
-            _ => {
-                trace(format_args!("Wal::open(dir, options)"));
-                Wal::open(self.dir, self.options.clone())
-                    .unwrap_or_else(|e| panic!("the store refused a clean log: {e}"))
-            }
-        }
-    }
-
-    /// A commit offset at the end of the log names an entry it does not hold: recovery
-    /// refuses and changes nothing.
-    fn refuse_commit_past_end(&mut self) {
-        let before = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
-        let commit = self.model.next;
-        trace(format_args!(
-            "wal_recovery::open(TolerateCorruptTail, commit {commit}) -> refused"
-        ));
-        let result = wal_recovery::open(
-            self.dir,
-            RecoveryOptions::default()
-                .with_mode(RecoveryMode::TolerateCorruptTail)
-                .with_commit_offset(Some(commit))
-                .with_wal(self.options.clone()),
-        );
-        match result {
-            Err(RecoveryError::CommittedCorruption { problem, .. }) => {
-                assert_eq!(problem.kind, ProblemKind::MissingEntries, "{problem}");
-            }
-            other => panic!(
-                "a commit offset {commit} past the end of {}..{} was not refused: {:?}",
-                self.model.first,
-                self.model.next,
-                other.map(|r| r.report)
-            ),
-        }
-        let after = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
-        assert!(
-            after == before,
-            "a refused recovery changed files: {:?}",
-            before.changed(&after)
-        );
-    }
-
-    fn recover(&mut self, mode: RecoveryMode, commit_offset: Option<u64>) -> Wal {
-        trace(format_args!(
-            "wal_recovery::open({mode:?}, commit {commit_offset:?})"
-        ));
-        if mode == RecoveryMode::AbsoluteConsistency && self.model.cursor_past_end() {
-            // A cursor past the end says finalized entries are missing: refused, and
-            // nothing changes; the default mode then clamps it.
-            let before = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
-            let result = wal_recovery::open(
-                self.dir,
-                RecoveryOptions::default()
-                    .with_mode(mode)
-                    .with_commit_offset(commit_offset)
-                    .with_wal(self.options.clone()),
-            );
-            match result {
-                Err(RecoveryError::Inconsistent { problems }) => {
-                    let kinds: Vec<ProblemKind> = problems.iter().map(|p| p.kind).collect();
-                    assert_eq!(kinds, [ProblemKind::CursorOutOfRange], "{problems:#?}");
-                }
-                other => panic!(
-                    "AbsoluteConsistency with cursor {:?} past the end of {}..{}: {:?}",
-                    self.model.cursor,
-                    self.model.first,
-                    self.model.next,
-                    other.map(|r| r.report)
-                ),
-            }
-            let after = Snapshot::take(self.dir).without(LOCK_FILE_NAME);
-            assert!(
-                after == before,
-                "a refused recovery changed files: {:?}",
-                before.changed(&after)
-            );
-            return self.recover(RecoveryMode::TolerateCorruptTail, commit_offset);
-        }
-        let recovered = wal_recovery::open(
-            self.dir,
-            RecoveryOptions::default()
-                .with_mode(mode)
-                .with_commit_offset(commit_offset)
-                .with_wal(self.options.clone()),
-        )
-        .unwrap_or_else(|e| panic!("recovering a clean log with {mode:?} failed: {e}"));
-        self.check_report(&recovered.report, mode, commit_offset, self.model.last_crc);
-        self.model.clamp_cursor();
-        let replayed: Vec<Entry> = recovered
-            .replay()
-            .expect("replay")
-            .collect::<Result<_, _>>()
-            .unwrap_or_else(|e| panic!("replay yielded an error: {e}"));
-        let expected: Vec<Entry> = self
-            .model
-            .entries
-            .range(self.model.replay_from()..)
-            .map(|(&o, e)| model_entry(o, e))
-            .collect();
-        assert_eq!(replayed, expected, "replay after the cursor");
-        recovered.log.into_store()
-    }
-
-    /// The report of a recovery of a clean log: nothing found but a cursor out of range,
-    /// nothing done but clamping a cursor past the end, the model's offsets and crc.
-    fn check_report(
-        &self,
-        report: &RecoveryReport,
-        mode: RecoveryMode,
-        commit: Option<u64>,
-        last_crc: Option<u32>,
-    ) {
-        let kinds: Vec<ProblemKind> = report.problems.iter().map(|p| p.kind).collect();
-        assert_eq!(
-            kinds,
-            self.expected_problems(),
-            "problems in a clean log: {report:#?}"
-        );
-        let expected_actions = match self.model.cursor {
-            Some(from) if self.model.cursor_past_end() => vec![Action::CursorClamped {
-                from,
-                to: self.model.last(),
-            }],
-            _ => Vec::new(),
-        };
-        assert_eq!(
-            report.actions, expected_actions,
-            "recovery of a clean log: {report:#?}"
-        );
-        assert!(
-            report.cut.is_none(),
-            "recovery of a clean log cut: {report:#?}"
-        );
-        assert_eq!(
-            report.is_clean(),
-            !self.model.cursor_past_end(),
-            "is_clean: {report:#?}"
-        );
-        assert_eq!(report.mode, mode);
-        assert_eq!(report.commit_offset, commit);
-        assert_eq!(
-            report.first_offset, self.model.first,
-            "report: first offset"
-        );
-        assert_eq!(report.last_offset, self.model.last(), "report: last offset");
-        assert_eq!(report.last_crc, last_crc, "report: last crc");
-        assert_eq!(report.cursor, self.cursor_state(), "report: cursor");
-        assert_eq!(
-            report.replay_from,
-            self.model.replay_from(),
-            "report: replay from"
-        );
+        self.model
+            .cursor_problems()
+            .into_iter()
+            .map(|(_, kind, _)| problem_kind(kind))
+            .collect()
     }
 
     /// The whole log against the model.
-    fn check_state(&self, wal: &Wal) {
+    fn check_state(&self, handle: &Handle) {
         let model = &*self.model;
+        if let Some(log) = handle.front() {
+            let expected: Vec<(String, u64)> = model
+                .cursors
+                .iter()
+                .map(|(name, c)| (name.clone(), c.offset))
+                .collect();
+            assert_eq!(log.cursors(), expected, "the front door's cursors");
+        }
+        let wal = handle.store();
         assert_eq!(wal.first_offset(), model.first, "first offset");
         assert_eq!(wal.next_offset(), model.next, "next offset");
         assert_eq!(wal.last_offset(), model.last(), "last offset");

@@ -1,12 +1,19 @@
 //! An in-memory model of a log, written from the store's and the recovery crate's
 //! documentation: which entries it holds, where it starts and ends, the crc the next entry
-//! chains from, the cursor, and what each operation must refuse.
+//! chains from, the consumers' cursors, and what each operation must refuse.
+//!
+//! The cursors follow the front door's rules (`wal_recovery::Log`) when the runner holds
+//! one: a truncation clamps them, a trim past one is refused unless it drops unread
+//! entries (then they move and the drop is recorded), a clear moves them. Through the
+//! plain store (`kept_true` false) they stay where they are, and the next recovery
+//! reports them.
 //!
 //! What the model cannot know is where segments begin: `trim_before` removes whole sealed
 //! segments only, so the runner reads the new first offset from the log, checks that it
 //! is one the documentation allows, and tells the model ([`LogModel::trimmed_to`]).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use wal_format::{Codec, crc};
 
@@ -22,7 +29,7 @@ pub struct ModelEntry {
 }
 
 /// What an operation must fail with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// `StoreError::EmptyPayload`.
     EmptyPayload,
@@ -42,7 +49,33 @@ pub enum Refusal {
     },
     /// `RecoveryError::InvalidArgument`.
     InvalidArgument,
+    /// `Error::CursorRegression` from this cursor position.
+    CursorRegression {
+        /// Where the cursor is.
+        current: u64,
+    },
+    /// `Error::TrimDropsUnread` naming this cursor.
+    TrimDropsUnread {
+        /// The lowest cursor's name.
+        name: String,
+        /// Its offset.
+        cursor: u64,
+        /// How many unread entries the trim would remove.
+        unread: u64,
+    },
 }
+
+/// A consumer's cursor as the model holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelCursor {
+    /// The last offset the consumer finalized.
+    pub offset: u64,
+    /// The last unread entries a trim or a clear dropped on request.
+    pub dropped: Option<Range<u64>>,
+}
+
+/// The default cursor's name.
+pub const DEFAULT: &str = "default";
 
 /// The model of one log.
 #[derive(Debug, Clone)]
@@ -61,8 +94,8 @@ pub struct LogModel {
     pub entries: BTreeMap<u64, ModelEntry>,
     /// What the next entry chains from.
     pub last_crc: Option<u32>,
-    /// The cursor last persisted.
-    pub cursor: Option<u64>,
+    /// Every cursor, by name.
+    pub cursors: BTreeMap<String, ModelCursor>,
     /// Entries below this are known durable.
     pub synced_end: u64,
 }
@@ -79,7 +112,7 @@ impl LogModel {
             entries: BTreeMap::new(),
             // A new log chains from the seed, if its codec has crcs.
             last_crc: codec.has_crc().then_some(seed_crc),
-            cursor: None,
+            cursors: BTreeMap::new(),
             synced_end: first_offset,
         }
     }
@@ -225,22 +258,86 @@ impl LogModel {
         self.first = self.next;
     }
 
-    /// `set_cursor(offset)`: the cursor names a durable entry of the log (the log says
-    /// which are durable: `last_durable`, which the runner has checked against the model),
-    /// or the one just before the first.
-    pub fn set_cursor(&mut self, offset: u64, last_durable: Option<u64>) -> Result<(), Refusal> {
+    /// `set_named_cursor(name, offset)` (or with `rewind`, `rewind_cursor`): the cursor
+    /// names a durable entry of the log (the log says which are durable: `last_durable`,
+    /// which the runner has checked against the model), or the one just before the
+    /// first; it moves back only on a rewind.
+    pub fn set_cursor(
+        &mut self,
+        name: &str,
+        offset: u64,
+        last_durable: Option<u64>,
+        rewind: bool,
+    ) -> Result<(), Refusal> {
         match last_durable {
             // A cursor needs room for a later entry: `u64::MAX - 1` and `u64::MAX` are
             // refused (and read back as corrupt).
             Some(last)
                 if offset <= last
                     && offset.saturating_add(1) >= self.first
-                    && offset < u64::MAX - 1 =>
-            {
-                self.cursor = Some(offset);
-                Ok(())
+                    && offset < u64::MAX - 1 => {}
+            _ => return Err(Refusal::InvalidArgument),
+        }
+        let found = self.cursors.get(name);
+        if let Some(current) = found.map(|c| c.offset)
+            && offset < current
+            && !rewind
+        {
+            return Err(Refusal::CursorRegression { current });
+        }
+        let dropped = found.and_then(|c| c.dropped.clone());
+        self.cursors
+            .insert(name.to_owned(), ModelCursor { offset, dropped });
+        Ok(())
+    }
+
+    /// The default cursor.
+    pub fn cursor(&self) -> Option<u64> {
+        self.cursors.get(DEFAULT).map(|c| c.offset)
+    }
+
+    /// The lowest cursor and its name.
+    pub fn lowest(&self) -> Option<(&str, u64)> {
+        self.cursors
+            .iter()
+            .map(|(name, c)| (name.as_str(), c.offset))
+            .min_by_key(|&(_, offset)| offset)
+    }
+
+    /// After a truncation through the front door: every cursor past the end moves to
+    /// the last entry (the cut was checked before, so it is the entry the caller named).
+    pub fn clamp_cursors_to_end(&mut self) {
+        let Some(last) = self.next.checked_sub(1) else {
+            return;
+        };
+        for cursor in self.cursors.values_mut() {
+            cursor.offset = cursor.offset.min(last);
+        }
+    }
+
+    /// `Log::trim_before`, keeping entries from `keep_from` on: refused if that passes
+    /// the lowest cursor.
+    pub fn check_trim_past_cursors(&self, offset: u64, keep_from: u64) -> Result<(), Refusal> {
+        self.check_trim(offset)?;
+        match self.lowest() {
+            Some((name, cursor)) if keep_from > cursor.saturating_add(1) => {
+                Err(Refusal::TrimDropsUnread {
+                    name: name.to_owned(),
+                    cursor,
+                    unread: keep_from - cursor.saturating_add(1),
+                })
             }
-            _ => Err(Refusal::InvalidArgument),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every cursor below `to` moves to it, recording the drop of the entries between.
+    pub fn move_cursors_up_to(&mut self, to: u64) {
+        for cursor in self.cursors.values_mut() {
+            if cursor.offset < to {
+                cursor.dropped = Some(cursor.offset.saturating_add(1)..to.saturating_add(1));
+                cursor.offset = to;
+            }
         }
     }
 
@@ -250,31 +347,105 @@ impl LogModel {
         self.synced_end = self.next;
     }
 
-    /// Whether recovery must report the cursor as out of range: before the entry just
-    /// before the first (the consumer lags behind a trim: only reported), or at or past
-    /// the end (it finalized entries the log no longer holds: committed, and clamped).
-    pub fn cursor_out_of_range(&self) -> bool {
-        self.cursor
-            .is_some_and(|c| c.saturating_add(1) < self.first || c >= self.next)
+    /// Whether a cursor is at or past the end of the log: it finalized entries the log no
+    /// longer holds (committed, and clamped by recovery).
+    fn is_past_end(&self, cursor: &ModelCursor) -> bool {
+        cursor.offset >= self.next
     }
 
-    /// Whether the cursor is at or past the end of the log.
+    /// Whether a cursor is before the first entry (a trim or a clear through the plain
+    /// store left it behind).
+    fn is_before_first(&self, cursor: &ModelCursor) -> bool {
+        cursor.offset.saturating_add(1) < self.first
+    }
+
+    /// Whether its file records that the entries between it and the first were dropped
+    /// on request.
+    fn drop_recorded(&self, cursor: &ModelCursor) -> bool {
+        cursor
+            .dropped
+            .as_ref()
+            .is_some_and(|d| d.start <= cursor.offset.saturating_add(1) && d.end >= self.first)
+    }
+
+    /// The cursors in the order recovery reads them: the default one first, then by name.
+    pub fn cursors_in_order(&self) -> Vec<(&str, &ModelCursor)> {
+        let default = self.cursors.get_key_value(DEFAULT);
+        let named = self.cursors.iter().filter(|(n, _)| n.as_str() != DEFAULT);
+        default
+            .into_iter()
+            .chain(named)
+            .map(|(n, c)| (n.as_str(), c))
+            .collect()
+    }
+
+    /// The problems recovery must report about the cursors, as (offset, kind name, whether
+    /// it counts), in its order: by offset, then kind name, then the cursors' order.
+    pub fn cursor_problems(&self) -> Vec<(u64, &'static str, bool)> {
+        let mut problems: Vec<(u64, &'static str, bool)> = self
+            .cursors_in_order()
+            .into_iter()
+            .filter_map(|(_, c)| {
+                if self.is_past_end(c) {
+                    Some((c.offset, "cursor_out_of_range", true))
+                } else if self.is_before_first(c) && self.drop_recorded(c) {
+                    Some((c.offset, "cursor_out_of_range", false))
+                } else if self.is_before_first(c) {
+                    Some((c.offset, "unread_entries_gone", true))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        problems.sort_by_key(|&(offset, kind, _)| (offset, kind));
+        problems
+    }
+
+    /// Whether any cursor problem counts (verify not ok, `AbsoluteConsistency` refuses).
+    pub fn cursor_problem_counts(&self) -> bool {
+        self.cursor_problems().iter().any(|p| p.2)
+    }
+
+    /// Whether any cursor is at or past the end of the log.
     pub fn cursor_past_end(&self) -> bool {
-        self.cursor.is_some_and(|c| c >= self.next)
+        self.cursors.values().any(|c| self.is_past_end(c))
     }
 
     /// A recovery that does not refuse rewrites a cursor past the end to the last entry,
-    /// or removes it when the log is empty.
-    pub fn clamp_cursor(&mut self) {
-        if self.cursor_past_end() {
-            self.cursor = self.last();
+    /// or removes it when the log is empty. Returns (name, from, to) for each, in the
+    /// order recovery does them.
+    pub fn clamp_cursor(&mut self) -> Vec<(String, u64, Option<u64>)> {
+        let last = self.last();
+        let clamped: Vec<(String, u64, Option<u64>)> = self
+            .cursors_in_order()
+            .into_iter()
+            .filter(|(_, c)| self.is_past_end(c))
+            .map(|(name, c)| (name.to_owned(), c.offset, last))
+            .collect();
+        for (name, _, to) in &clamped {
+            match to {
+                Some(last) => {
+                    if let Some(cursor) = self.cursors.get_mut(name) {
+                        cursor.offset = *last;
+                    }
+                }
+                None => {
+                    self.cursors.remove(name);
+                }
+            }
         }
+        clamped
     }
 
-    /// Where replay starts: after the cursor, within the log.
-    pub fn replay_from(&self) -> u64 {
-        self.cursor.map_or(self.first, |c| {
-            c.saturating_add(1).clamp(self.first, self.next)
+    /// Where replay after the cursor `name` starts: after it, within the log.
+    pub fn replay_from_for(&self, name: &str) -> u64 {
+        self.cursors.get(name).map_or(self.first, |c| {
+            c.offset.saturating_add(1).clamp(self.first, self.next)
         })
+    }
+
+    /// Where replay after the default cursor starts.
+    pub fn replay_from(&self) -> u64 {
+        self.replay_from_for(DEFAULT)
     }
 }

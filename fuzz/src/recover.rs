@@ -376,7 +376,10 @@ fn read_all(wal: &Wal, set_aside_before: Option<u64>) -> Vec<Entry> {
     }
     let mut reversed: Vec<Entry> = wal
         .iter_rev()
-        .take_while(|e| e.as_ref().map_or(set_aside_before.is_none(), |e| e.offset >= first))
+        .take_while(|e| {
+            e.as_ref()
+                .map_or(set_aside_before.is_none(), |e| e.offset >= first)
+        })
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("iterating a recovered log backwards failed: {e}"));
     reversed.reverse();
@@ -555,10 +558,7 @@ fn check_recovered(
     // Recovered means clean: verify finds nothing wrong, a second open nothing to do.
     let verification = wal_recovery::verify(dir, None).expect("verify after recovery");
     assert!(
-        verification
-            .problems
-            .iter()
-            .all(|p| may_remain(mode, p)),
+        verification.problems.iter().all(|p| may_remain(mode, p)),
         "problems remain after recovery with {mode:?}: {verification:#?}"
     );
     assert_eq!(verification.first_offset, Some(first));
@@ -580,11 +580,7 @@ fn check_recovered(
         again.report
     );
     assert!(
-        again
-            .report
-            .problems
-            .iter()
-            .all(|p| may_remain(mode, p)),
+        again.report.problems.iter().all(|p| may_remain(mode, p)),
         "a second open with {mode:?} found problems: {:#?}",
         again.report
     );

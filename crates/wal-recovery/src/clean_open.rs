@@ -19,10 +19,11 @@ use std::path::Path;
 use wal_format::Codec;
 use wal_store::{CleanOpen, DirLock, Wal};
 
-use crate::cursor::{self, CursorState};
+use crate::cursor::{self, CursorRecord, CursorState};
 use crate::error::Result;
 use crate::inventory;
 use crate::journal;
+use crate::log::Cursors;
 use crate::log::RetentionCell;
 use crate::report::{RecoveryReport, SegmentReport};
 use crate::{Log, Recovered, RecoveryOptions};
@@ -47,8 +48,11 @@ pub(crate) fn open(
     let Some(segments) = only_clean_files(dir)? else {
         return Ok(Outcome::Full(lock));
     };
-    let cursor = cursor::read_cursor(dir)?;
-    if matches!(cursor, CursorState::Corrupt(_)) {
+    let cursors = cursor::read_all_cursors(dir)?;
+    if cursors
+        .iter()
+        .any(|c| matches!(c.state, CursorState::Corrupt(_)))
+    {
         return Ok(Outcome::Full(lock));
     }
     let commit_offset = options.commit_offset;
@@ -56,13 +60,16 @@ pub(crate) fn open(
         // A commit offset at or past the end claims entries the log lacks, and a cursor
         // outside the log is reported and clamped: both are the full check's to decide.
         commit_offset.is_none_or(|commit| commit < next)
-            && cursor
-                .offset()
-                .is_none_or(|c| c.saturating_add(1) >= first && c < next)
+            && cursors.iter().all(|named| {
+                named
+                    .state
+                    .offset()
+                    .is_none_or(|c| c.saturating_add(1) >= first && c < next)
+            })
     };
     // The segments wholly before the replay start hold only entries the consumer
     // consumed: set aside, so that damage there refuses no append (see `analyze/consumed.rs`).
-    let set_aside_before = crate::analyze::replay_start_of(&cursor).unwrap_or(0);
+    let set_aside_before = crate::analyze::replay_start_of(&cursors).unwrap_or(0);
     let wal = match Wal::open_if_closed_cleanly_setting_aside(
         dir,
         options.wal.clone(),
@@ -73,9 +80,23 @@ pub(crate) fn open(
         CleanOpen::Opened(wal) => wal,
         CleanOpen::NotClean(lock) => return Ok(Outcome::Full(lock)),
     };
-    let report = report(&wal, options, segments, cursor);
+    let found: Cursors = cursors
+        .iter()
+        .filter_map(|named| {
+            let record = CursorRecord {
+                offset: named.state.offset()?,
+                dropped_unread: named.dropped_unread.clone(),
+            };
+            Some((named.name.clone(), record))
+        })
+        .collect();
+    let default = cursors
+        .into_iter()
+        .next()
+        .map_or(CursorState::Missing, |c| c.state);
+    let report = report(&wal, options, segments, &found, default);
     report.log();
-    let log = Log::new(wal, report.replay_from, retention.clone());
+    let log = Log::new(wal, found, retention.clone());
     Ok(Outcome::Opened(Box::new(Recovered { log, report })))
 }
 
@@ -114,6 +135,7 @@ fn report(
     wal: &Wal,
     options: &RecoveryOptions,
     segments: Vec<(u64, Codec)>,
+    cursors: &Cursors,
     cursor: CursorState,
 ) -> RecoveryReport {
     let first_offset = wal.first_offset();
@@ -139,7 +161,7 @@ fn report(
     // index to show more: its entries are all durable, but none is claimed committed.)
     let claimed = [
         options.commit_offset.map(|c| c.saturating_add(1)),
-        cursor.offset().map(|c| c.saturating_add(1)),
+        cursors.values().map(|r| r.offset.saturating_add(1)).max(),
         (segments.len() > 1)
             .then(|| segments.last().map(|&(base, _)| base))
             .flatten(),

@@ -53,6 +53,47 @@ pub enum Error {
     /// A caller's argument cannot work.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// A cursor name that is not allowed (see
+    /// [`check_cursor_name`](crate::cursor::check_cursor_name)).
+    #[error("invalid cursor name {name:?}: {reason}")]
+    InvalidCursorName {
+        /// The name given.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// Setting a cursor would move it back: a consumer's cursor moves backwards only
+    /// through [`Log::rewind_cursor`](crate::Log::rewind_cursor). Nothing changed.
+    #[error(
+        "cursor {name} is at {current}; setting it to {requested} would move it back (rewind it instead)"
+    )]
+    CursorRegression {
+        /// The cursor ([`DEFAULT_CURSOR`](crate::cursor::DEFAULT_CURSOR) for `CURSOR`).
+        name: String,
+        /// Where it is.
+        current: u64,
+        /// Where the caller asked it to go.
+        requested: u64,
+    },
+
+    /// A trim would remove entries a consumer has not finalized. Nothing changed;
+    /// [`Log::trim_before_dropping_unread`](crate::Log::trim_before_dropping_unread) drops
+    /// them and moves the cursors past them.
+    #[error(
+        "trimming before {before} would drop {unread} unread entries of cursor {name} (at {cursor}); nothing changed"
+    )]
+    TrimDropsUnread {
+        /// The lowest cursor the trim passes.
+        name: String,
+        /// Where it is.
+        cursor: u64,
+        /// The offset the caller asked to trim before.
+        before: u64,
+        /// How many entries after that cursor the trim would remove.
+        unread: u64,
+    },
 }
 
 /// The name [`Error`] had before it became the front door's one error type: the same

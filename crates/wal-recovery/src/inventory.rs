@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use wal_store::internal::naming;
 use wal_store::layout::DirLayout;
 
-use crate::cursor::CURSOR_FILE_NAME;
+use crate::cursor::cursor_name_of_file;
 use crate::journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX};
 use crate::quarantine::QUARANTINE_DIR_NAME;
 
@@ -16,7 +16,7 @@ use crate::quarantine::QUARANTINE_DIR_NAME;
 pub(crate) struct Inventory {
     /// The directory's files as the store names them.
     pub(crate) layout: DirLayout,
-    /// Leftovers of interrupted writes: the store's (`*.tmp` of its files), the cursor's,
+    /// Leftovers of interrupted writes: the store's (`*.tmp` of its files), the cursors',
     /// and an interrupted journaled change's (its journal and pending files), in the
     /// order of their names.
     pub(crate) temp_files: Vec<PathBuf>,
@@ -37,10 +37,11 @@ pub(crate) fn take(layout: DirLayout) -> Inventory {
         // only reports them. The cursor, interrupted while being replaced atomically.
         if name == JOURNAL_FILE_NAME
             || name.ends_with(PENDING_SUFFIX)
-            || inner.is_some_and(|n| n.ends_with(PENDING_SUFFIX) || n == CURSOR_FILE_NAME)
+            || inner
+                .is_some_and(|n| n.ends_with(PENDING_SUFFIX) || cursor_name_of_file(n).is_some())
         {
             temp_files.push(path);
-        } else if name != CURSOR_FILE_NAME && name != QUARANTINE_DIR_NAME {
+        } else if cursor_name_of_file(name).is_none() && name != QUARANTINE_DIR_NAME {
             unknown_files.push(path);
         }
     }

@@ -77,7 +77,7 @@ use std::path::Path;
 use wal_store::{DirLock, Wal};
 
 pub use advice::Advice;
-pub use cursor::CursorState;
+pub use cursor::{CursorState, DEFAULT_CURSOR, NamedCursor};
 pub use divergence::{Divergence, compare};
 pub use error::{Error, RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
@@ -197,8 +197,10 @@ impl Recovered {
 pub struct Verification {
     /// Whether no problem was found that concerns the entries or needs more than a
     /// rebuild of derived data: files recovery does not know, a cursor before the first
-    /// entry, and a sealed segment's missing or corrupt index are reported but do not
-    /// count (see [`Problem::keeps_verify_ok`]).
+    /// entry whose file records that its caller dropped the entries between, and a sealed
+    /// segment's missing or corrupt index are reported but do not count (see
+    /// [`Problem::keeps_verify_ok`]). A cursor before the first entry with no such record
+    /// counts: entries its consumer had not finalized are gone.
     pub ok: bool,
     /// First entry offset, if the directory holds a log.
     pub first_offset: Option<u64>,
@@ -210,8 +212,11 @@ pub struct Verification {
     pub segments: Vec<SegmentReport>,
     /// Every problem, in offset order.
     pub problems: Vec<Problem>,
-    /// The cursor as found.
+    /// The default cursor as found.
     pub cursor: CursorState,
+    /// Every cursor as found: the default one first (even when missing), then the named
+    /// ones by name.
+    pub cursors: Vec<NamedCursor>,
     /// Damaged entries the consumer has already consumed (see
     /// [`RecoveryReport::damage_before_cursor`]): the default mode opens the log with
     /// them set aside, and [`trim_consumed_damage`] moves them to quarantine.
@@ -257,6 +262,7 @@ pub fn verify(dir: impl AsRef<Path>, commit_offset: Option<u64>) -> Result<Verif
         committed_end: analysis.committed_end,
         segments: segment_reports(&analysis),
         cursor: analysis.cursor.clone(),
+        cursors: analysis.cursors.clone(),
         damage_before_cursor: analysis.consumed_damage.clone(),
         advice: Advice::of(&analysis),
         problems: analysis.problems,
@@ -341,8 +347,7 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
         }
     };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
-    let applied = repair::apply(&analysis, options.mode)?;
-    let mut applied = applied;
+    let mut applied = repair::apply(&analysis, options.mode)?;
     reset_to_lost_start(dir, &analysis, options.mode, &mut applied)?;
     let checked = analysis.take_checked();
     let mut wal_options = options.wal;
@@ -364,11 +369,11 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
     };
     let wal = Wal::open_setting_aside(dir, wal_options, lock, checked, set_aside_before)?;
     let next = wal.next_offset();
-    clamp_cursor(
+    let cursors = clamp_cursors(
         dir,
         wal.first_offset(),
         next,
-        &analysis.cursor,
+        &analysis.cursors,
         &mut applied.actions,
     )?;
     let report = report(
@@ -381,7 +386,7 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
         wal.last_crc(),
     );
     report.log();
-    let log = Log::new(wal, report.replay_from, retention);
+    let log = Log::new(wal, cursors, retention);
     Ok(Recovered { log, report })
 }
 
@@ -436,32 +441,53 @@ fn reset_to_lost_start(
     Ok(())
 }
 
-/// A cursor past the end of the recovered log is rewritten to its last entry (or removed
-/// when the log is empty), so that entries appended from now on are replayed after the
-/// next restart. (`AbsoluteConsistency` refuses such a cursor before getting here.)
-fn clamp_cursor(
+/// Every cursor past the end of the recovered log is rewritten to its last entry (or
+/// removed when the log is empty), so that entries appended from now on are replayed after
+/// the next restart. (`AbsoluteConsistency` refuses such a cursor before getting here.)
+/// Returns every valid cursor as it now is on disk.
+fn clamp_cursors(
     dir: &Path,
     first: u64,
     next: u64,
-    found: &CursorState,
+    found: &[cursor::NamedCursor],
     actions: &mut Vec<Action>,
-) -> Result<()> {
-    let Some(cursor) = found.offset() else {
-        return Ok(());
-    };
-    if cursor < next {
-        return Ok(());
-    }
-    let to = (next > first).then(|| next - 1);
-    match to {
-        Some(last) => cursor::write_cursor(dir, last)?,
-        None => {
-            wal_store::internal::fs::remove_if_present(&cursor::cursor_path(dir))?;
-            wal_store::internal::fs::sync_dir(dir)?;
+) -> Result<log::Cursors> {
+    let mut cursors = log::Cursors::new();
+    for named in found {
+        let Some(cursor) = named.state.offset() else {
+            continue;
+        };
+        let record = cursor::CursorRecord {
+            offset: cursor,
+            dropped_unread: named.dropped_unread.clone(),
+        };
+        if cursor < next {
+            cursors.insert(named.name.clone(), record);
+            continue;
         }
+        let to = (next > first).then(|| next - 1);
+        match to {
+            Some(last) => {
+                let record = cursor::CursorRecord {
+                    offset: last,
+                    ..record
+                };
+                cursor::write_record(dir, &named.name, &record)?;
+                cursors.insert(named.name.clone(), record);
+            }
+            None => cursor::remove_cursor_file(dir, &named.name)?,
+        }
+        actions.push(if named.name == cursor::DEFAULT_CURSOR {
+            Action::CursorClamped { from: cursor, to }
+        } else {
+            Action::NamedCursorClamped {
+                name: named.name.clone(),
+                from: cursor,
+                to,
+            }
+        });
     }
-    actions.push(Action::CursorClamped { from: cursor, to });
-    Ok(())
+    Ok(cursors)
 }
 
 /// Applies `mode` to `dir` without opening the log for appends, and reports. If the mode
@@ -480,7 +506,7 @@ pub fn repair(
     let after = analyze::analyze(dir, None, Some(&lock))?;
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);
-    clamp_cursor(dir, first, next, &analysis.cursor, &mut applied.actions)?;
+    clamp_cursors(dir, first, next, &analysis.cursors, &mut applied.actions)?;
     let last_crc = after.segments.iter().rev().find_map(|s| s.last_crc);
     let report = report(
         analysis,
@@ -532,11 +558,37 @@ pub fn rebuild_index(dir: impl AsRef<Path>) -> Result<Vec<Action>> {
     Ok(actions)
 }
 
-/// Persists the consumer's cursor (the last offset it has finalized) for `wal`'s
+/// Persists the default consumer's cursor (the last offset it has finalized) for `wal`'s
 /// directory: [`Log::set_cursor`] for the plain store log. To drop the segments wholly
 /// before it, call `wal.trim_before(offset + 1)` afterwards. The offset must be a durable
 /// entry's, and leave room for a later one (at most `u64::MAX - 2`).
+///
+/// Like [`Log::set_cursor`], it refuses to move the cursor back
+/// ([`Error::CursorRegression`]): walrs before named cursors let it, and a consumer that
+/// meant to re-read entries now says so with [`Log::rewind_cursor`]. The plain store log
+/// does not keep cursors true as it changes (see [`Log::store`]).
 pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
+    check_cursor_offset(wal, offset)?;
+    let found = cursor::read_named_cursor(wal.dir(), DEFAULT_CURSOR)?;
+    if let Some(current) = found.state.offset()
+        && offset < current
+    {
+        return Err(Error::CursorRegression {
+            name: DEFAULT_CURSOR.to_owned(),
+            current,
+            requested: offset,
+        });
+    }
+    let record = cursor::CursorRecord {
+        offset,
+        dropped_unread: found.dropped_unread,
+    };
+    cursor::write_record(wal.dir(), DEFAULT_CURSOR, &record)
+}
+
+/// Checks that `offset` can be a cursor of `wal`: a durable entry's (or the one before the
+/// first entry), leaving room for a later one.
+pub(crate) fn check_cursor_offset(wal: &Wal, offset: u64) -> Result<()> {
     // Only a durable entry can be finalized: a cursor past what a crash can take back
     // would point past the end after recovery, hiding the entries appended next.
     let durable = wal.last_synced_offset();
@@ -554,5 +606,5 @@ pub fn set_cursor(wal: &Wal, offset: u64) -> Result<()> {
             "cursor {offset} leaves no room for a later entry (the largest cursor is u64::MAX - 2)"
         )));
     }
-    cursor::write_cursor(wal.dir(), offset)
+    Ok(())
 }

@@ -2,18 +2,20 @@
 //!
 //! [`Log`] owns the store's [`Wal`] and offers what a user needs of it with this crate's
 //! one error type, [`Error`](crate::Error), so that one `match` covers opening,
-//! appending and reading. It also keeps the consumer's cursor: [`Log::set_cursor`]
-//! persists it and [`Log::replay`] starts after it, and the store's retention follows it
-//! (`log/retention.rs`): with a size limit in the [`WalOptions`], the segments wholly at
-//! or before the cursor are what the store may remove to make room, never an entry after
-//! it. Each method is a few lines in front of the store's; their full contracts are the
-//! store's, linked from each.
+//! appending and reading. It also keeps the consumers' cursors (`log/cursors.rs`): it
+//! persists them, replays after them, and keeps them true through every change it makes
+//! to the log; the store's retention follows them (`log/retention.rs`): with a size limit
+//! in the [`WalOptions`], the segments wholly at or before the lowest cursor are what the
+//! store may remove to make room, never an entry after it. Each other method is a few
+//! lines in front of the store's; their full contracts are the store's, linked from each.
 
-mod start;
+mod cursors;
+
+pub(crate) use cursors::Cursors;
 
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use wal_store::{Appended, AppendedBatch, Entry, EntryRef, Stats, Wal, WalOptions};
 
@@ -27,8 +29,8 @@ pub use pipeline::Pending;
 pub(crate) use retention::RetentionCell;
 
 /// An open write-ahead log, as [`open`](crate::open) returns it in
-/// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumer's
-/// cursor, every fallible call returning [`Error`](crate::Error).
+/// [`Recovered`](crate::Recovered): appends, syncs, reads, cuts and the consumers'
+/// cursors, every fallible call returning [`Error`](crate::Error).
 ///
 /// Every method takes `&self`: share a `Log` between threads with an `Arc`. Dropping it
 /// does not sync: what was not made durable (by the sync policy or [`sync`](Log::sync))
@@ -55,25 +57,24 @@ pub(crate) use retention::RetentionCell;
 #[derive(Debug)]
 pub struct Log {
     wal: Wal,
-    /// The offset replay starts at: one after the consumer's cursor as recovery left it,
-    /// or as last set through [`Log::set_cursor`]. The lock also orders concurrent
-    /// cursor writes, so that the file and this value agree.
-    replay_from: Mutex<u64>,
+    /// Every valid cursor, by name, as on disk. The lock also orders the cursor writes
+    /// and the changes to the log that move cursors, so that the files, this map and the
+    /// log agree.
+    cursors: Mutex<Cursors>,
     /// Where the store's retention hook reads what the consumers still need.
     retention: RetentionCell,
 }
 
 impl Log {
-    /// Wraps the log recovery opened, whose retention hook reads `retention`; replay
-    /// starts at `replay_from`.
-    pub(crate) fn new(wal: Wal, replay_from: u64, retention: RetentionCell) -> Log {
-        let log = Log {
+    /// Wraps the log recovery opened, with its valid cursors as they are on disk, and
+    /// the cell its retention hook reads.
+    pub(crate) fn new(wal: Wal, cursors: Cursors, retention: RetentionCell) -> Log {
+        retention.publish(&cursors);
+        Log {
             wal,
-            replay_from: Mutex::new(replay_from),
+            cursors: Mutex::new(cursors),
             retention,
-        };
-        log.cursors_moved();
-        log
+        }
     }
 
     /// Appends one entry and returns its offset and crc (see [`Wal::append`]). Durable
@@ -125,24 +126,6 @@ impl Log {
         Ok(self.wal.visit_from(offset, visit)?)
     }
 
-    /// Drops every entry after `offset`, so that the next append gets `offset + 1` (see
-    /// [`Wal::truncate_after`]). Durable before it returns.
-    pub fn truncate_after(&self, offset: u64) -> Result<()> {
-        Ok(self.wal.truncate_after(offset)?)
-    }
-
-    /// Drops every entry before `offset`, durably: the log starts there, also after a
-    /// restart (anything up to the next offset). Returns how many whole segments were
-    /// removed (see [`Wal::trim_before`]).
-    pub fn trim_before(&self, offset: u64) -> Result<usize> {
-        Ok(self.wal.trim_before(offset)?)
-    }
-
-    /// Removes every entry; offsets are never reused (see [`Wal::clear`]).
-    pub fn clear(&self) -> Result<()> {
-        Ok(self.wal.clear()?)
-    }
-
     /// Counters since opening.
     pub fn stats(&self) -> Stats {
         self.wal.stats()
@@ -184,37 +167,6 @@ impl Log {
         self.wal.options()
     }
 
-    /// Persists the consumer's cursor: the last offset it has finalized, which must be
-    /// durable (see the free [`set_cursor`](crate::set_cursor), which this calls). From
-    /// now on [`replay`](Log::replay) starts after it; after a restart, so does
-    /// [`Recovered::replay`](crate::Recovered::replay). Once it is durable, the store's
-    /// retention may remove the sealed segments wholly at or before it (see
-    /// [`WalOptions::max_log_bytes`], [`WalOptions::max_segments`] and
-    /// [`WalOptions::retention`]); until a cursor is set, nothing is removed.
-    pub fn set_cursor(&self, offset: u64) -> Result<()> {
-        let mut replay_from = self.replay_from();
-        crate::set_cursor(&self.wal, offset)?;
-        *replay_from = offset.saturating_add(1);
-        drop(replay_from);
-        self.cursors_moved();
-        Ok(())
-    }
-
-    /// The entries after the consumer's cursor, oldest first: after the cursor recovery
-    /// found (as [`Recovered::replay`](crate::Recovered::replay)), or after the one last
-    /// set through [`set_cursor`](Log::set_cursor) on this log.
-    pub fn replay(&self) -> Result<Iter<'_>> {
-        let from = *self.replay_from();
-        self.iter_from(from)
-    }
-
-    /// The same entries as [`replay`](Log::replay), borrowed instead of copied (see
-    /// [`visit_from`](Log::visit_from)). Returns the offset after the last entry visited.
-    pub fn replay_with(&self, visit: impl FnMut(EntryRef<'_>) -> ControlFlow<()>) -> Result<u64> {
-        let from = *self.replay_from();
-        self.visit_from(from, visit)
-    }
-
     /// Syncs everything and closes the log, reporting any failure, including an earlier
     /// failed sync (see [`Wal::close`]). [`shutdown`](Log::shutdown) does the same through
     /// a shared reference.
@@ -223,13 +175,16 @@ impl Log {
     }
 
     /// The plain store log, for what this type does not offer. Calls through it return
-    /// [`wal_store::StoreError`] instead of [`Error`](crate::Error), and a cursor set on
-    /// it with the free [`set_cursor`](crate::set_cursor) is not seen by
-    /// [`replay`](Log::replay) until the next open, nor by the store's retention, which
-    /// goes on keeping every entry after the cursor last set through this `Log` (so an
-    /// appender at its size limit stays refused). The front door is also where the
-    /// consumer's cursors are to be kept true as the log changes (a truncation below a
-    /// cursor, a trim past one): a change made through the plain log will bypass that.
+    /// [`wal_store::StoreError`] instead of [`Error`](crate::Error), and they give up the
+    /// cursors: a truncation through it below a cursor leaves the cursor past the end
+    /// (the next writing open through [`open`](crate::open) clamps it, and until then
+    /// the entries appended in its place are hidden from replay), and a trim through it
+    /// drops unread entries without a word (the next [`verify`](crate::verify) and
+    /// [`open`](crate::open) report them as `unread_entries_gone`). A cursor set on it
+    /// with the free [`set_cursor`](crate::set_cursor) is not seen by this log until the
+    /// next open. Nor does the store's retention see a cursor set there: it goes on keeping every
+    /// entry after the cursors this `Log` knows (so an appender at its size limit stays
+    /// refused).
     pub fn store(&self) -> &Wal {
         &self.wal
     }
@@ -238,14 +193,6 @@ impl Log {
     /// [`store`](Log::store) for what that gives up).
     pub fn into_store(self) -> Wal {
         self.wal
-    }
-
-    /// The replay start, through its lock. The value is a plain offset, valid whatever a
-    /// panicking holder left, so a poisoned lock is simply taken over.
-    fn replay_from(&self) -> std::sync::MutexGuard<'_, u64> {
-        self.replay_from
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -58,8 +58,13 @@ pub enum ProblemKind {
     UnknownFile,
     /// The cursor file exists but cannot be read.
     CursorCorrupt,
-    /// The cursor points outside the log.
+    /// The cursor points outside the log: past its end, or before its first entry where
+    /// the cursor's file records that a trim dropped the entries between on its caller's
+    /// word (`Log::trim_before_dropping_unread`).
     CursorOutOfRange,
+    /// A cursor is before the first entry and nothing records why: entries its consumer
+    /// had not finalized are gone (a trim that bypassed the front door, a lost segment).
+    UnreadEntriesGone,
 }
 
 impl ProblemKind {
@@ -99,6 +104,7 @@ impl ProblemKind {
             ProblemKind::UnknownFile => "unknown_file",
             ProblemKind::CursorCorrupt => "cursor_corrupt",
             ProblemKind::CursorOutOfRange => "cursor_out_of_range",
+            ProblemKind::UnreadEntriesGone => "unread_entries_gone",
         }
     }
 
@@ -169,10 +175,12 @@ pub struct Problem {
 
 impl Problem {
     /// Whether the problem is only worth a report and needs no action: a file recovery
-    /// does not know, or a cursor before the first entry (the consumer lags behind a
-    /// trim: replay starts at the first entry). A cursor past the end is not: it is
-    /// marked committed (entries the consumer finalized are missing) and recovery clamps
-    /// it on disk.
+    /// does not know, or a cursor before the first entry whose file records that its
+    /// caller dropped the entries between (replay starts at the first entry). A cursor
+    /// before the first entry with no such record is not
+    /// ([`ProblemKind::UnreadEntriesGone`]), nor is one past the end: it is marked
+    /// committed (entries the consumer finalized are missing) and recovery clamps it on
+    /// disk.
     pub fn is_informational(&self) -> bool {
         match self.kind {
             ProblemKind::UnknownFile => true,

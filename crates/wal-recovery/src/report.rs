@@ -85,6 +85,16 @@ pub enum Action {
         /// The cursor written (`None`: the log is empty and the cursor file was removed).
         to: Option<u64>,
     },
+    /// A named consumer's cursor pointed past the end of the log and was rewritten to its
+    /// last entry (the default cursor's clamp is [`Action::CursorClamped`]).
+    NamedCursorClamped {
+        /// The cursor's name.
+        name: String,
+        /// The cursor found.
+        from: u64,
+        /// The cursor written (`None`: the log is empty and the cursor file was removed).
+        to: Option<u64>,
+    },
     /// A leftover temporary file was removed.
     TempFileRemoved {
         /// The file.
@@ -105,6 +115,7 @@ impl Action {
             Action::SegmentSplit { .. } => "segment_split",
             Action::LogReset { .. } => "log_reset",
             Action::CursorClamped { .. } => "cursor_clamped",
+            Action::NamedCursorClamped { .. } => "named_cursor_clamped",
             Action::TempFileRemoved { .. } => "temp_file_removed",
         }
     }

@@ -132,13 +132,16 @@ fn cursor_before_the_first_entry_after_a_trim_replays_from_the_first_and_is_repo
     four_segments(dir.path());
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     recovered.log.set_cursor(3).unwrap();
-    assert_eq!(recovered.log.trim_before(20).unwrap(), 2);
+    // Through the plain store: the front door would refuse this trim.
+    assert_eq!(recovered.log.store().trim_before(20).unwrap(), 2);
     drop(recovered);
 
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     let report = &recovered.report;
     assert_eq!(report.cursor, CursorState::At(3));
-    assert_eq!(kinds(&report.problems), [ProblemKind::CursorOutOfRange]);
+    // Entries 4..=19 were never finalized: their loss is a problem, not a note.
+    assert_eq!(kinds(&report.problems), [ProblemKind::UnreadEntriesGone]);
+    assert!(!report.problems[0].is_informational());
     assert_eq!(report.problems[0].offset, Some(3));
     assert_eq!(report.first_offset, 20);
     assert_eq!(report.replay_from, 20);
@@ -337,7 +340,11 @@ fn set_cursor_rejects_offsets_outside_the_log() {
         );
     }
     // The entry before the first one (everything before was consumed), and the last one.
-    recovered.log.set_cursor(19).unwrap();
+    // (Moving back from 25 is a rewind.)
+    recovered
+        .log
+        .rewind_cursor(wal_recovery::DEFAULT_CURSOR, 19)
+        .unwrap();
     assert_eq!(read_cursor(dir.path()).unwrap(), CursorState::At(19));
     recovered.log.set_cursor(35).unwrap();
     assert_eq!(read_cursor(dir.path()).unwrap(), CursorState::At(35));

@@ -1250,14 +1250,44 @@ mod cases {
         }
     }
 
-    /// Segment 0 trimmed (the log starts at 12) and the cursor at 5: entries 6..=11 were
-    /// never finalized but are gone. Replay starts at the first entry, 12.
+    /// Segment 0 trimmed through the plain store (the log starts at 12) and the cursor at
+    /// 5: entries 6..=11 were never finalized but are gone, and nothing records that a
+    /// caller meant it. A problem (`AbsoluteConsistency` refuses, `verify` is not ok); the
+    /// writing modes open, replay from the first entry, 12, and leave the cursor as it is
+    /// (reported again until the consumer moves it).
     pub fn cursor_before_the_first_entry() -> Case {
         let log = Log::new(30);
         let wal = log.wal();
         assert_eq!(wal.trim_before(12).unwrap(), 1);
         wal.close().unwrap();
         log.write("CURSOR", &wal_recovery::cursor::encode_cursor(5));
+        let gone = [at(K::UnreadEntriesGone, 5, false)];
+        let (tolerate, point_in_time, skip) =
+            writing(unchanged(29).first(12).still_reports(&gone).ok());
+        Case {
+            log,
+            commit_offset: None,
+            problems: gone.to_vec(),
+            absolute: inconsistent(),
+            tolerate,
+            point_in_time,
+            skip,
+        }
+    }
+
+    /// As above, but the cursor's file records that a trim dropped 6..12 on its caller's
+    /// word (`trim_before_dropping_unread`): informational, every mode opens, replay
+    /// starts at 12.
+    pub fn cursor_before_the_first_entry_dropped_on_request() -> Case {
+        let log = Log::new(30);
+        let wal = log.wal();
+        assert_eq!(wal.trim_before(12).unwrap(), 1);
+        wal.close().unwrap();
+        let record = wal_recovery::cursor::CursorRecord {
+            offset: 5,
+            dropped_unread: Some(6..12),
+        };
+        log.write("CURSOR", &wal_recovery::cursor::encode_record(&record));
         let lagging = [at(K::CursorOutOfRange, 5, false)];
         opened_by_every_mode(
             log,
@@ -2016,6 +2046,7 @@ decision_table! {
     v1_and_v2_data_files_for_one_base,
     cursor_corrupt,
     cursor_before_the_first_entry,
+    cursor_before_the_first_entry_dropped_on_request,
     cursor_past_the_end,
     crc_mismatch_before_the_cursor,
     segment_gap_before_the_cursor,

@@ -185,3 +185,35 @@ fn a_callers_hook_and_the_cursor_both_hold_retention() {
     assert_eq!(asked.load(Ordering::Relaxed), 1);
     assert_eq!(bases(dir.path()), [5, 10, 15]);
 }
+
+/// With several consumers, retention keeps what the slowest one still needs: the lowest
+/// cursor decides, and a cursor rewound holds its entries back at once.
+#[test]
+fn retention_follows_the_lowest_of_several_named_cursors() {
+    let dir = wal_testkit::scratch_dir("wal-retention-named-");
+    let log = open(
+        dir.path(),
+        WalOptions::default()
+            .with_max_segments(3)
+            .with_retention(Retention::AtEveryRotation),
+    );
+    append(&log, 15);
+    log.set_named_cursor("fast", 14).unwrap();
+    log.set_named_cursor("slow", 6).unwrap();
+    append(&log, 1);
+    // Segments 0 (entries 0..=4) is wholly at or before the slow cursor; 5 holds its
+    // next entry (7) and stays.
+    assert_eq!(bases(dir.path()), vec![5, 10, 15]);
+    log.set_named_cursor("slow", 14).unwrap();
+    log.rewind_cursor("fast", 9).unwrap();
+    append(&log, 4);
+    append(&log, 1);
+    // The rewound fast cursor (9) now holds back segment 10: only 5 went.
+    assert_eq!(bases(dir.path()), vec![10, 15, 20]);
+    let from_fast: Vec<u64> = log
+        .replay_for("fast")
+        .unwrap()
+        .map(|e| e.unwrap().offset)
+        .collect();
+    assert_eq!(from_fast, (10..=20).collect::<Vec<_>>());
+}

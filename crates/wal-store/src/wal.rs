@@ -370,6 +370,15 @@ impl Wal {
         self.inner.trim_before(offset)
     }
 
+    /// The first offset the log would hold after [`trim_before`](Wal::trim_before)`(offset)`,
+    /// changing nothing: `offset` itself (or the end of a hole it falls in) when that is
+    /// past the log's start, else the start; where no start can be recorded, the base of
+    /// the first segment that trim would keep. Fails as that trim would (an `offset` past
+    /// the end); `trim_before` of the returned offset keeps exactly it.
+    pub fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
+        self.inner.first_offset_after_trim(offset)
+    }
+
     /// Drops every entry and continues the log at `next_offset`, forward or backward of
     /// where it was: the next append gets `next_offset` and chains from `seed_crc` (for a
     /// v1 log, which has no crcs, the seed is kept but means nothing). Durable and

@@ -249,15 +249,28 @@ pub struct TrimArgs {
     /// Segments whose entries all lie before this offset are removed.
     #[arg(long, value_name = "O")]
     pub before: u64,
+    /// Remove them even if they hold entries after a consumer's cursor (refused
+    /// otherwise): the cursors move past them, and their files record the drop.
+    #[arg(long)]
+    pub drop_unread: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CursorArgs {
     /// The log's directory.
     pub dir: PathBuf,
-    /// Persist this offset as the cursor (the last entry the consumer has finalized).
-    #[arg(long, value_name = "O")]
+    /// The consumer: `default` is the `CURSOR` file, any other name (a-z, 0-9, `_`,
+    /// `-`) its own `CURSOR.<name>`.
+    #[arg(long, value_name = "NAME", default_value = wal_recovery::DEFAULT_CURSOR)]
+    pub name: String,
+    /// Persist this offset as the cursor (the last entry the consumer has finalized);
+    /// refused if it would move the cursor back.
+    #[arg(long, value_name = "O", conflicts_with = "rewind")]
     pub set: Option<u64>,
+    /// Move the cursor to this offset, backwards too: the entries after it are replayed
+    /// again.
+    #[arg(long, value_name = "O")]
+    pub rewind: Option<u64>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -267,6 +280,9 @@ pub struct CursorArgs {
 pub struct ReplayArgs {
     /// The log's directory.
     pub dir: PathBuf,
+    /// Replay after this consumer's cursor (`default`: the `CURSOR` file).
+    #[arg(long, value_name = "NAME", default_value = wal_recovery::DEFAULT_CURSOR)]
+    pub name: String,
     /// One JSON object per line per entry.
     #[arg(long)]
     pub json: bool,

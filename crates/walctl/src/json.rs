@@ -3,7 +3,7 @@
 //! field names and order here are that contract.
 
 use serde::Serialize;
-use wal_recovery::{Action, CursorState, Problem, RecoveryReport};
+use wal_recovery::{Action, CursorState, NamedCursor, Problem, RecoveryReport};
 
 use crate::render::hex;
 use crate::scan::{EntryView, SegmentSummary};
@@ -123,6 +123,12 @@ pub enum ActionJson {
         /// `null`: the log is empty and the cursor file was removed.
         to: Option<u64>,
     },
+    NamedCursorClamped {
+        name: String,
+        from: u64,
+        /// `null`: the log is empty and the cursor file was removed.
+        to: Option<u64>,
+    },
     /// An action of a newer recovery crate that this walctl has no fields for: its name
     /// and a readable form. (`Action` is `#[non_exhaustive]`.)
     #[serde(untagged)]
@@ -194,6 +200,11 @@ impl From<&Action> for ActionJson {
                 lost_to: lost.end,
             },
             Action::CursorClamped { from, to } => ActionJson::CursorClamped {
+                from: *from,
+                to: *to,
+            },
+            Action::NamedCursorClamped { name, from, to } => ActionJson::NamedCursorClamped {
+                name: name.clone(),
                 from: *from,
                 to: *to,
             },
@@ -277,6 +288,8 @@ pub struct VerifyJson {
     pub first_offset: Option<u64>,
     pub last_valid_offset: Option<u64>,
     pub problems: Vec<ProblemJson>,
+    /// Every cursor: the default one first (even when missing), then the named ones.
+    pub cursors: Vec<NamedCursorJson>,
     /// Damaged entries the consumer has consumed, `{"from", "to"}`, or null.
     pub damage_before_cursor: Option<RangeJson>,
 }
@@ -350,6 +363,33 @@ impl From<&CursorState> for CursorJson {
     }
 }
 
+impl From<&NamedCursor> for CursorJson {
+    fn from(cursor: &NamedCursor) -> CursorJson {
+        CursorJson::from(&cursor.state)
+    }
+}
+
+/// One cursor in `verify`: its name, offset and status, and the unread entries a trim
+/// dropped on request, if its file records any.
+#[derive(Debug, Serialize)]
+pub struct NamedCursorJson {
+    pub name: String,
+    pub cursor: Option<u64>,
+    pub status: &'static str,
+    pub dropped_unread: Option<RangeJson>,
+}
+
+impl From<&NamedCursor> for NamedCursorJson {
+    fn from(cursor: &NamedCursor) -> NamedCursorJson {
+        NamedCursorJson {
+            name: cursor.name.clone(),
+            cursor: cursor.state.offset(),
+            status: cursor.state.status(),
+            dropped_unread: cursor.dropped_unread.as_ref().map(Into::into),
+        }
+    }
+}
+
 /// One phase of `bench`.
 #[derive(Debug, Serialize)]
 pub struct BenchPhaseJson {
@@ -410,6 +450,14 @@ mod tests {
             (
                 Action::CursorClamped { from: 40, to: None },
                 serde_json::json!({"action": "cursor_clamped", "from": 40, "to": null}),
+            ),
+            (
+                Action::NamedCursorClamped {
+                    name: "slow".to_owned(),
+                    from: 40,
+                    to: Some(29),
+                },
+                serde_json::json!({"action": "named_cursor_clamped", "name": "slow", "from": 40, "to": 29}),
             ),
             (
                 Action::HolesRewritten {

@@ -89,3 +89,42 @@ fn bad_input_is_a_usage_error() {
         "no cursor (missing)\n"
     );
 }
+
+#[test]
+fn named_cursors_are_set_shown_and_rewound_on_their_own() {
+    let dir = tempdir();
+    write_entries(dir.path(), 10, 8, 4096);
+    run(["cursor", s(dir.path()), "--set", "6"]).ok();
+    assert_eq!(
+        run(["cursor", s(dir.path()), "--name", "indexer", "--set", "2"]).ok(),
+        "cursor indexer 2 (ok)\n"
+    );
+    assert!(dir.path().join("CURSOR.indexer").exists());
+    assert_eq!(
+        run(["cursor", s(dir.path()), "--name", "indexer", "--json"]).json(),
+        json!({"cursor": 2, "status": "ok"})
+    );
+    assert_eq!(run(["cursor", s(dir.path())]).ok(), "cursor 6 (ok)\n");
+    assert_eq!(
+        run(["cursor", s(dir.path()), "--name", "other"]).ok(),
+        "no cursor other (missing)\n"
+    );
+
+    // Backwards only when asked.
+    let refused = run(["cursor", s(dir.path()), "--set", "3"]);
+    assert_usage_error(&refused, "would move it back");
+    assert!(refused.stderr.contains("--rewind 3"), "{refused:#?}");
+    assert_eq!(run(["cursor", s(dir.path())]).ok(), "cursor 6 (ok)\n");
+    assert_eq!(
+        run(["cursor", s(dir.path()), "--rewind", "3"]).ok(),
+        "cursor 3 (ok)\n"
+    );
+    assert_usage_error(
+        &run(["cursor", s(dir.path()), "--set", "4", "--rewind", "3"]),
+        "cannot be used with",
+    );
+    assert_usage_error(
+        &run(["cursor", s(dir.path()), "--name", "Bad.Name"]),
+        "invalid cursor name",
+    );
+}

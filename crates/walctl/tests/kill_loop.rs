@@ -22,7 +22,17 @@
 //!   below what a writer acknowledged belongs to a later one. Entries written but not
 //!   acknowledged may be there or not.
 //!
-//! Then `walctl verify --json` must exit 0 and agree on the last offset. A log past
+//! Then `walctl verify --json` must exit 0 and agree on the last offset.
+//!
+//! The consumers' cursors go along (`Cursors`): after each cycle's checks, `walctl cursor
+//! --set` moves one of two cursors (the default one and a named one) forward to an entry
+//! the log holds, and is itself killed at a random moment two times in three. After the
+//! writers' kills and after each cursor kill, the log is opened through recovery and each
+//! cursor must be exactly the last one a `--set` acknowledged (or, after a `--set` killed
+//! mid-way, that or the one it was setting: the file is replaced atomically), with replay
+//! starting right after it.
+//!
+//! A log past
 //! `DIR_BYTES_MAX` is set aside for a fresh directory, so that the checks of a long run
 //! stay linear.
 //!
@@ -440,6 +450,96 @@ fn check_after_kills(
     );
 }
 
+/// The cursors the loop moves: the default one and a named one.
+const CURSOR_NAMES: [&str; 2] = ["default", "kill-loop"];
+/// A `walctl cursor --set` is killed this long after its start, when it is killed.
+const CURSOR_KILL_DELAY_MS: (u64, u64) = (0, 60);
+
+/// What the cursors are known to be: the last offset a `walctl cursor --set` of each
+/// acknowledged, and the one a killed `--set` may have written.
+#[derive(Default)]
+struct Cursors {
+    acked: BTreeMap<&'static str, u64>,
+    maybe: Option<(&'static str, u64)>,
+    sets_acked: u64,
+    sets_killed: u64,
+}
+
+impl Cursors {
+    /// Opens `dir` through recovery and checks every cursor against what was
+    /// acknowledged, and that replay after it starts right after it.
+    fn check(&mut self, dir: &Path, segment_bytes: u32, context: &str) {
+        let recovered = wal_recovery::open(dir, recovery_options(segment_bytes))
+            .unwrap_or_else(|e| panic!("{context}: recovery refused: {e:?}"));
+        let log = &recovered.log;
+        if let Some((name, offset)) = self.maybe.take() {
+            // A killed `--set`: the old cursor or the new one, whole.
+            if log.cursor(name).unwrap() == Some(offset) {
+                self.acked.insert(name, offset);
+            }
+        }
+        for name in CURSOR_NAMES {
+            let expected = self.acked.get(name).copied();
+            assert_eq!(
+                log.cursor(name).unwrap(),
+                expected,
+                "{context}: cursor {name} is not the last one acknowledged"
+            );
+            let first_replayed = log
+                .replay_for(name)
+                .unwrap()
+                .next()
+                .map(|e| e.unwrap().offset);
+            let expected_first = expected.map_or(0, |c| c + 1);
+            assert_eq!(
+                first_replayed,
+                (expected_first < log.next_offset()).then_some(expected_first),
+                "{context}: replay after cursor {name} ({expected:?})"
+            );
+        }
+    }
+
+    /// Moves one cursor forward to an entry of the log (`next` entries from 0) with
+    /// `walctl cursor --set`, killed at a random moment two times in three.
+    fn set_one(&mut self, dir: &Path, next: u64, rng: &mut Rng, context: &str) {
+        let Some(last) = next.checked_sub(1) else {
+            return;
+        };
+        let name = CURSOR_NAMES[usize::try_from(rng.below(2)).unwrap()];
+        let from = self.acked.get(name).copied().unwrap_or(0);
+        let offset = rng.between(from, last);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_walctl"))
+            .args(["cursor", dir.to_str().unwrap(), "--name", name])
+            .args(["--set", &offset.to_string()])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn walctl cursor");
+        if !rng.one_in(3) {
+            let delay = rng.between(CURSOR_KILL_DELAY_MS.0, CURSOR_KILL_DELAY_MS.1);
+            std::thread::sleep(Duration::from_millis(delay));
+            let _ = child.kill();
+        }
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if output.status.signal() == Some(9) {
+            self.sets_killed += 1;
+            self.maybe = Some((name, offset));
+            return;
+        }
+        assert!(
+            output.status.success() && stdout.ends_with(&format!("{offset} (ok)\n")),
+            "{context}: walctl cursor --name {name} --set {offset}: {:?} {stdout} {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.sets_acked += 1;
+        self.acked.insert(name, offset);
+    }
+}
+
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
@@ -499,6 +599,10 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
     let mut scratch = Scratch::new();
     let mut model = Model::default();
     tally.directories = 1;
+    // The cursors' own random choices, apart from the writers' (so that a seed still
+    // picks the same writers it did before cursors came along).
+    let mut cursor_rng = Rng::new(seed ^ 0x6375_7273_6f72);
+    let mut cursors = Cursors::default();
 
     for cycle in 0..cycles {
         let dir = scratch.log();
@@ -558,6 +662,15 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
             killed.iter().map(Killed::acked).collect::<Vec<_>>()
         );
         check_after_kills(&dir, &mut model, &killed, &mut tally, &context);
+        let segment_bytes = killed[0].writer.segment_bytes;
+        cursors.check(&dir, segment_bytes, &context);
+        let next = model.owners.len() as u64;
+        cursors.set_one(&dir, next, &mut cursor_rng, &context);
+        cursors.check(
+            &dir,
+            segment_bytes,
+            &format!("{context}; after a cursor --set"),
+        );
 
         let bytes = dir_bytes(&dir);
         tally.largest_log_bytes = tally.largest_log_bytes.max(bytes);
@@ -565,6 +678,7 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
         if bytes > DIR_BYTES_MAX && cycle + 1 < cycles {
             scratch = Scratch::new();
             model = Model::default();
+            cursors.acked.clear();
             tally.directories += 1;
         }
         if cycles > DEFAULT_CYCLES && (cycle + 1) % 50 == 0 {
@@ -576,6 +690,11 @@ fn acknowledged_entries_survive_kill_9_at_random_moments() {
         }
     }
 
+    println!(
+        "kill loop: cursors set {} times, {} of them killed",
+        cursors.sets_acked + cursors.sets_killed,
+        cursors.sets_killed
+    );
     println!(
         "kill loop: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} writers killed ({} before their first acknowledgement; {} pipelined, {} of them acknowledged), {} entries acknowledged, checked {} times as acknowledged entries and {} times as entries after kills, {} unacknowledged entries survived, {} directories, largest log {} entries / {} bytes, recovery time {:.1} s; problems found by recovery {:?}; actions {:?}",
         started.elapsed().as_secs_f64(),

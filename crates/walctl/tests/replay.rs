@@ -48,8 +48,14 @@ fn with_a_cursor_the_entries_after_it_are_replayed_in_dump_form() {
 fn a_cursor_past_the_end_replays_nothing_with_a_warning() {
     let dir = tempdir();
     write_entries(dir.path(), 10, 8, 4096);
-    run(["cursor", s(dir.path()), "--set", "8"]).ok();
-    run(["truncate", s(dir.path()), "--after", "4"]);
+    run(["truncate", s(dir.path()), "--after", "4"]).ok();
+    // `walctl truncate` keeps the cursor true; a cursor past the end is what a truncation
+    // that bypassed the front door leaves.
+    std::fs::write(
+        dir.path().join("CURSOR"),
+        wal_recovery::cursor::encode_cursor(8),
+    )
+    .unwrap();
     let run = run(["replay", s(dir.path())]);
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout, "");
@@ -82,4 +88,23 @@ fn a_missing_directory_is_a_usage_error() {
     let missing = dir.path().join("nope");
     assert_usage_error(&run(["replay", s(&missing)]), "no such directory");
     assert!(!missing.exists());
+}
+
+#[test]
+fn replay_follows_the_named_cursor() {
+    let dir = tempdir();
+    write_entries(dir.path(), 30, 20, 512);
+    run(["cursor", s(dir.path()), "--set", "24"]).ok();
+    run(["cursor", s(dir.path()), "--name", "slow", "--set", "9"]).ok();
+    assert_eq!(replayed(dir.path()), (25..30).collect::<Vec<_>>());
+    let slow = run(["replay", s(dir.path()), "--name", "slow", "--json"]).json_lines();
+    let offsets: Vec<u64> = slow.iter().map(|e| e["offset"].as_u64().unwrap()).collect();
+    assert_eq!(offsets, (10..30).collect::<Vec<_>>());
+    // A consumer with no cursor yet replays everything.
+    let new = run(["replay", s(dir.path()), "--name", "new", "--json"]).json_lines();
+    assert_eq!(new.len(), 30);
+    assert_usage_error(
+        &run(["replay", s(dir.path()), "--name", "No/Good"]),
+        "invalid cursor name",
+    );
 }

@@ -58,3 +58,40 @@ fn bad_input_is_a_usage_error() {
     let _holder = LockHolder::hold(dir.path());
     assert_usage_error(&run(["trim", s(dir.path()), "--before", "1"]), "locked");
 }
+
+/// Issue 20, point 2: cursor 5, trim before 39: refused (exit 2, one line naming how many
+/// unread entries would go); with `--drop-unread` it happens, the cursor moves past the
+/// dropped entries, and verify does not count it as lost.
+#[test]
+fn a_trim_past_the_cursor_needs_drop_unread() {
+    let dir = tempdir();
+    // 16 entries per segment: segments at 0, 16, 32.
+    write_entries(dir.path(), 40, 20, 512);
+    run(["cursor", s(dir.path()), "--set", "5"]).ok();
+    let before = snapshot(dir.path());
+    let refused = run(["trim", s(dir.path()), "--before", "39"]);
+    assert_usage_error(
+        &refused,
+        "would drop 33 unread entries of cursor default (at 5)",
+    );
+    assert!(refused.stderr.contains("--drop-unread"), "{refused:#?}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a refused trim changed the log"
+    );
+
+    let dropped = run(["trim", s(dir.path()), "--before", "39", "--drop-unread"]);
+    assert_eq!(
+        dropped.ok(),
+        "trimmed before 39: removed 2 segments; first offset now 39\nmoved cursor default from 5 to 38\n"
+    );
+    let verdict = common::run(["verify", s(dir.path()), "--json"]);
+    verdict.ok();
+    assert_eq!(
+        verdict.json()["cursors"][0]["dropped_unread"],
+        serde_json::json!({"from": 6, "to": 39})
+    );
+    let replayed = common::run(["replay", s(dir.path()), "--json"]).json_lines();
+    assert_eq!(replayed[0]["offset"], 39);
+}

@@ -77,3 +77,24 @@ fn bad_input_is_a_usage_error() {
     let _holder = LockHolder::hold(dir.path());
     assert_usage_error(&run(["truncate", s(dir.path()), "--after", "1"]), "locked");
 }
+
+/// Issue 20, point 1 through the command line: the cursor moves back with the
+/// truncation, so the entries appended next are replayed.
+#[test]
+fn a_truncation_below_the_cursor_moves_it_back() {
+    let dir = tempdir();
+    write_entries(dir.path(), 10, 8, 4096);
+    run(["cursor", s(dir.path()), "--set", "9"]).ok();
+    assert_eq!(
+        run(["truncate", s(dir.path()), "--after", "4"]).ok(),
+        "truncated after 4: dropped 5 entries; next offset 5\nmoved cursor default from 9 to 4\n"
+    );
+    assert_eq!(run(["cursor", s(dir.path())]).ok(), "cursor 4 (ok)\n");
+    write_entries(dir.path(), 8, 8, 4096);
+    let replayed = run(["replay", s(dir.path()), "--json"]).json_lines();
+    let offsets: Vec<u64> = replayed
+        .iter()
+        .map(|e| e["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets, (5..=12).collect::<Vec<_>>());
+}

@@ -25,10 +25,15 @@ fn a_clean_log_verifies_with_exit_0() {
             "first_offset",
             "last_valid_offset",
             "problems",
+            "cursors",
             "damage_before_cursor",
         ],
     );
     assert_eq!(verdict["ok"], true);
+    assert_eq!(
+        verdict["cursors"],
+        serde_json::json!([{"name": "default", "cursor": null, "status": "missing", "dropped_unread": null}])
+    );
     assert_eq!(verdict["first_offset"], 0);
     assert_eq!(verdict["last_valid_offset"], 39);
     assert_eq!(verdict["problems"], serde_json::json!([]));

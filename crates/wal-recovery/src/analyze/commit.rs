@@ -3,7 +3,7 @@
 //! whose every segment is gone, a cursor that cannot be read or lies outside the log.
 
 use super::{Analysis, IndexState, SegmentScan, Start};
-use crate::cursor::{self, CursorState};
+use crate::cursor::{self, CursorState, NamedCursor};
 use crate::problem::{Problem, ProblemKind};
 
 /// Entries below the returned offset are committed: what the caller says, what the
@@ -13,7 +13,7 @@ use crate::problem::{Problem, ProblemKind};
 /// durable: damage below it is damage of durable entries, never a tail to cut).
 pub(super) fn committed_end(
     commit_offset: Option<u64>,
-    cursor: &CursorState,
+    cursors: &[NamedCursor],
     segments: &[SegmentScan],
     start: Start,
 ) -> u64 {
@@ -25,7 +25,8 @@ pub(super) fn committed_end(
     if let Some(commit) = commit_offset {
         committed_end = committed_end.max(commit.saturating_add(1));
     }
-    if let Some(cursor) = cursor.offset() {
+    // Every consumer finalized only durable entries.
+    for cursor in cursors.iter().filter_map(|c| c.state.offset()) {
         committed_end = committed_end.max(cursor.saturating_add(1));
     }
     if let Some(last) = segments.last() {
@@ -84,7 +85,10 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
                 detail: format!("commit offset {commit}, but the directory holds no segment"),
             });
         }
-        if let Some(cursor) = analysis.cursor.offset() {
+        for named in &analysis.cursors {
+            let Some(cursor) = named.state.offset() else {
+                continue;
+            };
             problems.push(Problem {
                 kind: ProblemKind::CursorOutOfRange,
                 segment: None,
@@ -92,7 +96,7 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
                 file_offset: None,
                 committed: true,
                 consumed: false,
-                path: Some(cursor::cursor_path(&analysis.dir)),
+                path: Some(cursor::named_cursor_path(&analysis.dir, &named.name)),
                 detail: format!(
                     "cursor {cursor}, but the directory holds no segment: a new log starts after it"
                 ),
@@ -102,50 +106,74 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
     problems
 }
 
-/// A cursor file that cannot be read, or a cursor before the log's first entry or past
-/// its valid end.
+/// For every cursor: a file that cannot be read, or a cursor before the log's first entry
+/// or past its valid end.
 pub(super) fn cursor_problems(analysis: &Analysis) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let dir = &analysis.dir;
-    if let CursorState::Corrupt(why) = &analysis.cursor {
-        problems.push(Problem {
-            kind: ProblemKind::CursorCorrupt,
-            segment: None,
-            offset: None,
-            file_offset: None,
-            committed: false,
-            consumed: false,
-            path: Some(cursor::cursor_path(dir)),
-            detail: why.clone(),
-        });
-    }
-    if let (Some(cursor), Some(first), Some(valid_end)) = (
-        analysis.cursor.offset(),
-        analysis.first_offset(),
-        analysis.valid_end(),
-    ) {
-        let detail = if cursor.saturating_add(1) < first {
-            Some(format!(
-                "cursor {cursor} is before the first entry {first}: replay starts at {first}"
-            ))
-        } else if cursor >= valid_end {
-            Some(format!("cursor {cursor} is past the last entry: clamped"))
-        } else {
-            None
-        };
-        if let Some(detail) = detail {
-            problems.push(Problem {
-                kind: ProblemKind::CursorOutOfRange,
+    analysis
+        .cursors
+        .iter()
+        .flat_map(|named| problems_of(analysis, named))
+        .collect()
+}
+
+/// The problems of one cursor. A cursor before the first entry means entries it had not
+/// finalized are gone (a trim or a damaged segment took them): a problem, unless its
+/// file records that a trim dropped exactly those on its caller's word.
+fn problems_of(analysis: &Analysis, named: &NamedCursor) -> Option<Problem> {
+    let path = Some(cursor::named_cursor_path(&analysis.dir, &named.name));
+    let cursor = match &named.state {
+        CursorState::Corrupt(why) => {
+            return Some(Problem {
+                kind: ProblemKind::CursorCorrupt,
                 segment: None,
-                offset: Some(cursor),
+                offset: None,
                 file_offset: None,
-                // Past the end, the consumer finalized entries the log no longer holds.
-                committed: cursor >= valid_end,
+                committed: false,
                 consumed: false,
-                path: Some(cursor::cursor_path(dir)),
-                detail,
+                path,
+                detail: why.clone(),
             });
         }
-    }
-    problems
+        CursorState::Missing => return None,
+        CursorState::At(cursor) => *cursor,
+    };
+    let (first, valid_end) = (analysis.first_offset()?, analysis.valid_end()?);
+    let label = match named.name.as_str() {
+        cursor::DEFAULT_CURSOR => "cursor".to_owned(),
+        name => format!("cursor {name:?}"),
+    };
+    let (kind, detail) = if cursor.saturating_add(1) < first {
+        let recorded = named
+            .dropped_unread
+            .as_ref()
+            .is_some_and(|d| d.start <= cursor.saturating_add(1) && d.end >= first);
+        if recorded {
+            let detail = format!(
+                "{label} {cursor} is before the first entry {first}: its caller dropped them on purpose; replay starts at {first}"
+            );
+            (ProblemKind::CursorOutOfRange, detail)
+        } else {
+            let unread = first - cursor.saturating_add(1);
+            let detail = format!(
+                "{label} {cursor} is before the first entry {first}: {unread} entries it had not finalized are gone; replay starts at {first}"
+            );
+            (ProblemKind::UnreadEntriesGone, detail)
+        }
+    } else if cursor >= valid_end {
+        let detail = format!("{label} {cursor} is past the last entry: clamped");
+        (ProblemKind::CursorOutOfRange, detail)
+    } else {
+        return None;
+    };
+    Some(Problem {
+        kind,
+        segment: None,
+        offset: Some(cursor),
+        file_offset: None,
+        // Past the end, the consumer finalized entries the log no longer holds.
+        committed: cursor >= valid_end,
+        consumed: false,
+        path,
+        detail,
+    })
 }

@@ -9,19 +9,31 @@
 use std::ops::Range;
 
 use super::{Analysis, SegmentScan};
-use crate::cursor::CursorState;
+use crate::cursor::{CursorState, NamedCursor};
 use crate::problem::{Problem, ProblemKind};
 
 /// The offset replay starts at for the lowest cursor of the directory: the entry after
 /// it. `None` when no valid cursor is there (nothing is known consumed then). Every
 /// decision about consumed damage reads the cursors through here.
 pub(crate) fn replay_start(analysis: &Analysis) -> Option<u64> {
-    replay_start_of(&analysis.cursor)
+    replay_start_of(&analysis.cursors)
 }
 
-/// The same for the cursors as read without an analysis (the clean restart).
-pub(crate) fn replay_start_of(cursor: &CursorState) -> Option<u64> {
-    cursor.offset().map(|c| c.saturating_add(1))
+/// The same for the cursors as read without an analysis (the clean restart): every
+/// consumer's, so that damage is consumed only once all of them are past it. A corrupt
+/// cursor file says nothing of what its consumer read: then nothing is known consumed.
+pub(crate) fn replay_start_of(cursors: &[NamedCursor]) -> Option<u64> {
+    if cursors
+        .iter()
+        .any(|c| matches!(c.state, CursorState::Corrupt(_)))
+    {
+        return None;
+    }
+    cursors
+        .iter()
+        .filter_map(|c| c.state.offset())
+        .min()
+        .map(|c| c.saturating_add(1))
 }
 
 /// Where the segments a data problem can affect end: the base of the segment after the

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use wal_store::{CheckedSegment, DirLock};
 
-use crate::cursor::{self, CursorState};
+use crate::cursor::{self, CursorState, NamedCursor};
 use crate::error::Result;
 use crate::inventory;
 use crate::journal;
@@ -39,7 +39,10 @@ pub(crate) struct Analysis {
     pub(crate) problems: Vec<Problem>,
     /// Entries below this offset are committed (the commit point, exclusive).
     pub(crate) committed_end: u64,
+    /// The default cursor (`CURSOR`).
     pub(crate) cursor: CursorState,
+    /// Every cursor, the default one first (see `cursor::read_all_cursors`).
+    pub(crate) cursors: Vec<NamedCursor>,
     pub(crate) temp_files: Vec<PathBuf>,
     /// Data files shadowed by a later codec's file for the same base.
     pub(crate) duplicates: Vec<PathBuf>,
@@ -128,7 +131,10 @@ pub(crate) fn analyze(
     // Without the lock, a committed journal may wait to be rolled forward: the files are
     // read as its roll-forward will leave them. (With the lock, it has been.)
     let inventory = inventory::take(journal::read_layout(dir)?);
-    let cursor = cursor::read_cursor(dir)?;
+    let cursors = cursor::read_all_cursors(dir)?;
+    let cursor = cursors
+        .first()
+        .map_or(CursorState::Missing, |c| c.state.clone());
     let (recorded_holes, holes_problem) = joins::recorded_holes(&inventory.layout)?;
     let (start, seed_problem) = seed::read_start(&inventory.layout)?;
     let meta_problem = meta::meta_problem(dir)?;
@@ -147,7 +153,7 @@ pub(crate) fn analyze(
         _ => {}
     }
 
-    let committed_end = commit::committed_end(commit_offset, &cursor, &segments, start);
+    let committed_end = commit::committed_end(commit_offset, &cursors, &segments, start);
     joins::mark_tail_garbage(&mut segments);
     let (problems, known_holes) = segment_problems(&segments, &recorded_holes, committed_end);
     let file_problems = classify::file_problems(&inventory);
@@ -158,6 +164,7 @@ pub(crate) fn analyze(
         problems,
         committed_end,
         cursor,
+        cursors,
         temp_files: inventory.temp_files,
         // A shadowed data file leaves with its index file.
         duplicates: inventory

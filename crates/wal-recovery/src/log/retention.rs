@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use wal_store::{RetentionHook, WalOptions};
 
-use super::Log;
+use super::Cursors;
 
 /// The lowest offset the log's consumers still need, as the `Log` last published it.
 #[derive(Debug, Clone, Default)]
@@ -45,25 +45,34 @@ impl RetentionCell {
     }
 }
 
-impl Log {
-    /// The lowest offset any consumer of this log still needs, which retention keeps:
-    /// the entry after the consumer's cursor (the default cursor's replay start; the
-    /// first entry when no cursor was set, so that nothing unread is removed).
-    pub(crate) fn retain_from(&self) -> u64 {
-        *self.replay_from()
-    }
-
-    /// Tells the store's retention where the consumers are now. Called after every
-    /// durable move of a cursor (never before: a segment removed for a cursor that a
-    /// crash then takes back would be a hole in what the consumer reads).
-    pub(crate) fn cursors_moved(&self) {
+impl RetentionCell {
+    /// Publishes where the consumers are now: the entry after the lowest cursor, or 0
+    /// (keep everything) when no consumer has a cursor. Called, under the cursors' lock,
+    /// after every durable change of the cursors (never before a forward move is on disk:
+    /// a segment removed for a cursor that a crash then takes back would be a hole in what
+    /// the consumer reads).
+    pub(crate) fn publish(&self, cursors: &Cursors) {
         let _publishing = self
-            .retention
             .publishing
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.retention
-            .needed_from
-            .store(self.retain_from(), Ordering::Release);
+        let needed_from = cursors
+            .values()
+            .map(|record| record.offset.saturating_add(1))
+            .min()
+            .unwrap_or(0);
+        self.needed_from.store(needed_from, Ordering::Release);
+    }
+
+    /// Before a cursor moves back to `offset` (a rewind, a truncation's clamp, a reset):
+    /// retention keeps from `offset + 1` on at once, before the file says so, so that no
+    /// rotation meanwhile removes an entry the consumer is about to be handed again.
+    pub(crate) fn hold_from(&self, offset: u64) {
+        let _publishing = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.needed_from
+            .fetch_min(offset.saturating_add(1), Ordering::AcqRel);
     }
 }

@@ -177,6 +177,42 @@ impl Inner {
         Ok(keep)
     }
 
+    /// Where [`trim_before`](Self::trim_before)`(offset)` would start the log, changing
+    /// nothing: the same checks and the same choices, read under the same locks.
+    pub(super) fn first_offset_after_trim(&self, offset: u64) -> Result<u64> {
+        let tail = self.lock_tail_open()?;
+        let first = self.first_offset();
+        if offset > tail.next_offset {
+            return Err(StoreError::OffsetOutOfRange {
+                offset,
+                first,
+                next: tail.next_offset,
+                reason: "trimming past the end of the log",
+            });
+        }
+        let offset = self.hole_at(offset).map_or(offset, |hole| hole.end);
+        if offset <= first {
+            return Ok(first);
+        }
+        let segments = self.segments_read()?;
+        if self
+            .seed_of(&segments, offset, tail.next_offset, tail.last_crc)?
+            .is_some()
+        {
+            return Ok(offset);
+        }
+        // No start can be recorded: the log starts at the segment that leads after the
+        // whole segments below `offset` go.
+        let removable = segments
+            .iter()
+            .skip(1)
+            .take_while(|next| next.base <= offset)
+            .count();
+        Ok(segments
+            .get(removable)
+            .map_or(first, |lead| lead.base.max(first)))
+    }
+
     pub(super) fn trim_before(&self, offset: u64) -> Result<usize> {
         let tail = self.lock_tail_open()?;
         if offset > tail.next_offset {

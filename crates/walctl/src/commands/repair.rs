@@ -74,6 +74,18 @@ pub(super) fn action_line(action: &Action) -> String {
         Action::CursorClamped { from, to: None } => {
             format!("cursor {from} was past the end of an empty log: removed")
         }
+        Action::NamedCursorClamped {
+            name,
+            from,
+            to: Some(to),
+        } => format!("cursor {name} at {from} was past the end: set to {to}"),
+        Action::NamedCursorClamped {
+            name,
+            from,
+            to: None,
+        } => {
+            format!("cursor {name} at {from} was past the end of an empty log: removed")
+        }
         // `Action` is `#[non_exhaustive]`: a newer recovery crate may add one.
         other => format!("{}: {other:?}", other.name()),
     }

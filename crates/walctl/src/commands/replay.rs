@@ -1,13 +1,14 @@
 //! `walctl replay`: the entries after the consumer's cursor, read-only.
 //!
-//! The same entries `wal_recovery::open(...).replay()` would hand out, computed without
-//! opening the log: from the cursor file and a read-only walk over the segments from the
-//! one holding the first entry to replay (the segments wholly before it are not read).
+//! The same entries `wal_recovery::open(...).log.replay_for(name)` would hand out,
+//! computed without opening the log: from the cursor's file and a read-only walk over the
+//! segments from the one holding the first entry to replay (the segments wholly before it
+//! are not read).
 
 use std::ops::ControlFlow;
 
 use wal_recovery::CursorState;
-use wal_recovery::cursor::read_cursor;
+use wal_recovery::cursor::read_named_cursor;
 
 use super::dump::{print_entry, report_problem};
 use crate::cli::ReplayArgs;
@@ -17,7 +18,7 @@ use crate::scan::{self, ScanOptions};
 
 pub fn run(args: &ReplayArgs, out: &mut Out) -> Result<Exit> {
     existing_dir(&args.dir)?;
-    let cursor = read_cursor(&args.dir)?;
+    let cursor = read_named_cursor(&args.dir, &args.name)?.state;
     // Entries after the cursor; with no valid cursor, every entry (as recovery does).
     let from = match &cursor {
         CursorState::At(offset) => offset.saturating_add(1),

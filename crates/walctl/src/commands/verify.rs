@@ -22,6 +22,7 @@ pub fn run(args: &VerifyArgs, out: &mut Out) -> Result<Exit> {
             first_offset: verification.first_offset,
             last_valid_offset: verification.last_valid_offset,
             problems: json::problems(&verification.problems),
+            cursors: verification.cursors.iter().map(Into::into).collect(),
             damage_before_cursor: verification.damage_before_cursor.as_ref().map(Into::into),
         })?;
         return Ok(exit);
