@@ -85,7 +85,7 @@ pub(crate) fn point_in_time_cut_from(analysis: &Analysis) -> Option<u64> {
     analysis
         .segments
         .get(point.segment)
-        .map(|s| s.base + point.keep)
+        .map(|s| s.base.saturating_add(point.keep))
 }
 
 fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
@@ -199,7 +199,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     if let Some(point) = plan.cut
         && let Some(segment) = analysis.segments.get(point.segment)
     {
-        let from = segment.base + point.keep;
+        let from = segment.base.saturating_add(point.keep);
         // The offsets that went: as far as any record or index showed, and at least to
         // the commit point when the cut reaches below it.
         let end = analysis
