@@ -94,6 +94,20 @@ pub enum Error {
         /// How many entries after that cursor the trim would remove.
         unread: u64,
     },
+    /// A trim through the front door would remove entries while a consumer's cursor file
+    /// is unreadable (recovery found it corrupt and left it in place): that consumer
+    /// replays from the first entry, so any entry may be unread. Nothing changed; set,
+    /// rewind or remove that cursor first, or trim with
+    /// [`trim_before_dropping_unread`](crate::Log::trim_before_dropping_unread).
+    #[error(
+        "trimming before {before} might drop unread entries: cursor {name} is unreadable (its consumer replays from the first entry); nothing changed"
+    )]
+    TrimPastUnreadableCursor {
+        /// The cursor whose file is unreadable.
+        name: String,
+        /// The offset the caller asked to trim before.
+        before: u64,
+    },
 }
 
 /// The name [`Error`] had before it became the front door's one error type: the same

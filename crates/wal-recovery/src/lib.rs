@@ -369,6 +369,15 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
     };
     let wal = Wal::open_setting_aside(dir, wal_options, lock, checked, set_aside_before)?;
     let next = wal.next_offset();
+    // A consumer whose cursor file is unreadable replays from the first entry: until it
+    // is written again, retention keeps everything and a trim is refused.
+    retention.hold_for_unreadable(
+        analysis
+            .cursors
+            .iter()
+            .filter(|named| matches!(named.state, cursor::CursorState::Corrupt(_)))
+            .map(|named| named.name.clone()),
+    );
     let cursors = clamp_cursors(
         dir,
         wal.first_offset(),

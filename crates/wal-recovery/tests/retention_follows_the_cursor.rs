@@ -217,3 +217,38 @@ fn retention_follows_the_lowest_of_several_named_cursors() {
         .collect();
     assert_eq!(from_fast, (10..=20).collect::<Vec<_>>());
 }
+
+/// A consumer whose cursor file recovery found unreadable replays from the first entry:
+/// retention keeps everything and a trim is refused until that cursor is written again.
+#[test]
+fn an_unreadable_cursor_holds_retention_and_trims_until_it_is_set_again() {
+    let dir = wal_testkit::scratch_dir("wal-retention-unreadable-");
+    let wal = WalOptions::default()
+        .with_max_segments(4)
+        .with_retention(Retention::AtEveryRotation);
+    let log = open(dir.path(), wal.clone());
+    append(&log, 15);
+    log.set_cursor(3).unwrap();
+    log.set_named_cursor("fast", 14).unwrap();
+    log.close().unwrap();
+    std::fs::write(dir.path().join("CURSOR"), b"not a cursor").unwrap();
+
+    let log = open(dir.path(), wal);
+    append(&log, 1);
+    assert_eq!(
+        bases(dir.path()),
+        vec![0, 5, 10, 15],
+        "removed under an unreadable cursor"
+    );
+    match log.trim_before(10) {
+        Err(Error::TrimPastUnreadableCursor { name, before: 10 }) => assert_eq!(name, "default"),
+        other => panic!("expected a refused trim, got {other:?}"),
+    }
+    assert_eq!(log.first_offset(), 0);
+
+    log.set_cursor(6).unwrap();
+    append(&log, 5);
+    // The default cursor (6) is the lowest again: segment 0 goes, 5 holds its next entry.
+    assert_eq!(bases(dir.path()), vec![5, 10, 15, 20]);
+    assert_eq!(log.trim_before(7).unwrap(), 0);
+}

@@ -65,8 +65,10 @@ impl Log {
 
     fn move_cursor(&self, name: &str, offset: u64, backwards_too: bool) -> Result<()> {
         check_cursor_name(name)?;
-        crate::check_cursor_offset(&self.wal, offset)?;
+        // Checked under the lock that every change moving cursors holds: a truncation
+        // between the check and the write would otherwise leave this cursor past its cut.
         let mut cursors = self.cursors_lock();
+        crate::check_cursor_offset(&self.wal, offset)?;
         let found = cursors.get(name);
         if let Some(current) = found.map(|r| r.offset)
             && offset < current
@@ -87,6 +89,7 @@ impl Log {
         };
         cursor::write_record(self.dir(), name, &record)?;
         cursors.insert(name.to_owned(), record);
+        self.retention.cursor_rewritten(name);
         self.retention.publish(&cursors);
         Ok(())
     }
@@ -96,10 +99,15 @@ impl Log {
     pub fn remove_cursor(&self, name: &str) -> Result<bool> {
         check_cursor_name(name)?;
         let mut cursors = self.cursors_lock();
-        if cursors.remove(name).is_none() {
+        let unreadable = self
+            .retention
+            .unreadable_cursor()
+            .is_some_and(|n| n == name);
+        if cursors.remove(name).is_none() && !unreadable {
             return Ok(false);
         }
         cursor::remove_cursor_file(self.dir(), name)?;
+        self.retention.cursor_rewritten(name);
         self.retention.publish(&cursors);
         Ok(true)
     }
@@ -190,6 +198,14 @@ impl Log {
     pub fn trim_before(&self, offset: u64) -> Result<usize> {
         let cursors = self.cursors_lock();
         let keep_from = self.wal.first_offset_after_trim(offset)?;
+        if let Some(name) = self.retention.unreadable_cursor()
+            && keep_from > self.first_offset()
+        {
+            return Err(Error::TrimPastUnreadableCursor {
+                name,
+                before: offset,
+            });
+        }
         if let Some((name, cursor)) = lowest(&cursors)
             && keep_from > cursor.saturating_add(1)
         {

@@ -62,6 +62,12 @@ impl Log {
     /// Runs `f` once entry `offset` is durable: at once if it already is, otherwise on
     /// the thread that makes it durable, in offset order, each exactly once (see
     /// [`Wal::on_durable`](wal_store::Wal::on_durable)). An error means it never will be.
+    ///
+    /// `f` may run on the thread of a truncation, trim, clear, reset or cursor move made
+    /// through this `Log`, which holds the cursors' lock meanwhile: it must not call the
+    /// cursor methods of this `Log` (or anything that moves cursors), or it deadlocks.
+    /// Hand such work to another thread. The same holds for a task woken by a
+    /// [`Pending`] that polls on the waking thread.
     pub fn on_durable(&self, offset: u64, f: impl FnOnce(Result<u64>) + Send + 'static) {
         self.store()
             .on_durable(offset, move |result| f(result.map_err(Error::from)));

@@ -8,8 +8,9 @@
 //! points back from the store to the `Log`, so there is no cycle, and the hook takes no
 //! lock, so a cursor update and a rotation cannot wait for each other.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use wal_store::{RetentionHook, WalOptions};
 
@@ -20,8 +21,11 @@ use super::Cursors;
 pub(crate) struct RetentionCell {
     /// Starts at 0 (everything needed) until the `Log` publishes its cursors.
     needed_from: Arc<AtomicU64>,
-    /// Orders publications, so that the last one stored reads the newest cursors.
-    publishing: Arc<Mutex<()>>,
+    /// The cursors whose files recovery found unreadable (corrupt): their consumers
+    /// replay from the first entry, so while one is here retention keeps everything and
+    /// a trim is refused. The lock also orders publications, so that the last one stored
+    /// reads the newest cursors.
+    unreadable: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl RetentionCell {
@@ -52,14 +56,12 @@ impl RetentionCell {
     /// a segment removed for a cursor that a crash then takes back would be a hole in what
     /// the consumer reads).
     pub(crate) fn publish(&self, cursors: &Cursors) {
-        let _publishing = self
-            .publishing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let unreadable = self.unreadable();
         let needed_from = cursors
             .values()
             .map(|record| record.offset.saturating_add(1))
             .min()
+            .filter(|_| unreadable.is_empty())
             .unwrap_or(0);
         self.needed_from.store(needed_from, Ordering::Release);
     }
@@ -68,11 +70,30 @@ impl RetentionCell {
     /// retention keeps from `offset + 1` on at once, before the file says so, so that no
     /// rotation meanwhile removes an entry the consumer is about to be handed again.
     pub(crate) fn hold_from(&self, offset: u64) {
-        let _publishing = self
-            .publishing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _publishing = self.unreadable();
         self.needed_from
             .fetch_min(offset.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// Notes the cursors whose files recovery found unreadable (before the `Log` first
+    /// publishes): until each is written again or removed, retention keeps everything.
+    pub(crate) fn hold_for_unreadable(&self, names: impl IntoIterator<Item = String>) {
+        self.unreadable().extend(names);
+    }
+
+    /// The cursor `name` was written (or removed): its file is readable again.
+    pub(crate) fn cursor_rewritten(&self, name: &str) {
+        self.unreadable().remove(name);
+    }
+
+    /// A cursor whose file is unreadable, if any: its consumer has read nothing known.
+    pub(crate) fn unreadable_cursor(&self) -> Option<String> {
+        self.unreadable().first().cloned()
+    }
+
+    fn unreadable(&self) -> MutexGuard<'_, BTreeSet<String>> {
+        self.unreadable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
