@@ -95,3 +95,23 @@ fn a_trim_past_the_cursor_needs_drop_unread() {
     let replayed = common::run(["replay", s(dir.path()), "--json"]).json_lines();
     assert_eq!(replayed[0]["offset"], 39);
 }
+
+#[test]
+fn a_trim_is_refused_while_a_cursor_file_is_unreadable() {
+    let dir = tempdir();
+    write_entries(dir.path(), 40, 20, 512);
+    run(["cursor", s(dir.path()), "--set", "5"]).ok();
+    std::fs::write(dir.path().join("CURSOR"), b"not a cursor").unwrap();
+    let before = snapshot(dir.path());
+    let refused = run(["trim", s(dir.path()), "--before", "20"]);
+    assert_usage_error(&refused, "cursor default is unreadable");
+    assert!(refused.stderr.contains("--rewind"), "{refused:#?}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a refused trim changed the log"
+    );
+
+    run(["cursor", s(dir.path()), "--rewind", "19"]).ok();
+    run(["trim", s(dir.path()), "--before", "20"]).ok();
+}

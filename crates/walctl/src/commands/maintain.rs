@@ -66,6 +66,11 @@ pub fn trim(args: &TrimArgs, out: &mut Out) -> Result<Exit> {
             Err(e @ Error::TrimDropsUnread { .. }) => {
                 return Err(CliError::from(e).with_hint("'--drop-unread' drops them"));
             }
+            Err(e @ Error::TrimPastUnreadableCursor { .. }) => {
+                return Err(CliError::from(e).with_hint(
+                    "set or rewind that cursor ('cursor --name NAME --rewind OFFSET'), or '--drop-unread'",
+                ));
+            }
             other => other?,
         }
     };
