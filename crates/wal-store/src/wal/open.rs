@@ -296,7 +296,8 @@ fn start_from(
             _ => loaded.last_crc.unwrap_or(options.seed_crc),
         })
     } else {
-        if let Some(start) = logical {
+        // A start at the end of a v1 log (no crc to keep) names no record to check.
+        if let Some(start) = logical.filter(|s| s.offset < loaded.next_offset) {
             check_start_record(&loaded.segments, start)?;
         }
         loaded.last_crc
