@@ -301,3 +301,22 @@ fn a_v1_log_trimmed_to_its_end_reopens_empty_there() {
     wal.close().unwrap();
     assert_verified(dir.path());
 }
+
+#[test]
+fn repair_of_a_log_trimmed_to_its_end_reports_no_last_crc() {
+    // Found by the `model` fuzz target: the trimmed record still on disk below the start
+    // gave `repair`'s report a last crc, though the log holds no entry.
+    let dir = tempdir();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    append_range(&recovered.log, 0..1);
+    recovered.log.trim_before(1).unwrap();
+    assert_eq!(recovered.log.first_offset(), 1);
+    recovered.log.close().unwrap();
+    assert_eq!(segment_bases(dir.path()), vec![0]);
+
+    let report = wal_recovery::repair(dir.path(), RecoveryMode::TolerateCorruptTail, None).unwrap();
+    assert!(report.is_clean(), "{report:#?}");
+    assert_eq!(report.first_offset, 1);
+    assert_eq!(report.last_offset, None);
+    assert_eq!(report.last_crc, None);
+}
