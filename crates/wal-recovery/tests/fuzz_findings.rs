@@ -725,3 +725,30 @@ fn skip_corrupted_moves_the_damaged_index_of_an_empty_segment_to_quarantine() {
     assert!(!dir.path().join("0.idxx").exists());
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
 }
+
+#[test]
+fn a_cursor_before_an_empty_first_segment_stays_unread_entries_gone() {
+    // An empty `5.txnx` and a cursor at 0: entries 1..5 the consumer had not finalized
+    // are gone. Recovery reports it and leaves the cursor as it is (RECOVERY.md), so
+    // `verify` still reports it after an append; only `AbsoluteConsistency` refuses.
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("5.txnx"), b"").unwrap();
+    fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(0)).unwrap();
+    let refused = wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency));
+    assert!(matches!(refused, Err(RecoveryError::Inconsistent { .. })));
+
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    let kinds: Vec<ProblemKind> = recovered.report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec![ProblemKind::UnreadEntriesGone]);
+    assert_eq!(recovered.report.replay_from, 5);
+    assert_eq!(recovered.log.append(b"next").unwrap().offset, 5);
+    recovered.log.close().unwrap();
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(!verification.ok);
+    let kinds: Vec<ProblemKind> = verification.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec![ProblemKind::UnreadEntriesGone]);
+    assert_eq!(verification.first_offset, Some(5));
+    assert_eq!(verification.last_valid_offset, Some(5));
+}
