@@ -12,6 +12,7 @@ use std::path::Path;
 
 use wal_format::Codec;
 use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, cursor};
+use wal_store::internal::seed::{LogStart, write_seed};
 use wal_testkit::segment::{encode_index, encode_segment};
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
@@ -751,4 +752,26 @@ fn a_cursor_before_an_empty_first_segment_stays_unread_entries_gone() {
     assert_eq!(kinds, vec![ProblemKind::UnreadEntriesGone]);
     assert_eq!(verification.first_offset, Some(5));
     assert_eq!(verification.last_valid_offset, Some(5));
+}
+
+#[test]
+fn a_logical_start_in_a_recorded_hole_opens() {
+    // Segments 0 (empty), 1 and 17 (zeros: no record), and a start at 1. `SkipCorrupted`
+    // records entries 1..17 as a hole; the store's open then looked for the start's
+    // record (to check its link) at a position of segment 1 that holds none, and failed.
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txnx"), [0u8; 241]).unwrap();
+    fs::write(dir.path().join("17.txnx"), [0u8; 241]).unwrap();
+    write_seed(dir.path(), LogStart::at(1, 0)).unwrap();
+
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.log.first_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 17);
+    assert_eq!(recovered.log.iter().count(), 0);
+    assert_eq!(recovered.log.append(b"next").unwrap().offset, 17);
+    recovered.log.close().unwrap();
+    let again = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(again.log.first_offset(), 1);
+    assert_eq!(again.log.read(17).unwrap().payload, b"next");
 }

@@ -296,8 +296,7 @@ fn start_from(
             _ => loaded.last_crc.unwrap_or(options.seed_crc),
         })
     } else {
-        // A start at the end of a v1 log (no crc to keep) names no record to check.
-        if let Some(start) = logical.filter(|s| s.offset < loaded.next_offset) {
+        if let Some(start) = logical {
             check_start_record(&loaded.segments, start)?;
         }
         loaded.last_crc
@@ -332,13 +331,19 @@ fn check_seed_agrees(start: LogStart, last_crc: Option<u32>) -> Result<()> {
 }
 
 /// Refuses a logical start inside the records whose record does not chain from the start
-/// file's crc (a v1 record has no link to check).
+/// file's crc (a v1 record has no link to check). A start with no record of its own names
+/// nothing to check: at the end of a v1 log (which keeps no crc for an empty log), or in
+/// a hole (entries recovery recorded as lost, past the end of their segment's records).
 fn check_start_record(segments: &[Segment], start: LogStart) -> Result<()> {
     let index = segments.partition_point(|s| s.base <= start.offset);
     let Some(segment) = index.checked_sub(1).and_then(|i| segments.get(i)) else {
         return Ok(());
     };
-    let entry = segment.entry_unpublished(start.offset - segment.base)?;
+    let position = start.offset - segment.base;
+    if position >= segment.entries()? {
+        return Ok(());
+    }
+    let entry = segment.entry_unpublished(position)?;
     match entry.prev_crc {
         Some(prev) if prev != start.crc => Err(StoreError::Layout {
             segment: segment.base,
