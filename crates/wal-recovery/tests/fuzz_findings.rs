@@ -775,3 +775,34 @@ fn a_logical_start_in_a_recorded_hole_opens() {
     assert_eq!(again.log.first_offset(), 1);
     assert_eq!(again.log.read(17).unwrap().payload, b"next");
 }
+
+#[test]
+fn an_empty_segment_before_the_cursor_is_consumed_with_its_gap() {
+    // An empty `0.txnx`, an empty v1 `1.txn` and a cursor at 0: entry 0 is in no segment,
+    // damage the consumer consumed, left in place. Once an append gives segment 1 an
+    // entry, segment 0 is an empty segment before it: it goes with its gap, consumed too,
+    // so verify counts nothing new and the next open leaves it.
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txn"), b"").unwrap();
+    fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(0)).unwrap();
+    assert_eq!(reopen_and_append(dir.path(), 1), 2);
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    let found: Vec<(ProblemKind, bool)> = verification
+        .problems
+        .iter()
+        .map(|p| (p.kind, p.consumed))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (ProblemKind::EmptySegment, true),
+            (ProblemKind::SegmentGap, true)
+        ]
+    );
+    let again = wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    assert!(again.report.actions.is_empty(), "{:#?}", again.report);
+    assert_eq!(again.log.read(1).unwrap().payload, b"next");
+    assert!(dir.path().join("0.txnx").exists());
+}
