@@ -26,7 +26,13 @@ impl Advice {
             .or(analysis.first_offset())
             .unwrap_or(0);
         let end = analysis.reached_end().unwrap_or(unread_from);
-        let drops = match crate::repair::point_in_time_cut_from(analysis) {
+        let cut = match analysis.start {
+            // A start past every record: point-in-time resets the log to it, and every
+            // record goes.
+            analyze::Start::PastRecords { .. } => Some(unread_from),
+            _ => crate::repair::point_in_time_cut_from(analysis),
+        };
+        let drops = match cut {
             Some(cut) => cut.max(unread_from)..end.max(cut.max(unread_from)),
             None => end..end,
         };

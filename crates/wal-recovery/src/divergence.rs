@@ -37,7 +37,8 @@ struct SegmentView {
 struct LogView {
     segments: Vec<SegmentView>,
     /// The log's logical start (the `SEED` file), when it has one: entries below it are
-    /// trimmed, and with the reset flag, or past every record, the log is empty there.
+    /// trimmed, and with the reset flag the log is empty there (a plain start past every
+    /// record is lost entries, not an empty log).
     start: Option<wal_store::layout::LogStart>,
 }
 
@@ -94,12 +95,17 @@ impl LogView {
             .segments
             .first()
             .zip(self.segments.last())
-            .map(|(first, last)| (first.base, last.base + last.offsets.len() as u64));
+            .map(|(first, last)| {
+                (
+                    first.base,
+                    last.base.saturating_add(last.offsets.len() as u64),
+                )
+            });
         match (records, self.start) {
             (_, Some(start)) if start.resetting => Some((start.offset, start.offset)),
-            (Some((_, end)), Some(start)) if start.offset > end => {
-                Some((start.offset, start.offset))
-            }
+            // A plain start past every record: entries were lost (recovery reports
+            // them); the records read as they are, from the first.
+            (Some((first, end)), Some(start)) if start.offset > end => Some((first, end)),
             (Some((first, end)), Some(start)) => Some((first.max(start.offset), end)),
             (records, _) => records,
         }

@@ -347,20 +347,8 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
         }
     };
     let mut analysis = analyze::analyze(dir, options.commit_offset, Some(&lock))?;
-    let applied = repair::apply(&analysis, options.mode)?;
-    if let analyze::Start::Void(start) = analysis.start
-        && !start.resetting
-    {
-        // Every record lies below the log's start: the store's open finishes the reset
-        // this flag begins (whatever those records hold, damage included, is void).
-        wal_store::internal::seed::write_seed(
-            dir,
-            wal_store::layout::LogStart {
-                resetting: true,
-                ..start
-            },
-        )?;
-    }
+    let mut applied = repair::apply(&analysis, options.mode)?;
+    reset_to_lost_start(dir, &analysis, options.mode, &mut applied)?;
     let checked = analysis.take_checked();
     let mut wal_options = options.wal;
     // A directory with no segment but a cursor: the new log starts after the cursor, so
@@ -381,7 +369,6 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
     };
     let wal = Wal::open_setting_aside(dir, wal_options, lock, checked, set_aside_before)?;
     let next = wal.next_offset();
-    let mut applied = applied;
     let cursors = clamp_cursors(
         dir,
         wal.first_offset(),
@@ -401,6 +388,57 @@ pub fn open(dir: impl AsRef<Path>, mut options: RecoveryOptions) -> Result<Recov
     report.log();
     let log = Log::new(wal, cursors, retention);
     Ok(Recovered { log, report })
+}
+
+/// Under a mode that goes on past lost entries (`PointInTime`, `SkipCorrupted`; the
+/// others refuse before getting here), the log is reset to its start where the records
+/// no longer reach it: a plain start past every record (entries lost, see
+/// `analyze::Start::PastRecords`), or a logical start the mode's cut went below (damage
+/// below the start in its segment). The log continues at the start, empty, chained from
+/// the start's seed, as the trim that wrote it left it; whatever the records hold lies
+/// below it. The reset flag is the commit point; the store's next open finishes it.
+fn reset_to_lost_start(
+    dir: &Path,
+    analysis: &analyze::Analysis,
+    mode: RecoveryMode,
+    applied: &mut repair::Applied,
+) -> Result<()> {
+    if !matches!(
+        mode,
+        RecoveryMode::PointInTime | RecoveryMode::SkipCorrupted
+    ) {
+        return Ok(());
+    }
+    let (start, records_end) = match analysis.start {
+        analyze::Start::PastRecords { start, records_end } => (start, records_end),
+        analyze::Start::Logical(offset) => {
+            let Some(cut_from) = applied
+                .cut
+                .as_ref()
+                .map(|c| c.offsets.start)
+                .filter(|&from| from < offset)
+            else {
+                return Ok(());
+            };
+            match wal_store::internal::seed::read_seed(dir)? {
+                Some(start) if start.offset == offset => (start, cut_from),
+                _ => return Ok(()),
+            }
+        }
+        analyze::Start::FirstRecord | analyze::Start::Void(_) => return Ok(()),
+    };
+    wal_store::internal::seed::write_seed(
+        dir,
+        wal_store::layout::LogStart {
+            resetting: true,
+            ..start
+        },
+    )?;
+    applied.actions.push(Action::LogReset {
+        offset: start.offset,
+        lost: records_end..start.offset,
+    });
+    Ok(())
 }
 
 /// Every cursor past the end of the recovered log is rewritten to its last entry (or
@@ -464,6 +502,7 @@ pub fn repair(
     journal::roll_forward(dir)?;
     let analysis = analyze::analyze(dir, commit_offset, Some(&lock))?;
     let mut applied = repair::apply(&analysis, mode)?;
+    reset_to_lost_start(dir, &analysis, mode, &mut applied)?;
     let after = analyze::analyze(dir, None, Some(&lock))?;
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);

@@ -50,7 +50,8 @@ pub enum ProblemKind {
     /// goes to quarantine, and an empty log's seed comes from the options again.
     SeedCorrupt,
     /// The caller's `META` file (its metadata blob, see `Wal::write_meta`) is damaged: it
-    /// goes to quarantine, and the log has no blob until the caller writes one again.
+    /// stays in place, and `Wal::meta` refuses it (never `None`) until the caller writes
+    /// a new blob.
     MetaCorrupt,
     /// A leftover temporary file from an interrupted write.
     TempFile,

@@ -85,7 +85,7 @@ pub(crate) fn point_in_time_cut_from(analysis: &Analysis) -> Option<u64> {
     analysis
         .segments
         .get(point.segment)
-        .map(|s| s.base + point.keep)
+        .map(|s| s.base.saturating_add(point.keep))
 }
 
 fn decide(analysis: &Analysis, mode: RecoveryMode) -> Result<Plan> {
@@ -199,7 +199,7 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
     if let Some(point) = plan.cut
         && let Some(segment) = analysis.segments.get(point.segment)
     {
-        let from = segment.base + point.keep;
+        let from = segment.base.saturating_add(point.keep);
         // The offsets that went: as far as any record or index showed, and at least to
         // the commit point when the cut reaches below it.
         let end = analysis
@@ -323,7 +323,7 @@ pub(crate) fn housekeeping(
 ) -> Result<()> {
     settle_corrupt_holes_file(analysis, quarantine, actions)?;
     settle_corrupt_seed_file(analysis, quarantine, actions)?;
-    settle_corrupt_meta_file(analysis, quarantine, actions)?;
+    // A damaged `META` stays where it is: see `analyze::meta`.
     // Files shadowed by a newer codec's data file, and empty segments in the middle.
     for path in &analysis.duplicates {
         if path.exists() {
@@ -439,23 +439,6 @@ fn settle_corrupt_seed_file(
 ) -> Result<()> {
     if let Some(path) = damaged_file(analysis, ProblemKind::SeedCorrupt) {
         let to = quarantine.keep_file(path, "a seed file that cannot be read")?;
-        actions.push(Action::FileQuarantined {
-            from: path.clone(),
-            to,
-        });
-    }
-    Ok(())
-}
-
-/// A metadata file that cannot be read: moved to quarantine, never deleted (the blob is
-/// the caller's). The log then has no blob until the caller writes one again.
-fn settle_corrupt_meta_file(
-    analysis: &Analysis,
-    quarantine: &mut Quarantine,
-    actions: &mut Vec<Action>,
-) -> Result<()> {
-    if let Some(path) = damaged_file(analysis, ProblemKind::MetaCorrupt) {
-        let to = quarantine.keep_file(path, "a metadata file that cannot be read")?;
         actions.push(Action::FileQuarantined {
             from: path.clone(),
             to,

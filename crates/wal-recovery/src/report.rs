@@ -66,6 +66,18 @@ pub enum Action {
         /// Base offset of their new segment.
         into: u64,
     },
+    /// The records no longer reach the log's start (the `SEED` file, no reset under
+    /// way): it lay past every record, or the mode's cut went below it. The log was
+    /// reset to the start, empty and chained from the file's seed; every record present
+    /// lies below it.
+    LogReset {
+        /// The log's start, now its next offset.
+        offset: u64,
+        /// The entries below the start that the start says were durable and the records
+        /// no longer hold. They were trimmed; that they are gone shows that entries from
+        /// the start on may be gone too.
+        lost: Range<u64>,
+    },
     /// The cursor pointed past the end of the log and was rewritten to its last entry.
     CursorClamped {
         /// The cursor found.
@@ -101,6 +113,7 @@ impl Action {
             Action::HolesRewritten { .. } => "holes_rewritten",
             Action::HoleLeft { .. } => "hole_left",
             Action::SegmentSplit { .. } => "segment_split",
+            Action::LogReset { .. } => "log_reset",
             Action::CursorClamped { .. } => "cursor_clamped",
             Action::NamedCursorClamped { .. } => "named_cursor_clamped",
             Action::TempFileRemoved { .. } => "temp_file_removed",

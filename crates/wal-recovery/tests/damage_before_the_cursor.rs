@@ -288,3 +288,79 @@ fn after_a_clean_close_damage_in_a_consumed_segment_refuses_no_append() {
     assert!(!again.report.from_close_record);
     assert_eq!(again.report.damage_before_cursor, Some(0..10));
 }
+
+/// A hole a skip-corrupted recovery recorded among the segments set aside (before damage
+/// the consumer consumed later) is a known gap there as anywhere: the default mode opens
+/// the log, the hole's entries read as a hole, the set-aside entries around it as
+/// before, and replay goes on after the cursor.
+#[test]
+fn a_recorded_hole_among_the_consumed_damage_opens() {
+    let dir = tempdir();
+    consumed_to_30(dir.path());
+    flip_entry(dir.path(), 0, 3);
+    let skip = options(SEGMENT_BYTES).with_mode(RecoveryMode::SkipCorrupted);
+    let skipped = open(dir.path(), &skip);
+    assert!(
+        skipped
+            .report
+            .actions
+            .contains(&Action::HoleLeft { offsets: 3..4 }),
+        "{:?}",
+        skipped.report.actions
+    );
+    drop(skipped);
+    flip_entry(dir.path(), 20, 25);
+
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert_eq!(recovered.report.damage_before_cursor, Some(25..30));
+    assert_eq!(replayed(&recovered), expected(CURSOR + 1..ENTRIES));
+    let log = &recovered.log;
+    assert!(
+        matches!(
+            log.read(3),
+            Err(Error::Store(StoreError::OffsetOutOfRange { .. }))
+        ),
+        "{:?}",
+        log.read(3)
+    );
+    assert_eq!(log.read(2).unwrap().payload, payload(2));
+    assert_eq!(log.read(4).unwrap().payload, payload(4));
+    assert_eq!(log.read(15).unwrap().payload, payload(15));
+    assert!(log.read(25).is_err());
+    assert_eq!(log.append(&payload(ENTRIES)).unwrap().offset, ENTRIES);
+}
+
+/// The trim of consumed damage when the active segment is empty and starts where the
+/// damage ends (a crash just after a rotation): every segment before it goes, the log's
+/// start is recorded there (the store's trim is logical: it keeps no sealed segment
+/// before an empty active one), and the log opens clean and appends at the same offset.
+#[test]
+fn the_trim_of_consumed_damage_before_an_empty_active_segment() {
+    let dir = tempdir();
+    write_log(dir.path(), 31, SEGMENT_BYTES);
+    assert_eq!(segment_bases(dir.path()), [0, 10, 20, 30]);
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    recovered.log.set_cursor(29).unwrap();
+    drop(recovered);
+    let _ = fs::remove_file(
+        dir.path()
+            .join(wal_store::internal::closed::CLOSED_FILE_NAME),
+    );
+    // Entry 30's record never reached the disk: segment 30 holds nothing.
+    let active = data_path(dir.path(), 30);
+    let len = fs::metadata(&active).unwrap().len();
+    fs::write(&active, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
+    flip_entry(dir.path(), 20, 25);
+
+    let report = trim_consumed_damage(dir.path()).unwrap();
+    assert_eq!(report.cut.unwrap().offsets, 0..30);
+    assert_eq!(report.first_offset, 30);
+    assert_eq!(report.last_offset, None);
+    assert_eq!(segment_bases(dir.path()), [30]);
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(verification.ok, "{verification:#?}");
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert_eq!(recovered.log.first_offset(), 30);
+    assert_eq!(recovered.log.append(&payload(30)).unwrap().offset, 30);
+}

@@ -1,8 +1,9 @@
 //! Recovery, verify and migration keep the log's logical start (the `SEED` file): after a
 //! trim and a restart the log starts where it was trimmed, the segments wholly below the
 //! start are neither scanned nor repaired (their damage does not matter), a seed that
-//! disagrees with the record it names is reported, a start past every record is the
-//! empty log continuing there, and a reset under way reads as the new empty log.
+//! disagrees with the record it names is reported, a plain start past every record is
+//! lost entries (refused by default, a reset to the start under an explicit mode), and a
+//! reset under way reads as the new empty log.
 
 #![allow(
     clippy::unwrap_used,
@@ -137,33 +138,138 @@ fn a_seed_that_disagrees_with_its_record_is_reported() {
     assert_eq!(recovered.report.first_offset, 0);
 }
 
-#[test]
-fn a_start_past_every_record_is_the_empty_log_continuing_there() {
-    // Even with a torn tail in the old records: they are all trimmed.
-    let dir = tempdir();
-    write_log(dir.path(), ENTRIES, SEGMENT_BYTES);
-    write_seed(dir.path(), LogStart::at(100, 0xC0FFEE)).unwrap();
-    let active = data_path(dir.path(), 30);
+/// A log of `ENTRIES` entries with a torn tail, and a plain (unflagged) start past every
+/// record: entries `ENTRIES..100` were durable when the start was written, and are gone.
+fn log_with_a_start_past_its_records(dir: &Path) {
+    write_log(dir, ENTRIES, SEGMENT_BYTES);
+    write_seed(dir, LogStart::at(100, 0xC0FFEE)).unwrap();
+    let active = data_path(dir, 30);
     let written = support::written_len(&std::fs::read(&active).unwrap());
     wal_testkit::damage::overwrite(&active, written, &[0, 0, 0, 9, 1, 2, 3]);
+}
 
-    let verification = assert_verified(dir.path());
-    assert_eq!(verification.first_offset, Some(100));
-    assert_eq!(verification.last_valid_offset, None);
-    assert!(verification.segments.is_empty());
-    let recovered = open(
-        dir.path(),
-        &options(SEGMENT_BYTES).with_mode(RecoveryMode::AbsoluteConsistency),
+#[test]
+fn a_plain_start_past_every_record_is_lost_entries_that_nothing_deletes() {
+    let dir = tempdir();
+    log_with_a_start_past_its_records(dir.path());
+    let before = support::snapshot(dir.path());
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(!verification.ok, "{verification:#?}");
+    let lost = verification
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::MissingEntries)
+        .unwrap_or_else(|| panic!("{verification:#?}"));
+    assert!(lost.committed);
+    assert_eq!(lost.offset, Some(ENTRIES));
+    // The records read as they are, from the first (as walctl's read-only commands show
+    // them).
+    assert_eq!(verification.first_offset, Some(0));
+    assert_eq!(verification.last_valid_offset, Some(ENTRIES - 1));
+
+    // The default mode refuses, and so does `AbsoluteConsistency`; the store's own open
+    // refuses too. Nothing on disk changes.
+    let refused = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
+    assert!(
+        matches!(refused, Err(RecoveryError::CommittedCorruption { ref problem, .. })
+            if problem.kind == ProblemKind::MissingEntries),
+        "{refused:?}"
     );
-    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
-    assert_eq!(recovered.report.first_offset, 100);
-    assert_eq!(recovered.report.last_offset, None);
-    assert_eq!(recovered.log.last_crc(), Some(0xC0FFEE));
-    assert_eq!(recovered.log.append(&payload(100)).unwrap().offset, 100);
-    assert_eq!(recovered.log.read(100).unwrap().prev_crc, Some(0xC0FFEE));
-    drop(recovered);
+    // The advice counts what a point-in-time recovery, a reset to the start, would
+    // drop: every record (there is no cursor), not none.
+    if let Err(RecoveryError::CommittedCorruption { advice, .. }) = &refused {
+        assert_eq!(advice.point_in_time_drops_unread.start, 0);
+        assert!(advice.unread_dropped() >= ENTRIES, "{advice:?}");
+    }
+    let refused = wal_recovery::open(
+        dir.path(),
+        options(SEGMENT_BYTES).with_mode(RecoveryMode::AbsoluteConsistency),
+    );
+    assert!(
+        matches!(refused, Err(RecoveryError::Inconsistent { .. })),
+        "{refused:?}"
+    );
+    let refused = Wal::open(dir.path(), support::wal_options(SEGMENT_BYTES));
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Layout { .. } | StoreError::NeedsRecovery { .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(support::snapshot(dir.path()), before);
+}
+
+#[test]
+fn point_in_time_resets_to_a_start_past_every_record_reporting_what_was_lost() {
+    for mode in [RecoveryMode::PointInTime, RecoveryMode::SkipCorrupted] {
+        let dir = tempdir();
+        log_with_a_start_past_its_records(dir.path());
+        let recovered = open(dir.path(), &options(SEGMENT_BYTES).with_mode(mode));
+        assert!(
+            recovered.report.actions.contains(&Action::LogReset {
+                offset: 100,
+                lost: ENTRIES..100
+            }),
+            "{mode:?}: {:#?}",
+            recovered.report
+        );
+        assert_eq!(recovered.report.first_offset, 100);
+        assert_eq!(recovered.report.last_offset, None);
+        assert_eq!(recovered.log.last_crc(), Some(0xC0FFEE));
+        assert_eq!(recovered.log.append(&payload(100)).unwrap().offset, 100);
+        assert_eq!(recovered.log.read(100).unwrap().prev_crc, Some(0xC0FFEE));
+        drop(recovered);
+        assert_eq!(segment_bases(dir.path()), [100]);
+        assert_verified(dir.path());
+    }
+}
+
+#[test]
+fn repair_resets_to_a_start_past_every_record_and_the_store_finishes_it() {
+    let dir = tempdir();
+    log_with_a_start_past_its_records(dir.path());
+    let refused = wal_recovery::repair(dir.path(), RecoveryMode::TolerateCorruptTail, None);
+    assert!(
+        matches!(refused, Err(RecoveryError::CommittedCorruption { .. })),
+        "{refused:?}"
+    );
+    let report = wal_recovery::repair(dir.path(), RecoveryMode::PointInTime, None).unwrap();
+    assert!(
+        report.actions.contains(&Action::LogReset {
+            offset: 100,
+            lost: ENTRIES..100
+        }),
+        "{report:#?}"
+    );
+    assert_eq!(report.first_offset, 100);
+    assert_eq!(report.last_offset, None);
+    let wal = Wal::open(dir.path(), support::wal_options(SEGMENT_BYTES)).unwrap();
+    assert_eq!(wal.first_offset(), 100);
+    assert_eq!(wal.next_offset(), 100);
+    assert_eq!(wal.last_crc(), Some(0xC0FFEE));
+    drop(wal);
     assert_eq!(segment_bases(dir.path()), [100]);
-    assert_verified(dir.path());
+}
+
+#[test]
+fn a_lost_last_segment_holding_the_start_is_refused_not_reset() {
+    // A start inside the active segment (as a trim leaves it before it removes the
+    // segments below), then that segment's file lost: the start lies past what the sealed
+    // segments hold. The intact sealed entries are below the start, but
+    // the start's own entries are gone: reported, never a silent empty log.
+    let dir = tempdir();
+    write_log(dir.path(), ENTRIES, SEGMENT_BYTES);
+    write_seed(dir.path(), LogStart::at(33, link_of(dir.path(), 33))).unwrap();
+    std::fs::remove_file(data_path(dir.path(), 30)).unwrap();
+    let before = support::snapshot(dir.path());
+    let refused = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
+    assert!(
+        matches!(refused, Err(RecoveryError::CommittedCorruption { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(support::snapshot(dir.path()), before);
 }
 
 #[test]
@@ -319,4 +425,159 @@ fn repair_of_a_log_trimmed_to_its_end_reports_no_last_crc() {
     assert_eq!(report.first_offset, 1);
     assert_eq!(report.last_offset, None);
     assert_eq!(report.last_crc, None);
+}
+
+#[test]
+fn a_crash_inside_a_reset_compares_commit_offset_and_cursor_with_its_start() {
+    // A snapshot installed at 1000, `reset_to(1001)`, a crash after the flag: the commit
+    // offset and the cursor (1000) are judged against the log the finished reset leaves,
+    // which ends at 1001, as they would be after it.
+    let dir = tempdir();
+    write_log(dir.path(), ENTRIES, SEGMENT_BYTES);
+    // The consumer applied the snapshot: it finalized everything up to 1000.
+    std::fs::write(
+        dir.path().join(wal_recovery::cursor::CURSOR_FILE_NAME),
+        wal_recovery::cursor::encode_cursor(1000),
+    )
+    .unwrap();
+    let resetting = LogStart {
+        resetting: true,
+        ..LogStart::at(1001, 0xBEEF)
+    };
+    write_seed(dir.path(), resetting).unwrap();
+    let recovered = open(
+        dir.path(),
+        &options(SEGMENT_BYTES).with_commit_offset(Some(1000)),
+    );
+    assert!(
+        !recovered
+            .report
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::MissingEntries),
+        "{:#?}",
+        recovered.report
+    );
+    assert!(
+        recovered.report.actions.is_empty(),
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(recovered.report.first_offset, 1001);
+    assert_eq!(recovered.report.replay_from, 1001);
+    assert_eq!(recovered.log.next_offset(), 1001);
+    drop(recovered);
+    assert_eq!(segment_bases(dir.path()), [1001]);
+
+    // A commit offset past the reset's start is still entries the log lacks.
+    let dir = tempdir();
+    write_log(dir.path(), ENTRIES, SEGMENT_BYTES);
+    write_seed(dir.path(), resetting).unwrap();
+    let refused = wal_recovery::open(
+        dir.path(),
+        options(SEGMENT_BYTES).with_commit_offset(Some(1001)),
+    );
+    assert!(
+        matches!(refused, Err(RecoveryError::CommittedCorruption { ref problem, .. })
+            if problem.kind == ProblemKind::MissingEntries),
+        "{refused:?}"
+    );
+}
+
+/// One segment of 100 entries, the log trimmed to start at `start`.
+fn one_segment_trimmed_to(dir: &Path, start: u64) {
+    write_log(dir, 100, 64 * 1024);
+    let recovered = open(dir, &options(64 * 1024));
+    recovered.log.trim_before(start).unwrap();
+    assert_eq!(segment_bases(dir), [0]);
+    drop(recovered);
+}
+
+#[test]
+fn damage_below_the_start_in_its_segment_is_never_cut_away_with_the_start() {
+    // A lost write zeroes entries 10..14, below the start (98): the scan counts the
+    // zeroed stretch as one entry, so the records seem to reach 96 only. That is no
+    // proof of a start past the records, and the damage lies in entries that were
+    // durable (a trim syncs first): recovery refuses rather than cut at 10 (which would
+    // take 98 and 99 with it) or void the log. Nothing on disk changes.
+    let dir = tempdir();
+    one_segment_trimmed_to(dir.path(), 98);
+    let data = data_path(dir.path(), 0);
+    let records = support::records(&std::fs::read(&data).unwrap());
+    wal_testkit::damage::zero_range(&data, records[10].0..records[14].1);
+    let before = support::snapshot(dir.path());
+
+    let refused = wal_recovery::open(dir.path(), options(64 * 1024));
+    assert!(
+        matches!(refused, Err(RecoveryError::CommittedCorruption { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(support::snapshot(dir.path()), before);
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(
+        verification.problems.iter().all(|p| p.committed),
+        "{verification:#?}"
+    );
+    // Nor does it claim the start's entries lost: the records may reach past the count.
+    assert!(
+        !verification
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::MissingEntries),
+        "{verification:#?}"
+    );
+}
+
+#[test]
+fn a_segment_named_near_the_largest_offset_is_analysed_without_overflow() {
+    // Names are disk input: a segment whose base plus its entries passes u64::MAX, with
+    // a start inside it, is reported or read, never a panic.
+    let dir = tempdir();
+    let base = u64::MAX - 2;
+    let mut bytes = Vec::new();
+    let mut crc = 0;
+    for offset in 0..5u64 {
+        let (record, next) = support::encode_record(crc, &payload(offset));
+        bytes.extend_from_slice(&record);
+        crc = next;
+    }
+    std::fs::write(data_path(dir.path(), base), &bytes).unwrap();
+    write_seed(dir.path(), LogStart::at(u64::MAX - 1, 0)).unwrap();
+    let verification = wal_recovery::verify(dir.path(), None);
+    assert!(verification.is_ok(), "{verification:?}");
+    let _ = wal_recovery::open(dir.path(), options(SEGMENT_BYTES));
+}
+
+#[test]
+fn an_explicit_mode_that_cuts_below_the_start_resets_the_log_to_it() {
+    // Point-in-time cuts at the first damage, below the start: the log then continues
+    // at its start (the consumer trimmed everything below it), reported, rather than
+    // leaving a start past the records that the store's open refuses.
+    let dir = tempdir();
+    one_segment_trimmed_to(dir.path(), 98);
+    let data = data_path(dir.path(), 0);
+    let records = support::records(&std::fs::read(&data).unwrap());
+    wal_testkit::damage::zero_range(&data, records[10].0..records[14].1);
+    let valid = support::records(&std::fs::read(&data).unwrap()).len();
+    assert_eq!(valid, 10, "the valid prefix ends at the damage");
+    let seed = read_seed(dir.path()).unwrap().unwrap();
+    let recovered = open(
+        dir.path(),
+        &options(64 * 1024).with_mode(RecoveryMode::PointInTime),
+    );
+    assert!(
+        recovered.report.actions.contains(&Action::LogReset {
+            offset: 98,
+            lost: 10..98
+        }),
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(recovered.report.first_offset, 98);
+    assert_eq!(recovered.log.next_offset(), 98);
+    assert_eq!(recovered.log.last_crc(), Some(seed.crc));
+    assert_eq!(recovered.log.append(&payload(98)).unwrap().offset, 98);
+    drop(recovered);
+    assert_eq!(segment_bases(dir.path()), [98]);
+    assert_verified(dir.path());
 }

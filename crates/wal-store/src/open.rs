@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::path::Path;
 
 use wal_format::{Codec, Decoded, FileOffset, IndexView, ScanEnd, Scanner};
@@ -108,9 +109,10 @@ fn chain_break(segment: u64, expected: u32, actual: u32) -> StoreError {
 /// Opens a sealed segment that a plain open deferred (see [`load`]), at its first use:
 /// the checks of [`load_sealed`], and what the open would have checked across its
 /// boundaries: it holds the `entries` entries the layout gives it, and the next
-/// segment's first record chains from its last (when both have crcs). The next segment
-/// is sealed and its files are there: a trim removes older segments first, and a
-/// truncation opens every deferred segment before it removes any file.
+/// segment's first record chains from its last (when both have crcs and no recorded hole
+/// lies between them). The next segment is sealed and its files are there: a trim
+/// removes older segments first, and a truncation opens every deferred segment before it
+/// removes any file.
 pub(crate) fn open_deferred(
     dir: &Path,
     (base, codec): (u64, Codec),
@@ -127,7 +129,9 @@ pub(crate) fn open_deferred(
             ),
         ));
     };
-    if codec.has_crc() && next_codec.has_crc() {
+    // Across a recorded hole (the entries end before the next segment starts) the chain
+    // is not checked.
+    if codec.has_crc() && next_codec.has_crc() && base.checked_add(entries) == Some(next_base) {
         let next_path = naming::data_path(dir, next_base, next_codec);
         let file = sys::open_read(&next_path).io_context("open", &next_path)?;
         let map = SegmentMap::read_only(&file).io_context("mmap", &next_path)?;
@@ -490,6 +494,19 @@ fn scan_active(
     Ok((offsets, scanner.valid_len().0, scanner.last_crc()))
 }
 
+/// Where the entries of a sealed segment at `base` that the open defers end, given that
+/// the next segment starts at `next_base`: there, or where a recorded hole that ends
+/// there starts. `None` (the segment is loaded now instead) when such a hole starts at or
+/// before `base`: a segment with no entry, which a deferred open could not tell apart
+/// from a lost index.
+fn deferred_end(base: u64, next_base: u64, recorded_holes: &[Range<u64>]) -> Option<u64> {
+    match recorded_holes.iter().find(|hole| hole.end == next_base) {
+        None => Some(next_base),
+        Some(hole) if hole.start > base => Some(hole.start),
+        Some(_) => None,
+    }
+}
+
 /// Loads the log in `dir`, or `None` if the directory holds no segment.
 ///
 /// A plain open (no checked segments offered by recovery, no holes recorded) opens only the
@@ -503,7 +520,8 @@ fn scan_active(
 /// append or truncation (see [`Wal::open_setting_aside`](crate::Wal::open_setting_aside)).
 /// The layout gives it the entries up to its successor, so a missing segment among them
 /// is no gap: its offsets belong to the segment before, whose check fails when a read
-/// reaches it.
+/// reaches it. A recorded hole before its successor ends its entries early, and is known
+/// as any hole between segments is (see [`deferred_end`]).
 ///
 /// Sealed segments whose entries all lie below the log's logical start `start` (the
 /// `SEED` file's offset: left by a trim that crashed before removing them) are listed
@@ -542,15 +560,20 @@ pub(crate) fn load(
     for (i, &(base, codec)) in listed.iter().enumerate() {
         if let Some(&(next_base, next_codec)) = listed.get(i + 1)
             && (i < deferred || next_base <= set_aside_before)
+            && let Some(end) = deferred_end(base, next_base, &recorded_holes)
         {
-            // Bases are listed in increasing order, so the entries are at least one.
-            let entries = next_base - base;
+            // Bases are listed in increasing order, and a hole after the segment starts
+            // past its base, so the entries are at least one.
+            let entries = end - base;
             let segment = Segment::deferred(dir, base, codec, entries, (next_base, next_codec));
             segments.push(if next_base <= set_aside_before {
                 segment.set_aside()
             } else {
                 segment
             });
+            if end < next_base {
+                holes.push(end..next_base);
+            }
             expected_base = Some(next_base);
             // Unknown until the segment is opened, which checks the link itself.
             last_crc = None;

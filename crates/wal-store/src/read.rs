@@ -39,8 +39,16 @@ impl<'a> Iter<'a> {
         }
     }
 
+    /// The next entry, damage noted while the shared list lock is still held (a shutdown
+    /// drains the readers before it decides on its close record).
     fn read_next(&mut self) -> Result<Option<Entry>> {
-        let segments = self.inner.segments_read()?;
+        let inner = self.inner;
+        let segments = inner.segments_read()?;
+        let read = self.read_next_in(&segments);
+        inner.note_damage(read)
+    }
+
+    fn read_next_in(&mut self, segments: &[Arc<Segment>]) -> Result<Option<Entry>> {
         // Entries recovery skipped are not there: step over them.
         if let Some(hole) = self.inner.hole_at(self.next) {
             self.next = hole.end;
@@ -66,7 +74,7 @@ impl<'a> Iter<'a> {
             self.position = Some(Position { epoch, segment, at });
             return Ok(Some(entry));
         }
-        let (segment, index) = self.inner.locate(&segments, self.next)?;
+        let (segment, index) = self.inner.locate(segments, self.next)?;
         let at = segment
             .offset_of(index)?
             .ok_or(StoreError::OffsetOutOfRange {
@@ -92,7 +100,7 @@ impl Iterator for Iter<'_> {
         if self.done {
             return None;
         }
-        match self.inner.note_damage(self.read_next()) {
+        match self.read_next() {
             Ok(Some(entry)) => {
                 self.next = self.next.saturating_add(1);
                 Some(Ok(entry))
@@ -151,9 +159,9 @@ impl Iterator for RevIter<'_> {
                 offset = hole.start - 1;
             }
             let (segment, position) = self.inner.locate(&segments, offset)?;
-            segment.read(position).map(Some)
+            // Noted under the shared lock, which a shutdown drains.
+            self.inner.note_damage(segment.read(position).map(Some))
         });
-        let outcome = self.inner.note_damage(outcome);
         match outcome {
             Ok(Some(entry)) => {
                 self.end = entry.offset;

@@ -4,9 +4,11 @@
 //!
 //! Every wait is a slot in one list: the offset it waits for, whether a truncation has
 //! dropped an entry below that offset since it began, and for a future its waker. The
-//! log calls [`Waiters::published`] after it raises the end readers see, and
-//! [`Waiters::truncated`] after a truncation lowers it. Both cost the log one fence and
-//! one load when nobody waits: a counter of slots is read before any lock is taken.
+//! log calls [`Waiters::published`] after it raises the end readers see, once it has
+//! released its locks, and [`Waiters::truncated`] after a truncation lowers it (which
+//! marks the waits under the truncation's locks and wakes them after). Both cost the log
+//! one fence and one load when nobody waits: a counter of slots is read before any lock
+//! is taken.
 //!
 //! The counter and the end readers see are two words a publisher and a waiter each write
 //! one of and then read the other (the publisher the end, then the counter; the waiter
@@ -164,7 +166,8 @@ impl Waiters {
         }
     }
 
-    /// The log raised the end readers see to `end`: wakes the waits it answers.
+    /// The log raised the end readers see to `end`: wakes the waits it answers. The
+    /// caller holds none of the log's locks (see [`Wakeups`]).
     #[inline]
     pub(crate) fn published(&self, end: u64) {
         if self.anyone_waits() {
@@ -173,16 +176,20 @@ impl Waiters {
     }
 
     /// A truncation dropped every entry from `cut` on (the end readers see is now at most
-    /// `cut`): every wait for an offset past `cut` learns it and is woken.
-    pub(crate) fn truncated(&self, cut: u64) {
-        if self.anyone_waits() {
-            self.wake(|slot| {
-                if slot.offset > cut {
-                    slot.truncated = true;
-                }
-                slot.truncated
-            });
+    /// `cut`): every wait for an offset past `cut` learns it at once, under the caller's
+    /// locks (so that no append after the truncation can answer it first), and the
+    /// futures among them are to be woken with [`Wakeups::wake`] once those locks are
+    /// released.
+    pub(crate) fn truncated(&self, cut: u64) -> Wakeups {
+        if !self.anyone_waits() {
+            return Wakeups(Vec::new());
         }
+        self.pick(|slot| {
+            if slot.offset > cut {
+                slot.truncated = true;
+            }
+            slot.truncated
+        })
     }
 
     /// Wakes every wait, whatever it waits for: the log was shut down, or failed.
@@ -191,9 +198,16 @@ impl Waiters {
     }
 
     /// Wakes the sleeping threads (they look again) and the futures `pick` picks, out of
-    /// the lock: a waker may poll its future at once, which takes the lock.
+    /// the list's lock: a waker may poll its future at once, which takes the lock.
     #[cold]
-    fn wake(&self, mut pick: impl FnMut(&mut Slot) -> bool) {
+    fn wake(&self, pick: impl FnMut(&mut Slot) -> bool) {
+        self.pick(pick).wake();
+    }
+
+    /// Wakes the sleeping threads (their look only loads the log's atomics) and takes the
+    /// wakers of the futures `pick` picks, to be woken by the caller.
+    #[cold]
+    fn pick(&self, mut pick: impl FnMut(&mut Slot) -> bool) -> Wakeups {
         let wakers: Vec<Waker> = {
             let mut slots = self.lock();
             slots
@@ -203,7 +217,21 @@ impl Waiters {
                 .collect()
         };
         self.changed.notify_all();
-        for waker in wakers {
+        Wakeups(wakers)
+    }
+}
+
+/// Futures' wakers taken under the log's locks, to be woken once they are released: a
+/// waker may poll its future on the spot, and whoever owns the future may then read or
+/// append, which takes those locks.
+#[derive(Debug)]
+#[must_use = "the futures are woken only by `Wakeups::wake`, once the log's locks are released"]
+pub(crate) struct Wakeups(Vec<Waker>);
+
+impl Wakeups {
+    /// Wakes them. The caller holds none of the log's locks.
+    pub(crate) fn wake(self) {
+        for waker in self.0 {
             waker.wake();
         }
     }

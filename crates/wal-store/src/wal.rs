@@ -195,9 +195,13 @@ impl Wal {
     /// makes the checks a deferred segment gets ([`open`](Wal::open)), and fails with
     /// `Layout`, `NeedsRecovery`, `Corrupt` or `Io` if they fail, the rest of the log
     /// staying readable. Unlike a deferred segment, it is never checked before an append
-    /// or truncation, so damage in it refuses neither; its entries are the offsets up to
-    /// its successor's base (a missing segment among them is no gap, its offsets fail to
-    /// read), and the log writes no close record, so that the next open checks it again.
+    /// or truncation, so damage in it refuses neither, except a truncation that keeps
+    /// entries of it (making it the active segment): that one first checks every record
+    /// the segment keeps, as an open checks the active segment, and fails with
+    /// `NeedsRecovery` or `Layout`, changing nothing, if one does not hold. Its entries are
+    /// the offsets up to its successor's base, or to a recorded hole before it (a missing
+    /// segment among them is no gap, its offsets fail to read), and the log writes no
+    /// close record, so that the next open checks it again.
     ///
     /// The recovery crate sets aside the damaged segments wholly at or before the
     /// consumer's cursor: entries nobody will read again, which must not block those after
@@ -229,7 +233,15 @@ impl Wal {
     pub fn append(&self, payload: &[u8]) -> Result<Appended> {
         self.inner.check_payload(payload)?;
         let mut tail = self.inner.lock_tail_open()?;
-        let appended = self.inner.append_locked(&mut tail, payload)?;
+        let appended = match self.inner.append_locked(&mut tail, payload) {
+            Ok(appended) => appended,
+            Err(e) => {
+                // A rotation before the failure may have made entries visible.
+                drop(tail);
+                self.inner.wake_visible();
+                return Err(e);
+            }
+        };
         self.inner.after_append(tail, appended.offset)?;
         Ok(appended)
     }
@@ -435,8 +447,9 @@ impl Wal {
 
     /// The caller's metadata blob, as last written by [`write_meta`](Wal::write_meta)
     /// (in this process or an earlier one), or `None` if none was ever written. A damaged
-    /// file is [`StoreError::MetaCorrupt`], never a blob: recovery reports it
-    /// (`meta_corrupt`) and moves it to quarantine.
+    /// file is [`StoreError::MetaCorrupt`], never a blob (nor `None`), until
+    /// [`write_meta`](Wal::write_meta) replaces it: recovery reports it (`meta_corrupt`)
+    /// and leaves it in place.
     pub fn meta(&self) -> Result<Option<Vec<u8>>> {
         self.inner.check_open()?;
         meta::read_meta(&self.inner.dir)
@@ -449,8 +462,8 @@ impl Wal {
     /// the log reads up to the end it sees, then waits for the next offset.
     ///
     /// The wait ends early with an error when waiting on makes no sense:
-    /// - a truncation that drops any entry below `offset` (one the caller may have read)
-    ///   while it waits: [`StoreError::OffsetOutOfRange`] with the reason
+    /// - a truncation that drops any entry below `offset` that readers could see (one
+    ///   the caller may have read) while it waits: [`StoreError::OffsetOutOfRange`] with the reason
     ///   [`TRUNCATED_BELOW_WAIT`](crate::TRUNCATED_BELOW_WAIT); the caller re-reads from
     ///   the new end ([`next_offset`](Wal::next_offset)). A truncation from `offset` itself
     ///   or later leaves what the caller read in place and does not end the wait. A

@@ -198,13 +198,38 @@ fn an_interrupted_reset_is_finished_by_the_next_open() {
 }
 
 #[test]
-fn a_start_past_every_record_is_an_empty_log_continuing_there() {
-    // A start file past the records' end with no flag (every record is trimmed): the
-    // open resets to it.
+fn a_plain_start_past_every_record_is_refused_and_nothing_is_deleted() {
+    // A start file past the records' end with no flag: no operation leaves one (each
+    // syncs what it keeps before it records a start, and those that empty the log record
+    // it at the records' end), so the entries in between were lost. The open refuses
+    // and deletes nothing; recovery reports the loss.
     let dir = tempdir();
     let opts = options(SEGMENT_BYTES);
     filled(dir.path(), &opts).close().unwrap();
     write_seed(dir.path(), LogStart::at(ENTRIES + 7, SEED)).unwrap();
+    let before = file_names(dir.path());
+    let refused = Wal::open(dir.path(), opts);
+    assert!(
+        matches!(refused, Err(StoreError::Layout { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(file_names(dir.path()), before);
+    assert_eq!(
+        read_seed(dir.path()).unwrap(),
+        Some(LogStart::at(ENTRIES + 7, SEED))
+    );
+}
+
+#[test]
+fn a_flagged_start_past_every_record_finishes_the_reset() {
+    let dir = tempdir();
+    let opts = options(SEGMENT_BYTES);
+    filled(dir.path(), &opts).close().unwrap();
+    let resetting = LogStart {
+        resetting: true,
+        ..LogStart::at(ENTRIES + 7, SEED)
+    };
+    write_seed(dir.path(), resetting).unwrap();
     let wal = Wal::open(dir.path(), opts).unwrap();
     assert_empty_at(&wal, ENTRIES + 7, Some(SEED));
     assert_eq!(file_names(dir.path()), [format!("{}.txnx", ENTRIES + 7)]);

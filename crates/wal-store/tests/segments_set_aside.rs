@@ -135,3 +135,86 @@ fn nothing_set_aside_is_a_plain_checked_open() {
         Err(StoreError::NeedsRecovery { .. })
     ));
 }
+
+/// A check that fails with `NeedsRecovery` (here: the first record of a deferred or
+/// set-aside segment, checked at the first read that reaches it) is damage like a
+/// failed read: the log writes no close record, whichever open it came through, so that
+/// the next open checks the log again instead of trusting a record written after damage.
+#[test]
+fn a_failed_check_of_a_deferred_segment_leaves_no_close_record() {
+    type Opener = fn(&Path) -> Wal;
+    let openers: [(&str, Opener); 3] = [
+        ("plain open", |dir| {
+            // (A plain open leaves a close record it did not open through where it is.)
+            std::fs::remove_file(dir.join(CLOSED_FILE_NAME)).unwrap();
+            Wal::open(dir, options()).unwrap()
+        }),
+        ("through the close record", |dir| {
+            let lock = DirLock::acquire(dir).unwrap();
+            match Wal::open_if_closed_cleanly(dir, options(), lock, |_, _| true).unwrap() {
+                wal_store::CleanOpen::Opened(wal) => wal,
+                wal_store::CleanOpen::NotClean(_) => panic!("the log was closed cleanly"),
+            }
+        }),
+        ("through the close record, setting aside", |dir| {
+            let lock = DirLock::acquire(dir).unwrap();
+            match Wal::open_if_closed_cleanly_setting_aside(dir, options(), lock, |_, _| true, 16)
+                .unwrap()
+            {
+                wal_store::CleanOpen::Opened(wal) => wal,
+                wal_store::CleanOpen::NotClean(_) => panic!("the log was closed cleanly"),
+            }
+        }),
+    ];
+    for (name, open) in openers {
+        let dir = wal_testkit::tempdir();
+        log(dir.path());
+        Wal::open(dir.path(), options()).unwrap().close().unwrap();
+        assert!(dir.path().join(CLOSED_FILE_NAME).exists(), "{name}");
+        xor_byte(&naming::data_path(dir.path(), 8, Codec::V2), 12 + 3, 0x40);
+
+        let wal = open(dir.path());
+        assert!(
+            matches!(wal.read(8), Err(StoreError::NeedsRecovery { .. })),
+            "{name}: {:?}",
+            wal.read(8)
+        );
+        wal.close().unwrap();
+        assert!(
+            !dir.path().join(CLOSED_FILE_NAME).exists(),
+            "{name}: the close record would hide the damage from the next open"
+        );
+    }
+}
+
+/// A truncation that keeps a segment set aside makes it the active segment: it checks
+/// every record the segment keeps first, and refuses (changing nothing) when one is
+/// damaged, since the next open would refuse damage in the log's last segment. One that
+/// keeps only intact records goes ahead, and the log opens plainly after it.
+#[test]
+fn a_truncation_into_a_segment_set_aside_checks_what_it_keeps() {
+    let dir = wal_testkit::tempdir();
+    log(dir.path());
+    // Entry 13: the sixth record of segment 8, which neither an open nor its first use
+    // (first and last records, index) checks.
+    xor_byte(
+        &naming::data_path(dir.path(), 8, Codec::V2),
+        5 * 32 + 12 + 3,
+        0x40,
+    );
+    let wal = open_setting_aside(dir.path(), 16).unwrap();
+    assert!(matches!(
+        wal.truncate_after(14),
+        Err(StoreError::NeedsRecovery { segment: 8, .. })
+    ));
+    assert_eq!(wal.next_offset(), ENTRIES);
+    assert_eq!(wal.read(20).unwrap().payload, payload(20));
+
+    // Dropping the damaged record with everything after it.
+    wal.truncate_after(11).unwrap();
+    assert_eq!(wal.append(&payload(12)).unwrap().offset, 12);
+    wal.close().unwrap();
+    let wal = Wal::open(dir.path(), options()).unwrap();
+    assert_eq!(wal.next_offset(), 13);
+    assert_eq!(wal.read(12).unwrap().payload, payload(12));
+}

@@ -111,6 +111,13 @@ pub enum ActionJson {
         segment: u64,
         into: u64,
     },
+    LogReset {
+        /// The log's start, now its next offset.
+        offset: u64,
+        /// The lost entries, `[from, to)`.
+        lost_from: u64,
+        lost_to: u64,
+    },
     CursorClamped {
         from: u64,
         /// `null`: the log is empty and the cursor file was removed.
@@ -186,6 +193,11 @@ impl From<&Action> for ActionJson {
             Action::SegmentSplit { segment, into } => ActionJson::SegmentSplit {
                 segment: *segment,
                 into: *into,
+            },
+            Action::LogReset { offset, lost } => ActionJson::LogReset {
+                offset: *offset,
+                lost_from: lost.start,
+                lost_to: lost.end,
             },
             Action::CursorClamped { from, to } => ActionJson::CursorClamped {
                 from: *from,

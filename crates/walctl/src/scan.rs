@@ -188,6 +188,48 @@ pub fn scan_log(
     // segment. A damaged file says nothing: the first record is the start, as after
     // recovery moves it to quarantine.
     let start = files.read_start().ok().flatten();
+    let outcome = walk_log(&files, &holes, start, options, &mut on_entry)?;
+    // A plain start past every record is no empty log: entries were lost (no store
+    // operation leaves one). As recovery does, the records read as they are, from the
+    // first, and the lost entries are the problem they end at. (Entries below the start
+    // were not handed out, so none is handed out twice.)
+    match start {
+        Some(start)
+            if !start.resetting
+                && outcome.problem.is_none()
+                && outcome
+                    .segments
+                    .last()
+                    .is_some_and(|last| start.offset > last.base + last.entries) =>
+        {
+            let mut outcome = walk_log(&files, &holes, None, options, &mut on_entry)?;
+            if outcome.problem.is_none() {
+                let end = outcome.valid_end.unwrap_or(start.offset);
+                outcome.problem = Some(LogProblem {
+                    kind: ProblemKind::MissingEntries.name(),
+                    segment: outcome.segments.last().map(|s| s.base),
+                    offset: Some(end),
+                    file_offset: None,
+                    detail: format!(
+                        "the SEED file says the log starts at {}: entries {end}..{} are missing",
+                        start.offset, start.offset
+                    ),
+                });
+            }
+            Ok(outcome)
+        }
+        _ => Ok(outcome),
+    }
+}
+
+/// Walks the segments of `files` from the log's `start` (see [`scan_log`]).
+fn walk_log(
+    files: &layout::DirLayout,
+    holes: &[std::ops::Range<u64>],
+    start: Option<layout::LogStart>,
+    options: ScanOptions,
+    on_entry: &mut impl FnMut(&EntryView<'_>) -> Result<ControlFlow<()>>,
+) -> Result<ScanOutcome> {
     let below = files.segments_below(start.as_ref());
     let skipped = files
         .segments
@@ -215,18 +257,18 @@ pub fn scan_log(
         start: start_offset,
     };
     for (i, segment) in listed.iter().enumerate() {
-        if walk.check_boundary(segment.base, &holes).is_break() {
+        if walk.check_boundary(segment.base, holes).is_break() {
             break;
         }
         let is_last = i + 1 == listed.len();
-        if walk.segment(segment, is_last, &mut on_entry)?.is_break() {
+        if walk.segment(segment, is_last, on_entry)?.is_break() {
             break;
         }
     }
     let mut outcome = walk.outcome;
-    // A start past every record (or a reset under way): the empty log continuing there.
+    // A reset under way: the empty log continuing there.
     if let Some(start) = start
-        && (start.resetting || outcome.valid_end.is_some_and(|end| start.offset > end))
+        && start.resetting
         && outcome.problem.is_none()
     {
         outcome.first_offset = Some(start.offset);

@@ -1,6 +1,7 @@
 //! The read-only commands (`dump`, `stat`, `replay`, `verify`) and the log's logical start
 //! (the `SEED` file): after a trim inside a segment they start at the trim's offset, after
-//! a reset (finished or under way) they show the empty log at the reset's offset.
+//! a reset (finished or under way) they show the empty log at the reset's offset, and a
+//! plain start past every record is lost entries, not an empty log.
 
 #![allow(
     clippy::unwrap_used,
@@ -83,4 +84,25 @@ fn read_only_commands_show_a_reset_log_empty_at_its_offset() {
     let verify = run(["verify", s(dir.path()), "--json"]).json();
     assert_eq!(verify["ok"], true);
     assert_eq!(verify["first_offset"], 3);
+}
+
+#[test]
+fn read_only_commands_show_a_plain_start_past_every_record_as_lost_entries() {
+    // No store operation leaves a start past the records without the reset flag: the
+    // entries in between were lost. dump, stat and verify agree: the records as they
+    // are, from the first, and the lost entries as the problem they end at.
+    let dir = tempdir();
+    write_entries(dir.path(), 40, 30, 256);
+    write_seed(dir.path(), LogStart::at(100, 9)).unwrap();
+    assert_eq!(offsets_dumped(dir.path()), (0..40).collect::<Vec<_>>());
+    let stat = run(["stat", s(dir.path()), "--json"]).json();
+    assert_eq!(stat["first_offset"], 0);
+    assert_eq!(stat["last_offset"], 39);
+    let verify = run(["verify", s(dir.path()), "--json"]).json();
+    assert_eq!(verify["ok"], false);
+    assert_eq!(verify["first_offset"], 0);
+    assert_eq!(verify["last_valid_offset"], 39);
+    assert_eq!(verify["problems"][0]["kind"], "missing_entries");
+    assert_eq!(verify["problems"][0]["offset"], 40);
+    assert_eq!(verify["problems"][0]["committed"], true);
 }

@@ -57,7 +57,7 @@ pub(super) fn data_problems(
     committed_end: u64,
     problems: &mut Vec<Problem>,
 ) {
-    let at = segment.base + segment.entries();
+    let at = segment.base.saturating_add(segment.entries());
     if segment.tail_garbage
         && let Some(format_problem) = segment.end.problem()
     {

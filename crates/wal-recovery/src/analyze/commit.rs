@@ -2,20 +2,26 @@
 //! that the log does not hold: entries committed past its valid end, entries of a log
 //! whose every segment is gone, a cursor that cannot be read or lies outside the log.
 
-use super::{Analysis, IndexState, SegmentScan};
+use super::{Analysis, IndexState, SegmentScan, Start};
 use crate::cursor::{self, CursorState, NamedCursor};
 use crate::problem::{Problem, ProblemKind};
 
 /// Entries below the returned offset are committed: what the caller says, what the
 /// consumer finalized, and what the segments themselves prove (a segment exists only once
 /// the one before it was sealed and synced; a valid index proves how far its segment
-/// reached).
+/// reached), and the log's start (a trim records it only once the entries up to it are
+/// durable: damage below it is damage of durable entries, never a tail to cut).
 pub(super) fn committed_end(
     commit_offset: Option<u64>,
     cursors: &[NamedCursor],
     segments: &[SegmentScan],
+    start: Start,
 ) -> u64 {
-    let mut committed_end = 0u64;
+    let mut committed_end = match start {
+        Start::Logical(offset) => offset,
+        Start::PastRecords { start, .. } => start.offset,
+        Start::FirstRecord | Start::Void(_) => 0,
+    };
     if let Some(commit) = commit_offset {
         committed_end = committed_end.max(commit.saturating_add(1));
     }
@@ -30,7 +36,7 @@ pub(super) fn committed_end(
         if let IndexState::Valid(index) = &last.index
             && index.starts_with(&last.offsets)
         {
-            committed_end = committed_end.max(last.base + index.len() as u64);
+            committed_end = committed_end.max(last.base.saturating_add(index.len() as u64));
         }
     }
     committed_end
@@ -63,8 +69,10 @@ pub(super) fn missing_claimed_entries(analysis: &Analysis) -> Vec<Problem> {
     }
 
     // No segment at all, but a commit offset or a cursor says entries existed: every
-    // segment is gone (a new log will not reuse their offsets, see `open`).
-    if analysis.segments.is_empty() {
+    // segment is gone (a new log will not reuse their offsets, see `open`). A reset under
+    // way voids every segment: the log ends at its start, as the finished reset's does
+    // (the comparison above and `cursor_problems` place them against it).
+    if analysis.segments.is_empty() && !matches!(analysis.start, Start::Void(_)) {
         if let Some(commit) = analysis.commit_offset {
             problems.push(Problem {
                 kind: ProblemKind::MissingEntries,

@@ -44,7 +44,7 @@ pub(super) fn mark_tail_garbage(segments: &mut [SegmentScan]) {
             segment.tail_garbage = segment.end.problem().is_some()
                 && !segment.offsets.is_empty()
                 && segment.index_matches()
-                && next_base == segment.base + segment.entries();
+                && next_base == segment.base.saturating_add(segment.entries());
         }
     }
 }
@@ -69,7 +69,7 @@ pub(super) fn boundary(
     if prev.problem().is_some() {
         return None;
     }
-    let expected = prev.base + prev.proven_entries();
+    let expected = prev.base.saturating_add(prev.proven_entries());
     let join = layout::join(expected, segment.base, recorded_holes);
     let detail = join.problem_detail(segment.base);
     match join {
@@ -140,7 +140,10 @@ pub(super) fn empty_segment(
 /// refuses such a file): its range holds entries, or nothing at all.
 pub(super) fn stray_hole(analysis: &Analysis, recorded_holes: &[Range<u64>]) -> Option<Problem> {
     let first = analysis.first_offset()?;
-    let end = analysis.segments.last().map(|s| s.base + s.entries())?;
+    let end = analysis
+        .segments
+        .last()
+        .map(|s| s.base.saturating_add(s.entries()))?;
     let stray = layout::stray_hole(recorded_holes, first..end, &analysis.holes)?;
     Some(file_problem(
         ProblemKind::HolesCorrupt,

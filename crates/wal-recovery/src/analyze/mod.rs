@@ -77,7 +77,7 @@ impl Analysis {
         match self.start {
             Start::Logical(offset) => Some(offset),
             Start::Void(start) => Some(start.offset),
-            Start::FirstRecord => self.first_base(),
+            Start::FirstRecord | Start::PastRecords { .. } => self.first_base(),
         }
     }
 
@@ -92,21 +92,28 @@ impl Analysis {
     pub(crate) fn reached_end(&self) -> Option<u64> {
         self.segments
             .iter()
-            .map(|s| s.base + s.reached_entries())
+            .map(|s| s.base.saturating_add(s.reached_entries()))
             .max()
     }
 
     /// One past the last entry of the valid prefix of the whole log: where the first data
     /// problem is, or the end of the last segment. Damage the consumer has consumed does
-    /// not end it: the entries after it are served.
+    /// not end it: the entries after it are served. A reset under way ends the log at its
+    /// start, as the finished reset will.
     pub(crate) fn valid_end(&self) -> Option<u64> {
+        if let Start::Void(start) = self.start {
+            return Some(start.offset);
+        }
         let first_data_problem = self
             .problems
             .iter()
             .filter(|p| p.kind.is_data() && !p.consumed)
             .filter_map(|p| p.offset)
             .min();
-        let end = self.segments.last().map(|s| s.base + s.entries());
+        let end = self
+            .segments
+            .last()
+            .map(|s| s.base.saturating_add(s.entries()));
         match (first_data_problem, end) {
             (Some(p), Some(e)) => Some(p.min(e)),
             (p, e) => p.or(e),
@@ -135,12 +142,18 @@ pub(crate) fn analyze(
     let live = inventory.layout.segments.get(below..).unwrap_or_default();
     let mut segments = scan_all(live, lock)?;
     let (start, start_problem) = seed::place(&inventory.layout, start, &segments)?;
-    if let Start::Void(_) = start {
-        // Every record lies below the start: nothing of the log is in them.
-        segments.clear();
+    match start {
+        // Every segment file is void: nothing of the log is in them.
+        Start::Void(_) => segments.clear(),
+        // A start past every record says nothing about where the log starts: the
+        // records read as they are, from the first (the segments it put below it too).
+        Start::PastRecords { .. } if below > 0 => {
+            segments = scan_all(&inventory.layout.segments, lock)?;
+        }
+        _ => {}
     }
 
-    let committed_end = commit::committed_end(commit_offset, &cursors, &segments);
+    let committed_end = commit::committed_end(commit_offset, &cursors, &segments, start);
     joins::mark_tail_garbage(&mut segments);
     let (problems, known_holes) = segment_problems(&segments, &recorded_holes, committed_end);
     let file_problems = classify::file_problems(&inventory);

@@ -22,10 +22,21 @@ pub(crate) enum Start {
     /// The log starts at this offset, past the first segment's base and no further than
     /// the records reach: the entries below it are trimmed.
     Logical(u64),
-    /// Every segment file is void: a reset under way, or a start past every record. The
-    /// log is the empty one at the start; whoever opens it for writing finishes the
-    /// reset.
+    /// Every segment file is void: a reset under way (the seed file's flag). The log is
+    /// the empty one at the start; whoever opens it for writing finishes the reset.
     Void(LogStart),
+    /// A plain seed file (no reset under way) past every record: the entries from the
+    /// records' end up to the start are lost. Every store operation syncs the entries it
+    /// keeps before it records a start, and those that empty the log record it at the
+    /// records' end, so only lost or damaged data leaves a start past them. The log reads
+    /// from its first record, with the loss reported (`missing_entries`, committed); an
+    /// explicit mode resets the log to the start.
+    PastRecords {
+        /// The seed file.
+        start: LogStart,
+        /// One past the last intact record: the first lost entry.
+        records_end: u64,
+    },
 }
 
 /// The seed file as read through `layout`: `None` without one, and the problem of one
@@ -74,11 +85,17 @@ pub(super) fn place(
     }
     let reached = segments
         .iter()
-        .map(|s| s.base + s.reached_entries())
+        .map(|s| s.base.saturating_add(s.reached_entries()))
         .max()
         .unwrap_or(first.base);
-    if start.offset > reached {
-        return Ok((Start::Void(start), None));
+    if start.offset > reached && !reach_unknown(segments) {
+        let records_end = segments
+            .iter()
+            .map(|s| s.base.saturating_add(s.entries()))
+            .max()
+            .unwrap_or(first.base);
+        let problem = lost_entries(start, segments, records_end);
+        return Ok((Start::PastRecords { start, records_end }, Some(problem)));
     }
     let problem = match linked_crc(layout, segments, start.offset)? {
         Some(found) if found != start.crc => Some(file_problem(
@@ -97,6 +114,36 @@ pub(super) fn place(
     Ok((Start::Logical(start.offset), problem))
 }
 
+/// Whether a damaged stretch may hide how far the records reach: a segment whose scan
+/// found valid records after its damage counts the damaged stretch between as one entry,
+/// whatever it held, so those records may lie further than counted. A start past the
+/// count is then no proof of lost entries. (Damage with no valid record after it ends
+/// what is intact: a start past it names an entry that is gone.)
+fn reach_unknown(segments: &[SegmentScan]) -> bool {
+    segments
+        .iter()
+        .any(|s| s.problem().is_some() && s.records_after_problem > 0)
+}
+
+/// The problem of a plain start past every record (`records_end`, the end of the intact
+/// ones): the entries between were durable when the start was written, and are gone.
+fn lost_entries(start: LogStart, segments: &[SegmentScan], records_end: u64) -> Problem {
+    Problem {
+        kind: ProblemKind::MissingEntries,
+        segment: segments.last().map(|s| s.base),
+        offset: Some(records_end),
+        file_offset: None,
+        committed: true,
+        consumed: false,
+        path: None,
+        detail: format!(
+            "the SEED file says the log starts at {}, but the intact records end before {records_end}: \
+             entries {records_end}..{} were durable when the start was written, and are missing",
+            start.offset, start.offset
+        ),
+    }
+}
+
 /// What the entry at `offset` chains from, where the records show it: the `prev_crc` of
 /// its record (v2, within a segment's valid records), or at the end of a segment's valid
 /// records, that segment's last crc. `None` where no v2 record tells.
@@ -104,7 +151,9 @@ fn linked_crc(layout: &DirLayout, segments: &[SegmentScan], offset: u64) -> Resu
     let Some(segment) = segments.iter().rev().find(|s| s.base <= offset) else {
         return Ok(None);
     };
-    let position = offset - segment.base;
+    let Some(position) = offset.checked_sub(segment.base) else {
+        return Ok(None);
+    };
     if segment.codec != Codec::V2 {
         return Ok(None);
     }

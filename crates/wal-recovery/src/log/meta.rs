@@ -20,8 +20,8 @@ impl Log {
     }
 
     /// The caller's metadata blob, or `None` if none was written (see [`Wal::meta`]). A
-    /// damaged file is an error, never a blob; the next open through recovery reports it
-    /// (`meta_corrupt`) and moves it to quarantine.
+    /// damaged file is an error, never a blob, until the caller writes a new one; every
+    /// open through recovery reports it (`meta_corrupt`) and leaves it in place.
     pub fn meta(&self) -> Result<Option<Vec<u8>>> {
         Ok(self.store().meta()?)
     }

@@ -125,6 +125,45 @@ impl Segment {
         Some(position)
     }
 
+    /// Checks the records at positions `0..to` as an open checks an active segment's:
+    /// each decoded with its crc checked, each chained from the one before (the first
+    /// one's link, to the segment before, is not checked), each where the segment lists
+    /// it. For a segment set aside (which no open checked) that a truncation is about to
+    /// make the active segment: it must hold nothing the next open would refuse. The
+    /// caller holds the exclusive list lock.
+    pub(crate) fn check_every_record(&self, to: u64) -> Result<()> {
+        let body = self.body()?;
+        let offsets = self.offsets_read()?;
+        let listed = |position: u64| usize::try_from(position).ok().and_then(|p| offsets.get(p));
+        let end = match listed(to) {
+            Some(at) => at,
+            None => self.data_len(),
+        };
+        let bytes = body.map.published(self.data_len() as usize);
+        let mut scanner =
+            wal_format::Scanner::new(self.codec, bytes.get(..end as usize).unwrap_or(bytes));
+        let mut position = 0;
+        for record in scanner.by_ref() {
+            if position >= to || listed(position) != Some(record.file_offset.0) {
+                break;
+            }
+            position += 1;
+        }
+        if let Some(wal_format::ScanEnd::Problem(problem)) = scanner.end() {
+            return Err(StoreError::NeedsRecovery {
+                segment: self.base,
+                problem: problem.clone(),
+            });
+        }
+        if position < to {
+            return Err(StoreError::Layout {
+                segment: self.base,
+                detail: format!("{position} records where its offsets list {to} before the cut"),
+            });
+        }
+        Ok(())
+    }
+
     /// Calls `visit` on the entries at positions `position..end` (visible ones: the
     /// caller holds the shared list lock and checked them), following the records from
     /// the first one's file offset. Returns the position after the last entry visited and

@@ -42,6 +42,15 @@ impl Inner {
         self.append_batch_locked(payloads)
     }
 
+    /// Wakes the waits for entries visible now (see `waiters.rs`). Called after every
+    /// change that may raise the end readers see (an append under
+    /// [`ReadVisibility::Appended`], a sync or rotation under `Synced`), once the tail
+    /// and the segment list are released, never under them: a waker may poll its future
+    /// on the spot, and the future's owner may then read or append.
+    pub(super) fn wake_visible(&self) {
+        self.waiters.published(self.readable_end());
+    }
+
     /// Appends a batch (every payload checked first, so a bad one appends nothing) and
     /// returns it with the tail still held.
     fn append_batch_locked<P: AsRef<[u8]>>(
@@ -67,10 +76,23 @@ impl Inner {
             });
         }
         // The limits refuse the whole batch or none of it.
-        self.make_room_for_batch(&tail, payloads)?;
+        if let Err(e) = self.make_room_for_batch(&tail, payloads) {
+            // A trim for room may have synced, and so made entries visible.
+            drop(tail);
+            self.wake_visible();
+            return Err(e);
+        }
         let mut last = None;
         for payload in payloads {
-            last = Some(self.append_locked(&mut tail, payload.as_ref())?);
+            match self.append_locked(&mut tail, payload.as_ref()) {
+                Ok(appended) => last = Some(appended),
+                Err(e) => {
+                    // The entries appended before the failure may be visible already.
+                    drop(tail);
+                    self.wake_visible();
+                    return Err(e);
+                }
+            }
         }
         let Some(last) = last else {
             return Err(StoreError::EmptyBatch);
@@ -127,24 +149,28 @@ impl Inner {
         })
     }
 
-    /// Applies the sync policy after appending up to `last_offset`.
+    /// Applies the sync policy after appending up to `last_offset`, and wakes the readers
+    /// waiting for what became visible once the tail is released.
     pub(super) fn after_append(&self, tail: MutexGuard<'_, Tail>, last_offset: u64) -> Result<()> {
-        if self.options.read_visibility == ReadVisibility::Appended {
-            self.waiters.published(last_offset.saturating_add(1));
-        }
         match self.options.sync_policy {
             SyncPolicy::Always => {
                 let synced = self.sync_holding_tail(&tail);
                 drop(tail);
+                self.wake_visible();
                 // Waiters this sync settled (one load when there are none).
                 self.complete_waiters();
                 synced
             }
             SyncPolicy::GroupCommit => {
                 drop(tail);
+                self.wake_visible();
                 self.sync_until(last_offset.saturating_add(1))
             }
-            SyncPolicy::Interval(_) | SyncPolicy::Manual => Ok(()),
+            SyncPolicy::Interval(_) | SyncPolicy::Manual => {
+                drop(tail);
+                self.wake_visible();
+                Ok(())
+            }
         }
     }
 
@@ -252,9 +278,9 @@ impl Inner {
         // within `last_synced_offset()`.
         self.sync.advance(tail.next_offset);
         sealed.publish(sealed.data_len());
+        // (Its waiters are woken by the caller, once the tail is released.)
         self.readable_end
             .fetch_max(tail.next_offset, Ordering::AcqRel);
-        self.waiters.published(tail.next_offset);
         log::info!(
             target: "wal_store::segment",
             "sealed segment {} ({} entries), next segment {}",

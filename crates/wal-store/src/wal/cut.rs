@@ -25,7 +25,7 @@ struct CutPlan {
 impl Inner {
     /// Drops every entry from `cut` on; `asked` is the offset the caller named, for errors.
     pub(super) fn truncate_from(&self, cut: u64, asked: u64) -> Result<()> {
-        let _leadership = self.sync.lead()?;
+        let leadership = self.sync.lead()?;
         let mut tail = self.lock_tail_open()?;
         let first = self.first_offset();
         let next = tail.next_offset;
@@ -53,6 +53,12 @@ impl Inner {
             keep,
             new_last_crc,
         } = self.plan_cut(&segments, cut, first, &out_of_range)?;
+        // A segment set aside was never checked whole (it may hold the damage it was set
+        // aside for): it becomes the active segment only if every record it keeps holds,
+        // or the next open would refuse the log for damage in its last segment.
+        if keep.is_set_aside() {
+            self.note_damage(keep.check_every_record(cut.saturating_sub(keep.base)))?;
+        }
         // Dropping every entry: the seed of the next one goes to disk before any record is
         // cut, so that a crash leaves either the records or the file that replaces them.
         if cut == first
@@ -71,8 +77,11 @@ impl Inner {
                 self.waiters.wake_all();
             })?;
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.readable_end.fetch_min(cut, Ordering::AcqRel);
-        self.waiters.truncated(cut);
+        let visible_before = self.readable_end.fetch_min(cut, Ordering::AcqRel);
+        // Marked now, woken once the locks are released. Only a truncation of entries
+        // readers could see ends waits: one of entries never visible (not yet synced,
+        // under `ReadVisibility::Synced`) dropped nothing a waiting reader has read.
+        let wakeups = (cut < visible_before).then(|| self.waiters.truncated(cut));
         self.sync.lower(cut);
         drop(segments);
         log::info!(
@@ -86,6 +95,13 @@ impl Inner {
         tail.next_offset = cut;
         tail.last_crc = new_last_crc;
         self.seal_if_oversized(&mut tail);
+        drop(tail);
+        drop(leadership);
+        if let Some(wakeups) = wakeups {
+            wakeups.wake();
+        }
+        // A seal of an oversized kept segment may have made entries visible.
+        self.wake_visible();
         Ok(())
     }
 
@@ -223,7 +239,11 @@ impl Inner {
                 reason: "trimming past the end of the log",
             });
         }
-        self.trim_locked(&tail, offset)
+        let trimmed = self.trim_locked(&tail, offset);
+        drop(tail);
+        // The sync before the start was recorded may have made entries visible.
+        self.wake_visible();
+        trimmed
     }
 
     /// Moves the log's start to `offset` (at most the log's next offset), durably, and

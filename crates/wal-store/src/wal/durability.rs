@@ -3,7 +3,7 @@
 //! close and forgotten before the first change.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -63,6 +63,8 @@ impl Inner {
     /// then tells the waiters that settled (see `pending.rs`).
     pub(super) fn sync_until(&self, end: u64) -> Result<()> {
         let durable = self.sync.wait_durable(end, || self.lead_sync());
+        // The leader's sync may have made entries visible (see `publish_synced`).
+        self.wake_visible();
         self.complete_waiters();
         if durable? {
             Ok(())
@@ -100,12 +102,12 @@ impl Inner {
     }
 
     /// Lets readers (with `ReadVisibility::Synced`) see what a sync made durable. Called
-    /// after the durable end was advanced, never before.
+    /// after the durable end was advanced, never before. The caller wakes the waiting
+    /// readers once it holds no lock of the log ([`Inner::wake_visible`]).
     fn publish_synced(&self, segment: &Segment, len: u32, end: u64) {
         if self.options.read_visibility == ReadVisibility::Synced {
             segment.publish(len);
             self.readable_end.fetch_max(end, Ordering::AcqRel);
-            self.waiters.published(end);
         }
     }
 
@@ -120,6 +122,20 @@ impl Inner {
             }
         }
         self.waiters.wake_all();
+        // Calls already past their check of the flag finish first: readers (which hold
+        // the shared list lock from their check until they have noted any damage they
+        // found) and a replacement of `META` (which checks under its own lock). After
+        // these the log's files and its record of damage change no more.
+        drop(
+            self.segments
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        drop(
+            self.meta_writing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         let closed = match self.sync.poisoned() {
             Some(cause) => Err(StoreError::Poisoned { cause }),
             None => self.sync_all().and_then(|()| self.write_close_record()),

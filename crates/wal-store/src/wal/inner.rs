@@ -91,12 +91,18 @@ fn poisoned_lock<T>(_: T) -> StoreError {
 
 impl Inner {
     /// Passes a read's result on, noting damage it reports (a record that fails its check,
-    /// or a segment whose files do not agree): from then on this log never writes a close
+    /// a segment whose files do not agree, or a deferred or set-aside segment whose check
+    /// at its first use says the directory needs recovery): from then on this log never writes a close
     /// record, and a log opened through one removes it, durably, at once, so that the next
     /// open through recovery checks the whole log and applies its mode instead of trusting
     /// the record again. Failing to remove it is logged; the caller gets the read's error.
     pub(crate) fn note_damage<T>(&self, result: Result<T>) -> Result<T> {
-        if let Err(StoreError::Corrupt { .. } | StoreError::Layout { .. }) = &result {
+        if let Err(
+            StoreError::Corrupt { .. }
+            | StoreError::Layout { .. }
+            | StoreError::NeedsRecovery { .. },
+        ) = &result
+        {
             self.damage_seen.store(true, Ordering::Release);
             if self.forgets_close_record_on_damage.load(Ordering::Acquire)
                 && let Err(e) = closed::consume(&self.dir)

@@ -76,7 +76,8 @@ pub(super) fn open_if_closed_cleanly(
     check_lock(dir, &lock)?;
     // Whatever stops a plain open here (damage, a missing file, a failed read) is for the
     // caller's full check to find and report: the lock goes back, with no error.
-    // So is a reset to finish, or to make (a start past every record).
+    // So is a reset to finish, or a start past every record (lost entries, which the
+    // full check reports).
     let Ok(start) = seed::read_seed(dir) else {
         return Ok(CleanOpen::NotClean(lock));
     };
@@ -208,8 +209,8 @@ fn assemble(dir: &Path, options: WalOptions, lock: DirLock, start: Start) -> Res
 
 /// The log in `dir` as `open.rs` loads it, or when the directory holds none, a new empty
 /// log: its first segment created, no holes left from a log that is gone. A reset that a
-/// crash interrupted (the `SEED` file's flag) is finished first, and so is one the files
-/// call for without the flag: a start past every record (see [`start_from`]).
+/// crash interrupted (the `SEED` file's flag) is finished first. A start past every record
+/// without the flag is refused (`StoreError::Layout`): entries were lost.
 fn load_or_create(
     dir: &Path,
     options: &WalOptions,
@@ -223,16 +224,21 @@ fn load_or_create(
         start = Some(LogStart::at(resetting.offset, resetting.crc));
     }
     let loaded = crate::open::load(dir, offered, set_aside_before, start.map(|s| s.offset))?;
-    let loaded = match (loaded, start) {
-        // Every record lies below the start: the log is empty and continues there, in a
-        // segment of its own (appends must land at the offsets their file names give).
-        (Some(loaded), Some(start)) if start.offset > loaded.next_offset => {
-            drop(loaded);
-            reset::reset_dir(dir, start, options)?;
-            crate::open::load(dir, offered, set_aside_before, Some(start.offset))?
-        }
-        (loaded, _) => loaded,
-    };
+    // A plain start past every record is no empty log: every operation syncs the entries
+    // it keeps before it records a start, and those that empty the log record it at the
+    // records' end. The entries in between were lost; recovery reports them, and only an
+    // explicit repair mode may reset the log there. Nothing is deleted here.
+    if let (Some(loaded), Some(start)) = (&loaded, start)
+        && start.offset > loaded.next_offset
+    {
+        return Err(StoreError::Layout {
+            segment: loaded.segments.last().map_or(start.offset, |s| s.base),
+            detail: format!(
+                "the SEED file says the log starts at {}, but the records end at {}: entries {}..{} are lost (recovery reports them)",
+                start.offset, loaded.next_offset, loaded.next_offset, start.offset
+            ),
+        });
+    }
     Ok(match loaded {
         Some(loaded) => start_from(dir, loaded, start, options)?,
         None => {
@@ -269,7 +275,7 @@ fn load_or_create(
 /// that lies past the first segment's base: inside the records, the entries below it are
 /// trimmed, and its record must chain from the file's crc; at the records' end, the log
 /// is empty and continues there, chained from the file's crc. (Past the end, the caller
-/// has reset the log already.) At or below the first segment's base the file is stale
+/// has refused the log already.) At or below the first segment's base the file is stale
 /// and the first record is the start.
 fn start_from(
     dir: &Path,
@@ -365,7 +371,8 @@ impl Inner {
     #[inline]
     pub(super) fn check_deferred(&self, tail: &mut Tail) -> Result<()> {
         if tail.deferred_unchecked {
-            self.open_deferred(tail)
+            // A failed check is damage, as a read's would be: no close record follows.
+            self.note_damage(self.open_deferred(tail))
         } else {
             Ok(())
         }

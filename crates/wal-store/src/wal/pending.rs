@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::error::Result;
-use crate::options::{ReadVisibility, SyncPolicy};
+use crate::options::SyncPolicy;
 use crate::sync::{Slot, Waiter};
 use crate::wal::flusher::Flusher;
 use crate::wal::inner::Inner;
@@ -114,11 +114,7 @@ impl Wal {
         // queued for offsets new entries had taken, would succeed when they are durable.
         let settled = self.inner.sync.queue_waiter(batch.last_offset, waiter);
         drop(tail);
-        if self.inner.options.read_visibility == ReadVisibility::Appended {
-            self.inner
-                .waiters
-                .published(batch.last_offset.saturating_add(1));
-        }
+        self.inner.wake_visible();
         self.see_to_sync(settled)?;
         Ok(Pending {
             offsets: batch.first_offset..=batch.last_offset,

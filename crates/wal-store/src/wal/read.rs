@@ -126,9 +126,12 @@ impl Inner {
                 below: by_recovery,
                 ahead: ahead.and_then(|ahead| ahead.coverage(segment, position, epoch)),
             };
-            let segment_end = segment.entries()?.min(end - segment.base);
+            // Damage is noted under the shared lock, which a shutdown drains before it
+            // decides on its close record.
+            let segment_end = self.note_damage(segment.entries())?.min(end - segment.base);
             let stop = segment_end.min(position.saturating_add(BATCH));
-            let (reached, stopped) = segment.visit(position, stop, covered, visit)?;
+            let (reached, stopped) =
+                self.note_damage(segment.visit(position, stop, covered, visit))?;
             next = segment.base + reached;
             if stopped || reached == position {
                 return Ok(next);

@@ -86,7 +86,7 @@ impl Inner {
                 reason: "a reset leaves room for an entry (the largest offset is u64::MAX - 1)",
             });
         }
-        let _leadership = self.sync.lead()?;
+        let leadership = self.sync.lead()?;
         let mut tail = self.lock_tail_open()?;
         // Whatever was appended becomes durable first, dropped or not: a thread waiting
         // for one of those entries to be durable then learns the truth.
@@ -113,7 +113,7 @@ impl Inner {
         self.sync.reset(next_offset);
         // Every entry is gone: each reader waiting for one learns it, as from a
         // truncation, and goes on from the new end.
-        self.waiters.truncated(0);
+        let wakeups = self.waiters.truncated(0);
         drop(segments);
         tail.active = fresh;
         tail.next_offset = next_offset;
@@ -122,6 +122,10 @@ impl Inner {
         tail.deferred_unchecked = false;
         tail.close_record_on_disk = false;
         tail.close_record_current = false;
+        drop(tail);
+        drop(leadership);
+        wakeups.wake();
+        self.wake_visible();
         Ok(())
     }
 }

@@ -184,6 +184,100 @@ mod tests {
         }
     }
 
+    /// A waker that notes whether the log's tail and segment list were free when it ran:
+    /// a waker may poll its future on the spot, and the future's owner read or append.
+    struct LocksFree {
+        wal: Arc<Wal>,
+        woken: AtomicBool,
+        free: AtomicBool,
+    }
+
+    impl Wake for LocksFree {
+        fn wake(self: Arc<Self>) {
+            let inner = &self.wal.inner;
+            let free = inner.tail.try_lock().is_ok() && inner.segments.try_write().is_ok();
+            self.free.store(free, Ordering::SeqCst);
+            self.woken.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Polls a wait for `offset` once (pending), runs `change`, and says whether the
+    /// change woke it with the log's locks free.
+    fn woken_with_locks_free(wal: &Arc<Wal>, offset: u64, change: impl FnOnce(&Wal)) -> bool {
+        let waker = Arc::new(LocksFree {
+            wal: Arc::clone(wal),
+            woken: AtomicBool::new(false),
+            free: AtomicBool::new(false),
+        });
+        let woken = Waker::from(Arc::clone(&waker));
+        let mut future = pin!(wal.visible(offset));
+        assert!(
+            future
+                .as_mut()
+                .poll(&mut Context::from_waker(&woken))
+                .is_pending()
+        );
+        change(wal);
+        assert!(waker.woken.load(Ordering::SeqCst), "not woken");
+        waker.free.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn wakers_run_after_the_log_releases_its_locks() {
+        let (_dir, wal) = log(ReadVisibility::Appended);
+        assert!(woken_with_locks_free(&wal, 0, |wal| {
+            wal.append(b"zero").unwrap();
+        }));
+        assert!(woken_with_locks_free(&wal, 2, |wal| {
+            let _pending = wal.submit(&[b"one", b"two"]).unwrap();
+        }));
+        assert!(woken_with_locks_free(&wal, 5, |wal| {
+            wal.truncate_after(1).unwrap();
+        }));
+
+        let (_dir, wal) = log(ReadVisibility::Synced);
+        wal.append(b"zero").unwrap();
+        assert!(woken_with_locks_free(&wal, 0, |wal| wal.sync().unwrap()));
+        assert!(woken_with_locks_free(&wal, 1, |wal| {
+            while wal.stats().segments < 2 {
+                wal.append(&[7; 200]).unwrap();
+            }
+        }));
+
+        let dir = tempfile::tempdir().unwrap();
+        let options = WalOptions::default()
+            .with_sync_policy(SyncPolicy::Always)
+            .with_read_visibility(ReadVisibility::Synced);
+        let wal = Arc::new(Wal::open(dir.path(), options).unwrap());
+        assert!(woken_with_locks_free(&wal, 0, |wal| {
+            wal.append(b"zero").unwrap();
+        }));
+    }
+
+    /// A batch that fails part way (its rotation cannot create the next segment) leaves
+    /// the entries before the failure appended and, under `ReadVisibility::Appended`,
+    /// visible: their waiters are woken.
+    #[test]
+    fn a_batch_failing_part_way_wakes_the_waiters_of_what_it_appended() {
+        let (dir, wal) = log(ReadVisibility::Appended);
+        // Half the segment: the batch's small entry fits after it, its large one does not,
+        // and the segment it would rotate to (at 2) cannot be made.
+        wal.append(&[7; 2000]).unwrap();
+        let end = wal.next_offset();
+        let in_the_way = crate::naming::index_path(dir.path(), end + 1, wal.options().codec);
+        std::fs::create_dir(&in_the_way).unwrap();
+        let mut future = pin!(wal.visible(end));
+        let (unpark, waker) = unpark_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        let small = [1u8; 10];
+        let big = [7u8; 3000];
+        assert!(wal.append_batch(&[&small[..], &big[..]]).is_err());
+        assert_eq!(wal.next_offset(), end + 1, "the batch's first entry");
+        assert!(unpark.woken.load(Ordering::SeqCst), "not woken");
+        assert!(matches!(future.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    }
+
     #[test]
     fn an_append_wakes_a_waiter_when_appends_are_visible() {
         let (_dir, wal) = log(ReadVisibility::Appended);
@@ -260,6 +354,28 @@ mod tests {
         assert_eq!(wal.inner.waiters.registered(), 0);
     }
 
+    /// Under `ReadVisibility::Synced`, a truncation of entries never synced drops
+    /// nothing a reader could have read: a wait past the cut goes on.
+    #[test]
+    fn a_truncation_of_entries_never_visible_does_not_end_a_wait() {
+        let (_dir, wal) = log(ReadVisibility::Synced);
+        for i in 0..5u8 {
+            wal.append(&[i + 1; 10]).unwrap();
+        }
+        wal.sync().unwrap();
+        for i in 5..10u8 {
+            wal.append(&[i + 1; 10]).unwrap();
+        }
+        // Readers see 0..=4; this one waits for 6, past entry 5 that nobody saw.
+        let at_six = waiter(&wal, 6, 1);
+        wal.truncate_after(4).unwrap();
+        for _ in 0..2 {
+            wal.append(b"new").unwrap();
+        }
+        wal.sync().unwrap();
+        assert!(at_six.join().unwrap().unwrap());
+    }
+
     #[test]
     fn a_truncation_is_reported_even_when_the_entry_came_back_before_the_waiter_looked() {
         let (_dir, wal) = log(ReadVisibility::Appended);
@@ -299,17 +415,20 @@ mod tests {
         assert!(matches!(future.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
         assert_eq!(wal.inner.waiters.registered(), 0);
 
-        // Run by the parking executor on another thread, resolved by appends here.
-        let (registered_tx, registered_rx) = mpsc::channel();
+        // Run by the parking executor on another thread, resolved by appends here once
+        // its first poll has registered the wait (so that the appends' wake-up, not the
+        // first poll, resolves it).
         let executor = {
             let wal = Arc::clone(&wal);
-            thread::spawn(move || {
-                let future = wal.visible(3);
-                registered_tx.send(()).unwrap();
-                block_on(future)
-            })
+            thread::spawn(move || block_on(wal.visible(3)))
         };
-        registered_rx.recv().unwrap();
+        while wal.inner.waiters.registered() < 1 {
+            assert!(
+                !executor.is_finished(),
+                "resolved before anything was appended"
+            );
+            thread::yield_now();
+        }
         for _ in 0..3 {
             wal.append(b"more").unwrap();
         }
@@ -364,9 +483,86 @@ mod tests {
         ));
     }
 
-    /// Threads blocked in `wait_visible`, a future pending, a reader in the middle of an
-    /// iteration and one in the middle of a visit: the shutdown returns, and each of them
-    /// gets `Closed`.
+    /// A visit under way when the shutdown comes (in its callback, holding the shared
+    /// list lock) finishes first, and the damage it then finds keeps the close record
+    /// from being written; a visit after the shutdown is refused. (The shutdown is known
+    /// to wait once the lock refuses new shared holds: std's lock does while a writer
+    /// waits.)
+    #[test]
+    fn a_shutdown_waits_for_a_visit_under_way_and_the_damage_it_finds() {
+        let (dir, wal) = log(ReadVisibility::Appended);
+        for i in 0..3u8 {
+            wal.append(&[i + 1; 10]).unwrap();
+        }
+        // Entry 1's first payload byte, flipped in the file (the mapping shows it).
+        let (path, at) = {
+            let tail = wal.inner.lock_tail().unwrap();
+            let record = tail.active.offset_of(1).unwrap().unwrap();
+            let header = tail.active.codec.header_bytes();
+            (
+                tail.active.data_path.clone(),
+                u64::from(record) + header as u64,
+            )
+        };
+        {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            let mut byte = [0u8; 1];
+            file.read_exact_at(&mut byte, at).unwrap();
+            file.write_all_at(&[byte[0] ^ 0x40], at).unwrap();
+        }
+        let (inside_tx, inside_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let visiting = {
+            let wal = Arc::clone(&wal);
+            thread::spawn(move || {
+                let mut first = true;
+                wal.visit_from(0, |_| {
+                    if first {
+                        first = false;
+                        inside_tx.send(()).unwrap();
+                        go_rx.recv().unwrap();
+                    }
+                    std::ops::ControlFlow::Continue(())
+                })
+            })
+        };
+        inside_rx.recv().unwrap();
+        let shutdown = {
+            let wal = Arc::clone(&wal);
+            thread::spawn(move || wal.shutdown())
+        };
+        while wal.inner.segments.try_read().is_ok() {
+            assert!(
+                !shutdown.is_finished(),
+                "the shutdown did not wait for the visit"
+            );
+            thread::yield_now();
+        }
+        go_tx.send(()).unwrap();
+        let visited = visiting.join().unwrap();
+        assert!(
+            matches!(visited, Err(StoreError::Corrupt { .. })),
+            "{visited:?}"
+        );
+        shutdown.join().unwrap().unwrap();
+        assert!(
+            !dir.path().join("CLOSED").exists(),
+            "a close record written over the damage the visit found"
+        );
+        assert!(matches!(
+            wal.visit_from(0, |_| std::ops::ControlFlow::Continue(())),
+            Err(StoreError::Closed)
+        ));
+    }
+
+    /// Threads blocked in `wait_visible`, a future pending and a reader between two steps
+    /// of an iteration: the shutdown returns, and each of them gets `Closed`. (A visit
+    /// under way: `a_shutdown_waits_for_a_visit_under_way_and_the_damage_it_finds`.)
     #[test]
     fn a_shutdown_wakes_every_waiter_and_ends_every_reader_with_closed() {
         let (dir, wal) = log(ReadVisibility::Synced);

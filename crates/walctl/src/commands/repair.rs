@@ -64,6 +64,10 @@ pub(super) fn action_line(action: &Action) -> String {
         Action::SegmentSplit { segment, into } => {
             format!("segment {segment} split: the records after its hole moved to segment {into}")
         }
+        Action::LogReset { offset, lost } => format!(
+            "log reset to its start {offset}: entries {}..{} were lost",
+            lost.start, lost.end
+        ),
         Action::CursorClamped { from, to: Some(to) } => {
             format!("cursor {from} was past the end: set to {to}")
         }
