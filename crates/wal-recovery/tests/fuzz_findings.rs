@@ -806,3 +806,21 @@ fn an_empty_segment_before_the_cursor_is_consumed_with_its_gap() {
     assert_eq!(again.log.read(1).unwrap().payload, b"next");
     assert!(dir.path().join("0.txnx").exists());
 }
+
+#[test]
+fn a_new_v1_log_replaces_the_start_of_a_log_that_is_gone() {
+    // A `SEED` at 17 and no segment: a new v1 log starts at 0 but wrote no seed file, so
+    // after its first append the old start lay past its records: lost entries 1..17.
+    let dir = wal_testkit::tempdir();
+    write_seed(dir.path(), LogStart::at(17, 0)).unwrap();
+    let options = wal_store::WalOptions::default().with_codec(Codec::V1);
+    let wal = wal_store::Wal::open(dir.path(), options.clone()).unwrap();
+    assert_eq!(wal.append(b"first").unwrap().offset, 0);
+    wal.close().unwrap();
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(verification.ok, "{verification:#?}");
+    let wal = wal_store::Wal::open(dir.path(), options).unwrap();
+    assert_eq!(wal.first_offset(), 0);
+    assert_eq!(wal.read(0).unwrap().payload, b"first");
+}

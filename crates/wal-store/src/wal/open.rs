@@ -246,9 +246,13 @@ fn load_or_create(
             // left) would lie in the new log's offsets, which are all written.
             holes::write_holes(dir, &[])?;
             // The seed goes to disk before the first segment: a crash in between leaves a
-            // directory with no log, which the next open creates afresh.
+            // directory with no log, which the next open creates afresh. A v1 log keeps no
+            // seed, but a start left by a log that is gone goes before its first segment:
+            // it would misplace the new log's start (past its records: lost entries).
             if options.codec.has_crc() {
                 seed::write_seed(dir, LogStart::at(options.first_offset, options.seed_crc))?;
+            } else if crate::fs::remove_if_present(&seed::seed_path(dir))? {
+                crate::fs::sync_dir(dir)?;
             }
             let segment = Segment::create(
                 dir,
