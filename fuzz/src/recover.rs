@@ -151,7 +151,9 @@ fn rolled_forward(before: &Snapshot) -> Snapshot {
 
 /// Problems that may remain after a successful recovery: files recovery leaves alone, and
 /// the cursor's problems (a corrupt cursor is the consumer's to rewrite; one before the
-/// first entry only informs; one past the end is clamped, so it should not come back).
+/// first entry is left as it is: it informs, or with no record of a requested drop tells
+/// of lost entries recovery cannot bring back; one past the end is clamped, so it should
+/// not come back).
 /// Leftover temporary files stay only under `AbsoluteConsistency`, which changes nothing.
 fn may_remain(mode: RecoveryMode, problem: &Problem) -> bool {
     // Damage in entries the consumer consumed: the default mode leaves it, set aside.
@@ -159,9 +161,12 @@ fn may_remain(mode: RecoveryMode, problem: &Problem) -> bool {
         return mode == RecoveryMode::TolerateCorruptTail;
     }
     match problem.kind {
-        ProblemKind::UnknownFile | ProblemKind::CursorCorrupt | ProblemKind::CursorOutOfRange => {
-            true
-        }
+        // The cursor's problems: a cursor before the first entry is left as it is
+        // (RECOVERY.md, `unread_entries_gone`); recovery brings no entry back.
+        ProblemKind::UnknownFile
+        | ProblemKind::CursorCorrupt
+        | ProblemKind::CursorOutOfRange
+        | ProblemKind::UnreadEntriesGone => true,
         ProblemKind::TempFile => mode == RecoveryMode::AbsoluteConsistency,
         _ => false,
     }

@@ -516,7 +516,13 @@ pub fn repair(
     let first = after.first_offset().unwrap_or(0);
     let next = after.valid_end().unwrap_or(first);
     clamp_cursors(dir, first, next, &analysis.cursors, &mut applied.actions)?;
-    let last_crc = after.segments.iter().rev().find_map(|s| s.last_crc);
+    // The crc of the last entry: none in an empty log, even where records trimmed below
+    // its logical start are still on disk (whether they are depends on where segments end).
+    let last_crc = if next > first {
+        after.segments.iter().rev().find_map(|s| s.last_crc)
+    } else {
+        None
+    };
     let report = report(
         analysis,
         applied,

@@ -164,7 +164,8 @@ pub struct Problem {
     /// rather than an uncommitted tail.
     pub committed: bool,
     /// Whether it is damage in entries the consumer has already consumed: a data problem
-    /// in a sealed segment that lies wholly at or before the consumer's cursor (see
+    /// (or an empty segment, which goes with the gap after it) in a sealed segment that
+    /// lies wholly at or before the consumer's cursor (see
     /// [`RecoveryReport::damage_before_cursor`](crate::RecoveryReport::damage_before_cursor)).
     /// The default mode leaves it in place instead of refusing the log.
     pub consumed: bool,

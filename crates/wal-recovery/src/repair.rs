@@ -335,10 +335,9 @@ pub(crate) fn housekeeping(
         }
     }
     for (i, segment) in analysis.segments.iter().enumerate().take(last_kept) {
-        let empty = analysis
-            .problems
-            .iter()
-            .any(|p| p.kind == ProblemKind::EmptySegment && p.segment == Some(segment.base));
+        let empty = analysis.problems.iter().any(|p| {
+            p.kind == ProblemKind::EmptySegment && !p.consumed && p.segment == Some(segment.base)
+        });
         if empty {
             for path in [&segment.index_path, &segment.data_path] {
                 if path.exists() {

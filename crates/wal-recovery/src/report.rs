@@ -170,7 +170,10 @@ pub struct RecoveryReport {
     pub first_offset: u64,
     /// Last entry offset after recovery, if the log holds any.
     pub last_offset: Option<u64>,
-    /// Crc of the last entry (v2).
+    /// Crc of the last entry (v2). After [`open`](crate::open), for a log with no entry,
+    /// the crc its next entry chains from (the log's seed); [`repair`](crate::repair),
+    /// which opens no log, reports `None` then (records trimmed below a logical start are
+    /// no entries).
     pub last_crc: Option<u32>,
     /// The cursor as found.
     pub cursor: CursorState,

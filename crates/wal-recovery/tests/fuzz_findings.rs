@@ -12,6 +12,7 @@ use std::path::Path;
 
 use wal_format::Codec;
 use wal_recovery::{ProblemKind, RecoveryError, RecoveryMode, RecoveryOptions, cursor};
+use wal_store::internal::seed::{LogStart, write_seed};
 use wal_testkit::segment::{encode_index, encode_segment};
 
 fn options(mode: RecoveryMode) -> RecoveryOptions {
@@ -724,4 +725,102 @@ fn skip_corrupted_moves_the_damaged_index_of_an_empty_segment_to_quarantine() {
     recovered.log.close().unwrap();
     assert!(!dir.path().join("0.idxx").exists());
     assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
+}
+
+#[test]
+fn a_cursor_before_an_empty_first_segment_stays_unread_entries_gone() {
+    // An empty `5.txnx` and a cursor at 0: entries 1..5 the consumer had not finalized
+    // are gone. Recovery reports it and leaves the cursor as it is (RECOVERY.md), so
+    // `verify` still reports it after an append; only `AbsoluteConsistency` refuses.
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("5.txnx"), b"").unwrap();
+    fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(0)).unwrap();
+    let refused = wal_recovery::open(dir.path(), options(RecoveryMode::AbsoluteConsistency));
+    assert!(matches!(refused, Err(RecoveryError::Inconsistent { .. })));
+
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    let kinds: Vec<ProblemKind> = recovered.report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec![ProblemKind::UnreadEntriesGone]);
+    assert_eq!(recovered.report.replay_from, 5);
+    assert_eq!(recovered.log.append(b"next").unwrap().offset, 5);
+    recovered.log.close().unwrap();
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(!verification.ok);
+    let kinds: Vec<ProblemKind> = verification.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec![ProblemKind::UnreadEntriesGone]);
+    assert_eq!(verification.first_offset, Some(5));
+    assert_eq!(verification.last_valid_offset, Some(5));
+}
+
+#[test]
+fn a_logical_start_in_a_recorded_hole_opens() {
+    // Segments 0 (empty), 1 and 17 (zeros: no record), and a start at 1. `SkipCorrupted`
+    // records entries 1..17 as a hole; the store's open then looked for the start's
+    // record (to check its link) at a position of segment 1 that holds none, and failed.
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txnx"), [0u8; 241]).unwrap();
+    fs::write(dir.path().join("17.txnx"), [0u8; 241]).unwrap();
+    write_seed(dir.path(), LogStart::at(1, 0)).unwrap();
+
+    let recovered = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(recovered.log.first_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 17);
+    assert_eq!(recovered.log.iter().count(), 0);
+    assert_eq!(recovered.log.append(b"next").unwrap().offset, 17);
+    recovered.log.close().unwrap();
+    let again = wal_recovery::open(dir.path(), options(RecoveryMode::SkipCorrupted)).unwrap();
+    assert_eq!(again.log.first_offset(), 1);
+    assert_eq!(again.log.read(17).unwrap().payload, b"next");
+}
+
+#[test]
+fn an_empty_segment_before_the_cursor_is_consumed_with_its_gap() {
+    // An empty `0.txnx`, an empty v1 `1.txn` and a cursor at 0: entry 0 is in no segment,
+    // damage the consumer consumed, left in place. Once an append gives segment 1 an
+    // entry, segment 0 is an empty segment before it: it goes with its gap, consumed too,
+    // so verify counts nothing new and the next open leaves it.
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txn"), b"").unwrap();
+    fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(0)).unwrap();
+    assert_eq!(reopen_and_append(dir.path(), 1), 2);
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    let found: Vec<(ProblemKind, bool)> = verification
+        .problems
+        .iter()
+        .map(|p| (p.kind, p.consumed))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (ProblemKind::EmptySegment, true),
+            (ProblemKind::SegmentGap, true)
+        ]
+    );
+    let again = wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    assert!(again.report.actions.is_empty(), "{:#?}", again.report);
+    assert_eq!(again.log.read(1).unwrap().payload, b"next");
+    assert!(dir.path().join("0.txnx").exists());
+}
+
+#[test]
+fn a_new_v1_log_replaces_the_start_of_a_log_that_is_gone() {
+    // A `SEED` at 17 and no segment: a new v1 log starts at 0 but wrote no seed file, so
+    // after its first append the old start lay past its records: lost entries 1..17.
+    let dir = wal_testkit::tempdir();
+    write_seed(dir.path(), LogStart::at(17, 0)).unwrap();
+    let options = wal_store::WalOptions::default().with_codec(Codec::V1);
+    let wal = wal_store::Wal::open(dir.path(), options.clone()).unwrap();
+    assert_eq!(wal.append(b"first").unwrap().offset, 0);
+    wal.close().unwrap();
+
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(verification.ok, "{verification:#?}");
+    let wal = wal_store::Wal::open(dir.path(), options).unwrap();
+    assert_eq!(wal.first_offset(), 0);
+    assert_eq!(wal.read(0).unwrap().payload, b"first");
 }

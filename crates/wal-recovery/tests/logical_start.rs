@@ -374,6 +374,60 @@ fn compare_sees_the_logical_start() {
 }
 
 #[test]
+fn a_v1_log_trimmed_to_its_end_reopens_empty_there() {
+    // Found by the `model` fuzz target: the start sat at the end of the only v1 segment,
+    // and the open read the entry there as the start's record (no record, no crc) instead
+    // of taking the log as the empty one continuing at the start.
+    let dir = tempdir();
+    let wal_options = support::wal_options(SEGMENT_BYTES).with_codec(Codec::V1);
+    let wal = Wal::open(dir.path(), wal_options.clone()).unwrap();
+    assert_eq!(wal.append(&payload(0)).unwrap().offset, 0);
+    wal.trim_before(1).unwrap();
+    assert_eq!(wal.first_offset(), 1);
+    drop(wal);
+    let wal = Wal::open(dir.path(), wal_options.clone()).unwrap();
+    assert_eq!((wal.first_offset(), wal.next_offset()), (1, 1));
+    drop(wal);
+
+    let recovered = open(
+        dir.path(),
+        &options(SEGMENT_BYTES).with_wal(wal_options.clone()),
+    );
+    assert!(recovered.report.is_clean(), "{:#?}", recovered.report);
+    assert_eq!(recovered.log.first_offset(), 1);
+    assert_eq!(recovered.log.next_offset(), 1);
+    assert_eq!(all_entries(&recovered.log), expected(1..1));
+    assert_eq!(recovered.log.append(&payload(1)).unwrap().offset, 1);
+    assert_eq!(all_entries(&recovered.log), expected(1..2));
+    recovered.log.close().unwrap();
+
+    let wal = Wal::open(dir.path(), wal_options).unwrap();
+    assert_eq!(wal.first_offset(), 1);
+    assert_eq!(wal.read(1).unwrap().payload, payload(1));
+    wal.close().unwrap();
+    assert_verified(dir.path());
+}
+
+#[test]
+fn repair_of_a_log_trimmed_to_its_end_reports_no_last_crc() {
+    // Found by the `model` fuzz target: the trimmed record still on disk below the start
+    // gave `repair`'s report a last crc, though the log holds no entry.
+    let dir = tempdir();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    append_range(&recovered.log, 0..1);
+    recovered.log.trim_before(1).unwrap();
+    assert_eq!(recovered.log.first_offset(), 1);
+    recovered.log.close().unwrap();
+    assert_eq!(segment_bases(dir.path()), vec![0]);
+
+    let report = wal_recovery::repair(dir.path(), RecoveryMode::TolerateCorruptTail, None).unwrap();
+    assert!(report.is_clean(), "{report:#?}");
+    assert_eq!(report.first_offset, 1);
+    assert_eq!(report.last_offset, None);
+    assert_eq!(report.last_crc, None);
+}
+
+#[test]
 fn a_crash_inside_a_reset_compares_commit_offset_and_cursor_with_its_start() {
     // A snapshot installed at 1000, `reset_to(1001)`, a crash after the flag: the commit
     // offset and the cursor (1000) are judged against the log the finished reset leaves,

@@ -49,21 +49,28 @@ fn affected_end(segments: &[SegmentScan], problem: &Problem) -> Option<u64> {
     segments.get(i + 1).map(|s| s.base)
 }
 
-/// Marks the data problems that lie wholly at or before the replay start as consumed,
-/// and returns the damaged consumed entries: from the first one a problem affects to the
-/// base of the first segment after them (what the store sets aside ends there).
+/// Whether `kind` is damage that can lie in consumed entries: a data problem, or an empty
+/// segment, which always comes with the gap or overlap after it and goes with it.
+fn is_damage(kind: ProblemKind) -> bool {
+    kind.is_data() || kind == ProblemKind::EmptySegment
+}
+
+/// Marks the data problems (and empty segments) that lie wholly at or before the replay
+/// start as consumed, and returns the damaged consumed entries: from the first one a
+/// problem affects to the base of the first segment after them (what the store sets aside
+/// ends there).
 pub(super) fn mark_consumed(analysis: &mut Analysis) -> Option<Range<u64>> {
     let start = replay_start(analysis)?;
     let end = analysis
         .problems
         .iter()
-        .filter(|p| p.kind.is_data())
+        .filter(|p| is_damage(p.kind))
         .filter_map(|p| affected_end(&analysis.segments, p))
         .filter(|&end| end <= start)
         .max()?;
     let mut first = end;
     for problem in &mut analysis.problems {
-        if problem.kind.is_data()
+        if is_damage(problem.kind)
             && affected_end(&analysis.segments, problem).is_some_and(|e| e <= end)
         {
             problem.consumed = true;

@@ -246,9 +246,13 @@ fn load_or_create(
             // left) would lie in the new log's offsets, which are all written.
             holes::write_holes(dir, &[])?;
             // The seed goes to disk before the first segment: a crash in between leaves a
-            // directory with no log, which the next open creates afresh.
+            // directory with no log, which the next open creates afresh. A v1 log keeps no
+            // seed, but a start left by a log that is gone goes before its first segment:
+            // it would misplace the new log's start (past its records: lost entries).
             if options.codec.has_crc() {
                 seed::write_seed(dir, LogStart::at(options.first_offset, options.seed_crc))?;
+            } else if crate::fs::remove_if_present(&seed::seed_path(dir))? {
+                crate::fs::sync_dir(dir)?;
             }
             let segment = Segment::create(
                 dir,
@@ -337,13 +341,19 @@ fn check_seed_agrees(start: LogStart, last_crc: Option<u32>) -> Result<()> {
 }
 
 /// Refuses a logical start inside the records whose record does not chain from the start
-/// file's crc (a v1 record has no link to check).
+/// file's crc (a v1 record has no link to check). A start with no record of its own names
+/// nothing to check: at the end of a v1 log (which keeps no crc for an empty log), or in
+/// a hole (entries recovery recorded as lost, past the end of their segment's records).
 fn check_start_record(segments: &[Segment], start: LogStart) -> Result<()> {
     let index = segments.partition_point(|s| s.base <= start.offset);
     let Some(segment) = index.checked_sub(1).and_then(|i| segments.get(i)) else {
         return Ok(());
     };
-    let entry = segment.entry_unpublished(start.offset - segment.base)?;
+    let position = start.offset - segment.base;
+    if position >= segment.entries()? {
+        return Ok(());
+    }
+    let entry = segment.entry_unpublished(position)?;
     match entry.prev_crc {
         Some(prev) if prev != start.crc => Err(StoreError::Layout {
             segment: segment.base,
