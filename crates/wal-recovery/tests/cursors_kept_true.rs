@@ -17,7 +17,7 @@ use std::path::Path;
 
 use support::{append_range, open, options, payload, tempdir};
 use wal_recovery::cursor::{self, CursorRecord, read_named_cursor};
-use wal_recovery::{CursorState, DEFAULT_CURSOR, Error, Log, ProblemKind};
+use wal_recovery::{CursorState, DEFAULT_CURSOR, Error, Log, ProblemKind, RecoveryOptions};
 use wal_store::faults::{Call, EIO, FaultPlan, Rule};
 
 /// Ten entries a segment (see `crash_points.rs`).
@@ -549,4 +549,34 @@ fn a_crash_at_each_step_of_a_reset_leaves_cursors_true() {
             }
         },
     );
+}
+
+/// Found by the fuzz `model` target: a trim dropping unread entries up to the largest
+/// offset would have moved the cursors to `u64::MAX - 1`, which no cursor file can name
+/// (the next strict recovery refused it as corrupt). The move is refused first, and
+/// nothing changes.
+#[test]
+fn a_trim_dropping_unread_entries_to_the_largest_offset_is_refused_whole() {
+    let dir = tempdir();
+    let first = u64::MAX - 5;
+    let options = RecoveryOptions::default().with_wal(
+        support::wal_options(256)
+            .with_first_offset(first)
+            .with_seed_crc(7),
+    );
+    let log = open(dir.path(), &options).log;
+    for offset in first..u64::MAX {
+        log.append(&offset.to_be_bytes()).unwrap();
+    }
+    log.set_cursor(first + 1).unwrap();
+    match log.trim_before_dropping_unread(u64::MAX) {
+        Err(Error::InvalidArgument(message)) => assert!(message.contains("no room"), "{message}"),
+        other => panic!("expected the move to be refused, got {other:?}"),
+    }
+    assert_eq!(log.cursor(DEFAULT_CURSOR).unwrap(), Some(first + 1));
+    assert_eq!(log.first_offset(), first);
+    log.close().unwrap();
+    let strict = options.with_mode(wal_recovery::RecoveryMode::AbsoluteConsistency);
+    let reopened = open(dir.path(), &strict);
+    assert_eq!(reopened.report.replay_from, first + 2);
 }

@@ -349,6 +349,13 @@ fn move_to(
     offset: u64,
     dropped: Option<std::ops::Range<u64>>,
 ) -> Result<()> {
+    if offset >= u64::MAX - 1 {
+        // The cursor file cannot name it (FORMAT.md §9): refused before anything is
+        // written, so a change that would move every cursor there changes nothing.
+        return Err(Error::InvalidArgument(format!(
+            "cursor {name} cannot move to {offset}: it leaves no room for a later entry (the largest cursor is u64::MAX - 2)"
+        )));
+    }
     if cursors.get(name).is_some_and(|r| offset < r.offset) {
         log.retention.hold_from(offset);
     }
