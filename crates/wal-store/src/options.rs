@@ -86,7 +86,8 @@ pub struct WalOptions {
     /// `n` ordinary segments counts `n * (segment_bytes + 1)` however full they are. Index
     /// files (4 bytes per entry and a few more per segment) and the small files are not
     /// counted. Checked when a new data file would be created or one grown (never per
-    /// append): sealed segments are removed as [`retention`](WalOptions::retention) allows,
+    /// append; an entry larger than a segment counts its grown file and the new segment
+    /// that follows it, since its segment is sealed at once): sealed segments are removed as [`retention`](WalOptions::retention) allows,
     /// and if that does not make room the append fails with
     /// [`StoreError::AtCapacity`]. `None` (the default): no limit. At least two segments'
     /// worth: the active segment and the next.

@@ -256,7 +256,7 @@ fn a_batch_is_refused_whole_or_appended_whole() {
 }
 
 /// An entry larger than a segment grows an empty segment: the growth counts against
-/// `max_log_bytes` like a new file.
+/// `max_log_bytes` like a new file (with the seal's new file after it).
 #[test]
 fn a_grown_segment_counts_its_growth() {
     let dir = tempdir();
@@ -273,7 +273,8 @@ fn a_grown_segment_counts_its_growth() {
             ..
         } => {
             assert_eq!((limit, held), ("max_log_bytes", FILE_BYTES));
-            assert_eq!(needed, 1012 + 1 - FILE_BYTES);
+            // The growth, and the seal that follows a record past the segment size.
+            assert_eq!(needed, (1012 + 1 - FILE_BYTES) + FILE_BYTES);
         }
         other => panic!("expected AtCapacity, got {other:?}"),
     }
@@ -342,7 +343,135 @@ fn an_append_that_adds_no_bytes_is_not_refused() {
     wal.truncate_after(0).unwrap();
     assert_eq!((wal.first_offset(), wal.next_offset()), (1, 1));
     wal.close().unwrap();
-    let wal = Wal::open(dir.path(), options.with_max_log_bytes(2 * FILE_BYTES)).unwrap();
+    // The grown file already takes the entry: only the seal after it, one segment's
+    // file, is asked for, and a limit that has no room for it refuses the append.
+    let lowered = options.clone().with_max_log_bytes(2 * FILE_BYTES);
+    let wal = Wal::open(dir.path(), lowered).unwrap();
+    match wal.append(&large).unwrap_err() {
+        StoreError::AtCapacity { limit, needed, .. } => {
+            assert_eq!((limit, needed), ("max_log_bytes", FILE_BYTES));
+        }
+        other => panic!("expected AtCapacity, got {other:?}"),
+    }
+    wal.close().unwrap();
+    // Room for the grown file as it is and the seal: no growth is counted.
+    let grown = 1012 + 1;
+    let wal = Wal::open(dir.path(), options.with_max_log_bytes(grown + FILE_BYTES)).unwrap();
     assert_eq!(wal.append(&large).unwrap().offset, 1);
     assert_eq!(wal.read(1).unwrap().payload, large);
+}
+
+/// Payload bytes of an entry three and a half segments long (a record of 896 bytes).
+const LARGE_PAYLOAD_BYTES: usize = 896 - 12;
+/// The data file grown for it.
+const LARGE_FILE_BYTES: u64 = 896 + 1;
+
+/// The segments' data file lengths, by base.
+fn file_lengths(dir: &Path) -> Vec<(u64, u64)> {
+    common_a::data_files(dir)
+        .into_iter()
+        .map(|(base, codec)| (base, common_a::read_data(dir, base, codec).len() as u64))
+        .collect()
+}
+
+/// An entry larger than a segment takes a grown segment and then the seal right after
+/// it: a single append asks room for both, as a batch does, and a limit with room for
+/// the growth but not for the seal refuses it whole. Accepting it would leave the last
+/// segment holding a record past the segment size, and every later append refused,
+/// for good: each needs a new segment, and retention never removes the active one.
+#[test]
+fn a_large_entry_is_refused_when_its_seal_has_no_room() {
+    let dir = tempdir();
+    let (needed_from, calls) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicUsize::new(0)));
+    let options = options()
+        .with_max_entry_bytes(4096)
+        .with_max_log_bytes(4 * FILE_BYTES)
+        .with_retention_hook(hook(&needed_from, &calls));
+    let wal = Wal::open(dir.path(), options).unwrap();
+    let large = vec![7u8; LARGE_PAYLOAD_BYTES];
+    let growth = LARGE_FILE_BYTES - FILE_BYTES;
+    assert!(
+        FILE_BYTES + growth <= 4 * FILE_BYTES,
+        "the growth alone fits"
+    );
+    for refused in [
+        wal.append(&large).unwrap_err(),
+        wal.append_batch(&[&large]).unwrap_err(),
+    ] {
+        match refused {
+            StoreError::AtCapacity {
+                limit,
+                held,
+                needed,
+                ..
+            } => {
+                assert_eq!((limit, held), ("max_log_bytes", FILE_BYTES));
+                assert_eq!(needed, growth + FILE_BYTES);
+            }
+            other => panic!("expected AtCapacity, got {other:?}"),
+        }
+    }
+    assert_eq!(wal.next_offset(), 0);
+    assert_eq!(file_lengths(dir.path()), [(0, FILE_BYTES)]);
+    // The log is not wedged: it fills and, consumed, makes room as before.
+    append(&wal, 4 * PER_SEGMENT);
+    needed_from.store(wal.next_offset(), Ordering::Release);
+    append(&wal, 2 * PER_SEGMENT);
+    assert_entries(&wal, wal.first_offset());
+}
+
+/// With room for the seal too, the large entry is appended and its segment sealed at
+/// once; consumed, it is removed like any other, and the log goes on.
+#[test]
+fn a_large_entry_with_room_for_its_seal_is_appended_and_sealed() {
+    let dir = tempdir();
+    let (needed_from, calls) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicUsize::new(0)));
+    let options = options()
+        .with_max_entry_bytes(4096)
+        .with_max_log_bytes(LARGE_FILE_BYTES + FILE_BYTES)
+        .with_retention_hook(hook(&needed_from, &calls));
+    let wal = Wal::open(dir.path(), options).unwrap();
+    let large = vec![7u8; LARGE_PAYLOAD_BYTES];
+    assert_eq!(wal.append(&large).unwrap().offset, 0);
+    assert_eq!(
+        file_lengths(dir.path()),
+        [(0, LARGE_FILE_BYTES), (1, FILE_BYTES)]
+    );
+    append(&wal, PER_SEGMENT);
+    assert!(matches!(
+        wal.append(&payload(wal.next_offset())),
+        Err(StoreError::AtCapacity { .. })
+    ));
+    needed_from.store(wal.next_offset(), Ordering::Release);
+    append(&wal, 2 * PER_SEGMENT);
+    assert_entries(&wal, 1);
+}
+
+/// A truncation that makes a grown segment active again seals it at once: the segments
+/// it dropped (at least the seal that followed it) free the room the seal takes, so the
+/// log goes on appending under the same limit.
+#[test]
+fn a_truncation_back_into_a_grown_segment_seals_it_within_the_limit() {
+    let dir = tempdir();
+    let options = options()
+        .with_max_entry_bytes(4096)
+        .with_max_log_bytes(LARGE_FILE_BYTES + 2 * FILE_BYTES);
+    let wal = Wal::open(dir.path(), options).unwrap();
+    let large = vec![7u8; LARGE_PAYLOAD_BYTES];
+    wal.append(&large).unwrap();
+    append(&wal, PER_SEGMENT + 1);
+    assert_eq!(bases(dir.path()), [0, 1, 6]);
+    assert!(matches!(
+        wal.append_batch(&vec![payload(7); 5]),
+        Err(StoreError::AtCapacity { .. })
+    ));
+    wal.truncate_after(0).unwrap();
+    assert_eq!(
+        file_lengths(dir.path()),
+        [(0, LARGE_FILE_BYTES), (1, FILE_BYTES)]
+    );
+    append(&wal, PER_SEGMENT + 1);
+    assert_eq!(bases(dir.path()), [0, 1, 6]);
+    assert_eq!(wal.read(0).unwrap().payload, large);
+    assert_eq!(wal.next_offset(), PER_SEGMENT + 2);
 }

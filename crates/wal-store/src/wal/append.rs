@@ -123,11 +123,16 @@ impl Inner {
         self.forget_close_record(tail)?;
         let needed = record_bytes(tail.active.codec, payload.len())?;
         if tail.sealed_on_disk || !self.fits(&tail.active, needed) {
+            // Room for everything this append adds (a growth or a new segment, and the
+            // seal right after a record past the segment size), made once by the batch's
+            // rule before anything changes: an append the limits refuse changes nothing,
+            // and one they accept is never left unsealed for lack of room.
+            self.make_room_for_batch(tail, std::slice::from_ref(&payload))?;
             if tail.active.entries()? == 0 {
                 self.grow_active(tail, needed)?;
             } else {
                 let needed_new = record_bytes(self.options.codec, payload.len())?;
-                self.rotate(tail, needed_new)?;
+                self.rotate(tail, needed_new, Room::Made)?;
             }
         }
         if tail.active.zero_ahead_due(needed) {
@@ -142,7 +147,7 @@ impl Inner {
             tail.active.publish(tail.active.data_len());
             self.readable_end.store(next_offset, Ordering::Release);
         }
-        self.seal_if_oversized(tail);
+        self.seal_if_oversized(tail, Room::Made);
         Ok(Appended {
             offset,
             crc: encoded.crc,
@@ -180,12 +185,14 @@ impl Inner {
     /// segment size: other readers of the format map only that much of the last segment.
     /// The operation that left it so has happened already, so a failure here is logged,
     /// not returned: the next append, which cannot fit after such a segment, rotates then
-    /// (and a failed sync has poisoned the log, which every later call reports).
-    pub(super) fn seal_if_oversized(&self, tail: &mut Tail) {
+    /// (and a failed sync has poisoned the log, which every later call reports). An
+    /// append makes the seal's room before it writes ([`Room::Made`]); a truncation frees
+    /// at least as much as the seal takes, having dropped the segment that followed.
+    pub(super) fn seal_if_oversized(&self, tail: &mut Tail, room: Room) {
         if tail.active.data_len() <= self.options.segment_bytes {
             return;
         }
-        if let Err(e) = self.rotate(tail, 0) {
+        if let Err(e) = self.rotate(tail, 0, room) {
             log::warn!(
                 target: "wal_store::segment",
                 "segment {} holds an entry larger than a segment and could not be sealed: {e}",
@@ -207,7 +214,8 @@ impl Inner {
         )
     }
 
-    /// Grows the (empty) active segment so that a record of `needed` bytes fits.
+    /// Grows the (empty) active segment so that a record of `needed` bytes fits. The
+    /// caller has made the room for the growth (see `capacity.rs`).
     fn grow_active(&self, tail: &mut Tail, needed: usize) -> Result<()> {
         let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
             StoreError::EntryTooLarge {
@@ -215,8 +223,6 @@ impl Inner {
                 max: self.options.max_entry_bytes,
             }
         })?;
-        let added = wal_format::data_file_bytes(len).saturating_sub(tail.active.capacity() as u64);
-        self.make_room(tail, 0, added)?;
         // A full disk here is an error of this append alone; only the fsync is a sync
         // of the segment's data (invariant 6).
         tail.active.grow(len)?;
@@ -238,16 +244,19 @@ impl Inner {
     /// Order, for crash safety: the old data is made durable, then its index is written
     /// (temp file, fsync, rename, directory fsync), then the new data file is created the
     /// same way; only then does the log report the old segment's entries durable and
-    /// start appending to the new one. Before all that, room is made for the new data
-    /// file (see `capacity.rs`): an append the limits refuse changes nothing.
-    fn rotate(&self, tail: &mut Tail, needed: usize) -> Result<()> {
+    /// start appending to the new one. Before all that, unless the caller has made it
+    /// already, room is made for the new data file (see `capacity.rs`): an append the
+    /// limits refuse changes nothing.
+    fn rotate(&self, tail: &mut Tail, needed: usize, room: Room) -> Result<()> {
         let len = u32::try_from(needed.max(self.options.segment_bytes as usize)).map_err(|_| {
             StoreError::EntryTooLarge {
                 size: needed,
                 max: self.options.max_entry_bytes,
             }
         })?;
-        self.make_room(tail, 1, wal_format::data_file_bytes(len))?;
+        if room == Room::ToMake {
+            self.make_room(tail, 1, wal_format::data_file_bytes(len))?;
+        }
         let old = Arc::clone(&tail.active);
         // Timed from the seal's first sync on, not from the wait for its turn.
         let started = self.flush_data(|| {
@@ -292,6 +301,16 @@ impl Inner {
         tail.sealed_on_disk = false;
         Ok(())
     }
+}
+
+/// Whether the room (under the log's limits) for what a rotation adds has been made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Room {
+    /// Made by the caller, for this and what follows it (an append's growth or new
+    /// segment and its seal, asked for together).
+    Made,
+    /// Still to make, by the rotation itself.
+    ToMake,
 }
 
 /// Whether a record of `needed` bytes fits after `data_len` bytes of records in a data

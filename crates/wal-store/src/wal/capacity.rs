@@ -139,7 +139,9 @@ struct Model {
 impl Inner {
     /// Makes room, before a batch writes anything, for every data file its appends will
     /// create or grow, so that the limits refuse the whole batch or none of it: the
-    /// rotations inside the batch then find the room made.
+    /// rotations inside the batch then find the room made. A single append that does not
+    /// fit its active segment asks the same, as a batch of one, so that both count a
+    /// growth or new segment and the seal after it by one rule.
     pub(super) fn make_room_for_batch<P: AsRef<[u8]>>(
         &self,
         tail: &Tail,

@@ -9,6 +9,7 @@ use crate::fs;
 use crate::holes;
 use crate::seed::{self, LogStart};
 use crate::segment::Segment;
+use crate::wal::append::Room;
 use crate::wal::inner::{Inner, Tail};
 
 /// Where a truncation cuts (see [`Inner::plan_cut`]).
@@ -94,7 +95,7 @@ impl Inner {
         tail.sealed_on_disk = false;
         tail.next_offset = cut;
         tail.last_crc = new_last_crc;
-        self.seal_if_oversized(&mut tail);
+        self.seal_if_oversized(&mut tail, Room::ToMake);
         drop(tail);
         drop(leadership);
         if let Some(wakeups) = wakeups {
