@@ -108,6 +108,19 @@ impl Runner<'_> {
         }
         let keep_from = preview.unwrap_or_else(|e| panic!("first_offset_after_trim: {e}"));
         let dropping = pick::flag(u);
+        if dropping
+            && let Some(log) = handle.front()
+            && let Some(to) = keep_from.checked_sub(1)
+            && cursor_move_unnameable(&self.model, to)
+        {
+            trace(format_args!("log: trim_before_dropping_unread({offset}), refused"));
+            match log.trim_before_dropping_unread(offset) {
+                Err(wal_recovery::Error::InvalidArgument(_)) => {}
+                other => panic!("trim_before_dropping_unread({offset}) to {to}: {other:?}"),
+            }
+            assert_eq!(wal.first_offset(), first, "a refused trim changed the log");
+            return;
+        }
         let result = match handle.front() {
             Some(log) if dropping => {
                 trace(format_args!("log: trim_before_dropping_unread({offset})"));
@@ -178,6 +191,16 @@ impl Runner<'_> {
     pub(super) fn clear(&mut self, handle: &Handle) {
         match handle.front() {
             Some(log) => {
+                if let Some(last) = self.model.last()
+                    && cursor_move_unnameable(&self.model, last)
+                {
+                    trace(format_args!("log: clear(), refused"));
+                    match log.clear() {
+                        Err(wal_recovery::Error::InvalidArgument(_)) => {}
+                        other => panic!("clear with its last entry at {last}: {other:?}"),
+                    }
+                    return;
+                }
                 trace(format_args!("log: clear()"));
                 log.clear().expect("clear");
                 if let Some(last) = self.model.last() {
@@ -239,4 +262,10 @@ impl Runner<'_> {
             ),
         }
     }
+}
+
+/// Whether moving the cursors below `to` up to it is refused: a cursor file cannot name
+/// `u64::MAX - 1` or more, so the front door refuses such a change whole.
+fn cursor_move_unnameable(model: &crate::log_model::LogModel, to: u64) -> bool {
+    to >= u64::MAX - 1 && model.lowest().is_some_and(|(_, cursor)| cursor < to)
 }
