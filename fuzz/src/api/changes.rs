@@ -113,7 +113,9 @@ impl Runner<'_> {
             && let Some(to) = keep_from.checked_sub(1)
             && cursor_move_unnameable(&self.model, to)
         {
-            trace(format_args!("log: trim_before_dropping_unread({offset}), refused"));
+            trace(format_args!(
+                "log: trim_before_dropping_unread({offset}), refused"
+            ));
             match log.trim_before_dropping_unread(offset) {
                 Err(wal_recovery::Error::InvalidArgument(_)) => {}
                 other => panic!("trim_before_dropping_unread({offset}) to {to}: {other:?}"),
