@@ -377,30 +377,45 @@ fn a_truncation_racing_submits_never_lets_a_removed_batch_succeed() {
     const BATCHES: u64 = 300;
     let dir = tempfile::tempdir().unwrap();
     let wal = Arc::new(Wal::open(dir.path(), options(SyncPolicy::Manual)).unwrap());
+    let writers_done = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..THREADS)
         .map(|t| {
             let wal = Arc::clone(&wal);
+            let writers_done = Arc::clone(&writers_done);
             thread::spawn(move || {
-                (0..BATCHES)
+                let submitted = (0..BATCHES)
                     .map(|b| {
                         let payloads: Vec<Vec<u8>> = (0..2)
                             .map(|i| format!("{t}-{b}-{i}").into_bytes())
                             .collect();
                         (payloads.clone(), wal.submit(&payloads).unwrap())
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                writers_done.fetch_add(1, Ordering::SeqCst);
+                submitted
             })
         })
         .collect();
+    // Driven by the log's growth, not by time: it cuts the last two entries (often those
+    // of a batch just appended) each time eight more were appended, for as long as the
+    // writers run and at least once, so that both outcomes always happen: every cut is
+    // at offset 6 or later (the first batches always stay), and at least one is made.
     let truncator = {
         let wal = Arc::clone(&wal);
         thread::spawn(move || {
-            for _ in 0..BATCHES {
-                // Drops the last few entries, often those of a batch just appended.
-                if let Some(keep) = wal.next_offset().checked_sub(3) {
-                    wal.truncate_after(keep).unwrap();
+            let mut cut_at = 0;
+            let mut cuts = 0;
+            while writers_done.load(Ordering::SeqCst) < usize::try_from(THREADS).unwrap()
+                || cuts == 0
+            {
+                let next = wal.next_offset();
+                if next >= cut_at + 8 {
+                    wal.truncate_after(next - 3).unwrap();
+                    cut_at = next - 2;
+                    cuts += 1;
+                } else {
+                    thread::yield_now();
                 }
-                thread::yield_now();
             }
         })
     };
