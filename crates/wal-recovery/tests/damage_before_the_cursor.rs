@@ -364,3 +364,32 @@ fn the_trim_of_consumed_damage_before_an_empty_active_segment() {
     assert_eq!(recovered.log.first_offset(), 30);
     assert_eq!(recovered.log.append(&payload(30)).unwrap().offset, 30);
 }
+
+/// Found by the fuzz `recover_dir` target: a consumed damaged segment whose index is gone
+/// too. The default mode leaves a segment set aside as it is (no index rebuilt there), so
+/// the missing index is in consumed entries as well: reported as consumed, and the log
+/// opens with nothing but consumed problems left.
+#[test]
+fn a_missing_index_of_a_consumed_damaged_segment_is_consumed_too() {
+    let dir = tempdir();
+    consumed_to_30(dir.path());
+    flip_entry(dir.path(), 10, 13);
+    fs::remove_file(index_path(dir.path(), 10)).unwrap();
+    let recovered = open(dir.path(), &options(SEGMENT_BYTES));
+    assert_eq!(replayed(&recovered), expected(CURSOR + 1..ENTRIES));
+    drop(recovered);
+    let verification = wal_recovery::verify(dir.path(), None).unwrap();
+    assert!(
+        verification.problems.iter().all(|p| p.consumed),
+        "{:#?}",
+        verification.problems
+    );
+    assert!(
+        verification
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::IndexMissing),
+        "{:#?}",
+        verification.problems
+    );
+}

@@ -91,6 +91,11 @@ impl Runner<'_> {
         let first = self.model.first;
         let next = self.model.next;
         let wal = handle.store();
+        // The model's durable end is a lower bound (rotations also sync): whether the trim
+        // must sync to record its start depends on the store's real one.
+        if let Some(durable) = wal.last_synced_offset() {
+            self.model.synced_end = self.model.synced_end.max(durable.saturating_add(1));
+        }
         let preview = wal.first_offset_after_trim(offset);
         if let Err(refusal) = self.model.check_trim(offset) {
             assert_refused(preview, refusal.clone(), first, "first_offset_after_trim");

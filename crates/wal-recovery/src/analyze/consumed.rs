@@ -70,10 +70,14 @@ pub(super) fn mark_consumed(analysis: &mut Analysis) -> Option<Range<u64>> {
         .max()?;
     let mut first = end;
     for problem in &mut analysis.problems {
-        if is_damage(problem.kind)
-            && affected_end(&analysis.segments, problem).is_some_and(|e| e <= end)
-        {
-            problem.consumed = true;
+        if affected_end(&analysis.segments, problem).is_none_or(|e| e > end) {
+            continue;
+        }
+        // Every problem of a segment set aside is in consumed entries: the damage, and
+        // what comes with leaving the segment as it is (a missing or stale index, which
+        // no mode rebuilds there).
+        problem.consumed = true;
+        if is_damage(problem.kind) {
             first = first.min(problem.offset.unwrap_or(end));
         }
     }
