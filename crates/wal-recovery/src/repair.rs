@@ -392,10 +392,13 @@ pub(crate) fn housekeeping(
 fn set_aside_damaged(analysis: &Analysis, base: u64) -> bool {
     analysis.consumed_damage.as_ref().is_some_and(|range| {
         base < range.end
-            && analysis
-                .problems
-                .iter()
-                .any(|p| p.consumed && p.segment == Some(base))
+            && analysis.problems.iter().any(|p| {
+                // Damage, not what leaving the segment as it is brings along (a
+                // missing index, consumed too): a segment with no damage is mended.
+                p.consumed
+                    && p.segment == Some(base)
+                    && (p.kind.is_data() || p.kind == ProblemKind::EmptySegment)
+            })
     })
 }
 

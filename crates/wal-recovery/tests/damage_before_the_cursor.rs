@@ -393,3 +393,30 @@ fn a_missing_index_of_a_consumed_damaged_segment_is_consumed_too() {
         verification.problems
     );
 }
+
+/// Found by the fuzz `recover_dir` target (after the test above's change): a missing
+/// index of an intact segment before consumed damage is in consumed entries too, but the
+/// segment holds no damage and is not set aside: every mode mends its index, so that the
+/// store opens it (skip-corrupted used to be refused with "sealed segment has no index").
+#[test]
+fn a_missing_index_before_consumed_damage_is_mended_in_every_mode() {
+    for mode in [
+        RecoveryMode::TolerateCorruptTail,
+        RecoveryMode::SkipCorrupted,
+    ] {
+        let dir = tempdir();
+        consumed_to_30(dir.path());
+        flip_entry(dir.path(), 10, 13);
+        fs::remove_file(index_path(dir.path(), 0)).unwrap();
+        let recovered = open(dir.path(), &options(SEGMENT_BYTES).with_mode(mode));
+        assert_eq!(
+            replayed(&recovered),
+            expected(CURSOR + 1..ENTRIES),
+            "{mode:?}"
+        );
+        assert!(
+            index_path(dir.path(), 0).exists(),
+            "{mode:?}: index not mended"
+        );
+    }
+}
