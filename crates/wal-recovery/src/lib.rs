@@ -82,7 +82,7 @@ pub use divergence::{Divergence, compare};
 pub use error::{Error, RecoveryError, Result};
 pub use journal::{JOURNAL_FILE_NAME, PENDING_SUFFIX, read_layout};
 pub use log::Pending;
-pub use log::{Iter, Log, RevIter};
+pub use log::{Iter, Log, RevIter, read_meta};
 pub use migrate::{Migration, migrate, migrate_with_segment_bytes};
 pub use mode::RecoveryMode;
 pub use problem::{Problem, ProblemKind};

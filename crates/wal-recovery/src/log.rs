@@ -25,6 +25,7 @@ mod meta;
 mod pipeline;
 mod retention;
 
+pub use meta::read_meta;
 pub use pipeline::Pending;
 pub(crate) use retention::RetentionCell;
 

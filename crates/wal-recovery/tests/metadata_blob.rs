@@ -258,3 +258,28 @@ fn a_torn_tail_cut_by_recovery_leaves_the_blob_alone() {
     assert_eq!(recovered.log.next_offset(), 2);
     assert_eq!(recovered.log.meta().unwrap().as_deref(), Some(&b"kept"[..]));
 }
+
+#[test]
+fn the_blob_is_read_before_the_log_is_opened() {
+    let dir = wal_testkit::tempdir();
+    let missing = dir.path().join("no-log-here");
+    assert_eq!(wal_recovery::read_meta(&missing).unwrap(), None);
+    let log = open(dir.path());
+    assert_eq!(wal_recovery::read_meta(dir.path()).unwrap(), None);
+    log.write_meta(b"vote 7").unwrap();
+    // Read while the log is open (and after): the blob as written.
+    assert_eq!(
+        wal_recovery::read_meta(dir.path()).unwrap().as_deref(),
+        Some(&b"vote 7"[..])
+    );
+    drop(log);
+    let meta = dir.path().join(META_FILE_NAME);
+    let mut bytes = std::fs::read(&meta).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&meta, bytes).unwrap();
+    assert!(matches!(
+        wal_recovery::read_meta(dir.path()),
+        Err(RecoveryError::Store(StoreError::MetaCorrupt { .. }))
+    ));
+}

@@ -3,12 +3,24 @@
 //! the store's, with this crate's error type.
 
 use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
 use wal_store::Wal;
 
 use crate::error::{Error, Result};
 use crate::log::Log;
+
+/// The caller's metadata blob of the log in `dir`, read without opening the log: `None`
+/// when none was written (or there is no such directory). It is what a caller may need
+/// before [`open`](crate::open): a raft node keeps there the commit offset it passes to
+/// recovery. A damaged file is an error
+/// ([`StoreError::MetaCorrupt`](wal_store::StoreError::MetaCorrupt)), never a blob nor
+/// `None`. The file is replaced atomically, so a concurrent writer is seen before or
+/// after, never in between.
+pub fn read_meta(dir: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
+    Ok(wal_store::internal::meta::read_meta(dir.as_ref())?)
+}
 
 impl Log {
     /// Replaces the caller's metadata blob (at most

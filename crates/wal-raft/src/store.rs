@@ -1,0 +1,355 @@
+//! The raft log on a walrs log: what each of openraft's calls does to it, as plain
+//! (blocking) functions; `raft.rs` puts openraft's traits in front of them.
+//!
+//! Raft index = log offset, one entry per raft entry (the whole `Entry`, in postcard).
+//! The vote, the committed and the last purged log ids are in the log's metadata blob
+//! (`meta.rs`). What each call maps to:
+//!
+//! | openraft | walrs |
+//! |---|---|
+//! | append | `submit` (returns at once), flush reported by `on_durable` |
+//! | append to an empty log at another index | `reset_to` that index first |
+//! | truncate(from) | `truncate_after(from - 1)` (cut bytes zeroed); from 0: `reset_to(0)` |
+//! | purge(upto) | record it, then `trim_before(upto + 1)`; past the end: `reset_to` |
+//! | save_vote, save_committed | `write_meta` |
+
+use std::ops::{Bound, ControlFlow, RangeBounds};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use openraft::{Entry, LogId, RaftTypeConfig, Vote};
+use wal_recovery::{Log, RecoveryOptions};
+use wal_store::SyncPolicy;
+
+use crate::error::{Error, Result};
+use crate::meta::RaftMeta;
+use crate::options::Options;
+
+/// The crc a reset log chains its first entry from. Fixed, so that two nodes whose logs
+/// were reset at the same index and hold the same entries compare equal.
+const RESET_SEED_CRC: u32 = 0;
+
+/// The log of an openraft node, on a walrs log in a directory of its own: openraft's
+/// [`RaftLogStorage`](openraft::storage::RaftLogStorage) and
+/// [`RaftLogReader`](openraft::RaftLogReader) (storage-v2).
+///
+/// Cloning is cheap: the clones share the log (openraft's log reader is one). The
+/// directory is a walrs log: `walctl verify`, `stat`, `dump` and `compare` read it.
+///
+/// Appends return once the entries are written to the log's memory map and readable;
+/// openraft learns that they are durable through its flush callback, which the walrs log
+/// calls from the thread that synced them (group commit: one sync for every append
+/// waiting). Truncation, purge, vote and commit writes are durable when they return; they
+/// block the calling task meanwhile (a sync), as openraft's storage task expects.
+pub struct LogStore<C: RaftTypeConfig> {
+    shared: Arc<Shared<C>>,
+}
+
+/// What the clones share.
+struct Shared<C: RaftTypeConfig> {
+    log: Log,
+    /// The raft state in the metadata blob, as last written. The lock also orders the
+    /// changes that write it.
+    meta: Mutex<RaftMeta<C::NodeId>>,
+}
+
+impl<C: RaftTypeConfig> Clone for LogStore<C> {
+    fn clone(&self) -> Self {
+        LogStore {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<C: RaftTypeConfig> std::fmt::Debug for LogStore<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStore")
+            .field("dir", &self.shared.log.dir())
+            .field("first_index", &self.shared.log.first_offset())
+            .field("next_index", &self.shared.log.next_offset())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: RaftTypeConfig> Drop for Shared<C> {
+    /// Closes the log cleanly (a sync and the close record), so that the next open need
+    /// not scan it. A failure is only logged: what openraft was told is durable, is.
+    fn drop(&mut self) {
+        if let Err(e) = self.log.shutdown() {
+            log::warn!("closing the raft log in {}: {e}", self.log.dir().display());
+        }
+    }
+}
+
+impl<C> LogStore<C>
+where
+    C: RaftTypeConfig<Entry = Entry<C>>,
+{
+    /// Opens the raft log in `dir`, creating it if there is none.
+    ///
+    /// The log is recovered first, in walrs's default mode (a torn tail is cut; damage
+    /// elsewhere is refused with recovery's report, nothing changed), with the commit
+    /// offset recorded beside it: the committed index, never past what this log had made
+    /// durable. A purge interrupted by a crash is finished. Fails with
+    /// [`Error::Options`] under [`SyncPolicy::Manual`], with [`Error::MetaDecode`] if the
+    /// raft state beside the log does not decode, and with the log's error otherwise.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<LogStore<C>> {
+        let dir = dir.as_ref();
+        if options.wal.sync_policy == SyncPolicy::Manual {
+            return Err(Error::Options(
+                "a raft log needs a sync policy that syncs on its own, not Manual",
+            ));
+        }
+        let meta = RaftMeta::<C::NodeId>::decode(wal_recovery::read_meta(dir)?.as_deref())?;
+        let recovery = RecoveryOptions::default()
+            .with_commit_offset(meta.commit_offset)
+            .with_wal(options.wal_for_raft());
+        let recovered = wal_recovery::open(dir, recovery)?;
+        let store = LogStore {
+            shared: Arc::new(Shared {
+                log: recovered.log,
+                meta: Mutex::new(meta),
+            }),
+        };
+        let last_purged = store.meta().last_purged.clone();
+        if let Some(purged) = last_purged {
+            store.purge_log(purged.index)?;
+        }
+        Ok(store)
+    }
+
+    /// The walrs log under the raft log, to read (its directory, statistics).
+    pub fn log(&self) -> &Log {
+        &self.shared.log
+    }
+
+    pub(crate) fn meta(&self) -> MutexGuard<'_, RaftMeta<C::NodeId>> {
+        // A panic while the lock was held left the record as it was last written (each
+        // change is written before it is kept).
+        self.shared
+            .meta
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes `meta` (changed from the current record by the caller) and keeps it.
+    fn write_meta(
+        &self,
+        current: &mut RaftMeta<C::NodeId>,
+        meta: RaftMeta<C::NodeId>,
+    ) -> Result<()> {
+        self.shared.log.write_meta(&meta.encode()?)?;
+        *current = meta;
+        Ok(())
+    }
+
+    pub(crate) fn save_vote(&self, vote: &Vote<C::NodeId>) -> Result<()> {
+        let mut current = self.meta();
+        let meta = RaftMeta {
+            vote: Some(vote.clone()),
+            ..current.clone()
+        };
+        self.write_meta(&mut current, meta)
+    }
+
+    /// Records the committed log id, and the commit offset recovery will get: the
+    /// committed index, but no further than what this log has made durable.
+    pub(crate) fn save_committed(&self, committed: Option<LogId<C::NodeId>>) -> Result<()> {
+        let mut current = self.meta();
+        let durable = self.shared.log.last_synced_offset();
+        let commit_offset = match (&committed, durable) {
+            (Some(id), Some(durable)) => Some(id.index.min(durable)),
+            _ => None,
+        };
+        // Never lower than what an earlier call recorded: those entries stay committed
+        // and durable (raft never truncates a committed entry).
+        let commit_offset = commit_offset.max(current.commit_offset);
+        let meta = RaftMeta {
+            committed,
+            commit_offset,
+            ..current.clone()
+        };
+        if meta == *current {
+            return Ok(());
+        }
+        self.write_meta(&mut current, meta)
+    }
+
+    /// The last log id in the log, or the last purged one when the log holds none.
+    pub(crate) fn last_log_id(&self) -> Result<Option<LogId<C::NodeId>>> {
+        let last_purged = self.meta().last_purged.clone();
+        let log = &self.shared.log;
+        let last = match log.last_offset() {
+            Some(last) if log.first_offset() <= last => Some(self.entry(last)?.log_id),
+            _ => None,
+        };
+        Ok(last.max(last_purged))
+    }
+
+    /// The entry at `offset`, checked.
+    fn entry(&self, offset: u64) -> Result<Entry<C>> {
+        let entry = self.shared.log.read(offset)?;
+        decode(offset, &entry.payload)
+    }
+
+    /// The entries in `range` that the log holds (a raft log reader may ask for entries
+    /// it does not have: they are left out), each checked against its offset.
+    pub(crate) fn entries(&self, range: impl RangeBounds<u64>) -> Result<Vec<Entry<C>>> {
+        let log = &self.shared.log;
+        let purged_end = self
+            .meta()
+            .last_purged
+            .as_ref()
+            .map_or(0, |id| id.index + 1);
+        let start = match range.start_bound() {
+            Bound::Included(&start) => start,
+            Bound::Excluded(&start) => start.saturating_add(1),
+            Bound::Unbounded => 0,
+        }
+        .max(log.first_offset())
+        .max(purged_end);
+        let end = match range.end_bound() {
+            Bound::Included(&end) => end.saturating_add(1),
+            Bound::Excluded(&end) => end,
+            Bound::Unbounded => u64::MAX,
+        }
+        .min(log.next_offset());
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let mut entries = Vec::new();
+        let mut failed = None;
+        log.visit_from(start, |entry| {
+            if entry.offset >= end {
+                return ControlFlow::Break(());
+            }
+            match decode(entry.offset, entry.payload) {
+                Ok(decoded) => {
+                    entries.push(decoded);
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        failed.map_or(Ok(entries), Err)
+    }
+
+    /// Appends `entries` and calls `flushed` once they are durable (or with the error
+    /// that means they never will be). Returns once they are readable.
+    pub(crate) fn append(
+        &self,
+        entries: impl IntoIterator<Item = Entry<C>>,
+        flushed: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        let mut first = None;
+        let mut payloads = Vec::new();
+        for entry in entries {
+            first.get_or_insert(entry.log_id.index);
+            let expected = first
+                .unwrap_or_default()
+                .saturating_add(payloads.len() as u64);
+            if entry.log_id.index != expected {
+                return Err(Error::NotContiguous {
+                    next: expected,
+                    index: entry.log_id.index,
+                });
+            }
+            payloads.push(
+                postcard::to_allocvec(&entry).map_err(|source| Error::Encode {
+                    what: "a raft entry",
+                    source,
+                })?,
+            );
+        }
+        let Some(first) = first else {
+            flushed(Ok(()));
+            return Ok(());
+        };
+        self.continue_at(first)?;
+        let pending = self.shared.log.submit(&payloads)?;
+        let last = *pending.offsets().end();
+        self.shared.log.on_durable(last, move |durable| {
+            flushed(durable.map(drop).map_err(Error::from))
+        });
+        Ok(())
+    }
+
+    /// Makes `index` the log's next offset: it is already, or the log is empty and is
+    /// reset to continue there. Anything else would leave a hole or overwrite an entry
+    /// without a truncation.
+    fn continue_at(&self, index: u64) -> Result<()> {
+        let log = &self.shared.log;
+        let next = log.next_offset();
+        if index == next {
+            return Ok(());
+        }
+        if log.first_offset() < next {
+            return Err(Error::NotContiguous { next, index });
+        }
+        Ok(log.reset_to(index, RESET_SEED_CRC)?)
+    }
+
+    /// Drops the entries from `index` on, durably; the cut bytes are zeroed, so that
+    /// they never come back.
+    pub(crate) fn truncate(&self, index: u64) -> Result<()> {
+        let log = &self.shared.log;
+        let from = index.max(log.first_offset());
+        if from >= log.next_offset() {
+            return Ok(());
+        }
+        match from.checked_sub(1) {
+            Some(keep) => Ok(log.truncate_after(keep)?),
+            // Everything, in a log that starts at 0: only a reset restarts it there.
+            None => Ok(log.reset_to(0, RESET_SEED_CRC)?),
+        }
+    }
+
+    /// Records `purged` as the last purged log id, then drops the entries up to it.
+    pub(crate) fn purge(&self, purged: LogId<C::NodeId>) -> Result<()> {
+        let mut current = self.meta();
+        if current.last_purged.as_ref() < Some(&purged) {
+            let meta = RaftMeta {
+                last_purged: Some(purged.clone()),
+                ..current.clone()
+            };
+            self.write_meta(&mut current, meta)?;
+        }
+        drop(current);
+        self.purge_log(purged.index)
+    }
+
+    /// Drops the log's entries up to `index`: a trim to the entry after it, or, past the
+    /// end, a reset to continue there.
+    fn purge_log(&self, index: u64) -> Result<()> {
+        let log = &self.shared.log;
+        let start = index.saturating_add(1);
+        if start <= log.first_offset() {
+            return Ok(());
+        }
+        if start <= log.next_offset() {
+            log.trim_before(start)?;
+        } else {
+            log.reset_to(start, RESET_SEED_CRC)?;
+        }
+        Ok(())
+    }
+}
+
+/// The raft entry in `payload`, read at `offset`.
+fn decode<C>(offset: u64, payload: &[u8]) -> Result<Entry<C>>
+where
+    C: RaftTypeConfig<Entry = Entry<C>>,
+{
+    let entry: Entry<C> =
+        postcard::from_bytes(payload).map_err(|source| Error::EntryDecode { offset, source })?;
+    if entry.log_id.index != offset {
+        return Err(Error::IndexMismatch {
+            offset,
+            index: entry.log_id.index,
+        });
+    }
+    Ok(entry)
+}
