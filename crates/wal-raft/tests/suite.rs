@@ -1,0 +1,183 @@
+//! openraft's own storage test suite (`openraft::testing::Suite`, written by openraft's
+//! authors) on `wal_raft::LogStore`: every function of it, each its own test, on logs
+//! whose segments hold a few entries each, so that its appends rotate and its purges and
+//! truncations cross segment boundaries.
+//!
+//! One function asks for what a raft log forbids: `get_initial_state_membership_from_log_and_sm`
+//! appends index 1 and then index 3 (a hole at 2). The log refuses that append with
+//! `NotContiguous` (nothing written); the test below checks it fails exactly there, and
+//! `the_same_states_without_the_hole` checks the states it was after on a log without
+//! the hole.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is a failed test (clippy.toml allows these only inside #[test] functions)"
+)]
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use openraft::storage::RaftLogStorageExt;
+use openraft::testing::{StoreBuilder, Suite};
+use openraft::{
+    CommittedLeaderId, Entry, EntryPayload, LogId, Membership, StorageError, StorageHelper,
+};
+use support::{StateMachine, TypeConfig};
+use tempfile::TempDir;
+use wal_raft::{LogStore, Options};
+
+/// Segments this small hold a few of the suite's entries each.
+const SEGMENT_BYTES: u32 = 256;
+
+/// Builds each test's log in a directory of its own, kept as long as the test runs.
+struct WalBuilder;
+
+impl StoreBuilder<TypeConfig, LogStore<TypeConfig>, StateMachine, TempDir> for WalBuilder {
+    async fn build(
+        &self,
+    ) -> Result<(TempDir, LogStore<TypeConfig>, StateMachine), StorageError<u64>> {
+        let dir = wal_testkit::tempdir();
+        let options = Options::default().with_segment_bytes(SEGMENT_BYTES);
+        let store = LogStore::open(dir.path().join("raft-log"), options).expect("open the log");
+        Ok((dir, store, StateMachine::new()))
+    }
+}
+
+type WalSuite = Suite<TypeConfig, LogStore<TypeConfig>, StateMachine, WalBuilder, TempDir>;
+
+/// Runs one suite function on a new log, in a runtime of its own (as the suite does).
+#[allow(
+    clippy::result_large_err,
+    reason = "the suite's functions return openraft's StorageError as it is"
+)]
+fn run<F, Fut>(test: F) -> Result<(), StorageError<u64>>
+where
+    F: FnOnce(LogStore<TypeConfig>, StateMachine) -> Fut,
+    Fut: Future<Output = Result<(), StorageError<u64>>>,
+{
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(async {
+        let (_dir, store, state_machine) = WalBuilder.build().await?;
+        test(store, state_machine).await
+    })
+}
+
+macro_rules! suite_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                run(WalSuite::$name).unwrap();
+            }
+        )*
+    };
+}
+
+// Every function `Suite::test_store` runs, in its order, but the one with the hole.
+suite_tests!(
+    last_membership_in_log_initial,
+    last_membership_in_log,
+    last_membership_in_log_multi_step,
+    get_membership_initial,
+    get_membership_from_log_and_empty_sm,
+    get_membership_from_empty_log_and_sm,
+    get_membership_from_log_le_sm_last_applied,
+    get_membership_from_log_gt_sm_last_applied_1,
+    get_membership_from_log_gt_sm_last_applied_2,
+    get_initial_state_without_init,
+    get_initial_state_with_state,
+    get_initial_state_last_log_gt_sm,
+    get_initial_state_last_log_lt_sm,
+    get_initial_state_log_ids,
+    get_initial_state_re_apply_committed,
+    save_vote,
+    get_log_entries,
+    limited_get_log_entries,
+    try_get_log_entry,
+    initial_logs,
+    get_log_state,
+    get_log_id,
+    last_id_in_log,
+    last_applied_state,
+    purge_logs_upto_0,
+    purge_logs_upto_5,
+    purge_logs_upto_20,
+    delete_logs_since_11,
+    delete_logs_since_0,
+    append_to_log,
+    snapshot_meta,
+    apply_single,
+    apply_multiple,
+);
+
+#[test]
+fn transfer_snapshot() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime
+        .block_on(WalSuite::transfer_snapshot(&WalBuilder))
+        .unwrap();
+}
+
+#[test]
+fn get_initial_state_membership_from_log_and_sm_asks_for_a_hole_and_is_refused() {
+    let refused = run(WalSuite::get_initial_state_membership_from_log_and_sm)
+        .expect_err("the append after the hole is refused")
+        .to_string();
+    assert!(
+        refused
+            .contains("an append at raft index 3 does not continue the log, whose next index is 2"),
+        "{refused}"
+    );
+}
+
+fn membership(index: u64, members: &[u64]) -> Entry<TypeConfig> {
+    let members: BTreeSet<u64> = members.iter().copied().collect();
+    Entry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
+        payload: EntryPayload::Membership(Membership::new(vec![members], ())),
+    }
+}
+
+fn blank(index: u64) -> Entry<TypeConfig> {
+    Entry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
+        payload: EntryPayload::Blank,
+    }
+}
+
+/// The states the refused suite function checks, reached without its hole: the state
+/// machine applied {3,4,5} at 2; a log membership at or below that is not taken; one
+/// above it is.
+#[test]
+fn the_same_states_without_the_hole() {
+    run(|mut store, mut sm| async move {
+        use openraft::storage::RaftStateMachine;
+        let effective =
+            |members: &[u64]| Membership::new(vec![members.iter().copied().collect()], None);
+        sm.apply([blank(1), membership(2, &[3, 4, 5])]).await?;
+        store.blocking_append([membership(1, &[1, 2, 3])]).await?;
+        let initial = StorageHelper::new(&mut store, &mut sm)
+            .get_initial_state()
+            .await?;
+        assert_eq!(
+            initial.membership_state.effective().membership(),
+            &effective(&[3, 4, 5])
+        );
+        store
+            .blocking_append([blank(2), membership(3, &[1, 2, 3])])
+            .await?;
+        let initial = StorageHelper::new(&mut store, &mut sm)
+            .get_initial_state()
+            .await?;
+        assert_eq!(
+            initial.membership_state.effective().membership(),
+            &effective(&[1, 2, 3])
+        );
+        Ok(())
+    })
+    .unwrap();
+}
