@@ -353,3 +353,47 @@ where
     }
     Ok(entry)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::time::Duration;
+
+    use openraft::{CommittedLeaderId, EntryPayload};
+    use wal_store::WalOptions;
+
+    use super::*;
+
+    openraft::declare_raft_types!(Config: D = String, R = String);
+
+    fn id(index: u64) -> LogId<u64> {
+        LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    #[test]
+    fn the_commit_offset_recorded_never_passes_what_this_log_made_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        // Nothing syncs until asked (an interval far longer than the test).
+        let wal =
+            WalOptions::default().with_sync_policy(SyncPolicy::Interval(Duration::from_secs(3600)));
+        let store = LogStore::<Config>::open(dir.path(), Options::default().with_wal(wal)).unwrap();
+        let entries = (0..5).map(|index| Entry {
+            log_id: id(index),
+            payload: EntryPayload::Blank,
+        });
+        store.append(entries, drop).unwrap();
+        // A follower may hear of a commit before its copy is durable.
+        store.save_committed(Some(id(3))).unwrap();
+        assert_eq!(store.meta().committed, Some(id(3)));
+        assert_eq!(store.meta().commit_offset, None);
+        store.log().sync().unwrap();
+        store.save_committed(Some(id(9))).unwrap();
+        assert_eq!(store.meta().commit_offset, Some(4));
+        store.save_committed(Some(id(2))).unwrap();
+        assert_eq!(store.meta().commit_offset, Some(4), "never lowered");
+        // What the next open reads.
+        let blob = wal_recovery::read_meta(dir.path()).unwrap();
+        let meta = RaftMeta::<u64>::decode(blob.as_deref()).unwrap();
+        assert_eq!((meta.committed, meta.commit_offset), (Some(id(2)), Some(4)));
+    }
+}
