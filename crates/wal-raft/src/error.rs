@@ -46,6 +46,26 @@ pub enum Error {
         /// The first index of the append.
         index: u64,
     },
+    /// An append at or below the last purged index: those entries are in the state
+    /// machine already, and a raft log never holds them again.
+    #[error("an append at raft index {index} is at or below the last purged index {purged}")]
+    BelowPurged {
+        /// The first index of the append.
+        index: u64,
+        /// The last purged index.
+        purged: u64,
+    },
+    /// A truncation that would remove a committed entry: raft never truncates one, so
+    /// the call is refused and the log left as it was.
+    #[error(
+        "a truncation from raft index {index} would remove committed entries (committed up to {committed})"
+    )]
+    TruncatesCommitted {
+        /// The first index the truncation would remove.
+        index: u64,
+        /// The committed index recorded.
+        committed: u64,
+    },
     /// The log's metadata blob (vote, committed and purged log ids) does not decode.
     #[error("the raft metadata beside the log does not decode: {0}")]
     MetaDecode(String),

@@ -13,7 +13,11 @@
 //! - an append is reported flushed only once every entry of it is durable (synced),
 //!   never before; appends waiting together share one sync (group commit);
 //! - a truncation is durable when it returns, and the cut bytes are zeroed: a truncated
-//!   entry never comes back, not even after a crash;
+//!   entry never comes back, not even after a crash; one that would remove a committed
+//!   entry (which raft never asks for) is refused;
+//! - an append that would leave a hole, replace an entry without a truncation, or bring
+//!   back an index at or below the last purged one, is refused (an empty log starts at
+//!   any index after that);
 //! - a purge is recorded before the log's start moves, and finished by the next open
 //!   if a crash came between;
 //! - a vote and a committed log id are durable when their call returns;

@@ -183,7 +183,7 @@ where
             Some(last) if log.first_offset() <= last => Some(self.entry(last)?.log_id),
             _ => None,
         };
-        Ok(last.max(last_purged))
+        Ok(last.or(last_purged))
     }
 
     /// The entry at `offset`, checked.
@@ -278,8 +278,8 @@ where
     }
 
     /// Makes `index` the log's next offset: it is already, or the log is empty and is
-    /// reset to continue there. Anything else would leave a hole or overwrite an entry
-    /// without a truncation.
+    /// reset to continue there, after its last purged entry. Anything else would leave a
+    /// hole, overwrite an entry without a truncation, or bring back a purged index.
     fn continue_at(&self, index: u64) -> Result<()> {
         let log = &self.shared.log;
         let next = log.next_offset();
@@ -289,13 +289,29 @@ where
         if log.first_offset() < next {
             return Err(Error::NotContiguous { next, index });
         }
+        if let Some(purged) = &self.meta().last_purged
+            && index <= purged.index
+        {
+            return Err(Error::BelowPurged {
+                index,
+                purged: purged.index,
+            });
+        }
         Ok(log.reset_to(index, RESET_SEED_CRC)?)
     }
 
     /// Drops the entries from `index` on, durably; the cut bytes are zeroed, so that
-    /// they never come back.
+    /// they never come back. Refuses, changing nothing, to remove a committed entry.
     pub(crate) fn truncate(&self, index: u64) -> Result<()> {
         let log = &self.shared.log;
+        if let Some(committed) = &self.meta().committed
+            && index <= committed.index
+        {
+            return Err(Error::TruncatesCommitted {
+                index,
+                committed: committed.index,
+            });
+        }
         let from = index.max(log.first_offset());
         if from >= log.next_offset() {
             return Ok(());

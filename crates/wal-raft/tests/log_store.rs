@@ -154,6 +154,52 @@ async fn a_purge_is_durable_and_one_cut_short_by_a_crash_is_finished_at_open() {
 }
 
 #[tokio::test]
+async fn an_append_at_or_below_the_last_purged_index_is_refused() {
+    let dir = wal_testkit::tempdir();
+    let mut store = open(dir.path());
+    store.blocking_append(entries(1, 0..3)).await.unwrap();
+    // Purged past the end (a snapshot installed): the log is empty, after 5.
+    store.purge(id(1, 5)).await.unwrap();
+    for index in [1, 5] {
+        let refused = store
+            .blocking_append(entries(1, index..index + 1))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(&format!(
+                "an append at raft index {index} is at or below the last purged index 5"
+            )),
+            "{refused}"
+        );
+    }
+    store.blocking_append(entries(2, 6..8)).await.unwrap();
+    assert_eq!(indexes(&mut store).await, [6, 7]);
+}
+
+#[tokio::test]
+async fn a_truncation_of_a_committed_entry_is_refused() {
+    let dir = wal_testkit::tempdir();
+    let mut store = open(dir.path());
+    store.blocking_append(entries(1, 0..10)).await.unwrap();
+    store.save_committed(Some(id(1, 6))).await.unwrap();
+    for at in [0, 3, 6] {
+        let refused = store.truncate(id(1, at)).await.unwrap_err().to_string();
+        assert!(
+            refused.contains(&format!(
+                "a truncation from raft index {at} would remove committed entries (committed up to 6)"
+            )),
+            "{refused}"
+        );
+    }
+    assert_eq!(indexes(&mut store).await, (0..10).collect::<Vec<_>>());
+    store.truncate(id(1, 7)).await.unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    assert_eq!(indexes(&mut store).await, (0..7).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn the_vote_and_the_committed_log_id_survive_a_restart() {
     let dir = wal_testkit::tempdir();
     let mut store = open(dir.path());

@@ -3,11 +3,15 @@
 //! whose segments hold a few entries each, so that its appends rotate and its purges and
 //! truncations cross segment boundaries.
 //!
-//! One function asks for what a raft log forbids: `get_initial_state_membership_from_log_and_sm`
-//! appends index 1 and then index 3 (a hole at 2). The log refuses that append with
-//! `NotContiguous` (nothing written); the test below checks it fails exactly there, and
-//! `the_same_states_without_the_hole` checks the states it was after on a log without
-//! the hole.
+//! One function asks for what a raft log forbids. `get_initial_state_membership_from_log_and_sm`
+//! applies entries 1 and 2 to the state machine with an empty log; openraft's
+//! `get_initial_state` then purges the log up to 2 (it closes the gap between a log and a
+//! state machine ahead of it so); and the function goes on to append index 1, below the
+//! purged point, and later index 3 after it (a hole at 2). A raft log never holds an
+//! entry at or below its last purged one again (the state machine has it), so the log
+//! refuses that append with `BelowPurged`, nothing written; the test below checks that it
+//! fails exactly there, and `the_same_states_after_the_purge` checks the states the
+//! function is after on a log that continues after the purge, as a raft log does.
 
 #![allow(
     clippy::unwrap_used,
@@ -77,7 +81,7 @@ macro_rules! suite_tests {
     };
 }
 
-// Every function `Suite::test_store` runs, in its order, but the one with the hole.
+// Every function `Suite::test_store` runs, in its order, but the one below the purged point.
 suite_tests!(
     last_membership_in_log_initial,
     last_membership_in_log,
@@ -123,13 +127,12 @@ fn transfer_snapshot() {
 }
 
 #[test]
-fn get_initial_state_membership_from_log_and_sm_asks_for_a_hole_and_is_refused() {
+fn get_initial_state_membership_from_log_and_sm_appends_below_the_purged_point_and_is_refused() {
     let refused = run(WalSuite::get_initial_state_membership_from_log_and_sm)
-        .expect_err("the append after the hole is refused")
+        .expect_err("the append below the purged point is refused")
         .to_string();
     assert!(
-        refused
-            .contains("an append at raft index 3 does not continue the log, whose next index is 2"),
+        refused.contains("an append at raft index 1 is at or below the last purged index 2"),
         "{refused}"
     );
 }
@@ -149,17 +152,16 @@ fn blank(index: u64) -> Entry<TypeConfig> {
     }
 }
 
-/// The states the refused suite function checks, reached without its hole: the state
-/// machine applied {3,4,5} at 2; a log membership at or below that is not taken; one
-/// above it is.
+/// The states the refused suite function checks, on a log that continues after the
+/// purge: the state machine applied {3,4,5} at 2, so the log is purged up to it and a
+/// membership in the log at or below it is not taken; one after it is.
 #[test]
-fn the_same_states_without_the_hole() {
+fn the_same_states_after_the_purge() {
     run(|mut store, mut sm| async move {
-        use openraft::storage::RaftStateMachine;
+        use openraft::storage::{RaftLogStorage, RaftStateMachine};
         let effective =
             |members: &[u64]| Membership::new(vec![members.iter().copied().collect()], None);
         sm.apply([blank(1), membership(2, &[3, 4, 5])]).await?;
-        store.blocking_append([membership(1, &[1, 2, 3])]).await?;
         let initial = StorageHelper::new(&mut store, &mut sm)
             .get_initial_state()
             .await?;
@@ -167,9 +169,9 @@ fn the_same_states_without_the_hole() {
             initial.membership_state.effective().membership(),
             &effective(&[3, 4, 5])
         );
-        store
-            .blocking_append([blank(2), membership(3, &[1, 2, 3])])
-            .await?;
+        let purged = store.get_log_state().await?.last_purged_log_id;
+        assert_eq!(purged.map(|id| id.index), Some(2));
+        store.blocking_append([membership(3, &[1, 2, 3])]).await?;
         let initial = StorageHelper::new(&mut store, &mut sm)
             .get_initial_state()
             .await?;
