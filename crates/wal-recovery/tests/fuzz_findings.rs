@@ -824,3 +824,30 @@ fn a_new_v1_log_replaces_the_start_of_a_log_that_is_gone() {
     assert_eq!(wal.first_offset(), 0);
     assert_eq!(wal.read(0).unwrap().payload, b"first");
 }
+
+/// `recover_dir-31d620b5`: an empty file `0`, 177 zeros in `1`, one record in `1000` and a
+/// plain logical start of 1 (seed 0), 64-byte segments. `0` lies wholly below the start
+/// only while `1` follows it; the walk removes `1` (nothing valid in it) and records the
+/// hole up to `1000`, so `0` goes to quarantine with it (the fuzz finding: `0` stayed, and
+/// the store's open found a gap between it and the hole).
+#[test]
+fn skip_corrupted_quarantines_a_trimmed_segment_before_the_first_it_removes() {
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txnx"), [0u8; 177]).unwrap();
+    segment(&dir.path().join("1000.txnx"), &[b"x"], 64);
+    write_seed(dir.path(), LogStart::at(1, 0)).unwrap();
+    let wal = wal_store::WalOptions::default().with_segment_bytes(64);
+    let recovered = wal_recovery::open(
+        dir.path(),
+        options(RecoveryMode::SkipCorrupted).with_wal(wal),
+    )
+    .unwrap();
+    // Nothing of the log lies before 1000: the hole from the start is no entry.
+    assert_eq!(recovered.log.first_offset(), 1000);
+    assert_eq!(recovered.log.read(1000).unwrap().payload, b"x");
+    assert_eq!(recovered.log.next_offset(), 1001);
+    recovered.log.close().unwrap();
+    assert!(!dir.path().join("0.txnx").exists());
+    assert_settled(dir.path(), 1001);
+}

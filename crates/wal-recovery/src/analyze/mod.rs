@@ -54,6 +54,11 @@ pub(crate) struct Analysis {
     /// below a logical start are not among `segments`: trimmed, never scanned, and their
     /// damage does not matter; with `Start::Void`, no segment is.
     pub(crate) start: Start,
+    /// The data and index files of the segments wholly below a logical start (see
+    /// `start`), which are not among `segments`. They stay until a trim removes them,
+    /// unless a repair removes the first segment after them: they would then no longer
+    /// be below anything the store can see, and go to quarantine (`skip/mod.rs`).
+    pub(crate) trimmed_files: Vec<PathBuf>,
     /// Damaged entries the consumer has consumed (see `consumed.rs`): from the first entry
     /// a consumed problem affects to the base of the first segment after the damage. The
     /// default mode leaves the segments before that base in place, set aside.
@@ -142,13 +147,25 @@ pub(crate) fn analyze(
     let live = inventory.layout.segments.get(below..).unwrap_or_default();
     let mut segments = scan_all(live, lock)?;
     let (start, start_problem) = seed::place(&inventory.layout, start, &segments)?;
+    let mut trimmed_files: Vec<PathBuf> = inventory
+        .layout
+        .segments
+        .get(..below)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|files| [files.data_path.clone(), files.index_path.clone()])
+        .collect();
     match start {
         // Every segment file is void: nothing of the log is in them.
-        Start::Void(_) => segments.clear(),
+        Start::Void(_) => {
+            segments.clear();
+            trimmed_files.clear();
+        }
         // A start past every record says nothing about where the log starts: the
         // records read as they are, from the first (the segments it put below it too).
         Start::PastRecords { .. } if below > 0 => {
             segments = scan_all(&inventory.layout.segments, lock)?;
+            trimmed_files.clear();
         }
         _ => {}
     }
@@ -176,6 +193,7 @@ pub(crate) fn analyze(
         holes: known_holes,
         commit_offset,
         start,
+        trimmed_files,
         consumed_damage: None,
     };
     analysis.consumed_damage = consumed::mark_consumed(&mut analysis);

@@ -215,6 +215,7 @@ impl<'a> Skip<'a> {
             &mut self.actions,
             &self.touched,
         )?;
+        self.quarantine_trimmed_before_a_removed_first()?;
         let merged = merge_holes(self.new_holes, &self.kept_bases);
         if merged != analysis.holes {
             let path = holes::holes_path(dir);
@@ -236,6 +237,34 @@ impl<'a> Skip<'a> {
             actions: self.actions,
             cut: self.cut,
         })
+    }
+}
+
+impl Skip<'_> {
+    /// The segments wholly below the logical start are recognised as such (by the store
+    /// and by the next analysis) from the segment after them, which starts at or before
+    /// the start. When the walk removed that segment, they would join whatever comes
+    /// next as a gap: being trimmed, they go to quarantine, as the next trim would have
+    /// removed them.
+    fn quarantine_trimmed_before_a_removed_first(&mut self) -> Result<()> {
+        let Some(first) = self.analysis.segments.first() else {
+            return Ok(());
+        };
+        if self.kept_bases.contains(&first.base) {
+            return Ok(());
+        }
+        for path in &self.analysis.trimmed_files {
+            if path.exists() {
+                let to = self
+                    .quarantine
+                    .keep_file(path, "below the log's start, before a segment removed")?;
+                self.actions.push(Action::FileQuarantined {
+                    from: path.clone(),
+                    to,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
