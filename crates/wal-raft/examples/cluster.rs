@@ -20,9 +20,22 @@
 mod scenario;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> scenario::Result<()> {
+async fn main() -> ExitCode {
+    match run_and_report().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cluster: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the scenario in the directory the first argument names, or a temporary one, and
+/// says how to compare the logs it leaves.
+async fn run_and_report() -> scenario::Result<()> {
     let kept = std::env::args_os().nth(1).map(PathBuf::from);
     let temporary;
     let base = match &kept {
