@@ -45,7 +45,7 @@ pub struct Outcome {
     pub leader_dir: PathBuf,
     /// The other two nodes' log directories.
     pub follower_dirs: Vec<PathBuf>,
-    /// The raft index of the last entry, the same in every log.
+    /// The raft index of the leader's last entry, the last of every log.
     pub last_index: u64,
     /// Each follower's log compared with the leader's, as `walctl compare` compares them.
     pub comparisons: Vec<Divergence>,
@@ -105,15 +105,22 @@ pub async fn run(base: &Path) -> Result<Outcome> {
         "{WRITES_PER_PHASE} more writes through the two others (last raft index {last_index})"
     );
 
+    // The leader's log is the one every node must reach: the writes, and anything a new
+    // leader would have added had the leadership changed.
+    let leader_last = leader
+        .metrics()
+        .borrow()
+        .last_log_index
+        .ok_or("the leader's log is empty")?;
     let restarted = restart(dropped_id, &dropped_dir, &router, &written).await?;
     router.add(restarted.id, restarted.raft.clone());
-    wait_caught_up(&restarted, last_index).await?;
-    println!("node {dropped_id} caught up to raft index {last_index}");
+    wait_caught_up(&restarted, leader_last).await?;
+    println!("node {dropped_id} caught up to raft index {leader_last}");
     nodes.push(restarted);
     nodes.sort_by_key(|node| node.id);
 
     for node in &nodes {
-        wait_caught_up(node, last_index).await?;
+        wait_caught_up(node, leader_last).await?;
         check_applied(node, &written)?;
     }
     println!(
@@ -127,6 +134,9 @@ pub async fn run(base: &Path) -> Result<Outcome> {
         .filter(|node| node.id != leader_id)
         .map(|node| node.dir.clone())
         .collect();
+    // The followers first: a follower left alone with another could elect itself once the
+    // leader is gone and add an entry to its log; a leader left alone adds nothing.
+    nodes.sort_by_key(|node| node.id == leader_id);
     for node in nodes {
         stop(&router, node).await?;
     }
@@ -134,7 +144,7 @@ pub async fn run(base: &Path) -> Result<Outcome> {
     Ok(Outcome {
         leader_dir,
         follower_dirs,
-        last_index,
+        last_index: leader_last,
         comparisons,
     })
 }
