@@ -22,9 +22,8 @@ mod scenario;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> ExitCode {
-    match run_and_report().await {
+fn main() -> ExitCode {
+    match run_and_report() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cluster: {e}");
@@ -35,7 +34,7 @@ async fn main() -> ExitCode {
 
 /// Runs the scenario in the directory the first argument names, or a temporary one, and
 /// says how to compare the logs it leaves.
-async fn run_and_report() -> scenario::Result<()> {
+fn run_and_report() -> scenario::Result<()> {
     let kept = std::env::args_os().nth(1).map(PathBuf::from);
     let temporary;
     let base = match &kept {
@@ -47,7 +46,7 @@ async fn run_and_report() -> scenario::Result<()> {
     };
     refuse_old_logs(base)?;
 
-    let outcome = scenario::run(base).await?;
+    let outcome = scenario::run(base)?;
     if outcome.comparisons.iter().any(|found| !found.identical) {
         return Err("the logs differ (see above)".into());
     }

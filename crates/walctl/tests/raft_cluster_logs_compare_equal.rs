@@ -19,13 +19,7 @@ use wal_recovery::RecoveryOptions;
 #[test]
 fn raft_cluster_logs_compare_equal_until_one_is_changed() {
     let base = tempdir();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = runtime.block_on(scenario::run(base.path())).unwrap();
-    drop(runtime);
+    let outcome = scenario::run(base.path()).unwrap();
     let leader = outcome.leader_dir.as_path();
     let last = outcome.last_index;
     // Index 0 is the membership, then the leader's first entry and every write.

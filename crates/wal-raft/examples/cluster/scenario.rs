@@ -61,12 +61,35 @@ struct Node {
 }
 
 /// Runs the whole story with the nodes' logs in `base/node-1`, `base/node-2` and
-/// `base/node-3` (`base` must not hold them already), and leaves them there, closed.
+/// `base/node-3` (`base` must not hold them already), on a runtime of its own, and leaves the
+/// logs there, closed; then compares them.
 ///
 /// Fails if any step fails or any check does not hold: every node applies every write once,
-/// in order; the restarted node replays its own log into a fresh state machine; the logs
-/// compare equal.
-pub async fn run(base: &Path) -> Result<Outcome> {
+/// in order; the restarted node replays its own log into a fresh state machine. The
+/// comparisons are returned, for the caller to judge.
+pub fn run(base: &Path) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let cluster = runtime.block_on(run_cluster(base));
+    // `Raft::shutdown` does not wait for a leader's replication tasks, which hold clones of
+    // its log: the log is closed (synced, its lock released) when the last of them is
+    // dropped. Dropping the runtime drops them all.
+    drop(runtime);
+    let (leader_dir, follower_dirs, last_index) = cluster?;
+    let comparisons = compare_logs(&leader_dir, &follower_dirs)?;
+    Ok(Outcome {
+        leader_dir,
+        follower_dirs,
+        last_index,
+        comparisons,
+    })
+}
+
+/// The cluster's part of [`run`]: everything but the comparison. Returns the leader's log
+/// directory, the followers' and the leader's last raft index, with every node shut down.
+async fn run_cluster(base: &Path) -> Result<(PathBuf, Vec<PathBuf>, u64)> {
     let router = Router::new();
     let mut nodes = Vec::new();
     for id in NODE_IDS {
@@ -140,13 +163,7 @@ pub async fn run(base: &Path) -> Result<Outcome> {
     for node in nodes {
         stop(&router, node).await?;
     }
-    let comparisons = compare_logs(&leader_dir, &follower_dirs)?;
-    Ok(Outcome {
-        leader_dir,
-        follower_dirs,
-        last_index: leader_last,
-        comparisons,
-    })
+    Ok((leader_dir, follower_dirs, leader_last))
 }
 
 /// The nodes' raft configuration: snapshots off, so that no log is ever purged.
