@@ -71,16 +71,6 @@ impl<C: RaftTypeConfig> std::fmt::Debug for LogStore<C> {
     }
 }
 
-impl<C: RaftTypeConfig> Drop for Shared<C> {
-    /// Closes the log cleanly (a sync and the close record), so that the next open need
-    /// not scan it. A failure is only logged: what openraft was told is durable, is.
-    fn drop(&mut self) {
-        if let Err(e) = self.log.shutdown() {
-            log::warn!("closing the raft log in {}: {e}", self.log.dir().display());
-        }
-    }
-}
-
 impl<C> LogStore<C>
 where
     C: RaftTypeConfig<Entry = Entry<C>>,
@@ -121,6 +111,20 @@ where
     /// The walrs log under the raft log, to read (its directory, statistics).
     pub fn log(&self) -> &Log {
         &self.shared.log
+    }
+
+    /// Ends the log, for every clone: every appended entry is synced and the close record
+    /// written, so that the next open need not scan the log (see
+    /// [`Log::shutdown`](wal_recovery::Log::shutdown)); every later call fails. Call it
+    /// after `Raft::shutdown`, on a clone kept for the purpose. The directory's lock goes
+    /// with the last clone (openraft drops a leader's replication tasks, which hold clones,
+    /// a moment after its shutdown returns).
+    ///
+    /// Dropping the log without it loses nothing openraft was told is durable (an append
+    /// is reported flushed only once synced, every other change is durable when it
+    /// returns); the next open then checks the log as after a crash, which takes longer.
+    pub fn shutdown(&self) -> Result<()> {
+        Ok(self.shared.log.shutdown()?)
     }
 
     pub(crate) fn meta(&self) -> MutexGuard<'_, RaftMeta<C::NodeId>> {

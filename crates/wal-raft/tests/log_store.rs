@@ -282,3 +282,19 @@ fn damaged_raft_state_beside_the_log_is_refused_not_taken_for_a_new_node() {
         Err(Error::MetaDecode(_))
     ));
 }
+
+#[tokio::test]
+async fn a_shut_down_log_refuses_every_call_and_reopens_whole() {
+    let dir = wal_testkit::tempdir();
+    let mut store = open(dir.path());
+    store.blocking_append(entries(1, 0..4)).await.unwrap();
+    let mut reader = store.get_log_reader().await;
+    store.shutdown().unwrap();
+    assert!(store.save_vote(&Vote::new(2, 1)).await.is_err());
+    assert!(reader.try_get_log_entries(..).await.is_err());
+    assert!(store.blocking_append(entries(1, 4..5)).await.is_err());
+    assert!(matches!(store.shutdown(), Err(Error::Log(_))));
+    drop((store, reader));
+    let mut store = open(dir.path());
+    assert_eq!(indexes(&mut store).await, [0, 1, 2, 3]);
+}

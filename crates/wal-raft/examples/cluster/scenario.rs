@@ -58,6 +58,8 @@ struct Node {
     raft: Raft<TypeConfig>,
     /// A handle on the state machine the node applies to (the node holds a clone).
     state_machine: StateMachine,
+    /// A handle on the node's raft log, to close it after the node stops.
+    log_store: LogStore<TypeConfig>,
 }
 
 /// Runs the whole story with the nodes' logs in `base/node-1`, `base/node-2` and
@@ -74,8 +76,8 @@ pub fn run(base: &Path) -> Result<Outcome> {
         .build()?;
     let cluster = runtime.block_on(run_cluster(base));
     // `Raft::shutdown` does not wait for a leader's replication tasks, which hold clones of
-    // its log: the log is closed (synced, its lock released) when the last of them is
-    // dropped. Dropping the runtime drops them all.
+    // its log: the directory's lock is released when the last of them is dropped. Dropping
+    // the runtime drops them all.
     drop(runtime);
     let (leader_dir, follower_dirs, last_index) = cluster?;
     let comparisons = compare_logs(&leader_dir, &follower_dirs)?;
@@ -187,12 +189,20 @@ async fn start(id: u64, dir: &Path, router: &Router, state_machine: StateMachine
     let options = Options::default().with_segment_bytes(SEGMENT_BYTES);
     let log_store = LogStore::<TypeConfig>::open(dir, options)?;
     let network = router.clone();
-    let raft = Raft::new(id, config()?, network, log_store, state_machine.clone()).await?;
+    let raft = Raft::new(
+        id,
+        config()?,
+        network,
+        log_store.clone(),
+        state_machine.clone(),
+    )
+    .await?;
     Ok(Node {
         id,
         dir: dir.to_owned(),
         raft,
         state_machine,
+        log_store,
     })
 }
 
@@ -266,11 +276,12 @@ fn check_applied(node: &Node, written: &[(u64, Request)]) -> Result<()> {
     Ok(())
 }
 
-/// Takes `node` off the network and shuts it down. Its raft log is dropped with it, which
-/// syncs it, writes its close record and releases the directory's lock.
+/// Takes `node` off the network, shuts it down and closes its raft log (synced, its close
+/// record written). The directory's lock goes with the last clone of the log.
 async fn stop(router: &Router, node: Node) -> Result<()> {
     router.remove(node.id);
     node.raft.shutdown().await?;
+    node.log_store.shutdown()?;
     Ok(())
 }
 
