@@ -61,46 +61,30 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
-use std::error::Error;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
+#[path = "crash/check.rs"]
+mod check;
+#[path = "crash/child.rs"]
+mod child;
+#[path = "crash/process.rs"]
+mod process;
+#[path = "crash/protocol.rs"]
+mod protocol;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use openraft::{BasicNode, Config, Raft, ServerState, SnapshotPolicy};
-use support::{Request, Router, StateMachine, TypeConfig};
-use wal_raft::{LogStore, Options};
-use wal_recovery::ProblemKind;
+use check::{Model, Tally, check_directory, check_report};
+use process::{Kill, check_run, run_and_kill};
+use protocol::{CHILD_DIR_VAR, CLIENTS_MAX};
 use wal_testkit::rng::Rng;
 
 /// How many cycles to run.
 const CYCLES_VAR: &str = "WAL_RAFT_CRASH_CYCLES";
 /// The seed of the random choices.
 const SEED_VAR: &str = "WAL_RAFT_CRASH_SEED";
-/// Set in a child's environment: its log directory. Its presence makes the process a child.
-const CHILD_DIR_VAR: &str = "WAL_RAFT_CRASH_CHILD_DIR";
-/// Set in a child's environment: the cycle it runs in (the high half of its seqs).
-const CHILD_CYCLE_VAR: &str = "WAL_RAFT_CRASH_CHILD_CYCLE";
-/// Set in a child's environment: how many clients write (0: report, then exit).
-const CHILD_CLIENTS_VAR: &str = "WAL_RAFT_CRASH_CHILD_CLIENTS";
 /// Cycles of the short form, run by `cargo test`.
 const DEFAULT_CYCLES: u64 = 16;
-
-/// The node's id: the cluster has this one node.
-const NODE_ID: u64 = 1;
-/// Segments this small rotate every few hundred entries.
-const SEGMENT_BYTES: u32 = 64 << 10;
-/// Clients of a cycle: 1 to this many.
-const CLIENTS_MAX: u64 = 16;
-/// Payloads are 0 to this many bytes.
-const PAYLOAD_BYTES_MAX: u64 = 300;
-/// A seq is its cycle shifted by this, plus the client's count of writes in the cycle.
-const SEQ_CYCLE_SHIFT: u32 = 32;
-
 /// One cycle in this many kills the child at a delay from its start, the others at a
 /// delay from its report.
 const FROM_START_ONE_IN: u64 = 4;
@@ -112,9 +96,6 @@ const START_DELAY_MS: (u64, u64) = (0, 150);
 const AT_READY_ONE_IN: u64 = 8;
 /// Bounds of a kill's delay from the child's report.
 const READY_DELAY_MS: (u64, u64) = (0, 250);
-/// How long a child may take to recover and report. Generous: a busy machine must not
-/// fail the test; a healthy child needs a fraction of a second.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A log with more entries than this gets a final check and a new directory.
 const DIR_ENTRIES_MAX: usize = if cfg!(debug_assertions) {
     20_000
@@ -124,495 +105,11 @@ const DIR_ENTRIES_MAX: usize = if cfg!(debug_assertions) {
 
 fn main() -> ExitCode {
     match std::env::var_os(CHILD_DIR_VAR) {
-        Some(dir) => child_main(PathBuf::from(dir)),
+        Some(dir) => child::child_main(PathBuf::from(dir)),
         None => {
             parent_main();
             ExitCode::SUCCESS
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// What the child writes, and how both sides spell it.
-
-/// The payload of `seq` of `client`: `client:seq;` repeated and cut to a length that is a
-/// function of both, from 0 to `PAYLOAD_BYTES_MAX` bytes.
-fn payload(client: u64, seq: u64) -> Vec<u8> {
-    let len = Rng::new(client.rotate_left(SEQ_CYCLE_SHIFT) ^ seq).below(PAYLOAD_BYTES_MAX + 1);
-    let unit = format!("{client}:{seq};");
-    unit.bytes()
-        .cycle()
-        .take(usize::try_from(len).unwrap())
-        .collect()
-}
-
-/// One normal entry the state machine applied, as the child reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Applied {
-    index: u64,
-    client: u64,
-    seq: u64,
-    /// Whether its payload is `payload(client, seq)`.
-    payload_ok: bool,
-}
-
-/// A write the child saw acknowledged: `client_write` returned Ok.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Ack {
-    client: u64,
-    seq: u64,
-    /// The index in the state machine's response.
-    index: u64,
-    /// The index of the response's log id (the same, or the check fails).
-    log_index: u64,
-}
-
-/// A line of the child's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Line {
-    /// `applied <index> <client> <seq> <payload ok: 1 or 0>`: one entry of the report.
-    Applied(Applied),
-    /// `ready <entries>`: the report is whole, writes begin.
-    Ready(usize),
-    /// `ack <client> <seq> <index> <log index>`.
-    Ack(Ack),
-}
-
-impl Line {
-    fn parse(text: &str) -> Option<Line> {
-        let mut words = text.split(' ');
-        let kind = words.next()?;
-        let numbers: Vec<u64> = words.map(|w| w.parse().ok()).collect::<Option<_>>()?;
-        match (kind, numbers.as_slice()) {
-            ("applied", &[index, client, seq, ok]) if ok <= 1 => Some(Line::Applied(Applied {
-                index,
-                client,
-                seq,
-                payload_ok: ok == 1,
-            })),
-            ("ready", &[entries]) => Some(Line::Ready(usize::try_from(entries).ok()?)),
-            ("ack", &[client, seq, index, log_index]) => Some(Line::Ack(Ack {
-                client,
-                seq,
-                index,
-                log_index,
-            })),
-            _ => None,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The child: a single-node cluster on the log, reporting, then writing until killed.
-
-type ChildResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
-
-fn child_main(dir: PathBuf) -> ExitCode {
-    let run = || -> ChildResult {
-        let cycle: u64 = std::env::var(CHILD_CYCLE_VAR)?.parse()?;
-        let clients: u64 = std::env::var(CHILD_CLIENTS_VAR)?.parse()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        runtime.block_on(child(dir, cycle, clients))
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("crash test child: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn raft_config() -> ChildResult<Arc<Config>> {
-    let config = Config {
-        heartbeat_interval: 50,
-        election_timeout_min: 150,
-        election_timeout_max: 300,
-        // The state machine is in memory: it must rebuild itself from the whole log.
-        snapshot_policy: SnapshotPolicy::Never,
-        ..Config::default()
-    };
-    Ok(Arc::new(config.validate()?))
-}
-
-async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
-    let options = Options::default().with_segment_bytes(SEGMENT_BYTES);
-    let store = LogStore::<TypeConfig>::open(&dir, options)?;
-    let last_at_open = store.log().last_offset();
-    let state_machine = StateMachine::new();
-    let router = Router::new();
-    let raft = Raft::new(
-        NODE_ID,
-        raft_config()?,
-        router.clone(),
-        store,
-        state_machine.clone(),
-    )
-    .await?;
-    router.add(NODE_ID, raft.clone());
-    // A log with the membership entry in it is initialized already; one killed before
-    // that entry was written is new again.
-    if !raft.is_initialized().await? {
-        let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
-        raft.initialize(members).await?;
-    }
-    raft.wait(Some(READY_TIMEOUT))
-        .metrics(
-            |m| m.state == ServerState::Leader && m.last_applied.map(|id| id.index) >= last_at_open,
-            "the node leads and has applied the log it opened",
-        )
-        .await?;
-    report(&state_machine)?;
-    if clients == 0 {
-        raft.shutdown().await?;
-        return Ok(());
-    }
-    let writers: Vec<_> = (1..=clients)
-        .map(|client| tokio::spawn(write_forever(raft.clone(), client, cycle)))
-        .collect();
-    for writer in writers {
-        writer.await??;
-    }
-    Ok(())
-}
-
-/// Prints what the state machine applied, then `ready`.
-fn report(state_machine: &StateMachine) -> ChildResult {
-    let applied = state_machine.applied();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (index, request) in &applied {
-        let ok = request.payload == payload(request.client, request.seq);
-        writeln!(
-            out,
-            "applied {index} {} {} {}",
-            request.client,
-            request.seq,
-            u8::from(ok)
-        )?;
-    }
-    writeln!(out, "ready {}", applied.len())?;
-    out.flush()?;
-    Ok(())
-}
-
-/// Writes as `client` until the process is killed (or its output is gone: the parent
-/// died), printing each acknowledgement.
-async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> ChildResult {
-    for count in 0.. {
-        let seq = (cycle << SEQ_CYCLE_SHIFT) | count;
-        let request = Request {
-            client,
-            seq,
-            payload: payload(client, seq),
-        };
-        let response = raft.client_write(request).await?;
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "ack {client} {seq} {} {}",
-            response.data.index, response.log_id.index
-        )?;
-        out.flush()?;
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// The parent: cycles of start, kill, verify, and the check of the next report.
-
-/// When to kill a child.
-#[derive(Debug, Clone, Copy)]
-enum Kill {
-    /// This long after it was started.
-    AfterStart(Duration),
-    /// This long after its `ready` line.
-    AfterReady(Duration),
-}
-
-/// What a child printed before it was killed (or ended).
-#[derive(Debug, Default)]
-struct Output {
-    /// Its report, if it printed the whole of it.
-    report: Option<Vec<Applied>>,
-    acks: Vec<Ack>,
-}
-
-impl Output {
-    fn parse(lines: &[String], context: &str) -> Output {
-        let mut output = Output::default();
-        let mut applied = Vec::new();
-        for line in lines {
-            match Line::parse(line) {
-                Some(Line::Applied(one)) if output.report.is_none() => applied.push(one),
-                Some(Line::Ready(entries)) if output.report.is_none() => {
-                    assert_eq!(entries, applied.len(), "{context}: report length");
-                    output.report = Some(std::mem::take(&mut applied));
-                }
-                Some(Line::Ack(ack)) if output.report.is_some() => output.acks.push(ack),
-                _ => panic!("{context}: unexpected line from the child: {line:?}"),
-            }
-        }
-        output
-    }
-}
-
-/// A child process, killed if the parent panics (so that none outlives a failed test).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_child(dir: &Path, cycle: u64, clients: u64) -> Running {
-    let child = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_DIR_VAR, dir)
-        .env(CHILD_CYCLE_VAR, cycle.to_string())
-        .env(CHILD_CLIENTS_VAR, clients.to_string())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the child");
-    Running(child)
-}
-
-/// Collects the child's whole lines on a thread (a line cut by the kill is no
-/// acknowledgement), signalling its `ready` line; and its stderr on another.
-fn collect(
-    child: &mut Running,
-) -> (
-    std::thread::JoinHandle<Vec<String>>,
-    std::thread::JoinHandle<String>,
-    Receiver<()>,
-) {
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut stderr = child.0.stderr.take().unwrap();
-    let (ready, ready_seen) = channel();
-    let lines = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let read = stdout.read_until(b'\n', &mut line).unwrap();
-            if read == 0 || line.last() != Some(&b'\n') {
-                return lines;
-            }
-            line.pop();
-            let text = String::from_utf8(line.clone()).unwrap();
-            if text.starts_with("ready ") {
-                let _ = ready.send(());
-            }
-            lines.push(text);
-        }
-    });
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        text
-    });
-    (lines, errors, ready_seen)
-}
-
-/// Runs a child with `clients` writers and kills it as `kill` says; returns its output.
-fn run_and_kill(dir: &Path, cycle: u64, clients: u64, kill: Kill, context: &str) -> Output {
-    let mut child = spawn_child(dir, cycle, clients);
-    let (lines, errors, ready_seen) = collect(&mut child);
-    match kill {
-        Kill::AfterStart(delay) => std::thread::sleep(delay),
-        Kill::AfterReady(delay) => {
-            // Without a report in time (or if the child ended), kill now: the checks
-            // below say what happened.
-            if ready_seen.recv_timeout(READY_TIMEOUT).is_ok() {
-                std::thread::sleep(delay);
-            }
-        }
-    }
-    let early = child.0.try_wait().unwrap();
-    child.0.kill().unwrap();
-    let status = child.0.wait().unwrap();
-    let lines = lines.join().unwrap();
-    let stderr = errors.join().unwrap();
-    assert!(
-        early.is_none() && status.signal() == Some(9),
-        "{context}: the child ended before it was killed ({status:?}); stderr: {stderr}"
-    );
-    Output::parse(&lines, context)
-}
-
-/// Runs a child with no writers to the end: its report is the check after the last kill.
-fn check_run(dir: &Path, cycle: u64, context: &str) -> Vec<Applied> {
-    let mut child = spawn_child(dir, cycle, 0);
-    let (lines, errors, _) = collect(&mut child);
-    let status = child.0.wait().unwrap();
-    let lines = lines.join().unwrap();
-    let stderr = errors.join().unwrap();
-    assert!(
-        status.success(),
-        "{context}: the check run failed ({status:?}); stderr: {stderr}"
-    );
-    Output::parse(&lines, context)
-        .report
-        .unwrap_or_else(|| panic!("{context}: the check run printed no report"))
-}
-
-/// What one log directory is known to hold.
-#[derive(Debug, Default)]
-struct Model {
-    /// The first cycle that wrote to it.
-    first_cycle: u64,
-    /// Every write acknowledged in it, in the order of the acknowledgements.
-    acked: Vec<Ack>,
-    /// The highest index acknowledged in it.
-    acked_last: Option<u64>,
-    /// The last report checked: every entry in it was applied, so committed, and stays.
-    last_report: Vec<Applied>,
-    /// How many writes had been acknowledged at the last report.
-    acked_at_last_report: usize,
-}
-
-impl Model {
-    /// Adds the acknowledgements of the child of `cycle`, after checking them alone.
-    fn add(&mut self, acks: &[Ack], cycle: u64, context: &str) {
-        let mut last_seq = HashMap::new();
-        for ack in acks {
-            assert!(
-                (1..=CLIENTS_MAX).contains(&ack.client) && ack.seq >> SEQ_CYCLE_SHIFT == cycle,
-                "{context}: an acknowledgement of something this child did not write: {ack:?}"
-            );
-            assert_eq!(
-                ack.index, ack.log_index,
-                "{context}: the response names another index than its log id"
-            );
-            let before = last_seq.insert(ack.client, ack.seq);
-            assert!(
-                before < Some(ack.seq),
-                "{context}: client {} was acknowledged {:?} after {before:?}",
-                ack.client,
-                ack.seq
-            );
-            self.acked_last = self.acked_last.max(Some(ack.index));
-        }
-        self.acked.extend_from_slice(acks);
-    }
-}
-
-/// Counts for the summary.
-#[derive(Debug, Default)]
-struct Tally {
-    kills: u64,
-    /// Kills that came before the child's report (during its startup and recovery).
-    kills_before_report: u64,
-    /// Kills after the report, before any acknowledgement.
-    kills_before_first_ack: u64,
-    acked: u64,
-    /// Acknowledged writes found in reports, summed over the reports.
-    acked_checked: u64,
-    reports: u64,
-    /// Writes found applied, never acknowledged: those in flight at a kill that made it.
-    unacked_applied: u64,
-    directories: u64,
-    largest_log_entries: usize,
-    problems: BTreeMap<&'static str, u64>,
-}
-
-/// Checks a report (what the state machine applied after recovery) against the model.
-fn check_report(
-    report: &[Applied],
-    model: &mut Model,
-    cycle: u64,
-    tally: &mut Tally,
-    context: &str,
-) {
-    let mut at = HashMap::with_capacity(report.len());
-    let mut last_seq: HashMap<u64, u64> = HashMap::new();
-    let mut last_index = None;
-    for one in report {
-        let written = (model.first_cycle..cycle).contains(&(one.seq >> SEQ_CYCLE_SHIFT));
-        assert!(
-            (1..=CLIENTS_MAX).contains(&one.client) && written && one.payload_ok,
-            "{context}: applied {one:?}, which no child wrote to this log"
-        );
-        assert!(
-            last_index < Some(one.index),
-            "{context}: applied index {} after {last_index:?}",
-            one.index
-        );
-        last_index = Some(one.index);
-        if let Some(first) = at.insert((one.client, one.seq), one.index) {
-            panic!(
-                "{context}: client {} seq {} applied twice, at {first} and {}",
-                one.client, one.seq, one.index
-            );
-        }
-        let before = last_seq.insert(one.client, one.seq);
-        assert!(
-            before < Some(one.seq),
-            "{context}: client {} seq {} applied after its seq {before:?}",
-            one.client,
-            one.seq
-        );
-    }
-    for ack in &model.acked {
-        assert_eq!(
-            at.get(&(ack.client, ack.seq)),
-            Some(&ack.index),
-            "{context}: an acknowledged write is not applied at its index: {ack:?}"
-        );
-    }
-    tally.reports += 1;
-    tally.acked_checked += model.acked.len() as u64;
-    // An applied entry was committed: applied once, it is applied after every restart.
-    assert!(
-        report.starts_with(&model.last_report),
-        "{context}: the {} entries of the last report are not where they were",
-        model.last_report.len()
-    );
-    // Every acknowledged write is in the report, so what is new since the last report and
-    // not acknowledged since is what the kills let through unacknowledged.
-    let new_entries = report.len() - model.last_report.len();
-    let new_acked = model.acked.len() - model.acked_at_last_report;
-    tally.unacked_applied += new_entries.saturating_sub(new_acked) as u64;
-    model.last_report = report.to_vec();
-    model.acked_at_last_report = model.acked.len();
-    tally.largest_log_entries = tally.largest_log_entries.max(report.len());
-}
-
-/// Checks the directory as the kill left it, before any recovery: what `verify` finds must
-/// be what a process killed at any moment may leave, and nothing at or before the last
-/// acknowledged index.
-fn check_directory(dir: &Path, model: &Model, tally: &mut Tally, context: &str) {
-    if !dir.exists() {
-        // Killed before `LogStore::open` created it: nothing was written.
-        assert!(model.acked.is_empty(), "{context}: the log is gone");
-        return;
-    }
-    let verification = wal_recovery::verify(dir, model.acked_last)
-        .unwrap_or_else(|e| panic!("{context}: verify failed: {e}"));
-    for problem in &verification.problems {
-        *tally.problems.entry(problem.kind.name()).or_default() += 1;
-        // A kill may leave a record half written at the end of the log (a torn tail)
-        // or the temporary file of a metadata blob being replaced; recovery cuts the one
-        // and removes the other. Anything else is damage a kill cannot explain, and any
-        // problem at or before an acknowledged index would be the loss of a promise.
-        let acceptable = matches!(problem.kind, ProblemKind::TornTail | ProblemKind::TempFile);
-        assert!(
-            acceptable && !problem.committed,
-            "{context}: verify found {problem:?}"
-        );
-    }
-    if let Some(acked_last) = model.acked_last {
-        assert!(
-            verification.last_valid_offset >= Some(acked_last),
-            "{context}: the log's valid entries end at {:?}, before the acknowledged {acked_last}",
-            verification.last_valid_offset
-        );
     }
 }
 
@@ -649,6 +146,19 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
+/// When to kill this cycle's child.
+fn choose_kill(rng: &mut Rng) -> Kill {
+    if rng.one_in(FROM_START_ONE_IN) {
+        let delay_ms = rng.between(START_DELAY_MS.0, START_DELAY_MS.1);
+        Kill::AfterStart(Duration::from_millis(delay_ms))
+    } else if rng.one_in(AT_READY_ONE_IN) {
+        Kill::AfterReady(Duration::ZERO)
+    } else {
+        let delay_ms = rng.between(READY_DELAY_MS.0, READY_DELAY_MS.1);
+        Kill::AfterReady(Duration::from_millis(delay_ms))
+    }
+}
+
 fn parent_main() {
     let cycles = env_u64(CYCLES_VAR).unwrap_or(DEFAULT_CYCLES);
     assert!(cycles > 0, "{CYCLES_VAR} must be at least 1");
@@ -663,21 +173,11 @@ fn parent_main() {
         ..Tally::default()
     };
     let mut scratch = Scratch::new();
-    let mut model = Model::default();
+    let mut model = Model::new(0);
     for cycle in 0..cycles {
         let dir = scratch.log();
         let clients = rng.between(1, CLIENTS_MAX);
-        let kill = if rng.one_in(FROM_START_ONE_IN) {
-            Kill::AfterStart(Duration::from_millis(
-                rng.between(START_DELAY_MS.0, START_DELAY_MS.1),
-            ))
-        } else if rng.one_in(AT_READY_ONE_IN) {
-            Kill::AfterReady(Duration::ZERO)
-        } else {
-            Kill::AfterReady(Duration::from_millis(
-                rng.between(READY_DELAY_MS.0, READY_DELAY_MS.1),
-            ))
-        };
+        let kill = choose_kill(&mut rng);
         let context = format!(
             "{SEED_VAR}={seed} cycle {cycle} (of {cycles}) in {}, {clients} clients, killed {kill:?}",
             dir.display()
@@ -704,10 +204,7 @@ fn parent_main() {
             check_report(&report, &mut model, cycle + 1, &mut tally, &context);
             if cycle + 1 < cycles {
                 scratch = Scratch::new();
-                model = Model {
-                    first_cycle: cycle + 1,
-                    ..Model::default()
-                };
+                model = Model::new(cycle + 1);
                 tally.directories += 1;
             }
         }
@@ -719,6 +216,11 @@ fn parent_main() {
             );
         }
     }
+    summarize(cycles, seed, started, &tally);
+}
+
+/// Prints the one-line summary, and fails a run that checked nothing.
+fn summarize(cycles: u64, seed: u64, started: Instant, tally: &Tally) {
     println!(
         "crash test: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} kills ({} before the report, {} after it before any acknowledgement), {} writes acknowledged, checked {} times in {} reports, {} unacknowledged entries found applied, {} directories, largest log {} entries; problems verify found after kills {:?}",
         started.elapsed().as_secs_f64(),
