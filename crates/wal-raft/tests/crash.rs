@@ -9,8 +9,7 @@
 //! node a write is committed only when the node's own log reports it flushed, so this is
 //! the log store's durability promise seen from the client: an append reported flushed is
 //! on disk, a truncation or a torn tail never takes it away, and recovery neither loses
-//! nor repeats it. (A SIGKILL keeps the page cache: this checks what the process did and
-//! when it said so, not what a power loss would leave.)
+//! nor repeats it.
 //!
 //! This file is both processes (`harness = false`; the child is this same executable, run
 //! with `WAL_RAFT_CRASH_CHILD_DIR` set):
@@ -24,14 +23,18 @@
 //!   payload }` concurrently, each seq the cycle number in the high 32 bits and a counter
 //!   in the low ones (so a client's seqs grow across cycles and never repeat), each payload
 //!   a function of (client, seq) of 0 to 300 bytes. After each write returns Ok the child
-//!   prints `ack client seq index` and flushes. With no clients it only reports and exits:
+//!   prints `ack client seq index log-index` and flushes. With no clients it only reports and exits:
 //!   the final check run.
 //! - The parent runs N cycles (16; `WAL_RAFT_CRASH_CYCLES` for more): a child is started
 //!   and killed after a random delay, counted from its start one cycle in four (so that
 //!   some kills land during its recovery, before it has written anything), else from its
 //!   `ready` line (a few kills come before its first write, most while it writes). After
-//!   each kill it runs `wal_recovery::verify` on the directory, and the next child's report
-//!   (or the final check run's) is checked against every acknowledgement seen so far:
+//!   each kill `wal_recovery::verify` reads the directory as the kill left it, with the
+//!   last acknowledged index as its commit offset: it may find an uncommitted torn tail
+//!   or a temporary file of a replace (see `check_directory` for why those and no more),
+//!   and the valid log must reach that index. The next child opens the log with
+//!   `LogStore::open` in the default mode, and its report (or the final check run's) is
+//!   checked against every acknowledgement seen so far:
 //!   - every acknowledged write is applied, once, at the index its acknowledgement named;
 //!   - applied indexes increase, each client's seqs increase (so in the order it wrote
 //!     them), no (client, seq) is applied twice, every payload is the one written;
@@ -40,6 +43,13 @@
 //!   - writes that were never acknowledged (the ones in flight at the kill) may be there
 //!     or not (until a report shows them applied), but they obey the same rules: once, in
 //!     order, only what was written.
+//!
+//! What a process crash cannot show: a sync skipped or reported early. A SIGKILL keeps the
+//! page cache, and openraft applies (and so acknowledges) only entries it has read back
+//! from the log, so an acknowledged entry is in the page cache whether it was synced or
+//! not. Making `LogStore` report appends flushed before their sync, or even before they
+//! are written, passes this test; only a power-loss test (wal-store's fault injection)
+//! sees that. Losing an entry in recovery, or applying one twice or not at all, fails it.
 //!
 //! The report is the state machine's whole content, so a cycle costs time in proportion
 //! to the log (the child's replay costs as much). To keep a long run linear, a log past

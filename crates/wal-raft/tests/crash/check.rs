@@ -157,10 +157,18 @@ pub(crate) fn check_directory(dir: &Path, model: &Model, tally: &mut Tally, cont
         .unwrap_or_else(|e| panic!("{context}: verify failed: {e}"));
     for problem in &verification.problems {
         *tally.problems.entry(problem.kind.name()).or_default() += 1;
-        // A kill may leave a record half written at the end of the log (a torn tail)
-        // or the temporary file of a metadata blob being replaced; recovery cuts the one
-        // and removes the other. Anything else is damage a kill cannot explain, and any
-        // problem at or before an acknowledged index would be the loss of a promise.
+        // What a kill can leave, and nothing else:
+        // - a torn tail: a record half copied into the map when the kill came (a SIGKILL
+        //   keeps the page cache, so everything written before it is there); past every
+        //   acknowledged index, since an acknowledged entry was synced, so uncommitted;
+        // - a temporary file: every file the log replaces is written whole to a `.tmp`,
+        //   synced and renamed (the raft metadata `META.tmp` on every vote and commit, a
+        //   sealed segment's index and the next data file at a rotation), and a kill
+        //   before the rename leaves it beside the old file, which still stands.
+        // Not an index missing: a rotation writes the sealed segment's index before it
+        // creates the next segment, so a kill never leaves a sealed segment without one.
+        // Any other kind is damage a kill cannot explain, and any problem at or before
+        // the last acknowledged index (`committed`) is the loss of a promise.
         let acceptable = matches!(problem.kind, ProblemKind::TornTail | ProblemKind::TempFile);
         assert!(
             acceptable && !problem.committed,

@@ -7,17 +7,20 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::{BasicNode, Config, Raft, ServerState, SnapshotPolicy};
 use wal_raft::{LogStore, Options};
 
-use crate::protocol::{
-    CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, READY_TIMEOUT, SEQ_CYCLE_SHIFT, payload,
-};
+use crate::protocol::{CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, SEQ_CYCLE_SHIFT, payload};
 use crate::support::{Request, Router, StateMachine, TypeConfig};
 
 /// The node's id: the cluster has this one node.
 const NODE_ID: u64 = 1;
+/// How long the node may take to lead and apply its log before the child gives up (and
+/// the test fails). Only a guard against a hang: a healthy child needs a fraction of a
+/// second, and this is longer than the parent waits before it kills anyway.
+const LEAD_TIMEOUT: Duration = Duration::from_secs(180);
 /// Segments this small rotate every few hundred entries.
 const SEGMENT_BYTES: u32 = 64 << 10;
 
@@ -75,7 +78,7 @@ async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
         let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
         raft.initialize(members).await?;
     }
-    raft.wait(Some(READY_TIMEOUT))
+    raft.wait(Some(LEAD_TIMEOUT))
         .metrics(
             |m| m.state == ServerState::Leader && m.last_applied.map(|id| id.index) >= last_at_open,
             "the node leads and has applied the log it opened",

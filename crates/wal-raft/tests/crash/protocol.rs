@@ -1,7 +1,5 @@
 //! What the child writes and prints, spelled once for both sides.
 
-use std::time::Duration;
-
 use wal_testkit::rng::Rng;
 
 /// Set in a child's environment: its log directory. Its presence makes the process a child.
@@ -16,9 +14,6 @@ pub(crate) const CLIENTS_MAX: u64 = 16;
 const PAYLOAD_BYTES_MAX: u64 = 300;
 /// A seq is its cycle shifted by this, plus the client's count of writes in the cycle.
 pub(crate) const SEQ_CYCLE_SHIFT: u32 = 32;
-/// How long a child may take to recover and report. Generous: a busy machine must not
-/// fail the test; a healthy child needs a fraction of a second.
-pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The payload of `seq` of `client`: `client:seq;` repeated and cut to a length that is a
 /// function of both, from 0 to `PAYLOAD_BYTES_MAX` bytes.
