@@ -1,0 +1,252 @@
+//! Crash tests of a raft node on `wal_raft::LogStore`: a child process runs a single-node
+//! openraft cluster and writes through the client API until it is killed with SIGKILL at
+//! a random moment; after every kill the next child's recovery must give back every write
+//! a client saw acknowledged.
+//!
+//! The promise under test is what a client of a raft service relies on: once
+//! `Raft::client_write` has returned Ok, the write is committed, and a committed entry
+//! survives any crash of the process, in its place in the log, applied once. On a single
+//! node a write is committed only when the node's own log reports it flushed, so this is
+//! the log store's durability promise seen from the client: an append reported flushed is
+//! on disk, a truncation or a torn tail never takes it away, and recovery neither loses
+//! nor repeats it.
+//!
+//! This file is both processes (`harness = false`; the child is this same executable, run
+//! with `WAL_RAFT_CRASH_CHILD_DIR` set):
+//!
+//! - The child opens the log directory with `LogStore::open` and the default options but
+//!   64 KiB segments (so the log rotates), starts node 1 on it with `support::StateMachine`
+//!   (in memory, snapshots off, so it rebuilds itself by applying the log from the start),
+//!   initializes the cluster if the log is new, waits to lead and to have applied every
+//!   entry the log held at open, and prints what the state machine applied (`applied`
+//!   lines, then `ready`). Then 1 to 16 client tasks write `Request { client, seq,
+//!   payload }` concurrently, each seq the cycle number in the high 32 bits and a counter
+//!   in the low ones (so a client's seqs grow across cycles and never repeat), each payload
+//!   a function of (client, seq) of 0 to 300 bytes. After each write returns Ok the child
+//!   prints `ack client seq index log-index` and flushes. With no clients it only reports and exits:
+//!   the final check run.
+//! - The parent runs N cycles (16; `WAL_RAFT_CRASH_CYCLES` for more): a child is started
+//!   and killed after a random delay, counted from its start one cycle in four (so that
+//!   some kills land during its recovery, before it has written anything), else from its
+//!   `ready` line (a few kills come before its first write, most while it writes). After
+//!   each kill `wal_recovery::verify` reads the directory as the kill left it, with the
+//!   last acknowledged index as its commit offset: it may find an uncommitted torn tail
+//!   or a temporary file of a replace (see `check_directory` for why those and no more),
+//!   and the valid log must reach that index. The next child opens the log with
+//!   `LogStore::open` in the default mode, and its report (or the final check run's) is
+//!   checked against every acknowledgement seen so far:
+//!   - every acknowledged write is applied, once, at the index its acknowledgement named;
+//!   - applied indexes increase, each client's seqs increase (so in the order it wrote
+//!     them), no (client, seq) is applied twice, every payload is the one written;
+//!   - every entry an earlier report showed applied is still there, in its place (an
+//!     applied entry was committed: acknowledged or not, it must never go);
+//!   - writes that were never acknowledged (the ones in flight at the kill) may be there
+//!     or not (until a report shows them applied), but they obey the same rules: once, in
+//!     order, only what was written.
+//!
+//! What a process crash cannot show: a sync skipped or reported early. A SIGKILL keeps the
+//! page cache, and openraft applies (and so acknowledges) only entries it has read back
+//! from the log, so an acknowledged entry is in the page cache whether it was synced or
+//! not. Making `LogStore` report appends flushed before their sync, or even before they
+//! are written, passes this test; only a power-loss test (wal-store's fault injection)
+//! sees that. Losing an entry in recovery, or applying one twice or not at all, fails it.
+//!
+//! The report is the state machine's whole content, so a cycle costs time in proportion
+//! to the log (the child's replay costs as much). To keep a long run linear, a log past
+//! `DIR_ENTRIES_MAX` entries gets a final check run and the next cycle starts a new
+//! directory, as the kill loop of `walctl` does.
+//!
+//! `WAL_RAFT_CRASH_SEED` picks the seed of the random choices (clients, delays); without
+//! it the seed comes from the clock. A failure prints the seed and the cycle and keeps
+//! the directory; the moment a kill lands still varies from run to run. The long run:
+//! `WAL_RAFT_CRASH_CYCLES=500 cargo test --release -p wal-raft --test crash`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a test: a panic is a failure (clippy.toml allows these only inside #[test] functions, and this target has no harness)"
+)]
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "crash/check.rs"]
+mod check;
+#[path = "crash/child.rs"]
+mod child;
+#[path = "crash/process.rs"]
+mod process;
+#[path = "crash/protocol.rs"]
+mod protocol;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use check::{Model, Tally, check_directory, check_report};
+use process::{Kill, check_run, run_and_kill};
+use protocol::{CHILD_DIR_VAR, CLIENTS_MAX};
+use wal_testkit::rng::Rng;
+
+/// How many cycles to run.
+const CYCLES_VAR: &str = "WAL_RAFT_CRASH_CYCLES";
+/// The seed of the random choices.
+const SEED_VAR: &str = "WAL_RAFT_CRASH_SEED";
+/// Cycles of the short form, run by `cargo test`.
+const DEFAULT_CYCLES: u64 = 16;
+/// One cycle in this many kills the child at a delay from its start, the others at a
+/// delay from its report.
+const FROM_START_ONE_IN: u64 = 4;
+/// Bounds of a kill's delay from the child's start (its startup takes 10 ms to a few
+/// hundred, growing with the log it replays).
+const START_DELAY_MS: (u64, u64) = (0, 150);
+/// Of the kills counted from the report, one in this many comes at once: before the
+/// clients' first writes, or among them.
+const AT_READY_ONE_IN: u64 = 8;
+/// Bounds of a kill's delay from the child's report.
+const READY_DELAY_MS: (u64, u64) = (0, 250);
+/// A log with more entries than this gets a final check and a new directory.
+const DIR_ENTRIES_MAX: usize = if cfg!(debug_assertions) {
+    20_000
+} else {
+    50_000
+};
+
+fn main() -> ExitCode {
+    match std::env::var_os(CHILD_DIR_VAR) {
+        Some(dir) => child::child_main(PathBuf::from(dir)),
+        None => {
+            parent_main();
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// A directory that is kept, and named, when the test fails.
+struct Scratch(Option<tempfile::TempDir>);
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch(Some(wal_testkit::scratch_dir("wal-raft-crash-")))
+    }
+
+    /// The log's directory, inside the scratch one (a child killed before it creates it
+    /// leaves none).
+    fn log(&self) -> PathBuf {
+        self.0.as_ref().unwrap().path().join("raft-log")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(dir) = self.0.take()
+        {
+            eprintln!("crash test: kept the directory {}", dir.keep().display());
+        }
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.parse()
+            .unwrap_or_else(|_| panic!("{name}={text:?} is not a number")),
+    )
+}
+
+/// When to kill this cycle's child.
+fn choose_kill(rng: &mut Rng) -> Kill {
+    if rng.one_in(FROM_START_ONE_IN) {
+        let delay_ms = rng.between(START_DELAY_MS.0, START_DELAY_MS.1);
+        Kill::AfterStart(Duration::from_millis(delay_ms))
+    } else if rng.one_in(AT_READY_ONE_IN) {
+        Kill::AfterReady(Duration::ZERO)
+    } else {
+        let delay_ms = rng.between(READY_DELAY_MS.0, READY_DELAY_MS.1);
+        Kill::AfterReady(Duration::from_millis(delay_ms))
+    }
+}
+
+fn parent_main() {
+    let cycles = env_u64(CYCLES_VAR).unwrap_or(DEFAULT_CYCLES);
+    assert!(cycles > 0, "{CYCLES_VAR} must be at least 1");
+    let seed = env_u64(SEED_VAR).unwrap_or_else(|| {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        now.as_secs() ^ u64::from(now.subsec_nanos())
+    });
+    let started = Instant::now();
+    let mut rng = Rng::new(seed);
+    let mut tally = Tally {
+        directories: 1,
+        ..Tally::default()
+    };
+    let mut scratch = Scratch::new();
+    let mut model = Model::new(0);
+    for cycle in 0..cycles {
+        let dir = scratch.log();
+        let clients = rng.between(1, CLIENTS_MAX);
+        let kill = choose_kill(&mut rng);
+        let context = format!(
+            "{SEED_VAR}={seed} cycle {cycle} (of {cycles}) in {}, {clients} clients, killed {kill:?}",
+            dir.display()
+        );
+        let output = run_and_kill(&dir, cycle, clients, kill, &context);
+        tally.kills += 1;
+        match &output.report {
+            Some(report) => check_report(report, &mut model, cycle, &mut tally, &context),
+            None => tally.kills_before_report += 1,
+        }
+        if output.report.is_some() && output.acks.is_empty() {
+            tally.kills_before_first_ack += 1;
+        }
+        model.add(&output.acks, cycle, &context);
+        tally.acked += output.acks.len() as u64;
+        check_directory(&dir, &model, &mut tally, &context);
+
+        let full = output
+            .report
+            .is_some_and(|r| r.len() + output.acks.len() > DIR_ENTRIES_MAX);
+        if full || cycle + 1 == cycles {
+            let context = format!("{context}; the check run after it");
+            let report = check_run(&dir, cycle + 1, &context);
+            check_report(&report, &mut model, cycle + 1, &mut tally, &context);
+            if cycle + 1 < cycles {
+                scratch = Scratch::new();
+                model = Model::new(cycle + 1);
+                tally.directories += 1;
+            }
+        }
+        if cycles > DEFAULT_CYCLES && (cycle + 1) % 50 == 0 {
+            eprintln!(
+                "crash test: {} cycles in {:.1} s",
+                cycle + 1,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    summarize(cycles, seed, started, &tally);
+}
+
+/// Prints the one-line summary, and fails a run that checked nothing.
+fn summarize(cycles: u64, seed: u64, started: Instant, tally: &Tally) {
+    println!(
+        "crash test: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} kills ({} before the report, {} after it before any acknowledgement), {} writes acknowledged, checked {} times in {} reports, {} unacknowledged entries found applied, {} directories, largest log {} entries; problems verify found after kills {:?}",
+        started.elapsed().as_secs_f64(),
+        tally.kills,
+        tally.kills_before_report,
+        tally.kills_before_first_ack,
+        tally.acked,
+        tally.acked_checked,
+        tally.reports,
+        tally.unacked_applied,
+        tally.directories,
+        tally.largest_log_entries,
+        tally.problems,
+    );
+    assert!(
+        tally.acked_checked > 0,
+        "no acknowledged write was ever checked: the test checked nothing"
+    );
+}

@@ -1,0 +1,140 @@
+//! The child: a single-node cluster on the log, reporting what it applied, then writing
+//! until it is killed.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::{BasicNode, Config, Raft, ServerState, SnapshotPolicy};
+use wal_raft::{LogStore, Options};
+
+use crate::protocol::{CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, SEQ_CYCLE_SHIFT, payload};
+use crate::support::{Request, Router, StateMachine, TypeConfig};
+
+/// The node's id: the cluster has this one node.
+const NODE_ID: u64 = 1;
+/// How long the node may take to lead and apply its log before the child gives up (and
+/// the test fails). Only a guard against a hang: a healthy child needs a fraction of a
+/// second, and this is longer than the parent waits before it kills anyway.
+const LEAD_TIMEOUT: Duration = Duration::from_secs(180);
+/// Segments this small rotate every few hundred entries.
+const SEGMENT_BYTES: u32 = 64 << 10;
+
+type ChildResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
+
+pub(crate) fn child_main(dir: PathBuf) -> ExitCode {
+    let run = || -> ChildResult {
+        let cycle: u64 = std::env::var(CHILD_CYCLE_VAR)?.parse()?;
+        let clients: u64 = std::env::var(CHILD_CLIENTS_VAR)?.parse()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(child(dir, cycle, clients))
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crash test child: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn raft_config() -> ChildResult<Arc<Config>> {
+    let config = Config {
+        heartbeat_interval: 50,
+        election_timeout_min: 150,
+        election_timeout_max: 300,
+        // The state machine is in memory: it must rebuild itself from the whole log.
+        snapshot_policy: SnapshotPolicy::Never,
+        ..Config::default()
+    };
+    Ok(Arc::new(config.validate()?))
+}
+
+async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
+    let options = Options::default().with_segment_bytes(SEGMENT_BYTES);
+    let store = LogStore::<TypeConfig>::open(&dir, options)?;
+    let last_at_open = store.log().last_offset();
+    let state_machine = StateMachine::new();
+    let router = Router::new();
+    let raft = Raft::new(
+        NODE_ID,
+        raft_config()?,
+        router.clone(),
+        store,
+        state_machine.clone(),
+    )
+    .await?;
+    router.add(NODE_ID, raft.clone());
+    // A log with the membership entry in it is initialized already; one killed before
+    // that entry was written is new again.
+    if !raft.is_initialized().await? {
+        let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
+        raft.initialize(members).await?;
+    }
+    raft.wait(Some(LEAD_TIMEOUT))
+        .metrics(
+            |m| m.state == ServerState::Leader && m.last_applied.map(|id| id.index) >= last_at_open,
+            "the node leads and has applied the log it opened",
+        )
+        .await?;
+    report(&state_machine)?;
+    if clients == 0 {
+        raft.shutdown().await?;
+        return Ok(());
+    }
+    let writers: Vec<_> = (1..=clients)
+        .map(|client| tokio::spawn(write_forever(raft.clone(), client, cycle)))
+        .collect();
+    for writer in writers {
+        writer.await??;
+    }
+    Ok(())
+}
+
+/// Prints what the state machine applied, then `ready`.
+fn report(state_machine: &StateMachine) -> ChildResult {
+    let applied = state_machine.applied();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (index, request) in &applied {
+        let ok = request.payload == payload(request.client, request.seq);
+        writeln!(
+            out,
+            "applied {index} {} {} {}",
+            request.client,
+            request.seq,
+            u8::from(ok)
+        )?;
+    }
+    writeln!(out, "ready {}", applied.len())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes as `client` until the process is killed (or its output is gone: the parent
+/// died), printing each acknowledgement.
+async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> ChildResult {
+    for count in 0.. {
+        let seq = (cycle << SEQ_CYCLE_SHIFT) | count;
+        let request = Request {
+            client,
+            seq,
+            payload: payload(client, seq),
+        };
+        let response = raft.client_write(request).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "ack {client} {seq} {} {}",
+            response.data.index, response.log_id.index
+        )?;
+        out.flush()?;
+    }
+    Ok(())
+}
