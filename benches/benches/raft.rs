@@ -25,7 +25,9 @@
 //! ```
 //!
 //! Target (issue 18): on wal-raft, 64 clients at 20x one client or more, in the same run.
-//! Figures and ratios in docs/BENCHMARKS.md.
+//! Out of reach on openraft 0.9: its core appends one client write at a time and waits for
+//! each append's flush before the next, so every write pays its own sync (the stderr line
+//! shows one sync per write). Figures, ratios and the reasons in docs/BENCHMARKS.md.
 
 // A benchmark is compiled as an ordinary (non-test) target, so the workspace's library lints
 // apply to it. Here a panic can only mean that the benchmark's own setup is wrong or that the
