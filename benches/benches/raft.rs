@@ -1,0 +1,239 @@
+//! Criterion benchmark of client writes through a single-node openraft cluster: on
+//! `wal_raft::LogStore` (the walrs log, default options: group commit) and, in the same
+//! group, on the test support's `MemLogStore` (openraft on a log that never touches a
+//! disk), each with 1 and with 64 concurrent clients.
+//!
+//! A case starts one node once, untimed, and keeps it for all its samples: a runtime of
+//! tokio's multi-thread flavour (one worker per core), `openraft::Raft` on the log store
+//! and the support's recording `StateMachine`, the support's `Router` holding only this
+//! node, the cluster initialized with it as the sole voter and its leadership awaited.
+//! Snapshots are off (`SnapshotPolicy::Never`), so nothing but client writes reaches the
+//! log. An iteration is one `Raft::client_write` of a request with a 100 B payload,
+//! returned once openraft has committed and applied it; a sample's iterations are spread
+//! over the clients (tokio tasks, as even as they divide), which all start together, and
+//! the time runs until the last one's last write has returned. Throughput is client
+//! writes per second.
+//!
+//! The walrs log lives in a new directory on the disk (`wal_testkit::scratch::on_disk`:
+//! `std::env::temp_dir()`, never tmpfs), so syncs cost what the disk charges. After each
+//! walrs case a line on stderr gives the writes, the log's syncs and their mean duration,
+//! which say how many writes one sync carried.
+//!
+//! ```text
+//! cargo bench -p wal-benches --bench raft
+//! cargo bench -p wal-benches --bench raft -- --measurement-time 3 --warm-up-time 1
+//! ```
+//!
+//! Target (issue 18): on wal-raft, 64 clients at 20x one client or more, in the same run.
+//! Out of reach on openraft 0.9: its core appends one client write at a time and waits for
+//! each append's flush before the next, so every write pays its own sync (the stderr line
+//! shows one sync per write). Figures, ratios and the reasons in docs/BENCHMARKS.md.
+
+// A benchmark is compiled as an ordinary (non-test) target, so the workspace's library lints
+// apply to it. Here a panic can only mean that the benchmark's own setup is wrong or that the
+// node failed under it: it fails the benchmark, it is not a crash in a user's process.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark that panics is a failed benchmark, not a user's crash"
+)]
+
+#[path = "../../crates/wal-raft/tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use openraft::storage::RaftLogStorage;
+use openraft::{BasicNode, Config, Raft, SnapshotPolicy};
+use support::{MemLogStore, Request, Router, StateMachine, TypeConfig};
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+use wal_raft::{LogStore, Options};
+use wal_testkit::payload::pseudo_random as pseudo_random_bytes;
+
+/// Payload size of every client request.
+const PAYLOAD_BYTES: usize = 100;
+
+/// The concurrent clients of each case.
+const CLIENTS: [u64; 2] = [1, 64];
+
+/// The id of the only node.
+const NODE_ID: u64 = 1;
+
+/// How long a node may take to become leader; generous, for a loaded machine.
+const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running single-node cluster and what its case keeps beside it.
+struct Node {
+    runtime: Runtime,
+    raft: Raft<TypeConfig>,
+    state_machine: StateMachine,
+    /// The walrs log's handle (shared with the node) and its directory, in the walrs case.
+    wal: Option<(LogStore<TypeConfig>, TempDir)>,
+}
+
+/// Starts a case's node: [`start_on_wal`] or [`start_in_memory`].
+type StartNode = fn() -> Node;
+
+/// The node's configuration: the defaults, with snapshots off.
+fn config() -> Arc<Config> {
+    let config = Config {
+        snapshot_policy: SnapshotPolicy::Never,
+        ..Config::default()
+    };
+    Arc::new(config.validate().expect("a valid raft config"))
+}
+
+/// Starts node [`NODE_ID`] on `log_store`, alone in its cluster, and waits until it leads.
+fn start<L>(log_store: L, wal: Option<(LogStore<TypeConfig>, TempDir)>) -> Node
+where
+    L: RaftLogStorage<TypeConfig>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let state_machine = StateMachine::new();
+    let router = Router::new();
+    let raft = runtime.block_on(async {
+        let raft = Raft::new(
+            NODE_ID,
+            config(),
+            router.clone(),
+            log_store,
+            state_machine.clone(),
+        )
+        .await
+        .expect("start the node");
+        router.add(NODE_ID, raft.clone());
+        let members = BTreeMap::from([(NODE_ID, BasicNode::default())]);
+        raft.initialize(members).await.expect("initialize");
+        raft.wait(Some(LEADER_TIMEOUT))
+            .current_leader(NODE_ID, "the only node leads")
+            .await
+            .expect("a leader");
+        raft
+    });
+    Node {
+        runtime,
+        raft,
+        state_machine,
+        wal,
+    }
+}
+
+/// A node on a new walrs log (default options) in a new directory on the disk.
+fn start_on_wal() -> Node {
+    let dir = wal_testkit::scratch::on_disk("wal-bench-raft-");
+    let store = LogStore::<TypeConfig>::open(dir.path().join("raft-log"), Options::default())
+        .expect("open the raft log");
+    start(store.clone(), Some((store, dir)))
+}
+
+/// A node on an in-memory log.
+fn start_in_memory() -> Node {
+    start(MemLogStore::new(), None)
+}
+
+/// `writes` client writes spread over `clients` concurrent tasks; the time from their
+/// start to the last write's return.
+fn write_spread(node: &Node, clients: u64, writes: u64, payload: &[u8]) -> Duration {
+    node.runtime.block_on(async {
+        let start = Arc::new(tokio::sync::Barrier::new(
+            usize::try_from(clients).expect("few clients") + 1,
+        ));
+        let tasks: Vec<_> = (0..clients)
+            .map(|client| {
+                let share = writes / clients + u64::from(client < writes % clients);
+                let raft = node.raft.clone();
+                let payload = payload.to_vec();
+                let start = Arc::clone(&start);
+                tokio::spawn(async move {
+                    start.wait().await;
+                    for seq in 0..share {
+                        let request = Request {
+                            client,
+                            seq,
+                            payload: payload.clone(),
+                        };
+                        black_box(raft.client_write(request).await.expect("a client write"));
+                    }
+                })
+            })
+            .collect();
+        start.wait().await;
+        let started = Instant::now();
+        for task in tasks {
+            task.await.expect("a client task panicked");
+        }
+        started.elapsed()
+    })
+}
+
+/// Stops the node, checking that every write was applied once; reports the walrs log's
+/// syncs on stderr.
+fn finish(node: Node, name: &str, writes: u64) {
+    let applied = u64::try_from(node.state_machine.applied().len()).expect("a count");
+    assert_eq!(applied, writes, "{name}: every client write applied once");
+    node.runtime
+        .block_on(node.raft.shutdown())
+        .expect("shut the node down");
+    // Nothing to report of a case the command line filtered out.
+    if let Some((store, dir)) = node.wal.filter(|_| writes > 0) {
+        let stats = store.log().stats();
+        let mean_sync_micros = stats.total_sync_micros.checked_div(stats.syncs);
+        eprintln!(
+            "{name}: {writes} writes, {} syncs of the log (mean {} us), {} rotations",
+            stats.syncs,
+            mean_sync_micros.unwrap_or_default(),
+            stats.rotations,
+        );
+        drop(store);
+        drop(dir);
+    }
+}
+
+/// `1_client`, `64_clients`.
+fn clients_label(clients: u64) -> String {
+    match clients {
+        1 => "1_client".to_owned(),
+        _ => format!("{clients}_clients"),
+    }
+}
+
+fn client_writes(c: &mut Criterion) {
+    let payload = pseudo_random_bytes(PAYLOAD_BYTES);
+    let mut group = c.benchmark_group("raft_client_writes");
+    // Warm-up and measurement times are criterion's (3 s and 5 s) unless the command line
+    // says otherwise; a group setting would override the command line.
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .throughput(Throughput::Elements(1));
+    let stores: [(&str, StartNode); 2] =
+        [("wal_raft", start_on_wal), ("in_memory", start_in_memory)];
+    for (store, start_node) in stores {
+        for clients in CLIENTS {
+            let node = start_node();
+            let mut writes = 0;
+            let id = BenchmarkId::new(store, clients_label(clients));
+            group.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    writes += iters;
+                    write_spread(&node, clients, iters, &payload)
+                });
+            });
+            finish(node, &format!("{store}/{}", clients_label(clients)), writes);
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, client_writes);
+criterion_main!(benches);
