@@ -298,3 +298,38 @@ async fn a_shut_down_log_refuses_every_call_and_reopens_whole() {
     let mut store = open(dir.path());
     assert_eq!(indexes(&mut store).await, [0, 1, 2, 3]);
 }
+
+/// A crash test cannot see a flush reported before its sync (a killed process leaves its
+/// writes in the page cache); the fault seam can: with the sync held, the append's flush
+/// is not reported; with it failed, the flush reports the failure, never success.
+#[test]
+fn a_flush_is_reported_only_after_its_sync_and_a_failed_sync_is_reported_failed() {
+    let dir = wal_testkit::tempdir();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut store = open(dir.path());
+    let plan = FaultPlan::install(dir.path());
+    let gate = plan.hold(Call::Msync, 1);
+    let mut appender = store.clone();
+    let append = runtime.spawn(async move { appender.blocking_append(entries(1, 0..3)).await });
+    gate.wait_reached();
+    // Readable at once (openraft replicates before the flush), not reported flushed.
+    let read = runtime.block_on(store.try_get_log_entries(0..3)).unwrap();
+    assert_eq!(read.len(), 3);
+    assert!(
+        !append.is_finished(),
+        "a flush reported while its sync is held"
+    );
+    gate.open();
+    runtime.block_on(append).unwrap().unwrap();
+
+    plan.fail(Rule::once(Call::Msync, 1, EIO));
+    let failed = runtime
+        .block_on(store.blocking_append(entries(1, 3..4)))
+        .unwrap_err();
+    // The flush callback carries the failed sync to openraft as an I/O error.
+    let failed = failed.to_string();
+    assert!(
+        failed.contains("failed sync") && failed.contains("os error 5"),
+        "{failed}"
+    );
+}

@@ -54,11 +54,11 @@ fn open(dir: &Path) -> LogStore<TypeConfig> {
 fn entry(term: u64, index: u64, rng: &mut Rng) -> Entry<TypeConfig> {
     let payload = match rng.below(4) {
         0 => EntryPayload::Blank,
-        _ => EntryPayload::Normal(Request {
+        _ => EntryPayload::Normal(vec![Request {
             client: rng.below(3),
             seq: index,
             payload: vec![7; usize::try_from(rng.below(90)).unwrap()],
-        }),
+        }]),
     };
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(term, 1), index),

@@ -17,6 +17,7 @@ use openraft::Raft;
 use openraft::StorageError;
 use openraft::testing::StoreBuilder;
 use openraft::testing::Suite;
+use support::Batcher;
 use support::MemLogStore;
 use support::Request;
 use support::Router;
@@ -118,7 +119,7 @@ async fn write(
     let mut written = Vec::new();
     let mut last = None;
     for request in requests {
-        let response = raft.client_write(request.clone()).await?;
+        let response = raft.client_write(vec![request.clone()]).await?;
         assert_eq!(
             response.data.index, response.log_id.index,
             "response names the applied index"
@@ -179,6 +180,55 @@ async fn single_node_applies_writes_in_order() -> TestResult {
     // `client_write` returns once the entry is applied, so no wait is needed here.
     assert_eq!(node.state_machine.applied(), written);
     assert_eq!(node.state_machine.last_applied(), last);
+    node.raft.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_through_the_batcher_are_each_applied_once_in_order() -> TestResult {
+    let router = Router::new();
+    let (nodes, _) = start_cluster(&router, 1).await?;
+    let node = find(&nodes, 1)?;
+    let batcher = Batcher::start(node.raft.clone(), 8);
+    let clients: Vec<_> = (0..16)
+        .map(|client| {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for seq in 0..20 {
+                    answers.push((
+                        batcher.write(request(client, seq)).await?,
+                        request(client, seq),
+                    ));
+                }
+                Ok::<_, support::batcher::BatchError>(answers)
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for client in clients {
+        answered.extend(client.await??);
+    }
+    let applied = node.state_machine.applied();
+    assert_eq!(applied.len(), 16 * 20, "each write applied once");
+    // Each write is in the entry its answer named, and each client's in its order.
+    for answer in &answered {
+        assert!(applied.contains(answer), "{answer:?}");
+    }
+    for client in 0..16 {
+        let seqs: Vec<u64> = applied
+            .iter()
+            .filter(|(_, r)| r.client == client)
+            .map(|(_, r)| r.seq)
+            .collect();
+        assert_eq!(seqs, (0..20).collect::<Vec<_>>());
+    }
+    // No entry holds more than the limit.
+    let mut per_entry = BTreeMap::new();
+    for (index, _) in &applied {
+        *per_entry.entry(*index).or_insert(0) += 1;
+    }
+    assert!(per_entry.values().all(|&n| n <= 8), "{per_entry:?}");
     node.raft.shutdown().await?;
     Ok(())
 }

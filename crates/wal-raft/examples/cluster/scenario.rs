@@ -238,7 +238,7 @@ async fn write(leader: &Raft<TypeConfig>, client: u64, count: u64) -> Result<Vec
             seq,
             payload: format!("client {client} write {seq}").into_bytes(),
         };
-        let response = leader.client_write(request.clone()).await?;
+        let response = leader.client_write(vec![request.clone()]).await?;
         written.push((response.log_id.index, request));
     }
     Ok(written)

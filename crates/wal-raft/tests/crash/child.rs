@@ -127,7 +127,7 @@ async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> Child
             seq,
             payload: payload(client, seq),
         };
-        let response = raft.client_write(request).await?;
+        let response = raft.client_write(vec![request]).await?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

@@ -9,6 +9,7 @@
     reason = "each including target uses only part of the support module"
 )]
 
+pub mod batcher;
 pub mod mem_log;
 pub mod network;
 pub mod state_machine;
@@ -24,12 +25,16 @@ use serde::Serialize;
     unused_imports,
     reason = "shortcuts; not every including target uses each"
 )]
-pub use self::{mem_log::MemLogStore, network::Router, state_machine::StateMachine};
+pub use self::{
+    batcher::Batcher, mem_log::MemLogStore, network::Router, state_machine::StateMachine,
+};
 
 openraft::declare_raft_types!(
     /// Raft types of the tests: `u64` node ids, `BasicNode`, in-memory `Cursor` snapshots, tokio.
+    /// An entry carries client writes, applied in their order: one, from a plain
+    /// `client_write(vec![request])`, or the several a [`Batcher`] gathered.
     pub TypeConfig:
-        D = Request,
+        D = Vec<Request>,
         R = Response,
 );
 
@@ -44,7 +49,7 @@ pub struct Request {
     pub payload: Vec<u8>,
 }
 
-/// The state machine's answer to one applied entry.
+/// The state machine's answer to one applied entry (to each of its writes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// Log index of the applied entry.

@@ -34,7 +34,7 @@ use super::TypeConfig;
 struct State {
     last_applied: Option<LogId<u64>>,
     last_membership: StoredMembership<u64, BasicNode>,
-    /// Normal requests in apply order, each with its log index.
+    /// Client writes in apply order, each with the log index of its entry.
     applied: Vec<(u64, Request)>,
 }
 
@@ -146,7 +146,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let log_id = entry.log_id;
             match entry.payload {
                 EntryPayload::Blank => {}
-                EntryPayload::Normal(request) => state.applied.push((log_id.index, request)),
+                EntryPayload::Normal(requests) => state
+                    .applied
+                    .extend(requests.into_iter().map(|request| (log_id.index, request))),
                 EntryPayload::Membership(membership) => {
                     state.last_membership = StoredMembership::new(Some(log_id), membership);
                 }
