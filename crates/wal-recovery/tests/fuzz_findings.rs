@@ -851,3 +851,36 @@ fn skip_corrupted_quarantines_a_trimmed_segment_before_the_first_it_removes() {
     assert!(!dir.path().join("0.txnx").exists());
     assert_settled(dir.path(), 1001);
 }
+
+/// The same directory with the consumer's cursor at 1000: the damage (all of `1`) is
+/// consumed, and the default mode sets `1` aside. The logical start lies in it; the
+/// store's open checked the start's record there, opening the set-aside segment (its
+/// check failed: no index, and nothing valid). A start in a set-aside segment is not
+/// checked at open, as nothing else of it is (found in review).
+#[test]
+fn a_logical_start_in_a_set_aside_segment_after_a_trimmed_one_opens() {
+    let dir = wal_testkit::tempdir();
+    fs::write(dir.path().join("0.txnx"), b"").unwrap();
+    fs::write(dir.path().join("1.txnx"), [0u8; 177]).unwrap();
+    segment(&dir.path().join("1000.txnx"), &[b"x"], 64);
+    write_seed(dir.path(), LogStart::at(1, 0)).unwrap();
+    std::fs::write(cursor::cursor_path(dir.path()), cursor::encode_cursor(1000)).unwrap();
+    let wal = wal_store::WalOptions::default().with_segment_bytes(64);
+    let recovered = wal_recovery::open(
+        dir.path(),
+        options(RecoveryMode::TolerateCorruptTail).with_wal(wal),
+    )
+    .unwrap();
+    assert!(
+        recovered.report.damage_before_cursor.is_some(),
+        "{:#?}",
+        recovered.report
+    );
+    assert_eq!(recovered.log.next_offset(), 1001);
+    assert_eq!(recovered.log.replay().unwrap().count(), 0);
+    assert_eq!(recovered.log.append(b"y").unwrap().offset, 1001);
+    recovered.log.close().unwrap();
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
+    assert_eq!(recovered.log.read(1001).unwrap().payload, b"y");
+}

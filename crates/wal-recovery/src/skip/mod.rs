@@ -187,6 +187,8 @@ impl<'a> Skip<'a> {
     fn finish(mut self) -> Result<Applied> {
         let analysis = self.analysis;
         let dir = &analysis.dir;
+        // Before any segment file goes (a crash between leaves them trimmed, harmlessly).
+        self.quarantine_trimmed_before_a_removed_first()?;
         // Entries the caller's commit offset names past the end of what is kept: gone, and
         // said so, as a point-in-time cut would.
         let commit_end = analysis.commit_offset.map_or(0, |c| c.saturating_add(1));
@@ -215,7 +217,6 @@ impl<'a> Skip<'a> {
             &mut self.actions,
             &self.touched,
         )?;
-        self.quarantine_trimmed_before_a_removed_first()?;
         let merged = merge_holes(self.new_holes, &self.kept_bases);
         if merged != analysis.holes {
             let path = holes::holes_path(dir);
@@ -243,9 +244,12 @@ impl<'a> Skip<'a> {
 impl Skip<'_> {
     /// The segments wholly below the logical start are recognised as such (by the store
     /// and by the next analysis) from the segment after them, which starts at or before
-    /// the start. When the walk removed that segment, they would join whatever comes
-    /// next as a gap: being trimmed, they go to quarantine, as the next trim would have
-    /// removed them.
+    /// the start. When the walk does not keep that segment at its base, they could join
+    /// whatever comes next as a gap: being trimmed, they go to quarantine, as the next
+    /// trim would have removed them. Called before any file is removed, so that a crash
+    /// part way never leaves them before a removed segment. (Where that segment stays
+    /// anyway, empty or split at a base still at or below the start, moving them is
+    /// harmless: nothing reads them.)
     fn quarantine_trimmed_before_a_removed_first(&mut self) -> Result<()> {
         let Some(first) = self.analysis.segments.first() else {
             return Ok(());

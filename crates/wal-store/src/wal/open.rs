@@ -344,11 +344,16 @@ fn check_seed_agrees(start: LogStart, last_crc: Option<u32>) -> Result<()> {
 /// file's crc (a v1 record has no link to check). A start with no record of its own names
 /// nothing to check: at the end of a v1 log (which keeps no crc for an empty log), or in
 /// a hole (entries recovery recorded as lost, past the end of their segment's records).
+/// Nor does a start in a segment set aside (damage the consumer has consumed, opened only
+/// by a read that reaches it): its records are not checked at open.
 fn check_start_record(segments: &[Segment], start: LogStart) -> Result<()> {
     let index = segments.partition_point(|s| s.base <= start.offset);
     let Some(segment) = index.checked_sub(1).and_then(|i| segments.get(i)) else {
         return Ok(());
     };
+    if segment.is_set_aside() {
+        return Ok(());
+    }
     let position = start.offset - segment.base;
     if position >= segment.entries()? {
         return Ok(());
