@@ -10,7 +10,7 @@
 //! Snapshots are off (`SnapshotPolicy::Never`), so nothing but client writes reaches the
 //! log.
 //!
-//! Clients write through the support's `Batcher`, as an application with concurrent
+//! Clients write through `wal_raft::Batcher`, as an application with concurrent
 //! clients on openraft 0.9 must for them to share syncs: openraft 0.9 appends one entry
 //! per `client_write` and waits for its flush before taking the next, so without it every
 //! write pays a sync of its own (1.2x from 1 to 64 clients, measured; docs/BENCHMARKS.md).
@@ -56,10 +56,10 @@ use criterion::{
 };
 use openraft::storage::RaftLogStorage;
 use openraft::{BasicNode, Config, Raft, SnapshotPolicy};
-use support::{Batcher, MemLogStore, Request, Router, StateMachine, TypeConfig};
+use support::{MemLogStore, Request, Router, StateMachine, TypeConfig};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
-use wal_raft::{LogStore, Options};
+use wal_raft::{Batcher, LogStore, Options};
 use wal_testkit::payload::pseudo_random as pseudo_random_bytes;
 
 /// Payload size of every client request.
@@ -82,7 +82,7 @@ struct Node {
     runtime: Runtime,
     raft: Raft<TypeConfig>,
     /// Where the clients write.
-    batcher: Batcher,
+    batcher: Batcher<TypeConfig, Request>,
     state_machine: StateMachine,
     /// The walrs log's handle (shared with the node) and its directory, in the walrs case.
     wal: Option<(LogStore<TypeConfig>, TempDir)>,

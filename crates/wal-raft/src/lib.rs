@@ -11,7 +11,9 @@
 //!
 //! What the log guarantees openraft:
 //! - an append is reported flushed only once every entry of it is durable (synced),
-//!   never before; appends waiting together share one sync (group commit);
+//!   never before (openraft 0.9 appends one entry at a time and waits for each flush:
+//!   concurrent client writes share a sync when a [`Batcher`] gathers them into one
+//!   entry);
 //! - a truncation is durable when it returns, and the cut bytes are zeroed: a truncated
 //!   entry never comes back, not even after a crash; one that would remove a committed
 //!   entry (which raft never asks for) is refused;
@@ -44,12 +46,14 @@
 //! # }
 //! ```
 
+mod batch;
 mod error;
 mod meta;
 mod options;
 mod raft;
 mod store;
 
+pub use batch::{BatchError, Batcher, Written};
 pub use error::{Error, Result};
 pub use options::Options;
 pub use store::LogStore;

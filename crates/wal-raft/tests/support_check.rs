@@ -17,12 +17,12 @@ use openraft::Raft;
 use openraft::StorageError;
 use openraft::testing::StoreBuilder;
 use openraft::testing::Suite;
-use support::Batcher;
 use support::MemLogStore;
 use support::Request;
 use support::Router;
 use support::StateMachine;
 use support::TypeConfig;
+use wal_raft::Batcher;
 
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
@@ -196,12 +196,12 @@ async fn concurrent_clients_through_the_batcher_are_each_applied_once_in_order()
             tokio::spawn(async move {
                 let mut answers = Vec::new();
                 for seq in 0..20 {
-                    answers.push((
-                        batcher.write(request(client, seq)).await?,
-                        request(client, seq),
-                    ));
+                    let written = batcher.write(request(client, seq)).await?;
+                    // The entry's response names it; the write is at its position in it.
+                    assert_eq!(written.response.index, written.log_id.index);
+                    answers.push((written.log_id.index, written.position, request(client, seq)));
                 }
-                Ok::<_, support::batcher::BatchError>(answers)
+                Ok::<_, wal_raft::BatchError<TypeConfig>>(answers)
             })
         })
         .collect();
@@ -212,8 +212,13 @@ async fn concurrent_clients_through_the_batcher_are_each_applied_once_in_order()
     let applied = node.state_machine.applied();
     assert_eq!(applied.len(), 16 * 20, "each write applied once");
     // Each write is in the entry its answer named, and each client's in its order.
-    for answer in &answered {
-        assert!(applied.contains(answer), "{answer:?}");
+    for (index, position, request) in &answered {
+        let entry: Vec<&Request> = applied
+            .iter()
+            .filter(|(i, _)| i == index)
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(entry.get(*position), Some(&request), "{index} {position}");
     }
     for client in 0..16 {
         let seqs: Vec<u64> = applied
@@ -230,6 +235,22 @@ async fn concurrent_clients_through_the_batcher_are_each_applied_once_in_order()
     }
     assert!(per_entry.values().all(|&n| n <= 8), "{per_entry:?}");
     node.raft.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batched_write_to_a_stopped_node_fails_and_nothing_is_applied() -> TestResult {
+    let router = Router::new();
+    let (nodes, _) = start_cluster(&router, 1).await?;
+    let node = find(&nodes, 1)?;
+    let batcher = Batcher::start(node.raft.clone(), 8);
+    node.raft.shutdown().await?;
+    let refused = batcher.write(request(1, 0)).await;
+    assert!(
+        matches!(refused, Err(wal_raft::BatchError::Raft(_))),
+        "{refused:?}"
+    );
+    assert_eq!(node.state_machine.applied(), []);
     Ok(())
 }
 

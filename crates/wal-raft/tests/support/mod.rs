@@ -9,7 +9,6 @@
     reason = "each including target uses only part of the support module"
 )]
 
-pub mod batcher;
 pub mod mem_log;
 pub mod network;
 pub mod state_machine;
@@ -25,14 +24,12 @@ use serde::Serialize;
     unused_imports,
     reason = "shortcuts; not every including target uses each"
 )]
-pub use self::{
-    batcher::Batcher, mem_log::MemLogStore, network::Router, state_machine::StateMachine,
-};
+pub use self::{mem_log::MemLogStore, network::Router, state_machine::StateMachine};
 
 openraft::declare_raft_types!(
     /// Raft types of the tests: `u64` node ids, `BasicNode`, in-memory `Cursor` snapshots, tokio.
     /// An entry carries client writes, applied in their order: one, from a plain
-    /// `client_write(vec![request])`, or the several a [`Batcher`] gathered.
+    /// `client_write(vec![request])`, or the several a `wal_raft::Batcher` gathered.
     pub TypeConfig:
         D = Vec<Request>,
         R = Response,
