@@ -15,9 +15,10 @@ pub enum Error {
     /// it refused.
     #[error(transparent)]
     Log(#[from] wal_recovery::Error),
-    /// The options cannot make a raft log (see [`Options::wal`](crate::Options::wal)).
-    #[error("invalid options for a raft log: {0}")]
-    Options(&'static str),
+    /// The options' sync policy is [`SyncPolicy::Manual`](wal_store::SyncPolicy::Manual):
+    /// no append would ever be reported flushed (see [`Options::wal`](crate::Options::wal)).
+    #[error("a raft log needs a sync policy that syncs on its own, not Manual")]
+    ManualSyncPolicy,
     /// An entry of the log does not decode as a raft entry: damaged, or written by
     /// something else.
     #[error("the entry at offset {offset} is not a raft entry: {source}")]
@@ -66,9 +67,27 @@ pub enum Error {
         /// The committed index recorded.
         committed: u64,
     },
-    /// The log's metadata blob (vote, committed and purged log ids) does not decode.
-    #[error("the raft metadata beside the log does not decode: {0}")]
-    MetaDecode(String),
+    /// The log's metadata blob (vote, committed and purged log ids) is of a version this
+    /// build does not read, or empty.
+    #[error(
+        "the raft metadata beside the log is of version {found:?}; this build reads {supported}"
+    )]
+    MetaVersion {
+        /// The blob's version byte (`None`: an empty blob).
+        found: Option<u8>,
+        /// The version this build reads.
+        supported: u8,
+    },
+    /// The log's metadata blob is of this build's version but does not decode.
+    #[error("the raft metadata beside the log does not decode: {source}")]
+    MetaDecode {
+        /// What the decoder said.
+        source: postcard::Error,
+    },
+    /// The metadata blob changed between its reading and the log's opening: another
+    /// process wrote the directory meanwhile, again and again. Nothing was changed.
+    #[error("the raft metadata beside the log changed while it was being opened")]
+    MetaChangedDuringOpen,
     /// A value would not encode (it does not fit the metadata blob's limit, say).
     #[error("cannot encode {what}: {source}")]
     Encode {

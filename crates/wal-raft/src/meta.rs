@@ -58,12 +58,13 @@ impl<NID: NodeId> RaftMeta<NID> {
             return Ok(RaftMeta::default());
         };
         match blob.split_first() {
-            Some((&META_VERSION, record)) => postcard::from_bytes(record)
-                .map_err(|e| Error::MetaDecode(format!("version {META_VERSION}: {e}"))),
-            Some((version, _)) => Err(Error::MetaDecode(format!(
-                "version {version}, this build reads {META_VERSION}"
-            ))),
-            None => Err(Error::MetaDecode("an empty blob".to_owned())),
+            Some((&META_VERSION, record)) => {
+                postcard::from_bytes(record).map_err(|source| Error::MetaDecode { source })
+            }
+            found => Err(Error::MetaVersion {
+                found: found.map(|(&version, _)| version),
+                supported: META_VERSION,
+            }),
         }
     }
 }
@@ -86,10 +87,14 @@ mod tests {
         let blob = meta.encode().unwrap();
         assert_eq!(RaftMeta::decode(Some(&blob)).unwrap(), meta);
         assert_eq!(RaftMeta::<u64>::decode(None).unwrap(), RaftMeta::default());
-        for bad in [&[][..], &[2, 0, 0], &blob[..blob.len() - 1]] {
+        assert!(matches!(
+            RaftMeta::<u64>::decode(Some(&blob[..blob.len() - 1])),
+            Err(Error::MetaDecode { .. })
+        ));
+        for (bad, found) in [(&[][..], None), (&[2, 0, 0], Some(2))] {
             assert!(matches!(
                 RaftMeta::<u64>::decode(Some(bad)),
-                Err(Error::MetaDecode(_))
+                Err(Error::MetaVersion { found: f, supported: 1 }) if f == found
             ));
         }
     }

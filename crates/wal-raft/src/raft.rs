@@ -58,7 +58,10 @@ where
     }
 
     async fn read_vote(&mut self) -> StorageResult<Option<Vote<C::NodeId>>, C> {
-        Ok(self.meta().vote.clone())
+        let meta = self
+            .meta_if_open()
+            .map_err(|e| e.into_storage(ErrorSubject::Vote, ErrorVerb::Read))?;
+        Ok(meta.vote.clone())
     }
 
     async fn save_committed(
@@ -70,7 +73,10 @@ where
     }
 
     async fn read_committed(&mut self) -> StorageResult<Option<LogId<C::NodeId>>, C> {
-        Ok(self.meta().committed.clone())
+        let meta = self
+            .meta_if_open()
+            .map_err(|e| e.into_storage(ErrorSubject::Store, ErrorVerb::Read))?;
+        Ok(meta.committed.clone())
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<C>) -> StorageResult<(), C>

@@ -15,11 +15,12 @@
 
 use std::ops::{Bound, ControlFlow, RangeBounds};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::{Entry, LogId, RaftTypeConfig, Vote};
 use wal_recovery::{Log, RecoveryOptions};
-use wal_store::SyncPolicy;
+use wal_store::{StoreError, SyncPolicy};
 
 use crate::error::{Error, Result};
 use crate::meta::RaftMeta;
@@ -51,6 +52,8 @@ struct Shared<C: RaftTypeConfig> {
     /// The raft state in the metadata blob, as last written. The lock also orders the
     /// changes that write it.
     meta: Mutex<RaftMeta<C::NodeId>>,
+    /// Set by [`LogStore::shutdown`]: the cached raft state is refused too, as the log is.
+    closed: AtomicBool,
 }
 
 impl<C: RaftTypeConfig> Clone for LogStore<C> {
@@ -81,24 +84,20 @@ where
     /// elsewhere is refused with recovery's report, nothing changed), with the commit
     /// offset recorded beside it: the committed index, never past what this log had made
     /// durable. A purge interrupted by a crash is finished. Fails with
-    /// [`Error::Options`] under [`SyncPolicy::Manual`], with [`Error::MetaDecode`] if the
-    /// raft state beside the log does not decode, and with the log's error otherwise.
+    /// [`Error::ManualSyncPolicy`] under [`SyncPolicy::Manual`], with
+    /// [`Error::MetaVersion`] or [`Error::MetaDecode`] if the raft state beside the log
+    /// cannot be read, and with the log's error otherwise.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<LogStore<C>> {
         let dir = dir.as_ref();
         if options.wal.sync_policy == SyncPolicy::Manual {
-            return Err(Error::Options(
-                "a raft log needs a sync policy that syncs on its own, not Manual",
-            ));
+            return Err(Error::ManualSyncPolicy);
         }
-        let meta = RaftMeta::<C::NodeId>::decode(wal_recovery::read_meta(dir)?.as_deref())?;
-        let recovery = RecoveryOptions::default()
-            .with_commit_offset(meta.commit_offset)
-            .with_wal(options.wal_for_raft());
-        let recovered = wal_recovery::open(dir, recovery)?;
+        let (log, meta) = open_with_meta::<C>(dir, &options)?;
         let store = LogStore {
             shared: Arc::new(Shared {
-                log: recovered.log,
+                log,
                 meta: Mutex::new(meta),
+                closed: AtomicBool::new(false),
             }),
         };
         let last_purged = store.meta().last_purged.clone();
@@ -124,7 +123,16 @@ where
     /// is reported flushed only once synced, every other change is durable when it
     /// returns); the next open then checks the log as after a crash, which takes longer.
     pub fn shutdown(&self) -> Result<()> {
+        self.shared.closed.store(true, Ordering::Release);
         Ok(self.shared.log.shutdown()?)
+    }
+
+    /// The raft state as last written, unless the log was shut down.
+    pub(crate) fn meta_if_open(&self) -> Result<MutexGuard<'_, RaftMeta<C::NodeId>>> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::Log(wal_recovery::Error::Store(StoreError::Closed)));
+        }
+        Ok(self.meta())
     }
 
     pub(crate) fn meta(&self) -> MutexGuard<'_, RaftMeta<C::NodeId>> {
@@ -198,29 +206,45 @@ where
 
     /// The entries in `range` that the log holds (a raft log reader may ask for entries
     /// it does not have: they are left out), each checked against its offset.
+    ///
+    /// A purge (or truncation) racing the read moves what the log holds: the read starts
+    /// again from what it holds then.
     pub(crate) fn entries(&self, range: impl RangeBounds<u64>) -> Result<Vec<Entry<C>>> {
         let log = &self.shared.log;
-        let purged_end = self
-            .meta()
-            .last_purged
-            .as_ref()
-            .map_or(0, |id| id.index + 1);
-        let start = match range.start_bound() {
+        let asked_start = match range.start_bound() {
             Bound::Included(&start) => start,
             Bound::Excluded(&start) => start.saturating_add(1),
             Bound::Unbounded => 0,
-        }
-        .max(log.first_offset())
-        .max(purged_end);
-        let end = match range.end_bound() {
+        };
+        let asked_end = match range.end_bound() {
             Bound::Included(&end) => end.saturating_add(1),
             Bound::Excluded(&end) => end,
             Bound::Unbounded => u64::MAX,
+        };
+        loop {
+            let purged_end = self
+                .meta()
+                .last_purged
+                .as_ref()
+                .map_or(0, |id| id.index.saturating_add(1));
+            let start = asked_start.max(log.first_offset()).max(purged_end);
+            let end = asked_end.min(log.next_offset());
+            if start >= end {
+                return Ok(Vec::new());
+            }
+            match self.entries_between(start, end) {
+                // The log no longer holds `start`: it moved meanwhile.
+                Err(Error::Log(wal_recovery::Error::Store(StoreError::OffsetOutOfRange {
+                    ..
+                }))) if start < log.first_offset() || log.next_offset() <= start => {}
+                read => return read,
+            }
         }
-        .min(log.next_offset());
-        if start >= end {
-            return Ok(Vec::new());
-        }
+    }
+
+    /// The entries from `start` (which the log holds) to `end`, each checked.
+    fn entries_between(&self, start: u64, end: u64) -> Result<Vec<Entry<C>>> {
+        let log = &self.shared.log;
         let mut entries = Vec::new();
         let mut failed = None;
         log.visit_from(start, |entry| {
@@ -308,13 +332,15 @@ where
     /// they never come back. Refuses, changing nothing, to remove a committed entry.
     pub(crate) fn truncate(&self, index: u64) -> Result<()> {
         let log = &self.shared.log;
-        if let Some(committed) = &self.meta().committed
-            && index <= committed.index
+        let committed = {
+            let meta = self.meta();
+            let committed = meta.committed.as_ref().map(|id| id.index);
+            committed.max(meta.commit_offset)
+        };
+        if let Some(committed) = committed
+            && index <= committed
         {
-            return Err(Error::TruncatesCommitted {
-                index,
-                committed: committed.index,
-            });
+            return Err(Error::TruncatesCommitted { index, committed });
         }
         let from = index.max(log.first_offset());
         if from >= log.next_offset() {
@@ -356,6 +382,32 @@ where
         }
         Ok(())
     }
+}
+
+/// How many times [`open_with_meta`] reads the raft state and opens the log before it
+/// gives up on a directory whose state keeps changing under it.
+const OPEN_ATTEMPTS: usize = 3;
+
+/// Recovers and opens the log in `dir`, with the commit offset its raft state records,
+/// and returns it with that state. The state is read before the log is opened (recovery
+/// needs the commit offset), so it is read again under the log's lock: if another process
+/// changed it in between, the log is closed and opened again with the new state.
+fn open_with_meta<C: RaftTypeConfig>(
+    dir: &Path,
+    options: &Options,
+) -> Result<(Log, RaftMeta<C::NodeId>)> {
+    for _ in 0..OPEN_ATTEMPTS {
+        let blob = wal_recovery::read_meta(dir)?;
+        let meta = RaftMeta::<C::NodeId>::decode(blob.as_deref())?;
+        let recovery = RecoveryOptions::default()
+            .with_commit_offset(meta.commit_offset)
+            .with_wal(options.wal_for_raft());
+        let log = wal_recovery::open(dir, recovery)?.log;
+        if log.meta()? == blob {
+            return Ok((log, meta));
+        }
+    }
+    Err(Error::MetaChangedDuringOpen)
 }
 
 /// The raft entry in `payload`, read at `offset`.

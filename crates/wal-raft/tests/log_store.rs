@@ -199,6 +199,60 @@ async fn a_truncation_of_a_committed_entry_is_refused() {
     assert_eq!(indexes(&mut store).await, (0..7).collect::<Vec<_>>());
 }
 
+/// A committed id saved lower than before (openraft never does it; another caller might)
+/// does not lower the commit offset recovery gets, so the guard holds at the higher one:
+/// a truncation below it would leave a log recovery refuses.
+#[tokio::test]
+async fn a_truncation_below_the_recorded_commit_offset_is_refused() {
+    let dir = wal_testkit::tempdir();
+    let mut store = open(dir.path());
+    store.blocking_append(entries(1, 0..10)).await.unwrap();
+    store.save_committed(Some(id(1, 8))).await.unwrap();
+    store.save_committed(Some(id(1, 2))).await.unwrap();
+    let refused = store.truncate(id(1, 3)).await.unwrap_err().to_string();
+    assert!(refused.contains("committed up to 8"), "{refused}");
+    store.truncate(id(1, 9)).await.unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    assert_eq!(indexes(&mut store).await, (0..9).collect::<Vec<_>>());
+}
+
+/// A reader (openraft's replication task holds a clone) reading while the log is purged
+/// under it gets what the log holds, never an error for entries purged meanwhile.
+#[test]
+fn a_read_racing_purges_gets_what_remains() {
+    let dir = wal_testkit::tempdir();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut store = open(dir.path());
+    runtime
+        .block_on(store.blocking_append(entries(1, 0..400)))
+        .unwrap();
+    let mut reader = runtime.block_on(store.get_log_reader());
+    let purging = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let still_purging = std::sync::Arc::clone(&purging);
+    let reads = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut reads = 0;
+        while still_purging.load(std::sync::atomic::Ordering::Acquire) || reads == 0 {
+            let read = runtime
+                .block_on(reader.try_get_log_entries(0..400))
+                .unwrap();
+            let held: Vec<u64> = read.iter().map(|e| e.log_id.index).collect();
+            let first = held.first().copied().unwrap_or(400);
+            assert_eq!(held, (first..400).collect::<Vec<_>>());
+            reads += 1;
+        }
+        reads
+    });
+    for upto in 0..390 {
+        runtime.block_on(store.purge(id(1, upto))).unwrap();
+    }
+    purging.store(false, std::sync::atomic::Ordering::Release);
+    assert!(reads.join().unwrap() > 0);
+}
+
 #[tokio::test]
 async fn the_vote_and_the_committed_log_id_survive_a_restart() {
     let dir = wal_testkit::tempdir();
@@ -265,7 +319,7 @@ fn a_sync_policy_that_never_syncs_on_its_own_is_refused() {
         Options::default().with_wal(WalOptions::default().with_sync_policy(SyncPolicy::Manual));
     assert!(matches!(
         LogStore::<Config>::open(dir.path(), manual),
-        Err(Error::Options(_))
+        Err(Error::ManualSyncPolicy)
     ));
 }
 
@@ -279,7 +333,10 @@ fn damaged_raft_state_beside_the_log_is_refused_not_taken_for_a_new_node() {
     log.close().unwrap();
     assert!(matches!(
         LogStore::<Config>::open(dir.path(), options()),
-        Err(Error::MetaDecode(_))
+        Err(Error::MetaVersion {
+            found: Some(9),
+            supported: 1
+        })
     ));
 }
 
@@ -291,6 +348,8 @@ async fn a_shut_down_log_refuses_every_call_and_reopens_whole() {
     let mut reader = store.get_log_reader().await;
     store.shutdown().unwrap();
     assert!(store.save_vote(&Vote::new(2, 1)).await.is_err());
+    assert!(store.read_vote().await.is_err());
+    assert!(store.read_committed().await.is_err());
     assert!(reader.try_get_log_entries(..).await.is_err());
     assert!(store.blocking_append(entries(1, 4..5)).await.is_err());
     assert!(matches!(store.shutdown(), Err(Error::Log(_))));

@@ -34,8 +34,9 @@ use support::{StateMachine, TypeConfig};
 use tempfile::TempDir;
 use wal_raft::{LogStore, Options};
 
-/// Segments this small hold a few of the suite's entries each.
-const SEGMENT_BYTES: u32 = 256;
+/// Segments this small (walrs's smallest) hold a few of the suite's entries each:
+/// `the_suite_s_logs_span_several_segments` checks it.
+const SEGMENT_BYTES: u32 = wal_store::MIN_SEGMENT_BYTES;
 
 /// Builds each test's log in a directory of its own, kept as long as the test runs.
 struct WalBuilder;
@@ -179,6 +180,20 @@ fn the_same_states_after_the_purge() {
             initial.membership_state.effective().membership(),
             &effective(&[1, 2, 3])
         );
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// The log most suite functions start from (`feed_10_logs_vote_self`: entries 0 to 10)
+/// spans several segments at this size, so that their purges and truncations cross
+/// segment boundaries.
+#[test]
+fn the_suite_s_logs_span_several_segments() {
+    run(|mut store, _| async move {
+        WalSuite::feed_10_logs_vote_self(&mut store).await?;
+        let segments = wal_store::list_segments(store.log().dir()).expect("list the segments");
+        assert!(segments.len() >= 3, "{segments:?}");
         Ok(())
     })
     .unwrap();
