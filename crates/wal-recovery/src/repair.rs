@@ -230,7 +230,15 @@ pub(crate) fn apply(analysis: &Analysis, mode: RecoveryMode) -> Result<Applied> 
         });
     }
 
-    housekeeping(analysis, last_kept, &mut quarantine, &mut actions, &[])?;
+    let sets_aside = mode == RecoveryMode::TolerateCorruptTail;
+    housekeeping(
+        analysis,
+        last_kept,
+        &mut quarantine,
+        &mut actions,
+        &[],
+        sets_aside,
+    )?;
     remove_temp_files(analysis, &mut actions)?;
     quarantine.finish()?;
     Ok(Applied { actions, cut })
@@ -313,13 +321,16 @@ fn remove_active_index(
 /// newer codec and empty segments go to quarantine, sealed segments that stay get an index
 /// that agrees with their data, the last one kept loses its index (the active segment's
 /// index is rebuilt by scanning). Segments in
-/// `touched` were rewritten by the caller and are left alone.
+/// `touched` were rewritten by the caller and are left alone. With `sets_aside` (the
+/// default mode, whose store sets consumed damage aside), the segments of damage the
+/// consumer has consumed are left as they are; the other modes repair them as any.
 pub(crate) fn housekeeping(
     analysis: &Analysis,
     last_kept: usize,
     quarantine: &mut Quarantine,
     actions: &mut Vec<Action>,
     touched: &[u64],
+    sets_aside: bool,
 ) -> Result<()> {
     settle_corrupt_holes_file(analysis, quarantine, actions)?;
     settle_corrupt_seed_file(analysis, quarantine, actions)?;
@@ -336,7 +347,9 @@ pub(crate) fn housekeeping(
     }
     for (i, segment) in analysis.segments.iter().enumerate().take(last_kept) {
         let empty = analysis.problems.iter().any(|p| {
-            p.kind == ProblemKind::EmptySegment && !p.consumed && p.segment == Some(segment.base)
+            p.kind == ProblemKind::EmptySegment
+                && !(p.consumed && sets_aside)
+                && p.segment == Some(segment.base)
         });
         if empty {
             for path in [&segment.index_path, &segment.data_path] {
@@ -354,20 +367,19 @@ pub(crate) fn housekeeping(
         // (A sealed segment with no entry needs none: no index that lists no entry is
         // written.) A damaged one set aside keeps its own: it still tells where its
         // entries were.
+        let set_aside = sets_aside && set_aside_damaged(analysis, segment.base);
         if i < last_kept
             && !segment.index_matches()
             && !touched.contains(&segment.base)
-            && !set_aside_damaged(analysis, segment.base)
+            && !set_aside
         {
             mend_index(segment, quarantine, actions)?;
         }
     }
     // Garbage in the unused tail of sealed segments: no entry, but zeros belong there.
     for segment in analysis.segments.iter().take(last_kept) {
-        if segment.tail_garbage
-            && !touched.contains(&segment.base)
-            && !set_aside_damaged(analysis, segment.base)
-        {
+        let set_aside = sets_aside && set_aside_damaged(analysis, segment.base);
+        if segment.tail_garbage && !touched.contains(&segment.base) && !set_aside {
             zero_tail(
                 segment,
                 segment.valid_len,

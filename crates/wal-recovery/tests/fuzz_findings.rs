@@ -884,3 +884,87 @@ fn a_logical_start_in_a_set_aside_segment_after_a_trimmed_one_opens() {
         wal_recovery::open(dir.path(), options(RecoveryMode::TolerateCorruptTail)).unwrap();
     assert_eq!(recovered.log.read(1001).unwrap().payload, b"y");
 }
+
+/// The files of a fuzz finding, by name and bytes (as `WAL_FUZZ_TRACE=1` prints them).
+fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, hex) in files {
+        let bytes: Vec<u8> = hex
+            .split(", ")
+            .filter(|b| !b.is_empty())
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+/// `recover_dir-b9729b32`: an empty segment `0` with a corrupt index, a record in `2`, a
+/// cursor at 1 (so the damage of `0` is consumed) and a damaged `SEED`. Only the default
+/// mode sets consumed damage aside; `SkipCorrupted` left `0` (empty, its index corrupt)
+/// in place as if it did, and the store's open refused the corrupt index. The other modes
+/// now repair consumed damage as any.
+#[test]
+fn skip_corrupted_repairs_consumed_damage_as_any() {
+    let dir = wal_testkit::tempdir();
+    let zeros49 = ["00"; 49].join(", ");
+    write_files(
+        dir.path(),
+        &[
+            ("0.idxx", "20, 31, a8, d5, 00, 00, 00, 00, 00, 00, 00, 21"),
+            ("0.txnx", &zeros49),
+            (
+                "2.txnx",
+                "00, 00, 00, 10, a9, b9, d1, 91, 10, 1b, af, 26, 01, 00, 00, 00, 00, 00, 00, 22, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00",
+            ),
+            (
+                "CURSOR",
+                "57, 41, 4c, 43, 00, 00, 00, 02, 00, 00, 00, 2c, 00, 00, 00, 02, 00, 00, 00, 00, 00, 00, 00, 01, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, ed, ac, b7, f7",
+            ),
+            (
+                "SEED",
+                "57, 41, 4c, 53, 00, 00, 00, 01, 00, 00, 00, 2f, 6e, 0c, 00, 78, 34, 00, 00, 00, 00, 00, 00, 00, 2f, 2f, 2f, 2f, 2f, 2f, 2f, 2f, 2f, 2f, 2f",
+            ),
+        ],
+    );
+    let wal = wal_store::WalOptions::default().with_segment_bytes(64);
+    let recovered = wal_recovery::open(
+        dir.path(),
+        options(RecoveryMode::SkipCorrupted).with_wal(wal),
+    )
+    .unwrap();
+    assert_eq!(recovered.log.next_offset(), 3);
+    recovered.log.close().unwrap();
+    assert_settled(dir.path(), 3);
+}
+
+/// `model-e54776da`: a log at the end of the offset space (its next offset `u64::MAX`)
+/// whose entries a store-level clear removed, with a cursor before them. The front door's
+/// clear must move that cursor to `u64::MAX - 1`, which no cursor can name, so it is
+/// refused; the fuzz model expected it to succeed (it checked only for a last entry
+/// there). The model now checks the offset before the next, and the front door moves
+/// every cursor before it clears, so that the refusal comes before anything changes.
+#[test]
+fn a_clear_at_the_end_of_the_offsets_is_refused_before_it_changes_anything() {
+    let dir = wal_testkit::tempdir();
+    let wal = wal_store::WalOptions::default().with_first_offset(u64::MAX - 3);
+    let log = wal_recovery::open(dir.path(), options(RecoveryMode::default()).with_wal(wal))
+        .unwrap()
+        .log;
+    for _ in 0..3 {
+        log.append(b"e").unwrap();
+    }
+    assert_eq!(log.next_offset(), u64::MAX);
+    log.set_cursor(u64::MAX - 3).unwrap();
+    for _ in 0..2 {
+        assert!(matches!(
+            log.clear(),
+            Err(RecoveryError::InvalidArgument(_))
+        ));
+        assert_eq!(
+            log.cursor(wal_recovery::DEFAULT_CURSOR).unwrap(),
+            Some(u64::MAX - 3)
+        );
+        // Then with the entries gone below the front door: the same.
+        log.store().clear().unwrap();
+    }
+    assert_eq!(log.next_offset(), u64::MAX);
+}

@@ -202,7 +202,8 @@ impl Runner<'_> {
     pub(super) fn clear(&mut self, handle: &Handle) {
         match handle.front() {
             Some(log) => {
-                if let Some(last) = self.model.last()
+                // Every cursor moves to the offset before the next, first.
+                if let Some(last) = self.model.next.checked_sub(1)
                     && cursor_move_unnameable(&self.model, last)
                 {
                     trace(format_args!("log: clear(), refused"));

@@ -236,12 +236,14 @@ impl Log {
     }
 
     /// Removes every entry; offsets are never reused (see
-    /// [`Wal::clear`](wal_store::Wal::clear)). Every cursor moves to the last entry first,
-    /// recording the unread entries dropped.
+    /// [`Wal::clear`](wal_store::Wal::clear)). Every cursor moves first to the offset before
+    /// the next (the last entry's, in a log that holds one), recording the unread entries
+    /// dropped. A log that ends where no cursor can be named (past `u64::MAX - 2`) with a
+    /// cursor before that is refused, changing nothing.
     pub fn clear(&self) -> Result<()> {
         let mut cursors = self.cursors_lock();
-        if let Some(last) = self.last_offset() {
-            move_up_to(self, &mut cursors, last)?;
+        if let Some(before_next) = self.next_offset().checked_sub(1) {
+            move_up_to(self, &mut cursors, before_next)?;
         }
         self.wal.clear()?;
         // Entries appended while the clear ran went with it.

@@ -216,6 +216,7 @@ impl<'a> Skip<'a> {
             &mut self.quarantine,
             &mut self.actions,
             &self.touched,
+            false,
         )?;
         let merged = merge_holes(self.new_holes, &self.kept_bases);
         if merged != analysis.holes {
