@@ -85,7 +85,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use check::{Model, Tally, check_directory, check_report};
-use process::{Kill, check_run, run_and_kill};
+use process::{Kill, Plan, check_run, run_and_kill};
 use protocol::{CHILD_DIR_VAR, CLIENTS_MAX};
 use wal_testkit::rng::Rng;
 
@@ -106,6 +106,10 @@ const START_DELAY_MS: (u64, u64) = (0, 150);
 const AT_READY_ONE_IN: u64 = 8;
 /// Bounds of a kill's delay from the child's report.
 const READY_DELAY_MS: (u64, u64) = (0, 250);
+/// Of the cycles, one in this many has its clients write through `wal_raft::Batcher`.
+const BATCHED_ONE_IN: u64 = 2;
+/// Bounds of the most writes the batcher puts in one entry.
+const BATCH_WRITES: (u64, u64) = (2, 2 * CLIENTS_MAX);
 /// A log with more entries than this gets a final check and a new directory.
 const DIR_ENTRIES_MAX: usize = if cfg!(debug_assertions) {
     20_000
@@ -169,6 +173,16 @@ fn choose_kill(rng: &mut Rng) -> Kill {
     }
 }
 
+/// How this cycle's clients write: the most writes in one entry through the batcher, or
+/// 0 for an entry per write.
+fn choose_batch(rng: &mut Rng) -> usize {
+    if rng.one_in(BATCHED_ONE_IN) {
+        usize::try_from(rng.between(BATCH_WRITES.0, BATCH_WRITES.1)).unwrap()
+    } else {
+        0
+    }
+}
+
 fn parent_main() {
     let cycles = env_u64(CYCLES_VAR).unwrap_or(DEFAULT_CYCLES);
     assert!(cycles > 0, "{CYCLES_VAR} must be at least 1");
@@ -186,13 +200,17 @@ fn parent_main() {
     let mut model = Model::new(0);
     for cycle in 0..cycles {
         let dir = scratch.log();
-        let clients = rng.between(1, CLIENTS_MAX);
+        let plan = Plan {
+            cycle,
+            clients: rng.between(1, CLIENTS_MAX),
+            batch: choose_batch(&mut rng),
+        };
         let kill = choose_kill(&mut rng);
         let context = format!(
-            "{SEED_VAR}={seed} cycle {cycle} (of {cycles}) in {}, {clients} clients, killed {kill:?}",
+            "{SEED_VAR}={seed} cycle {cycle} (of {cycles}) in {}, {plan:?}, killed {kill:?}",
             dir.display()
         );
-        let output = run_and_kill(&dir, cycle, clients, kill, &context);
+        let output = run_and_kill(&dir, plan, kill, &context);
         tally.kills += 1;
         match &output.report {
             Some(report) => check_report(report, &mut model, cycle, &mut tally, &context),
@@ -201,7 +219,7 @@ fn parent_main() {
         if output.report.is_some() && output.acks.is_empty() {
             tally.kills_before_first_ack += 1;
         }
-        model.add(&output.acks, cycle, &context);
+        model.add(&output.acks, cycle, plan.batch > 0, &context);
         tally.acked += output.acks.len() as u64;
         check_directory(&dir, &model, &mut tally, &context);
 
@@ -232,7 +250,7 @@ fn parent_main() {
 /// Prints the one-line summary, and fails a run that checked nothing.
 fn summarize(cycles: u64, seed: u64, started: Instant, tally: &Tally) {
     println!(
-        "crash test: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} kills ({} before the report, {} after it before any acknowledgement), {} writes acknowledged, checked {} times in {} reports, {} unacknowledged entries found applied, {} directories, largest log {} entries; problems verify found after kills {:?}",
+        "crash test: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} kills ({} before the report, {} after it before any acknowledgement), {} writes acknowledged, checked {} times in {} reports, {} unacknowledged writes found applied, at most {} writes in one entry, {} directories, largest log {} entries; problems verify found after kills {:?}",
         started.elapsed().as_secs_f64(),
         tally.kills,
         tally.kills_before_report,
@@ -241,6 +259,7 @@ fn summarize(cycles: u64, seed: u64, started: Instant, tally: &Tally) {
         tally.acked_checked,
         tally.reports,
         tally.unacked_applied,
+        tally.largest_entry_writes,
         tally.directories,
         tally.largest_log_entries,
         tally.problems,

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::{BasicNode, Config, Raft, ServerState, SnapshotPolicy};
-use wal_raft::{LogStore, Options};
+use wal_raft::{Batcher, LogStore, Options};
 
-use crate::protocol::{CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, SEQ_CYCLE_SHIFT, payload};
+use crate::protocol::{
+    CHILD_BATCH_VAR, CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, SEQ_CYCLE_SHIFT, payload,
+};
 use crate::support::{Request, Router, StateMachine, TypeConfig};
 
 /// The node's id: the cluster has this one node.
@@ -30,11 +32,12 @@ pub(crate) fn child_main(dir: PathBuf) -> ExitCode {
     let run = || -> ChildResult {
         let cycle: u64 = std::env::var(CHILD_CYCLE_VAR)?.parse()?;
         let clients: u64 = std::env::var(CHILD_CLIENTS_VAR)?.parse()?;
+        let batch: usize = std::env::var(CHILD_BATCH_VAR)?.parse()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
-        runtime.block_on(child(dir, cycle, clients))
+        runtime.block_on(child(dir, cycle, clients, batch))
     };
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,7 +60,32 @@ fn raft_config() -> ChildResult<Arc<Config>> {
     Ok(Arc::new(config.validate()?))
 }
 
-async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
+/// How the clients reach the node.
+#[derive(Clone)]
+enum Writer {
+    /// One `Raft::client_write` per write: an entry each.
+    Direct(Raft<TypeConfig>),
+    /// Through the batcher: the writes waiting together share an entry.
+    Batched(Batcher<TypeConfig, Request>),
+}
+
+impl Writer {
+    /// Writes `request`; returns the raft index of its entry and its place there.
+    async fn write(&self, request: Request) -> ChildResult<(u64, u64)> {
+        match self {
+            Writer::Direct(raft) => {
+                let response = raft.client_write(vec![request]).await?;
+                Ok((response.log_id.index, 0))
+            }
+            Writer::Batched(batcher) => {
+                let written = batcher.write(request).await?;
+                Ok((written.log_id.index, u64::try_from(written.position)?))
+            }
+        }
+    }
+}
+
+async fn child(dir: PathBuf, cycle: u64, clients: u64, batch: usize) -> ChildResult {
     let options = Options::default().with_segment_bytes(SEGMENT_BYTES);
     let store = LogStore::<TypeConfig>::open(&dir, options)?;
     let last_at_open = store.log().last_offset();
@@ -89,8 +117,12 @@ async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
         raft.shutdown().await?;
         return Ok(());
     }
+    let writer = match batch {
+        0 => Writer::Direct(raft.clone()),
+        max_writes => Writer::Batched(Batcher::start(raft.clone(), max_writes)),
+    };
     let writers: Vec<_> = (1..=clients)
-        .map(|client| tokio::spawn(write_forever(raft.clone(), client, cycle)))
+        .map(|client| tokio::spawn(write_forever(writer.clone(), client, cycle)))
         .collect();
     for writer in writers {
         writer.await??;
@@ -119,7 +151,7 @@ fn report(state_machine: &StateMachine) -> ChildResult {
 
 /// Writes as `client` until the process is killed (or its output is gone: the parent
 /// died), printing each acknowledgement.
-async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> ChildResult {
+async fn write_forever(writer: Writer, client: u64, cycle: u64) -> ChildResult {
     for count in 0.. {
         let seq = (cycle << SEQ_CYCLE_SHIFT) | count;
         let request = Request {
@@ -127,13 +159,9 @@ async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> Child
             seq,
             payload: payload(client, seq),
         };
-        let response = raft.client_write(vec![request]).await?;
+        let (index, position) = writer.write(request).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "ack {client} {seq} {} {}",
-            response.data.index, response.log_id.index
-        )?;
+        writeln!(out, "ack {client} {seq} {index} {position}")?;
         out.flush()?;
     }
     Ok(())

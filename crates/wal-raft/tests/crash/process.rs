@@ -8,7 +8,9 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::protocol::{Ack, Applied, CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, CHILD_DIR_VAR, Line};
+use crate::protocol::{
+    Ack, Applied, CHILD_BATCH_VAR, CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, CHILD_DIR_VAR, Line,
+};
 
 /// How long to wait for a child's report before killing it anyway (the kill then counts
 /// as one during its recovery). Generous: it decides when the kill lands, never whether
@@ -61,11 +63,21 @@ impl Drop for Running {
     }
 }
 
-fn spawn_child(dir: &Path, cycle: u64, clients: u64) -> Running {
+/// What a child is asked to do: its cycle, its clients, and the most writes they put in
+/// one entry through the batcher (0: no batcher, an entry per write).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan {
+    pub(crate) cycle: u64,
+    pub(crate) clients: u64,
+    pub(crate) batch: usize,
+}
+
+fn spawn_child(dir: &Path, plan: Plan) -> Running {
     let child = Command::new(std::env::current_exe().unwrap())
         .env(CHILD_DIR_VAR, dir)
-        .env(CHILD_CYCLE_VAR, cycle.to_string())
-        .env(CHILD_CLIENTS_VAR, clients.to_string())
+        .env(CHILD_CYCLE_VAR, plan.cycle.to_string())
+        .env(CHILD_CLIENTS_VAR, plan.clients.to_string())
+        .env(CHILD_BATCH_VAR, plan.batch.to_string())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -106,15 +118,9 @@ fn collect(child: &mut Running) -> (JoinHandle<Vec<String>>, JoinHandle<String>,
     (lines, errors, ready_seen)
 }
 
-/// Runs a child with `clients` writers and kills it as `kill` says; returns its output.
-pub(crate) fn run_and_kill(
-    dir: &Path,
-    cycle: u64,
-    clients: u64,
-    kill: Kill,
-    context: &str,
-) -> Output {
-    let mut child = spawn_child(dir, cycle, clients);
+/// Runs a child as `plan` says and kills it as `kill` says; returns its output.
+pub(crate) fn run_and_kill(dir: &Path, plan: Plan, kill: Kill, context: &str) -> Output {
+    let mut child = spawn_child(dir, plan);
     let (lines, errors, ready_seen) = collect(&mut child);
     match kill {
         Kill::AfterStart(delay) => std::thread::sleep(delay),
@@ -140,7 +146,12 @@ pub(crate) fn run_and_kill(
 
 /// Runs a child with no writers to the end: its report is the check after the last kill.
 pub(crate) fn check_run(dir: &Path, cycle: u64, context: &str) -> Vec<Applied> {
-    let mut child = spawn_child(dir, cycle, 0);
+    let plan = Plan {
+        cycle,
+        clients: 0,
+        batch: 0,
+    };
+    let mut child = spawn_child(dir, plan);
     let (lines, errors, _) = collect(&mut child);
     let status = child.0.wait().unwrap();
     let lines = lines.join().unwrap();
