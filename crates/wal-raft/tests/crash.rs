@@ -95,8 +95,13 @@ const CYCLES_VAR: &str = "WAL_RAFT_CRASH_CYCLES";
 const SEED_VAR: &str = "WAL_RAFT_CRASH_SEED";
 /// Cycles of the short form, run by `cargo test`.
 const DEFAULT_CYCLES: u64 = 16;
-/// One cycle in this many kills the child at a delay from its start, the others at a
-/// delay from its report.
+/// Every this many cycles, from the first, the child is killed once it has printed a
+/// number of acknowledgements (so that what is checked never depends on timing).
+const AFTER_ACKS_EVERY: u64 = 4;
+/// Bounds of that number.
+const AFTER_ACKS: (u64, u64) = (1, 300);
+/// Of the other cycles, one in this many kills the child at a delay from its start, the
+/// others at a delay from its report.
 const FROM_START_ONE_IN: u64 = 4;
 /// Bounds of a kill's delay from the child's start (its startup takes 10 ms to a few
 /// hundred, growing with the log it replays).
@@ -160,16 +165,19 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
-/// When to kill this cycle's child.
-fn choose_kill(rng: &mut Rng) -> Kill {
-    if rng.one_in(FROM_START_ONE_IN) {
+/// When to kill the child of `cycle`.
+fn choose_kill(rng: &mut Rng, cycle: u64) -> Kill {
+    if cycle.is_multiple_of(AFTER_ACKS_EVERY) {
+        let acks = rng.between(AFTER_ACKS.0, AFTER_ACKS.1);
+        Kill::OnAcks(usize::try_from(acks).unwrap())
+    } else if rng.one_in(FROM_START_ONE_IN) {
         let delay_ms = rng.between(START_DELAY_MS.0, START_DELAY_MS.1);
-        Kill::AfterStart(Duration::from_millis(delay_ms))
+        Kill::SinceStart(Duration::from_millis(delay_ms))
     } else if rng.one_in(AT_READY_ONE_IN) {
-        Kill::AfterReady(Duration::ZERO)
+        Kill::SinceReady(Duration::ZERO)
     } else {
         let delay_ms = rng.between(READY_DELAY_MS.0, READY_DELAY_MS.1);
-        Kill::AfterReady(Duration::from_millis(delay_ms))
+        Kill::SinceReady(Duration::from_millis(delay_ms))
     }
 }
 
@@ -205,13 +213,22 @@ fn parent_main() {
             clients: rng.between(1, CLIENTS_MAX),
             batch: choose_batch(&mut rng),
         };
-        let kill = choose_kill(&mut rng);
+        let kill = choose_kill(&mut rng, cycle);
         let context = format!(
             "{SEED_VAR}={seed} cycle {cycle} (of {cycles}) in {}, {plan:?}, killed {kill:?}",
             dir.display()
         );
         let output = run_and_kill(&dir, plan, kill, &context);
         tally.kills += 1;
+        if let Kill::OnAcks(acks) = kill {
+            assert!(
+                output.acks.len() >= acks,
+                "{context}: {} acknowledgements",
+                output.acks.len()
+            );
+            tally.kills_after_acks += 1;
+            tally.acks_awaited += acks as u64;
+        }
         match &output.report {
             Some(report) => check_report(report, &mut model, cycle, &mut tally, &context),
             None => tally.kills_before_report += 1,
@@ -230,6 +247,8 @@ fn parent_main() {
             let context = format!("{context}; the check run after it");
             let report = check_run(&dir, cycle + 1, &context);
             check_report(&report, &mut model, cycle + 1, &mut tally, &context);
+            // Every acknowledgement the directory saw was just found in the report.
+            tally.acked_in_final_reports += model.acked_count();
             if cycle + 1 < cycles {
                 scratch = Scratch::new();
                 model = Model::new(cycle + 1);
@@ -250,12 +269,15 @@ fn parent_main() {
 /// Prints the one-line summary, and fails a run that checked nothing.
 fn summarize(cycles: u64, seed: u64, started: Instant, tally: &Tally) {
     println!(
-        "crash test: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} kills ({} before the report, {} after it before any acknowledgement), {} writes acknowledged, checked {} times in {} reports, {} unacknowledged writes found applied, at most {} writes in one entry, {} directories, largest log {} entries; problems verify found after kills {:?}",
+        "crash test: {cycles} cycles ({SEED_VAR}={seed}) in {:.1} s: {} kills ({} before the report, {} after it before any acknowledgement, {} after {} acknowledgements awaited), {} writes acknowledged ({} found in the final reports), checked {} times in {} reports, {} unacknowledged writes found applied, at most {} writes in one entry, {} directories, largest log {} entries; problems verify found after kills {:?}",
         started.elapsed().as_secs_f64(),
         tally.kills,
         tally.kills_before_report,
         tally.kills_before_first_ack,
+        tally.kills_after_acks,
+        tally.acks_awaited,
         tally.acked,
+        tally.acked_in_final_reports,
         tally.acked_checked,
         tally.reports,
         tally.unacked_applied,
@@ -267,5 +289,18 @@ fn summarize(cycles: u64, seed: u64, started: Instant, tally: &Tally) {
     assert!(
         tally.acked_checked > 0,
         "no acknowledged write was ever checked: the test checked nothing"
+    );
+    // Coverage that timing cannot take away: the kills that waited for acknowledgements
+    // came, and the final reports held at least the acknowledgements they waited for.
+    assert_eq!(
+        tally.acked_in_final_reports, tally.acked,
+        "the final reports did not hold every acknowledgement"
+    );
+    assert!(
+        tally.kills_after_acks > 0 && tally.acked_in_final_reports >= tally.acks_awaited,
+        "{} kills after acknowledgements awaited {}; the final reports held {}",
+        tally.kills_after_acks,
+        tally.acks_awaited,
+        tally.acked_in_final_reports
     );
 }

@@ -32,6 +32,11 @@ impl Model {
         }
     }
 
+    /// How many writes were acknowledged in it.
+    pub(crate) fn acked_count(&self) -> u64 {
+        self.acked.len() as u64
+    }
+
     /// Adds the acknowledgements of the child of `cycle`, after checking them alone;
     /// `batched` says whether its clients wrote through the batcher (else every write
     /// had an entry of its own).
@@ -71,6 +76,12 @@ pub(crate) struct Tally {
     pub(crate) kills: u64,
     /// Kills that came before the child's report (during its startup and recovery).
     pub(crate) kills_before_report: u64,
+    /// Kills that waited for a number of acknowledgements.
+    pub(crate) kills_after_acks: u64,
+    /// The acknowledgements those kills waited for, summed.
+    pub(crate) acks_awaited: u64,
+    /// Acknowledged writes found in the final check run of each directory, summed.
+    pub(crate) acked_in_final_reports: u64,
     /// Kills after the report, before any acknowledgement.
     pub(crate) kills_before_first_ack: u64,
     /// Writes acknowledged.

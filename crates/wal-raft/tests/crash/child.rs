@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::{BasicNode, Config, Raft, ServerState, SnapshotPolicy};
+use tokio::task::JoinSet;
 use wal_raft::{Batcher, LogStore, Options};
 
 use crate::protocol::{
@@ -121,11 +122,13 @@ async fn child(dir: PathBuf, cycle: u64, clients: u64, batch: usize) -> ChildRes
         0 => Writer::Direct(raft.clone()),
         max_writes => Writer::Batched(Batcher::start(raft.clone(), max_writes)),
     };
-    let writers: Vec<_> = (1..=clients)
-        .map(|client| tokio::spawn(write_forever(writer.clone(), client, cycle)))
-        .collect();
-    for writer in writers {
-        writer.await??;
+    // The first writer to fail ends the child with its error, whichever it is.
+    let mut writers = JoinSet::new();
+    for client in 1..=clients {
+        writers.spawn(write_forever(writer.clone(), client, cycle));
+    }
+    while let Some(ended) = writers.join_next().await {
+        ended??;
     }
     Ok(())
 }
