@@ -98,6 +98,10 @@ pub(crate) struct Tally {
     pub(crate) largest_log_entries: usize,
     /// The most writes a report showed in one entry.
     pub(crate) largest_entry_writes: u64,
+    /// Kills that left a log purged (its first entry past 0).
+    pub(crate) kills_after_purge: u64,
+    /// The furthest a log was purged: its highest first index.
+    pub(crate) purged_first_max: u64,
     /// What verify found in the directories as the kills left them, by kind.
     pub(crate) problems: BTreeMap<&'static str, u64>,
 }
@@ -184,6 +188,10 @@ pub(crate) fn check_directory(dir: &Path, model: &Model, tally: &mut Tally, cont
     }
     let verification = wal_recovery::verify(dir, model.acked_last)
         .unwrap_or_else(|e| panic!("{context}: verify failed: {e}"));
+    if let Some(first) = verification.first_offset.filter(|&first| first > 0) {
+        tally.kills_after_purge += 1;
+        tally.purged_first_max = tally.purged_first_max.max(first);
+    }
     for problem in &verification.problems {
         *tally.problems.entry(problem.kind.name()).or_default() += 1;
         // What a kill can leave, and nothing else:

@@ -9,7 +9,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::protocol::{
-    Ack, Applied, CHILD_BATCH_VAR, CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, CHILD_DIR_VAR, Line,
+    Ack, Applied, CHILD_BATCH_VAR, CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, CHILD_DIR_VAR,
+    CHILD_SNAPSHOT_VAR, Line,
 };
 
 /// How long a child may take from its start to the line a kill waits for (its `ready`,
@@ -75,13 +76,15 @@ impl Drop for Running {
     }
 }
 
-/// What a child is asked to do: its cycle, its clients, and the most writes they put in
-/// one entry through the batcher (0: no batcher, an entry per write).
+/// What a child is asked to do: its cycle, its clients, the most writes they put in one
+/// entry through the batcher (0: no batcher, an entry per write), and how many entries
+/// apart it takes snapshots and purges the log (0: never).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Plan {
     pub(crate) cycle: u64,
     pub(crate) clients: u64,
     pub(crate) batch: usize,
+    pub(crate) snapshot_every: u64,
 }
 
 fn spawn_child(dir: &Path, plan: Plan) -> Running {
@@ -90,6 +93,7 @@ fn spawn_child(dir: &Path, plan: Plan) -> Running {
         .env(CHILD_CYCLE_VAR, plan.cycle.to_string())
         .env(CHILD_CLIENTS_VAR, plan.clients.to_string())
         .env(CHILD_BATCH_VAR, plan.batch.to_string())
+        .env(CHILD_SNAPSHOT_VAR, plan.snapshot_every.to_string())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -204,6 +208,7 @@ pub(crate) fn check_run(dir: &Path, cycle: u64, context: &str) -> Vec<Applied> {
         cycle,
         clients: 0,
         batch: 0,
+        snapshot_every: 0,
     };
     let mut child = spawn_child(dir, plan);
     let (lines, errors, _) = collect(&mut child);

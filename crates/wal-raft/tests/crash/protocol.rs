@@ -11,6 +11,11 @@ pub(crate) const CHILD_CLIENTS_VAR: &str = "WAL_RAFT_CRASH_CHILD_CLIENTS";
 /// Set in a child's environment: the most writes its clients put in one raft entry
 /// through `wal_raft::Batcher`, or 0 for one `Raft::client_write` per write.
 pub(crate) const CHILD_BATCH_VAR: &str = "WAL_RAFT_CRASH_CHILD_BATCH";
+/// Set in a child's environment: take a snapshot every this many entries and purge the
+/// log up to it, or never for 0.
+pub(crate) const CHILD_SNAPSHOT_VAR: &str = "WAL_RAFT_CRASH_CHILD_SNAPSHOT";
+/// The file of the child's last snapshot, beside the log's directory.
+pub(crate) const SNAPSHOT_FILE: &str = "raft-snapshot";
 /// Clients of a cycle: 1 to this many.
 pub(crate) const CLIENTS_MAX: u64 = 16;
 /// Payloads are 0 to this many bytes.
