@@ -21,6 +21,10 @@
 //! together, and the time runs until the last one's last write has returned. Throughput
 //! is client writes per second.
 //!
+//! Every write of a case has a (client, seq) of its own (the seqs count up across the
+//! case's samples); when the case ends, the writes the state machine applied must be
+//! exactly the writes issued, each once.
+//!
 //! The walrs log lives in a new directory on the disk (`wal_testkit::scratch::on_disk`:
 //! `std::env::temp_dir()`, never tmpfs), so syncs cost what the disk charges. After each
 //! walrs case a line on stderr gives the writes, the log's syncs and their mean duration,
@@ -153,22 +157,22 @@ fn start_in_memory() -> Node {
     start(MemLogStore::new(), None)
 }
 
-/// `writes` client writes spread over `clients` concurrent tasks; the time from their
-/// start to the last write's return.
-fn write_spread(node: &Node, clients: u64, writes: u64, payload: &[u8]) -> Duration {
+/// `writes` client writes spread over `clients` concurrent tasks, with the seqs `first`
+/// to `first + writes - 1` (client `c` writes `first + c`, `first + c + clients`, ...);
+/// the time from their start to the last write's return.
+fn write_spread(node: &Node, clients: u64, first: u64, writes: u64, payload: &[u8]) -> Duration {
     node.runtime.block_on(async {
         let start = Arc::new(tokio::sync::Barrier::new(
             usize::try_from(clients).expect("few clients") + 1,
         ));
         let tasks: Vec<_> = (0..clients)
             .map(|client| {
-                let share = writes / clients + u64::from(client < writes % clients);
                 let batcher = node.batcher.clone();
                 let payload = payload.to_vec();
                 let start = Arc::clone(&start);
                 tokio::spawn(async move {
                     start.wait().await;
-                    for seq in 0..share {
+                    for seq in issued_by(client, clients, first, writes) {
                         let request = Request {
                             client,
                             seq,
@@ -188,11 +192,30 @@ fn write_spread(node: &Node, clients: u64, writes: u64, payload: &[u8]) -> Durat
     })
 }
 
-/// Stops the node, checking that every write was applied once; reports the walrs log's
-/// syncs on stderr.
-fn finish(node: Node, name: &str, writes: u64) {
-    let applied = u64::try_from(node.state_machine.applied().len()).expect("a count");
-    assert_eq!(applied, writes, "{name}: every client write applied once");
+/// The seqs `client` of `clients` writes in a sample of `writes` writes from `first`:
+/// together, every seq of the sample once.
+fn issued_by(client: u64, clients: u64, first: u64, writes: u64) -> impl Iterator<Item = u64> {
+    (first + client..first + writes).step_by(usize::try_from(clients).expect("few clients"))
+}
+
+/// Stops the node, checking that the writes applied are exactly the writes `issued`, each
+/// once; reports the walrs log's syncs on stderr.
+fn finish(node: Node, name: &str, mut issued: Vec<(u64, u64)>) {
+    let mut applied: Vec<(u64, u64)> = node
+        .state_machine
+        .applied()
+        .iter()
+        .map(|(_, request)| (request.client, request.seq))
+        .collect();
+    applied.sort_unstable();
+    issued.sort_unstable();
+    assert!(
+        applied == issued,
+        "{name}: {} writes applied, {} issued: not each issued write applied once",
+        applied.len(),
+        issued.len()
+    );
+    let writes = issued.len();
     node.runtime
         .block_on(node.raft.shutdown())
         .expect("shut the node down");
@@ -233,15 +256,21 @@ fn client_writes(c: &mut Criterion) {
     for (store, start_node) in stores {
         for clients in CLIENTS {
             let node = start_node();
-            let mut writes = 0;
+            // Every write of the case has a (client, seq) of its own: the seqs count up
+            // across the samples.
+            let mut issued = Vec::new();
             let id = BenchmarkId::new(store, clients_label(clients));
             group.bench_function(id, |b| {
                 b.iter_custom(|iters| {
-                    writes += iters;
-                    write_spread(&node, clients, iters, &payload)
+                    let first = issued.len() as u64;
+                    let took = write_spread(&node, clients, first, iters, &payload);
+                    issued.extend((0..clients).flat_map(|client| {
+                        issued_by(client, clients, first, iters).map(move |seq| (client, seq))
+                    }));
+                    took
                 });
             });
-            finish(node, &format!("{store}/{}", clients_label(clients)), writes);
+            finish(node, &format!("{store}/{}", clients_label(clients)), issued);
         }
     }
     group.finish();

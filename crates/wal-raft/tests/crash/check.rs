@@ -1,7 +1,7 @@
 //! What the parent knows of a log directory, and the checks of a report and of the
 //! directory against it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use wal_recovery::ProblemKind;
@@ -32,17 +32,29 @@ impl Model {
         }
     }
 
-    /// Adds the acknowledgements of the child of `cycle`, after checking them alone.
-    pub(crate) fn add(&mut self, acks: &[Ack], cycle: u64, context: &str) {
+    /// How many writes were acknowledged in it.
+    pub(crate) fn acked_count(&self) -> u64 {
+        self.acked.len() as u64
+    }
+
+    /// Adds the acknowledgements of the child of `cycle`, after checking them alone;
+    /// `batched` says whether its clients wrote through the batcher (else every write
+    /// had an entry of its own).
+    pub(crate) fn add(&mut self, acks: &[Ack], cycle: u64, batched: bool, context: &str) {
         let mut last_seq = HashMap::new();
+        let mut places = HashSet::new();
         for ack in acks {
             assert!(
                 (1..=CLIENTS_MAX).contains(&ack.client) && ack.seq >> SEQ_CYCLE_SHIFT == cycle,
                 "{context}: an acknowledgement of something this child did not write: {ack:?}"
             );
-            assert_eq!(
-                ack.index, ack.log_index,
-                "{context}: the response names another index than its log id"
+            assert!(
+                batched || ack.position == 0,
+                "{context}: a write alone in its entry acknowledged at another place: {ack:?}"
+            );
+            assert!(
+                places.insert((ack.index, ack.position)),
+                "{context}: two writes acknowledged at the same place: {ack:?}"
             );
             let before = last_seq.insert(ack.client, ack.seq);
             assert!(
@@ -64,6 +76,12 @@ pub(crate) struct Tally {
     pub(crate) kills: u64,
     /// Kills that came before the child's report (during its startup and recovery).
     pub(crate) kills_before_report: u64,
+    /// Kills that waited for a number of acknowledgements.
+    pub(crate) kills_after_acks: u64,
+    /// The acknowledgements those kills waited for, summed.
+    pub(crate) acks_awaited: u64,
+    /// Acknowledged writes found in the final check run of each directory, summed.
+    pub(crate) acked_in_final_reports: u64,
     /// Kills after the report, before any acknowledgement.
     pub(crate) kills_before_first_ack: u64,
     /// Writes acknowledged.
@@ -78,6 +96,12 @@ pub(crate) struct Tally {
     pub(crate) directories: u64,
     /// The most entries a report held.
     pub(crate) largest_log_entries: usize,
+    /// The most writes a report showed in one entry.
+    pub(crate) largest_entry_writes: u64,
+    /// Kills that left a log purged (its first entry past 0).
+    pub(crate) kills_after_purge: u64,
+    /// The furthest a log was purged: its highest first index.
+    pub(crate) purged_first_max: u64,
     /// What verify found in the directories as the kills left them, by kind.
     pub(crate) problems: BTreeMap<&'static str, u64>,
 }
@@ -90,9 +114,12 @@ pub(crate) fn check_report(
     tally: &mut Tally,
     context: &str,
 ) {
+    // Where each write was applied: its entry's index and its place among the entry's
+    // writes, which are applied in the entry's order, one after the other.
     let mut at = HashMap::with_capacity(report.len());
     let mut last_seq: HashMap<u64, u64> = HashMap::new();
     let mut last_index = None;
+    let mut position = 0;
     for one in report {
         let written = (model.first_cycle..cycle).contains(&(one.seq >> SEQ_CYCLE_SHIFT));
         assert!(
@@ -100,14 +127,20 @@ pub(crate) fn check_report(
             "{context}: applied {one:?}, which no child wrote to this log"
         );
         assert!(
-            last_index < Some(one.index),
+            last_index <= Some(one.index),
             "{context}: applied index {} after {last_index:?}",
             one.index
         );
+        position = if last_index == Some(one.index) {
+            position + 1
+        } else {
+            0
+        };
         last_index = Some(one.index);
-        if let Some(first) = at.insert((one.client, one.seq), one.index) {
+        tally.largest_entry_writes = tally.largest_entry_writes.max(position + 1);
+        if let Some(first) = at.insert((one.client, one.seq), (one.index, position)) {
             panic!(
-                "{context}: client {} seq {} applied twice, at {first} and {}",
+                "{context}: client {} seq {} applied twice, at {first:?} and {}",
                 one.client, one.seq, one.index
             );
         }
@@ -122,8 +155,8 @@ pub(crate) fn check_report(
     for ack in &model.acked {
         assert_eq!(
             at.get(&(ack.client, ack.seq)),
-            Some(&ack.index),
-            "{context}: an acknowledged write is not applied at its index: {ack:?}"
+            Some(&(ack.index, ack.position)),
+            "{context}: an acknowledged write is not applied at its index and place: {ack:?}"
         );
     }
     tally.reports += 1;
@@ -155,6 +188,10 @@ pub(crate) fn check_directory(dir: &Path, model: &Model, tally: &mut Tally, cont
     }
     let verification = wal_recovery::verify(dir, model.acked_last)
         .unwrap_or_else(|e| panic!("{context}: verify failed: {e}"));
+    if let Some(first) = verification.first_offset.filter(|&first| first > 0) {
+        tally.kills_after_purge += 1;
+        tally.purged_first_max = tally.purged_first_max.max(first);
+    }
     for problem in &verification.problems {
         *tally.problems.entry(problem.kind.name()).or_default() += 1;
         // What a kill can leave, and nothing else:

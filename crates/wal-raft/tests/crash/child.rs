@@ -10,31 +10,53 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::{BasicNode, Config, Raft, ServerState, SnapshotPolicy};
-use wal_raft::{LogStore, Options};
+use tokio::task::JoinSet;
+use wal_raft::{Batcher, LogStore, Options};
 
-use crate::protocol::{CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, SEQ_CYCLE_SHIFT, payload};
-use crate::support::{Request, Router, StateMachine, TypeConfig};
+use crate::protocol::{
+    CHILD_BATCH_VAR, CHILD_CLIENTS_VAR, CHILD_CYCLE_VAR, CHILD_SNAPSHOT_VAR, SEQ_CYCLE_SHIFT,
+    SNAPSHOT_FILE, payload,
+};
+use crate::snapshot::DurableStateMachine;
+use crate::support::{Request, Router, TypeConfig};
 
 /// The node's id: the cluster has this one node.
 const NODE_ID: u64 = 1;
 /// How long the node may take to lead and apply its log before the child gives up (and
 /// the test fails). Only a guard against a hang: a healthy child needs a fraction of a
-/// second, and this is longer than the parent waits before it kills anyway.
+/// second, and this is shorter than the parent's wait for the child's `ready`
+/// (`process::PROGRESS_WAIT`), so that a stuck startup ends with this error.
 const LEAD_TIMEOUT: Duration = Duration::from_secs(180);
 /// Segments this small rotate every few hundred entries.
 const SEGMENT_BYTES: u32 = 64 << 10;
+/// With snapshots on, the entries a purge leaves before the snapshot's last one.
+const LOGS_KEPT_BEFORE_SNAPSHOT: u64 = 3;
 
-type ChildResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
+pub(crate) type ChildResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// What the parent asked of this child.
+struct Asked {
+    cycle: u64,
+    clients: u64,
+    /// The most writes in one entry through the batcher; 0: no batcher.
+    batch: usize,
+    /// A snapshot every this many entries, and the log purged up to it; 0: never.
+    snapshot_every: u64,
+}
 
 pub(crate) fn child_main(dir: PathBuf) -> ExitCode {
     let run = || -> ChildResult {
-        let cycle: u64 = std::env::var(CHILD_CYCLE_VAR)?.parse()?;
-        let clients: u64 = std::env::var(CHILD_CLIENTS_VAR)?.parse()?;
+        let asked = Asked {
+            cycle: std::env::var(CHILD_CYCLE_VAR)?.parse()?,
+            clients: std::env::var(CHILD_CLIENTS_VAR)?.parse()?,
+            batch: std::env::var(CHILD_BATCH_VAR)?.parse()?,
+            snapshot_every: std::env::var(CHILD_SNAPSHOT_VAR)?.parse()?,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
-        runtime.block_on(child(dir, cycle, clients))
+        runtime.block_on(child(dir, asked))
     };
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,27 +67,58 @@ pub(crate) fn child_main(dir: PathBuf) -> ExitCode {
     }
 }
 
-fn raft_config() -> ChildResult<Arc<Config>> {
+fn raft_config(snapshot_every: u64) -> ChildResult<Arc<Config>> {
+    let snapshot_policy = match snapshot_every {
+        0 => SnapshotPolicy::Never,
+        entries => SnapshotPolicy::LogsSinceLast(entries),
+    };
     let config = Config {
         heartbeat_interval: 50,
         election_timeout_min: 150,
         election_timeout_max: 300,
-        // The state machine is in memory: it must rebuild itself from the whole log.
-        snapshot_policy: SnapshotPolicy::Never,
+        snapshot_policy,
+        max_in_snapshot_log_to_keep: LOGS_KEPT_BEFORE_SNAPSHOT,
         ..Config::default()
     };
     Ok(Arc::new(config.validate()?))
 }
 
-async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
+/// How the clients reach the node.
+#[derive(Clone)]
+enum Writer {
+    /// One `Raft::client_write` per write: an entry each.
+    Direct(Raft<TypeConfig>),
+    /// Through the batcher: the writes waiting together share an entry.
+    Batched(Batcher<TypeConfig, Request>),
+}
+
+impl Writer {
+    /// Writes `request`; returns the raft index of its entry and its place there.
+    async fn write(&self, request: Request) -> ChildResult<(u64, u64)> {
+        match self {
+            Writer::Direct(raft) => {
+                let response = raft.client_write(vec![request]).await?;
+                Ok((response.log_id.index, 0))
+            }
+            Writer::Batched(batcher) => {
+                let written = batcher.write(request).await?;
+                Ok((written.log_id.index, u64::try_from(written.position)?))
+            }
+        }
+    }
+}
+
+async fn child(dir: PathBuf, asked: Asked) -> ChildResult {
     let options = Options::default().with_segment_bytes(SEGMENT_BYTES);
+    // The snapshot first: a log is purged only once the snapshot covering the purge is
+    // in its file (a kill between the two leaves the log whole beside it).
+    let state_machine = DurableStateMachine::open(dir.with_file_name(SNAPSHOT_FILE)).await?;
     let store = LogStore::<TypeConfig>::open(&dir, options)?;
     let last_at_open = store.log().last_offset();
-    let state_machine = StateMachine::new();
     let router = Router::new();
     let raft = Raft::new(
         NODE_ID,
-        raft_config()?,
+        raft_config(asked.snapshot_every)?,
         router.clone(),
         store,
         state_machine.clone(),
@@ -85,21 +138,27 @@ async fn child(dir: PathBuf, cycle: u64, clients: u64) -> ChildResult {
         )
         .await?;
     report(&state_machine)?;
-    if clients == 0 {
+    if asked.clients == 0 {
         raft.shutdown().await?;
         return Ok(());
     }
-    let writers: Vec<_> = (1..=clients)
-        .map(|client| tokio::spawn(write_forever(raft.clone(), client, cycle)))
-        .collect();
-    for writer in writers {
-        writer.await??;
+    let writer = match asked.batch {
+        0 => Writer::Direct(raft.clone()),
+        max_writes => Writer::Batched(Batcher::start(raft.clone(), max_writes)),
+    };
+    // The first writer to fail ends the child with its error, whichever it is.
+    let mut writers = JoinSet::new();
+    for client in 1..=asked.clients {
+        writers.spawn(write_forever(writer.clone(), client, asked.cycle));
+    }
+    while let Some(ended) = writers.join_next().await {
+        ended??;
     }
     Ok(())
 }
 
 /// Prints what the state machine applied, then `ready`.
-fn report(state_machine: &StateMachine) -> ChildResult {
+fn report(state_machine: &DurableStateMachine) -> ChildResult {
     let applied = state_machine.applied();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for (index, request) in &applied {
@@ -119,7 +178,7 @@ fn report(state_machine: &StateMachine) -> ChildResult {
 
 /// Writes as `client` until the process is killed (or its output is gone: the parent
 /// died), printing each acknowledgement.
-async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> ChildResult {
+async fn write_forever(writer: Writer, client: u64, cycle: u64) -> ChildResult {
     for count in 0.. {
         let seq = (cycle << SEQ_CYCLE_SHIFT) | count;
         let request = Request {
@@ -127,13 +186,9 @@ async fn write_forever(raft: Raft<TypeConfig>, client: u64, cycle: u64) -> Child
             seq,
             payload: payload(client, seq),
         };
-        let response = raft.client_write(vec![request]).await?;
+        let (index, position) = writer.write(request).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "ack {client} {seq} {} {}",
-            response.data.index, response.log_id.index
-        )?;
+        writeln!(out, "ack {client} {seq} {index} {position}")?;
         out.flush()?;
     }
     Ok(())

@@ -8,6 +8,14 @@ pub(crate) const CHILD_DIR_VAR: &str = "WAL_RAFT_CRASH_CHILD_DIR";
 pub(crate) const CHILD_CYCLE_VAR: &str = "WAL_RAFT_CRASH_CHILD_CYCLE";
 /// Set in a child's environment: how many clients write (0: report, then exit).
 pub(crate) const CHILD_CLIENTS_VAR: &str = "WAL_RAFT_CRASH_CHILD_CLIENTS";
+/// Set in a child's environment: the most writes its clients put in one raft entry
+/// through `wal_raft::Batcher`, or 0 for one `Raft::client_write` per write.
+pub(crate) const CHILD_BATCH_VAR: &str = "WAL_RAFT_CRASH_CHILD_BATCH";
+/// Set in a child's environment: take a snapshot every this many entries and purge the
+/// log up to it, or never for 0.
+pub(crate) const CHILD_SNAPSHOT_VAR: &str = "WAL_RAFT_CRASH_CHILD_SNAPSHOT";
+/// The file of the child's last snapshot, beside the log's directory.
+pub(crate) const SNAPSHOT_FILE: &str = "raft-snapshot";
 /// Clients of a cycle: 1 to this many.
 pub(crate) const CLIENTS_MAX: u64 = 16;
 /// Payloads are 0 to this many bytes.
@@ -36,15 +44,16 @@ pub(crate) struct Applied {
     pub(crate) payload_ok: bool,
 }
 
-/// A write the child saw acknowledged: `client_write` returned Ok.
+/// A write the child saw acknowledged: `client_write` (or the batcher's `write`)
+/// returned Ok.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ack {
     pub(crate) client: u64,
     pub(crate) seq: u64,
-    /// The index in the state machine's response.
+    /// The raft index of the entry the write went into (its log id's).
     pub(crate) index: u64,
-    /// The index of the response's log id (the same, or the check fails).
-    pub(crate) log_index: u64,
+    /// The write's place among that entry's writes (0 without the batcher).
+    pub(crate) position: u64,
 }
 
 /// A line of the child's output.
@@ -54,7 +63,7 @@ pub(crate) enum Line {
     Applied(Applied),
     /// `ready <entries>`: the report is whole, writes begin.
     Ready(usize),
-    /// `ack <client> <seq> <index> <log index>`.
+    /// `ack <client> <seq> <index> <position>`.
     Ack(Ack),
 }
 
@@ -71,11 +80,11 @@ impl Line {
                 payload_ok: ok == 1,
             })),
             ("ready", &[entries]) => Some(Line::Ready(usize::try_from(entries).ok()?)),
-            ("ack", &[client, seq, index, log_index]) => Some(Line::Ack(Ack {
+            ("ack", &[client, seq, index, position]) => Some(Line::Ack(Ack {
                 client,
                 seq,
                 index,
-                log_index,
+                position,
             })),
             _ => None,
         }
