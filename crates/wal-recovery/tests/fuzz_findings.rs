@@ -968,3 +968,39 @@ fn a_clear_at_the_end_of_the_offsets_is_refused_before_it_changes_anything() {
     }
     assert_eq!(log.next_offset(), u64::MAX);
 }
+
+/// `recover_dir-b9591698`: an empty trimmed segment `0`, records in `1000` chained from 0,
+/// and a `SEED` that starts the log at 1000 with another crc. Recovery's analysis places
+/// a start at the first live segment's base as its first record (nothing to check); the
+/// store's open took it for a logical start inside the records because the trimmed `0`
+/// lay below, checked the crc and refused what verify called clean.
+#[test]
+fn a_start_at_the_first_live_segment_after_a_trimmed_one_is_its_first_record() {
+    let dir = wal_testkit::tempdir();
+    write_files(
+        dir.path(),
+        &[
+            ("0.txnx", ""),
+            (
+                "1000.txnx",
+                "00, 00, 00, 2b, 00, 00, 00, 00, 67, b0, 80, 44, ea, ce, ea, ea, 80, a2, c1, e0, ff, 1e, 3d, 5c, 7b, 9a, b9, d8, f7, 16, 35, 54, 73, 92, b1, d0, ef, 0e, 2d, 4c, 6b, 8a, a9, c8, e7, 06, 25, 44, 63, 82, a1, c0, df, fe, 1d, 00, 00, 00, 01, 67, b0, 80, 44, bd, b4, eb, 3a, 07, 00, 00, 00, 01, bd, b4, eb, 3a, 68, 34, a4, ef, 07",
+            ),
+            (
+                "SEED",
+                "57, 41, 4c, 53, 00, 00, 00, 01, 00, 00, 00, 00, 00, 00, 03, e8, 00, 00, 77, ea, 9c, 6d, 5c, 75",
+            ),
+        ],
+    );
+    assert!(wal_recovery::verify(dir.path(), None).unwrap().ok);
+    let wal = wal_store::WalOptions::default().with_segment_bytes(64);
+    for mode in [
+        RecoveryMode::AbsoluteConsistency,
+        RecoveryMode::TolerateCorruptTail,
+    ] {
+        let recovered =
+            wal_recovery::open(dir.path(), options(mode).with_wal(wal.clone())).unwrap();
+        assert_eq!(recovered.log.first_offset(), 1000);
+        assert_eq!(recovered.log.next_offset(), 1003);
+        drop(recovered);
+    }
+}

@@ -287,9 +287,18 @@ fn start_from(
     start: Option<LogStart>,
     options: &WalOptions,
 ) -> Result<Start> {
-    let base = loaded
-        .segments
-        .first()
+    // The first segment not wholly below the start (those are trimmed: the segment after
+    // them starts at or before it), as recovery's analysis places the start: a start at
+    // that segment's base is its first record, not a logical start to check.
+    let base = start
+        .and_then(|s| {
+            loaded
+                .segments
+                .iter()
+                .rev()
+                .find(|seg| seg.base <= s.offset)
+        })
+        .or_else(|| loaded.segments.first())
         .map_or(loaded.next_offset, |s| s.base);
     let logical = start.filter(|s| s.offset > base && s.offset <= loaded.next_offset);
     let first_offset = logical.map_or(base, |s| s.offset);
