@@ -1004,3 +1004,56 @@ fn a_start_at_the_first_live_segment_after_a_trimmed_one_is_its_first_record() {
         drop(recovered);
     }
 }
+
+/// `recover_dir-63f68cb7`: a close record, a logical start at 1 inside segment `0`,
+/// whose data file is empty while its index lists entries. The clean open placed the
+/// start by reading its record, which opened the deferred `0`; its check failed and,
+/// the open already trusting the close record only until such a failure, removed the
+/// record: the full path that followed refused in `AbsoluteConsistency` with a file
+/// changed. The record is now armed to go only once the start is placed.
+#[test]
+fn a_refusal_after_a_clean_open_gave_up_changes_nothing() {
+    let dir = wal_testkit::tempdir();
+    write_files(
+        dir.path(),
+        &[
+            (
+                "0.idxx",
+                "e8, d5, 28, 9c, 00, 00, 00, 00, 00, 00, 00, 0d, 00, 00, 00, 1a, 00, 00, 00, 27",
+            ),
+            ("0.txnx", ""),
+            (
+                "4.idxx",
+                "a3, 91, 86, b7, 00, 00, 00, 00, 00, 00, 00, 0d, 00, 00, 00, 1a",
+            ),
+            (
+                "4.txnx",
+                "00, 00, 00, 01, fd, 37, 37, 4c, 0e, 97, a8, 49, 00, 00, 00, 00, 01, 0e, 97, a8, 49, 46, 34, 78, 66, ff, 00, 00, 00, 10, 46, 34, 78, 66, 93, 66, 54, 68, ff, 00, 00, 00, 00, 00, 0f, 00, 00, 00, 2a, 12, 00, 00, 0c, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00",
+            ),
+            (
+                "7.txnx",
+                "00, 00, 00, 10, 93, 66, 54, 68, 20, d1, aa, ce, 00, 00, 00, 2a, 12, 53, 31, 30, 30, 32, 2e, 69, 64, 78, 78, 01, 00, 00, 00, 01, 20, d1, aa, ce, 6c, e6, e3, 35, 22, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00",
+            ),
+            (
+                "CLOSED",
+                "57, 43, 4c, 53, 02, 02, 00, 00, 00, 00, 00, 00, 00, 00, 00, 07, 00, 00, 00, 29, 00, 00, 00, 02, 6c, e6, e3, 35, 00, 00, 00, 00, 00, 00, 00, 1c, fd, a6, 62, 6b",
+            ),
+            (
+                "SEED",
+                "57, 41, 4c, 53, 00, 00, 00, 01, 00, 00, 00, 00, 00, 00, 00, 01, 49, 25, 8f, d2, a0, 10, 00, 07",
+            ),
+        ],
+    );
+    let before = listing(dir.path());
+    let closed = fs::read(dir.path().join("CLOSED")).unwrap();
+    let wal = wal_store::WalOptions::default().with_segment_bytes(64);
+    assert!(
+        wal_recovery::open(
+            dir.path(),
+            options(RecoveryMode::AbsoluteConsistency).with_wal(wal)
+        )
+        .is_err()
+    );
+    assert_eq!(listing(dir.path()), before);
+    assert_eq!(fs::read(dir.path().join("CLOSED")).unwrap(), closed);
+}

@@ -104,14 +104,17 @@ pub(super) fn open_if_closed_cleanly(
     if !accept(first_offset, loaded.next_offset) {
         return Ok(CleanOpen::NotClean(lock));
     }
-    // The record is trusted only until a segment it let the open defer fails its check.
-    let mut loaded = loaded;
-    for segment in &mut loaded.segments {
-        segment.forget_close_record_on_failure();
-    }
-    let Ok(start) = start_from(dir, loaded, start, &options) else {
+    // A segment that fails its check while the start is placed (the start's record is
+    // read) sends the open down the full path, which decides on it; the record stays,
+    // so that a refusal there changes nothing.
+    let Ok(mut start) = start_from(dir, loaded, start, &options) else {
         return Ok(CleanOpen::NotClean(lock));
     };
+    // From here the record is trusted only until a segment it let the open defer fails
+    // its check.
+    for segment in &mut start.segments {
+        segment.forget_close_record_on_failure();
+    }
     let wal = assemble(dir, options, lock, start)?;
     // Likewise for damage a read finds (see `Inner::note_damage`).
     wal.inner
