@@ -1057,3 +1057,38 @@ fn a_refusal_after_a_clean_open_gave_up_changes_nothing() {
     assert_eq!(listing(dir.path()), before);
     assert_eq!(fs::read(dir.path().join("CLOSED")).unwrap(), closed);
 }
+
+/// `recover_dir-841cf670`: segments `3` (no index) and `5`, and a seed file starting the
+/// log at 6 with a crc the chain does not have there. The analysis placed the start (so
+/// `3` was trimmed, below it, never analysed), reported the seed file and the repair set
+/// it aside: without it, `3` was part of the log again, unchecked, and the store refused
+/// its missing index. A seed file the chain disagrees with now leaves the log starting
+/// at its first record in the analysis too, every segment analysed (`3` gets its index).
+#[test]
+fn segments_below_a_seed_file_set_aside_are_analysed() {
+    let record_bytes = "00, 00, 00, 05, 85, 4d, e1, 1a, 4d, 48, f0, c1, f4, f4, f4, f4, f4, 00, 00, 00, 05, 4d, 48, f0, c1, 67, 8a, 88, f6, f4, f4, f4, f4, f4, 00, 00, 00, 05, 67, 8a, 88, f6, 87, e6, 41, 9f, f4, f4, fc, 30, c9, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00";
+    for mode in [
+        RecoveryMode::TolerateCorruptTail,
+        RecoveryMode::PointInTime,
+        RecoveryMode::SkipCorrupted,
+    ] {
+        let dir = wal_testkit::tempdir();
+        write_files(
+            dir.path(),
+            &[
+                ("3.txnx", record_bytes),
+                ("5.txnx", record_bytes),
+                (
+                    "SEED",
+                    "57, 41, 4c, 53, 00, 00, 00, 01, 00, 00, 00, 00, 00, 00, 00, 06, 87, e6, 41, 9f, 61, 01, 6e, 85",
+                ),
+            ],
+        );
+        let wal = wal_store::WalOptions::default().with_segment_bytes(64);
+        let recovered = wal_recovery::open(dir.path(), options(mode).with_wal(wal)).unwrap();
+        assert_eq!(recovered.log.first_offset(), 3, "{mode:?}");
+        let next = recovered.log.next_offset();
+        recovered.log.close().unwrap();
+        assert_settled(dir.path(), next);
+    }
+}
