@@ -11,6 +11,7 @@
 //! - [`damage`]: what a crash, bit rot or a careless operator does to a file: flip a byte,
 //!   zero a range, cut or extend it, write garbage past its end, remove it.
 //! - [`rng`]: a small seeded generator, for varied but reproducible choices.
+//! - [`child`]: a killed child process's output, in whole lines.
 //!
 //! It depends on `wal-format` and `tempfile` only, never on `wal-store` or `wal-recovery`,
 //! so that each crate of the workspace can use it in its own tests. Its helpers panic on
@@ -36,6 +37,7 @@
     reason = "test support: a failure here is a failed test"
 )]
 
+pub mod child;
 pub mod damage;
 pub mod payload;
 pub mod rng;

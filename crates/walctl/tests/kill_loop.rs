@@ -50,7 +50,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -204,24 +204,17 @@ fn run_and_kill(dir: &Path, writer: Writer, kill: Kill, context: &str) -> Killed
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn walctl");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdout = BufReader::new(child.stdout.take().unwrap());
     let mut stderr = child.stderr.take().unwrap();
     let (first_line, first_line_seen) = std::sync::mpsc::channel::<()>();
     // Whole lines only: a line cut by the kill is no acknowledgement the writer gave.
     let lines = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let read = stdout.read_until(b'\n', &mut line).unwrap();
-            if read == 0 || line.last() != Some(&b'\n') {
-                return lines;
-            }
-            lines.push(String::from_utf8(line[..line.len() - 1].to_vec()).unwrap());
-            if lines.len() == 1 {
+        let mut first = Some(first_line);
+        wal_testkit::child::whole_lines(stdout, |_| {
+            if let Some(first_line) = first.take() {
                 let _ = first_line.send(());
             }
-        }
+        })
     });
     let errors = std::thread::spawn(move || {
         let mut text = String::new();

@@ -1,6 +1,6 @@
 //! Starting a child, killing it, and reading what it printed.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -113,20 +113,11 @@ fn collect(
     JoinHandle<String>,
     Receiver<Progress>,
 ) {
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut stderr = child.0.stderr.take().unwrap();
     let (progress, progress_seen) = channel();
     let lines = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let read = stdout.read_until(b'\n', &mut line).unwrap();
-            if read == 0 || line.last() != Some(&b'\n') {
-                return lines;
-            }
-            line.pop();
-            let text = String::from_utf8(line.clone()).unwrap();
+        wal_testkit::child::whole_lines(stdout, |text| {
             let seen = if text.starts_with("ready ") {
                 Some(Progress::Ready)
             } else if text.starts_with("ack ") {
@@ -138,8 +129,7 @@ fn collect(
                 // The parent stops listening once its kill is due.
                 let _ = progress.send(seen);
             }
-            lines.push(text);
-        }
+        })
     });
     let errors = std::thread::spawn(move || {
         let mut text = String::new();
