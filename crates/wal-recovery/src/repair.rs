@@ -453,7 +453,20 @@ fn settle_corrupt_seed_file(
     actions: &mut Vec<Action>,
 ) -> Result<()> {
     if let Some(path) = damaged_file(analysis, ProblemKind::SeedCorrupt) {
-        let to = quarantine.keep_file(path, "a seed file that cannot be read")?;
+        // The segments the start put below it were never analysed: without the start
+        // they would be read as part of the log, unchecked. They go first (a crash
+        // between leaves them trimmed by the seed file still there).
+        for trimmed in analysis.trimmed_files.iter().filter(|p| p.exists()) {
+            let to = quarantine.keep_file(trimmed, "below the start of a seed file set aside")?;
+            actions.push(Action::FileQuarantined {
+                from: trimmed.clone(),
+                to,
+            });
+        }
+        let to = quarantine.keep_file(
+            path,
+            "a seed file that cannot be read, or that the chain disagrees with",
+        )?;
         actions.push(Action::FileQuarantined {
             from: path.clone(),
             to,

@@ -1062,10 +1062,10 @@ fn a_refusal_after_a_clean_open_gave_up_changes_nothing() {
 /// log at 6 with a crc the chain does not have there. The analysis placed the start (so
 /// `3` was trimmed, below it, never analysed), reported the seed file and the repair set
 /// it aside: without it, `3` was part of the log again, unchecked, and the store refused
-/// its missing index. A seed file the chain disagrees with now leaves the log starting
-/// at its first record in the analysis too, every segment analysed (`3` gets its index).
+/// its missing index. The trimmed segments now go to quarantine first, then the seed
+/// file: entries trimmed never come back as part of the log.
 #[test]
-fn segments_below_a_seed_file_set_aside_are_analysed() {
+fn trimmed_segments_go_with_a_seed_file_set_aside() {
     let record_bytes = "00, 00, 00, 05, 85, 4d, e1, 1a, 4d, 48, f0, c1, f4, f4, f4, f4, f4, 00, 00, 00, 05, 4d, 48, f0, c1, 67, 8a, 88, f6, f4, f4, f4, f4, f4, 00, 00, 00, 05, 67, 8a, 88, f6, 87, e6, 41, 9f, f4, f4, fc, 30, c9, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00, 00";
     for mode in [
         RecoveryMode::TolerateCorruptTail,
@@ -1086,9 +1086,59 @@ fn segments_below_a_seed_file_set_aside_are_analysed() {
         );
         let wal = wal_store::WalOptions::default().with_segment_bytes(64);
         let recovered = wal_recovery::open(dir.path(), options(mode).with_wal(wal)).unwrap();
-        assert_eq!(recovered.log.first_offset(), 3, "{mode:?}");
+        assert!(!dir.path().join("3.txnx").exists(), "{mode:?}");
+        assert_eq!(recovered.log.first_offset(), 5, "{mode:?}");
         let next = recovered.log.next_offset();
         recovered.log.close().unwrap();
         assert_settled(dir.path(), next);
     }
+}
+
+/// Found in review: a closed log trimmed to 20 with its cursor at 36 (so the start's
+/// segment is set aside, its damage consumed if it had any) and then a seed file whose
+/// crc the chain disagrees with. The clean open skipped the start's check in a set-aside
+/// segment and opened the log in every mode, `AbsoluteConsistency` included, while
+/// verify reported the seed file. Only the full path, whose analysis found what it set
+/// aside, skips that check now.
+#[test]
+fn a_clean_open_checks_a_start_in_a_set_aside_segment() {
+    let dir = wal_testkit::tempdir();
+    let wal = wal_store::WalOptions::default().with_segment_bytes(256);
+    let log = wal_recovery::open(
+        dir.path(),
+        options(RecoveryMode::default()).with_wal(wal.clone()),
+    )
+    .unwrap()
+    .log;
+    for _ in 0..40 {
+        log.append(b"entry").unwrap();
+    }
+    log.trim_before(20).unwrap();
+    log.set_cursor(36).unwrap();
+    log.close().unwrap();
+    write_seed(dir.path(), LogStart::at(20, 0x0bad_0bad)).unwrap();
+    assert!(!wal_recovery::verify(dir.path(), None).unwrap().ok);
+    assert!(
+        wal_recovery::open(
+            dir.path(),
+            options(RecoveryMode::AbsoluteConsistency).with_wal(wal.clone())
+        )
+        .is_err()
+    );
+    let recovered =
+        wal_recovery::open(dir.path(), options(RecoveryMode::default()).with_wal(wal)).unwrap();
+    assert!(
+        !recovered.report.from_close_record,
+        "{:#?}",
+        recovered.report
+    );
+    assert!(
+        recovered
+            .report
+            .actions
+            .iter()
+            .any(|a| matches!(a, wal_recovery::Action::FileQuarantined { from, .. } if from.ends_with("SEED"))),
+        "{:#?}",
+        recovered.report
+    );
 }

@@ -123,8 +123,18 @@ fn a_seed_that_disagrees_with_its_record_is_reported() {
         read_seed(dir.path()).unwrap(),
         Some(LogStart::at(23, link ^ 0x10))
     );
-    // The default mode moves the file to quarantine and says so: the log then starts at
-    // its first record again, never silently.
+    // The default mode moves the file to quarantine and says so, after the segments
+    // wholly below the start (trimmed entries never come back as part of the log): the
+    // log then starts at the first record of the segment that held the start, never
+    // silently.
+    let start_segment = wal_store::list_segments(dir.path())
+        .unwrap()
+        .into_iter()
+        .map(|(base, _)| base)
+        .filter(|&base| base <= 23)
+        .max()
+        .unwrap();
+    assert!(start_segment > 0);
     let recovered = open(dir.path(), &options(SEGMENT_BYTES));
     assert!(
         recovered
@@ -135,7 +145,14 @@ fn a_seed_that_disagrees_with_its_record_is_reported() {
         "{:#?}",
         recovered.report
     );
-    assert_eq!(recovered.report.first_offset, 0);
+    let trimmed_away = recovered
+        .report
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::FileQuarantined { from, .. } if from.extension().is_some_and(|e| e == "txnx")))
+        .count();
+    assert!(trimmed_away > 0, "{:#?}", recovered.report);
+    assert_eq!(recovered.report.first_offset, start_segment);
 }
 
 /// A log of `ENTRIES` entries with a torn tail, and a plain (unflagged) start past every

@@ -24,7 +24,7 @@ use crate::cursor::{self, CursorState, NamedCursor};
 use crate::error::Result;
 use crate::inventory;
 use crate::journal;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::Problem;
 pub(crate) use consumed::{replay_start, replay_start_of};
 use joins::Boundary;
 use scan::scan_all;
@@ -146,7 +146,7 @@ pub(crate) fn analyze(
     let below = inventory.layout.segments_below(start.as_ref());
     let live = inventory.layout.segments.get(below..).unwrap_or_default();
     let mut segments = scan_all(live, lock)?;
-    let (mut start, start_problem) = seed::place(&inventory.layout, start, &segments)?;
+    let (start, start_problem) = seed::place(&inventory.layout, start, &segments)?;
     let mut trimmed_files: Vec<PathBuf> = inventory
         .layout
         .segments
@@ -166,18 +166,6 @@ pub(crate) fn analyze(
         Start::PastRecords { .. } if below > 0 => {
             segments = scan_all(&inventory.layout.segments, lock)?;
             trimmed_files.clear();
-        }
-        // A seed file the chain disagrees with is set aside by every mode that repairs,
-        // and the log then starts at its first record: the segments it put below the
-        // start are the log's again, and analysed as such.
-        _ if below > 0
-            && start_problem
-                .as_ref()
-                .is_some_and(|p| p.kind == ProblemKind::SeedCorrupt) =>
-        {
-            segments = scan_all(&inventory.layout.segments, lock)?;
-            trimmed_files.clear();
-            start = Start::FirstRecord;
         }
         _ => {}
     }

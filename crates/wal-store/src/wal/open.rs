@@ -107,7 +107,9 @@ pub(super) fn open_if_closed_cleanly(
     // A segment that fails its check while the start is placed (the start's record is
     // read) sends the open down the full path, which decides on it; the record stays,
     // so that a refusal there changes nothing.
-    let Ok(mut start) = start_from(dir, loaded, start, &options) else {
+    // Nothing here is known damaged: a set-aside segment holding the start is checked
+    // as any (a failure sends the open down the full path).
+    let Ok(mut start) = start_from(dir, loaded, start, &options, false) else {
         return Ok(CleanOpen::NotClean(lock));
     };
     // From here the record is trusted only until a segment it let the open defer fails
@@ -243,7 +245,7 @@ fn load_or_create(
         });
     }
     Ok(match loaded {
-        Some(loaded) => start_from(dir, loaded, start, options)?,
+        Some(loaded) => start_from(dir, loaded, start, options, true)?,
         None => {
             // Holes of a log that is gone (every segment removed, the holes file
             // left) would lie in the new log's offsets, which are all written.
@@ -289,6 +291,7 @@ fn start_from(
     loaded: crate::open::Loaded,
     start: Option<LogStart>,
     options: &WalOptions,
+    trust_set_aside: bool,
 ) -> Result<Start> {
     // The first segment not wholly below the start (those are trimmed: the segment after
     // them starts at or before it), as recovery's analysis places the start: a start at
@@ -319,7 +322,7 @@ fn start_from(
         })
     } else {
         if let Some(start) = logical {
-            check_start_record(&loaded.segments, start)?;
+            check_start_record(&loaded.segments, start, trust_set_aside)?;
         }
         loaded.last_crc
     };
@@ -356,14 +359,16 @@ fn check_seed_agrees(start: LogStart, last_crc: Option<u32>) -> Result<()> {
 /// file's crc (a v1 record has no link to check). A start with no record of its own names
 /// nothing to check: at the end of a v1 log (which keeps no crc for an empty log), or in
 /// a hole (entries recovery recorded as lost, past the end of their segment's records).
-/// Nor does a start in a segment set aside (damage the consumer has consumed, opened only
-/// by a read that reaches it): its records are not checked at open.
-fn check_start_record(segments: &[Segment], start: LogStart) -> Result<()> {
+/// Nor, with `trust_set_aside` (the full path, whose recovery found the damage the
+/// consumer has consumed), does a start in a segment set aside: its records are opened
+/// only by a read that reaches them. The clean path checks it as any: a failure there
+/// sends the open down the full path.
+fn check_start_record(segments: &[Segment], start: LogStart, trust_set_aside: bool) -> Result<()> {
     let index = segments.partition_point(|s| s.base <= start.offset);
     let Some(segment) = index.checked_sub(1).and_then(|i| segments.get(i)) else {
         return Ok(());
     };
-    if segment.is_set_aside() {
+    if trust_set_aside && segment.is_set_aside() {
         return Ok(());
     }
     let position = start.offset - segment.base;
